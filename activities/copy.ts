@@ -1,0 +1,106 @@
+// The full-load engine: streams rows from the source in key order and writes them to the target in
+// bounded batches, reading the next batch while the previous one is written. Memory stays bounded
+// by the batch size whatever the table size, and progress (the last written key) is reported after
+// every batch so a retried activity resumes where the killed one stopped.
+import type { Pool, PoolConnection } from 'mysql2/promise';
+import type { Readable } from 'node:stream';
+import type { Connection as CoreConnection } from 'mysql2';
+import { columnList, keyAfter, qualified, rowBytes, type KeyValue } from './sql';
+import { TableWriter, type WriteOutcome } from './writer';
+
+export interface CopySpec {
+  sourcePool: Pool;
+  sourceSchema: string;
+  targetConn: PoolConnection;
+  targetSchema: string;
+  table: string;
+  columns: string[];
+  /** Primary key columns; empty for a table without one (then it is read unordered, no resume). */
+  key: string[];
+  /** Exclusive lower bound (resume point or range start); undefined = from the first row. */
+  after?: KeyValue[];
+  /** Inclusive upper bound on a single-column key; undefined = to the last row. */
+  upTo?: KeyValue;
+  batchRows: number;
+  batchBytes: number;
+  signal?: AbortSignal;
+  onProgress?: (p: CopyProgress) => void;
+  /** Called (and awaited) with the keys of rows the target rejected, before progress moves past them. */
+  onRejected?: (keys: KeyValue[][]) => Promise<void>;
+}
+
+export interface CopyProgress {
+  rows: number;
+  rejected: number;
+  lastKey?: KeyValue[];
+  firstError?: string;
+}
+
+export function buildSelect(spec: Pick<CopySpec, 'sourceSchema' | 'table' | 'columns' | 'key' | 'after' | 'upTo'>): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (spec.after && spec.key.length > 0) {
+    const f = keyAfter(spec.key, spec.after);
+    where.push(f.sql);
+    params.push(...f.params);
+  }
+  if (spec.upTo !== undefined && spec.key.length === 1) {
+    where.push(`${columnList([spec.key[0]])} <= ?`);
+    params.push(spec.upTo);
+  }
+  const order = spec.key.length > 0 ? ` ORDER BY ${columnList(spec.key)}` : '';
+  const sql = `SELECT ${columnList(spec.columns)} FROM ${qualified(spec.sourceSchema, spec.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${order}`;
+  return { sql, params };
+}
+
+export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
+  const { sql, params } = buildSelect(spec);
+  const keyPositions = spec.key.map((k) => spec.columns.indexOf(k));
+  const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key);
+  const progress: CopyProgress = { rows: 0, rejected: 0, lastKey: spec.after };
+
+  const flush = async (rows: unknown[][]): Promise<void> => {
+    const out: WriteOutcome = await writer.write(rows);
+    progress.rows += out.written;
+    progress.rejected += out.rejected;
+    progress.firstError ??= out.firstError;
+    if (out.rejectedKeys.length > 0) await spec.onRejected?.(out.rejectedKeys);
+    if (keyPositions.length > 0) progress.lastKey = keyPositions.map((i) => rows[rows.length - 1][i] as KeyValue);
+    spec.onProgress?.(progress);
+  };
+
+  const source = await spec.sourcePool.getConnection();
+  let clean = false;
+  try {
+    // Streaming needs the core (callback) connection under the promise wrapper.
+    const core = source.connection as unknown as CoreConnection;
+    const stream: Readable = core.query({ sql, values: params, rowsAsArray: true }).stream({ highWaterMark: 256 });
+    let batch: unknown[][] = [];
+    let bytes = 0;
+    let writing: Promise<void> | undefined;
+    try {
+      for await (const row of stream as AsyncIterable<unknown[]>) {
+        batch.push(row);
+        bytes += rowBytes(row);
+        if (batch.length >= spec.batchRows || bytes >= spec.batchBytes) {
+          await writing;
+          spec.signal?.throwIfAborted();
+          writing = flush(batch);
+          writing.catch(() => undefined); // surfaced by the next await
+          batch = [];
+          bytes = 0;
+        }
+      }
+      await writing;
+      if (batch.length > 0) await flush(batch);
+      clean = true;
+    } finally {
+      if (!clean) stream.destroy();
+    }
+  } finally {
+    // A half-read result set leaves the connection unusable: drop it rather than return it.
+    if (clean) source.release();
+    else source.destroy();
+  }
+  return progress;
+}

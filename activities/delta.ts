@@ -1,0 +1,126 @@
+// Applies captured changes: for every key in the log, the target row is made equal to the source
+// row as it is now (written if it exists, deleted if it does not). Re-applying is harmless, so an
+// attempt that stops half-way is simply run again. Log rows are deleted by exact seq only after
+// their effect is on the target; rows the target rejects stay in the log and are retried next run.
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { CAPTURE_SCHEMA } from '../lib/constants';
+import type { CaptureRef } from './capture';
+import { columnList, keyIn, keyString, qualified, type KeyValue } from './sql';
+import { TableWriter } from './writer';
+
+export interface DeltaSpec {
+  sourcePool: Pool;
+  capture: CaptureRef;
+  sourceSchema: string;
+  targetConn: PoolConnection;
+  targetSchema: string;
+  table: string;
+  columns: string[];
+  key: string[];
+  batchRows: number;
+  signal?: AbortSignal;
+  onProgress?: (p: DeltaProgress) => void;
+}
+
+export interface DeltaProgress {
+  inserts: number;
+  updates: number;
+  deletes: number;
+  /** Distinct keys the target rejected: rows that are, right now, not on the target. */
+  errors: number;
+  firstError?: string;
+  lastSeq?: string;
+}
+
+interface LogRow {
+  seq: string;
+  op: string;
+  key: KeyValue[];
+}
+
+export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
+  const progress: DeltaProgress = { inserts: 0, updates: 0, deletes: 0, errors: 0 };
+  const log = qualified(CAPTURE_SCHEMA, spec.capture.logTable);
+  const source = qualified(spec.sourceSchema, spec.table);
+  const keyCols = columnList(spec.key);
+  const keyPositions = spec.key.map((k) => spec.columns.indexOf(k));
+  const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key);
+  let afterSeq = '0';
+  const rejectedKeys = new Set<string>();
+
+  for (;;) {
+    spec.signal?.throwIfAborted();
+    // Within one pass we move forward by seq so rejected rows (left in the log) are not re-read;
+    // nothing persists this position, so a seq that becomes visible late is read by the next run.
+    const [logRows] = await spec.sourcePool.query<RowDataPacket[]>({
+      sql: `SELECT seq, op, ${keyCols} FROM ${log} WHERE seq > ? ORDER BY seq LIMIT ?`,
+      values: [afterSeq, spec.batchRows],
+      rowsAsArray: true,
+    });
+    if (logRows.length === 0) break;
+    const entries: LogRow[] = (logRows as unknown as unknown[][]).map((r) => ({ seq: String(r[0]), op: String(r[1]), key: r.slice(2) as KeyValue[] }));
+    afterSeq = entries[entries.length - 1].seq;
+
+    // The first op seen for a key decides how the net change is counted.
+    const firstOp = new Map<string, { op: string; key: KeyValue[] }>();
+    for (const e of entries) {
+      const k = keyString(e.key);
+      if (!firstOp.has(k)) firstOp.set(k, { op: e.op, key: e.key });
+    }
+    const keys = [...firstOp.values()].map((v) => v.key);
+    const sel = keyIn(spec.key, keys);
+    const [found] = await spec.sourcePool.query<RowDataPacket[]>({
+      sql: `SELECT ${columnList(spec.columns)} FROM ${source} WHERE ${sel.sql}`,
+      values: sel.params,
+      rowsAsArray: true,
+    });
+    const rows = found as unknown as unknown[][];
+    const present = new Set(rows.map((r) => keyString(keyPositions.map((i) => r[i]))));
+    const gone = await confirmGone(spec.sourcePool, source, spec.key, keys.filter((k) => !present.has(keyString(k))));
+
+    // Deletes first: an upsert that follows can then never be undone by a delete of a key that
+    // compares equal under a case-insensitive collation.
+    progress.deletes += await writer.deleteKeys(gone);
+    const out = await writer.write(rows);
+    progress.firstError ??= out.firstError;
+    const rejected = new Set(out.rejectedKeys.map((k) => keyString(k)));
+    for (const k of rejected) rejectedKeys.add(k);
+    progress.errors = rejectedKeys.size;
+    for (const r of rows) {
+      const k = keyString(keyPositions.map((i) => r[i]));
+      if (rejected.has(k)) continue;
+      if (firstOp.get(k)?.op === 'I') progress.inserts++;
+      else progress.updates++;
+    }
+
+    const applied = entries.filter((e) => !rejected.has(keyString(e.key))).map((e) => e.seq);
+    if (applied.length > 0) await spec.sourcePool.query(`DELETE FROM ${log} WHERE seq IN (?)`, [applied]);
+    progress.lastSeq = afterSeq;
+    spec.onProgress?.(progress);
+  }
+  return progress;
+}
+
+/**
+ * Keys not returned by an exact-match read may still exist under the column's collation (a key
+ * whose case changed, say). Only keys that match nothing at all are deleted from the target.
+ */
+async function confirmGone(pool: Pool, source: string, key: string[], candidates: KeyValue[][]): Promise<KeyValue[][]> {
+  if (candidates.length === 0) return [];
+  const sel = keyIn(key, candidates);
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${source} WHERE ${sel.sql} LIMIT 1`, sel.params);
+  if (rows.length === 0) return candidates;
+  const gone: KeyValue[][] = [];
+  for (const k of candidates) {
+    const one = keyIn(key, [k]);
+    const [hit] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${source} WHERE ${one.sql} LIMIT 1`, one.params);
+    if (hit.length === 0) gone.push(k);
+  }
+  return gone;
+}
+
+export async function pendingChanges(pool: Pool, capture: CaptureRef): Promise<number> {
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${qualified(CAPTURE_SCHEMA, capture.logTable)}`);
+  return Number(rows[0].n);
+}
+

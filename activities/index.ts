@@ -1,0 +1,179 @@
+// The activity factory: every activity gets its database pools from the registry it closes over,
+// and workflows only ever pass connection *names*.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type {
+  Assessment, CompanyMapping, CopySettings, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork,
+} from '../lib/types';
+import { assess, UnknownCompanyError } from './assess';
+import type { ConnectionRegistry } from './connections';
+import { copyRows } from './copy';
+import { copyColumns, listSchemas, readTables } from './introspect';
+import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
+import { requeueKeys } from './capture';
+import { id, qualified } from './sql';
+import { createTargetTables, ensureControlSchema, writeEnvironmentState } from './target-schema';
+import { prepareTargetSession } from './writer';
+import type { RowDataPacket } from 'mysql2/promise';
+
+export interface SetupInput {
+  tenant: string;
+  sourceConnection: string;
+  targetConnection: string;
+  companies: CompanyMapping[];
+}
+
+export interface MigrateTablesInput {
+  sourceConnection: string;
+  targetConnection: string;
+  tables: TableWork[];
+  copy: CopySettings;
+}
+
+interface MigrateTablesCheckpoint {
+  done: TableRunResult[];
+  current?: TableCheckpoint;
+}
+
+export interface CopyRangeInput {
+  sourceConnection: string;
+  targetConnection: string;
+  table: TableRef;
+  range: KeyRange;
+  copy: CopySettings;
+}
+
+/** Heartbeat details of the previous attempt, if this is a retry. */
+function resumeFrom<T>(): T | undefined {
+  return Context.current().info.heartbeatDetails as T | undefined;
+}
+
+export function createActivities(conns: ConnectionRegistry) {
+  return {
+    async discoverSource(input: { sourceConnection: string }): Promise<string[]> {
+      return listSchemas(conns.pool(input.sourceConnection));
+    },
+
+    async assessSource(input: SetupInput): Promise<Assessment> {
+      const pool = conns.pool(input.sourceConnection);
+      try {
+        return await assess(pool, input.companies, await listSchemas(pool), `connection '${input.sourceConnection}' at ${conns.where(input.sourceConnection)}`);
+      } catch (err) {
+        if (err instanceof UnknownCompanyError) throw ApplicationFailure.nonRetryable(err.message, 'UnknownCompany');
+        throw err;
+      }
+    },
+
+    async prepareTarget(input: SetupInput & { tables: TableRef[] }): Promise<{ tablesCreated: number }> {
+      const source = conns.pool(input.sourceConnection);
+      const target = conns.pool(input.targetConnection);
+      await ensureControlSchema(target);
+      let tablesCreated = 0;
+      for (const company of input.companies) {
+        const tables = input.tables.filter((t) => t.sourceSchema === company.source).map((t) => t.table);
+        tablesCreated += await createTargetTables(source, target, company.source, company.target, tables);
+        Context.current().heartbeat({ company: company.source });
+      }
+      return { tablesCreated };
+    },
+
+    async installChangeCapture(input: { sourceConnection: string; tables: TableRef[] }): Promise<{ installed: number }> {
+      const source = conns.pool(input.sourceConnection);
+      const metas = await readTables(source, [...new Set(input.tables.map((t) => t.sourceSchema))]);
+      let installed = 0;
+      for (const t of input.tables) {
+        const meta = metas.get(t.key);
+        if (!meta || meta.primaryKey.length === 0) continue;
+        await ensureCapture(source, meta);
+        installed++;
+        Context.current().heartbeat(installed);
+      }
+      return { installed };
+    },
+
+    async setEnvironmentState(input: { targetConnection: string; tenant: string; state: EnvironmentState; changedBy: string }): Promise<void> {
+      await writeEnvironmentState(conns.pool(input.targetConnection), input.tenant, input.state, input.changedBy);
+    },
+
+    async planKeyRanges(input: { sourceConnection: string; table: TableRef; ranges: number }): Promise<KeyRange[]> {
+      const source = conns.pool(input.sourceConnection);
+      const meta = await loadMeta(source, input.table.sourceSchema, input.table.table);
+      const [rows] = await source.query<RowDataPacket[]>(
+        `SELECT MIN(${id(meta.primaryKey[0])}) AS lo, MAX(${id(meta.primaryKey[0])}) AS hi FROM ${qualified(meta.schema, meta.name)}`,
+      );
+      return splitKeyRange(rows[0].lo, rows[0].hi, input.ranges);
+    },
+
+    async copyKeyRange(input: CopyRangeInput): Promise<RangeResult> {
+      const started = Date.now();
+      const source = conns.pool(input.sourceConnection);
+      const target = conns.pool(input.targetConnection);
+      const prior = resumeFrom<{ rows: number; rejected: number; lastKey?: string }>();
+      const meta = await loadMeta(source, input.table.sourceSchema, input.table.table);
+      const capture = await ensureCapture(source, meta);
+      const conn = await target.getConnection();
+      try {
+        await prepareTargetSession(conn);
+        const copied = await copyRows({
+          sourcePool: source, sourceSchema: meta.schema, targetConn: conn, targetSchema: input.table.targetSchema, table: meta.name,
+          columns: copyColumns(meta).map((c) => c.name), key: meta.primaryKey,
+          after: prior?.lastKey !== undefined ? [prior.lastKey] : input.range.after !== undefined ? [input.range.after] : undefined,
+          upTo: input.range.upTo,
+          batchRows: input.copy.writeBatchRows, batchBytes: input.copy.writeBatchBytes,
+          signal: Context.current().cancellationSignal,
+          onRejected: (keys) => requeueKeys(source, capture, meta.primaryKey, keys),
+          onProgress: (p) => Context.current().heartbeat({
+            rows: (prior?.rows ?? 0) + p.rows, rejected: (prior?.rejected ?? 0) + p.rejected, lastKey: p.lastKey ? String(p.lastKey[0]) : prior?.lastKey,
+          }),
+        });
+        return {
+          rows: (prior?.rows ?? 0) + copied.rows,
+          rejected: (prior?.rejected ?? 0) + copied.rejected,
+          firstError: copied.firstError,
+          durationMs: Date.now() - started,
+          lastKey: copied.lastKey ? String(copied.lastKey[0]) : prior?.lastKey,
+        };
+      } finally {
+        conn.release();
+      }
+    },
+
+    async migrateTables(input: MigrateTablesInput): Promise<TableRunResult[]> {
+      const ctx = Context.current();
+      const checkpoint: MigrateTablesCheckpoint = resumeFrom<MigrateTablesCheckpoint>() ?? { done: [] };
+      const io = { source: conns.pool(input.sourceConnection), target: conns.pool(input.targetConnection), copy: input.copy, signal: ctx.cancellationSignal };
+      for (const work of input.tables) {
+        if (checkpoint.done.some((d) => d.key === work.key)) continue;
+        const result = await migrateTable(io, work, checkpoint.current, (current) => {
+          checkpoint.current = current;
+          ctx.heartbeat(checkpoint);
+        });
+        checkpoint.done.push(result);
+        checkpoint.current = undefined;
+        ctx.heartbeat(checkpoint);
+      }
+      return checkpoint.done;
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Splits [lo, hi] into n contiguous ranges; the last one is open-ended so rows added meanwhile are not missed. */
+export function splitKeyRange(lo: unknown, hi: unknown, n: number): KeyRange[] {
+  if (lo === null || lo === undefined || hi === null || hi === undefined) return [{ index: 0 }];
+  const low = BigInt(String(lo));
+  const high = BigInt(String(hi));
+  const parts = BigInt(Math.max(1, n));
+  const width = (high - low + 1n + parts - 1n) / parts;
+  const ranges: KeyRange[] = [];
+  for (let i = 0n; i < parts; i++) {
+    const upTo = low + (i + 1n) * width - 1n;
+    ranges.push({
+      index: Number(i),
+      after: i === 0n ? undefined : String(low + i * width - 1n),
+      upTo: i === parts - 1n || upTo >= high ? undefined : String(upTo),
+    });
+    if (upTo >= high) break;
+  }
+  return ranges;
+}

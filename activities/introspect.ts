@@ -1,0 +1,102 @@
+// Reads table definitions from information_schema. Works the same on MariaDB 10.11 and MySQL 8.0.
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+
+export interface ColumnMeta {
+  name: string;
+  dataType: string;
+  columnType: string;
+  nullable: boolean;
+  generated: boolean;
+  collation?: string;
+}
+
+export interface TableMeta {
+  schema: string;
+  name: string;
+  engine: string;
+  estimatedRows: number;
+  avgRowLength: number;
+  columns: ColumnMeta[];
+  primaryKey: string[];
+}
+
+const SYSTEM_SCHEMAS = new Set(['mysql', 'information_schema', 'performance_schema', 'sys']);
+
+export async function listSchemas(pool: Pool): Promise<string[]> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME');
+  return rows.map((r) => String(r.s)).filter((s) => !SYSTEM_SCHEMAS.has(s.toLowerCase()) && !s.startsWith('cm_'));
+}
+
+/** Every base table of the given schemas, keyed `schema.table`. */
+export async function readTables(pool: Pool, schemas: string[], onlyTables?: string[]): Promise<Map<string, TableMeta>> {
+  const result = new Map<string, TableMeta>();
+  if (schemas.length === 0) return result;
+  const tableFilter = onlyTables && onlyTables.length > 0 ? ' AND TABLE_NAME IN (?)' : '';
+  const params: unknown[] = onlyTables && onlyTables.length > 0 ? [schemas, onlyTables] : [schemas];
+
+  const [tables] = await pool.query<RowDataPacket[]>(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, ENGINE AS engine, TABLE_ROWS AS est, AVG_ROW_LENGTH AS avg
+       FROM information_schema.TABLES
+      WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA IN (?)${tableFilter}`,
+    params,
+  );
+  for (const r of tables) {
+    result.set(`${r.s}.${r.t}`, {
+      schema: String(r.s),
+      name: String(r.t),
+      engine: String(r.engine ?? ''),
+      estimatedRows: Number(r.est ?? 0),
+      avgRowLength: Number(r.avg ?? 0),
+      columns: [],
+      primaryKey: [],
+    });
+  }
+
+  // MySQL 8 marks columns with expression defaults DEFAULT_GENERATED: those are ordinary columns.
+  const [columns] = await pool.query<RowDataPacket[]>(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, DATA_TYPE AS dt, COLUMN_TYPE AS ct,
+            IS_NULLABLE AS nullable, COLLATION_NAME AS coll,
+            (EXTRA LIKE '%VIRTUAL%' OR EXTRA LIKE '%STORED%' OR EXTRA LIKE '%PERSISTENT%') AS gen
+       FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA IN (?)${tableFilter}
+      ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`,
+    params,
+  );
+  for (const r of columns) {
+    result.get(`${r.s}.${r.t}`)?.columns.push({
+      name: String(r.c),
+      dataType: String(r.dt).toLowerCase(),
+      columnType: String(r.ct),
+      nullable: r.nullable === 'YES',
+      generated: Number(r.gen) === 1,
+      collation: r.coll ? String(r.coll) : undefined,
+    });
+  }
+
+  const [keys] = await pool.query<RowDataPacket[]>(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c
+       FROM information_schema.STATISTICS
+      WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA IN (?)${tableFilter}
+      ORDER BY TABLE_SCHEMA, TABLE_NAME, SEQ_IN_INDEX`,
+    params,
+  );
+  for (const r of keys) result.get(`${r.s}.${r.t}`)?.primaryKey.push(String(r.c));
+  return result;
+}
+
+export async function readTable(pool: Pool, schema: string, table: string): Promise<TableMeta | undefined> {
+  return (await readTables(pool, [schema], [table])).get(`${schema}.${table}`);
+}
+
+/** Columns that are written on copy: generated columns are recomputed by the target. */
+export function copyColumns(meta: TableMeta): ColumnMeta[] {
+  return meta.columns.filter((c) => !c.generated);
+}
+
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
+
+export function isSplittable(meta: TableMeta): boolean {
+  if (meta.primaryKey.length !== 1) return false;
+  const col = meta.columns.find((c) => c.name === meta.primaryKey[0]);
+  return !!col && INTEGER_TYPES.has(col.dataType);
+}

@@ -1,0 +1,114 @@
+// One table's part of a run: its full load when it needs one, then every captured change.
+import type { Pool } from 'mysql2/promise';
+import type { CopySettings, TableRunResult, TableStatus, TableWork } from '../lib/types';
+import { findCapture, installCapture, requeueKeys, type CaptureRef } from './capture';
+import { copyRows } from './copy';
+import { applyDeltas } from './delta';
+import { copyColumns, readTable, type TableMeta } from './introspect';
+import { errorText, isTableError, type KeyValue } from './sql';
+import { prepareTargetSession, TableWriter } from './writer';
+
+export interface TableIo {
+  source: Pool;
+  target: Pool;
+  copy: CopySettings;
+  signal?: AbortSignal;
+}
+
+/** Where a table's copy stands, as carried in heartbeat details. */
+export interface TableCheckpoint {
+  key: string;
+  rows: number;
+  lastKey?: KeyValue[];
+}
+
+export async function loadMeta(source: Pool, schema: string, table: string): Promise<TableMeta> {
+  const meta = await readTable(source, schema, table);
+  if (!meta) throw Object.assign(new Error(`table ${schema}.${table} no longer exists on the source`), { sqlState: '42S02' });
+  return meta;
+}
+
+/** Capture must be in place before a full load starts, or changes made during the load are lost. */
+export async function ensureCapture(source: Pool, meta: TableMeta): Promise<CaptureRef> {
+  const existing = await findCapture(source, meta.schema, meta.name);
+  if (existing) return existing;
+  const keyCols = meta.primaryKey.map((k) => meta.columns.find((c) => c.name === k)!);
+  return installCapture(source, meta, keyCols);
+}
+
+/** Rejected rows make a table `Warning`, or `Failed` when none of its rows made it to the target. */
+export function tableStatus(hasRowsOnTarget: boolean, errors: number, standingWarning?: string): TableStatus {
+  if (errors > 0) return hasRowsOnTarget ? 'Warning' : 'Failed';
+  return standingWarning ? 'Warning' : 'Successful';
+}
+
+export async function migrateTable(
+  io: TableIo,
+  work: TableWork,
+  resume: TableCheckpoint | undefined,
+  report: (c: TableCheckpoint) => void,
+): Promise<TableRunResult> {
+  const started = Date.now();
+  const result: TableRunResult = {
+    key: work.key, status: 'In Progress', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
+  };
+  const conn = await io.target.getConnection();
+  try {
+    await prepareTargetSession(conn);
+    const meta = await loadMeta(io.source, work.sourceSchema, work.table);
+    const columns = copyColumns(meta).map((c) => c.name);
+    const key = meta.primaryKey;
+    const base = { sourcePool: io.source, sourceSchema: work.sourceSchema, targetConn: conn, targetSchema: work.targetSchema, table: work.table, columns, signal: io.signal };
+    const batch = { batchRows: io.copy.writeBatchRows, batchBytes: io.copy.writeBatchBytes };
+
+    if (key.length === 0) {
+      // No key, no change tracking: replace the whole table, every run (a restart starts over).
+      await new TableWriter(conn, work.targetSchema, work.table, columns, key).truncate();
+      const copied = await copyRows({ ...base, ...batch, key, onProgress: (p) => report({ key: work.key, rows: p.rows }) });
+      Object.assign(result, {
+        fullLoadRows: copied.rows, errors: copied.rejected, fullLoadDone: true,
+        status: tableStatus(copied.rows > 0, copied.rejected, work.warning),
+        errorMessage: copied.rejected > 0 ? `${copied.rejected} rows rejected by the target; first: ${copied.firstError}` : work.warning,
+      });
+      return result;
+    }
+
+    const capture = await ensureCapture(io.source, meta);
+    let firstError: string | undefined;
+    if (work.full && work.precopied) {
+      result.fullLoadRows = work.precopied.rows;
+      firstError = work.precopied.firstError;
+    } else if (work.full) {
+      const prior = resume?.key === work.key ? resume : undefined;
+      const copied = await copyRows({
+        ...base, ...batch, key,
+        after: prior?.lastKey,
+        onRejected: (keys) => requeueKeys(io.source, capture, key, keys),
+        onProgress: (p) => report({ key: work.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey }),
+      });
+      result.fullLoadRows = (prior?.rows ?? 0) + copied.rows;
+      firstError = copied.firstError;
+      result.lastSyncPosition = copied.lastKey ? `key ${copied.lastKey.join(',')}` : undefined;
+    }
+    result.fullLoadDone = true;
+
+    // Rows the target rejected during the load were put back in the log, so the drain retries
+    // them and its count is the number of rows that are not on the target now.
+    const drained = await applyDeltas({ ...base, key, capture, batchRows: io.copy.writeBatchRows });
+    Object.assign(result, { inserts: drained.inserts, updates: drained.updates, deletes: drained.deletes, errors: drained.errors });
+    if (drained.lastSeq) result.lastSyncPosition = `change log seq ${drained.lastSeq}`;
+    const hasRows = !work.full || result.fullLoadRows + drained.inserts + drained.updates > 0;
+    result.status = tableStatus(hasRows, result.errors, work.warning);
+    if (result.errors > 0) result.errorMessage = `${result.errors} rows rejected by the target; first: ${drained.firstError ?? firstError}`;
+    return result;
+  } catch (err) {
+    // A table-level problem fails this table only; anything else (connection lost, worker
+    // shutting down) is rethrown so Temporal retries the activity.
+    if (!isTableError(err)) throw err;
+    return Object.assign(result, { status: 'Failed', errorMessage: errorText(err), fullLoadDone: false });
+  } finally {
+    // The returned object is this one, so it gets the duration too (range copies count in it).
+    result.durationMs = Date.now() - started + (work.precopied?.durationMs ?? 0);
+    conn.release();
+  }
+}

@@ -1,0 +1,94 @@
+// Small SQL builders. Identifiers always go through escapeId, values are always placeholders.
+import { escapeId } from 'mysql2/promise';
+
+export type KeyValue = string | number | Buffer | null;
+export type Row = Record<string, unknown>;
+
+/** Quotes one identifier. `true` matters: without it mysql2 reads a dot in a name as schema.table. */
+export const id = (name: string): string => escapeId(name, true);
+export const qualified = (schema: string, table: string): string => `${id(schema)}.${id(table)}`;
+export const columnList = (columns: string[]): string => columns.map(id).join(', ');
+
+/** Charset and collation names cannot be placeholders: only plain names pass. */
+export function plainName(value: unknown, fallback?: string): string {
+  if (typeof value === 'string' && /^\w+$/.test(value)) return value;
+  if (fallback !== undefined) return fallback;
+  throw new Error(`not a plain charset/collation name: ${JSON.stringify(value)}`);
+}
+
+export interface Fragment {
+  sql: string;
+  params: unknown[];
+}
+
+/** Keyset predicate "key > last" for a (possibly composite) key, in the OR form both optimizers turn into ranges. */
+export function keyAfter(key: string[], last: KeyValue[]): Fragment {
+  const ors: string[] = [];
+  const params: unknown[] = [];
+  for (let i = 0; i < key.length; i++) {
+    const parts = key.slice(0, i).map((c) => `${id(c)} = ?`);
+    parts.push(`${id(key[i])} > ?`);
+    ors.push(`(${parts.join(' AND ')})`);
+    params.push(...last.slice(0, i), last[i]);
+  }
+  return { sql: `(${ors.join(' OR ')})`, params };
+}
+
+/** Predicate "key IN (keys)" for a (possibly composite) key. */
+export function keyIn(key: string[], keys: KeyValue[][]): Fragment {
+  if (keys.length === 0) return { sql: '1 = 0', params: [] };
+  if (key.length === 1) return { sql: `${id(key[0])} IN (?)`, params: [keys.map((k) => k[0])] };
+  const one = `(${key.map((c) => `${id(c)} = ?`).join(' AND ')})`;
+  return { sql: `(${keys.map(() => one).join(' OR ')})`, params: keys.flat() };
+}
+
+/** A stable string for a key tuple, to use as a Map key in JS. */
+export function keyString(values: unknown[]): string {
+  return JSON.stringify(values.map((v) => (Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : v === null || v === undefined ? null : String(v))));
+}
+
+export function rowKey(row: Row, key: string[]): KeyValue[] {
+  return key.map((c) => row[c] as KeyValue);
+}
+
+/** Rough size of a row in bytes, to keep statements under max_allowed_packet. */
+export function rowBytes(row: unknown[]): number {
+  let n = 0;
+  for (const v of row) {
+    if (v === null || v === undefined) n += 4;
+    else if (Buffer.isBuffer(v)) n += v.length * 2 + 3;
+    else n += String(v).length + 3;
+  }
+  return n;
+}
+
+// Errors that mean "this row's data is unacceptable to the target", not "something is broken".
+const DATA_ERRNOS = new Set([
+  1048, // column cannot be null
+  1264, // out of range
+  1265, // data truncated
+  1292, // truncated incorrect value (zero dates under strict mode)
+  1366, // incorrect value for column
+  1367, // illegal value
+  1406, // data too long
+  1411, // incorrect datetime value
+  1452, // foreign key (only with checks on)
+  3140, // invalid JSON
+  3819, // check constraint (MySQL)
+  4025, // check constraint (MariaDB)
+]);
+
+export function isDataError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && DATA_ERRNOS.has(Number((err as { errno?: number }).errno));
+}
+
+/** An error tied to the table itself (missing, wrong shape, no privilege): retrying won't help. */
+export function isTableError(err: unknown): boolean {
+  const state = (err as { sqlState?: string } | null)?.sqlState;
+  return typeof state === 'string' && state.startsWith('42') && !isDataError(err);
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

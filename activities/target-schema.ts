@@ -1,0 +1,76 @@
+// Creates the target side: the control schema and every company's tables, from the source's own
+// definitions. Secondary objects are deliberately left behind (see README "Secondary objects"):
+// triggers would re-apply effects that already arrive as row changes, events would fire in a tenant
+// that is not live yet, and views and routines name source schemas.
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { CONTROL_SCHEMA } from '../lib/constants';
+import type { EnvironmentState } from '../lib/types';
+import { id, plainName, qualified } from './sql';
+
+/** Turns SHOW CREATE TABLE output into an idempotent CREATE for the target schema. */
+export function targetDdl(showCreate: string, targetSchema: string, table: string): string {
+  const header = /^CREATE TABLE `(?:[^`]|``)+`/;
+  if (!header.test(showCreate)) throw new Error(`unexpected SHOW CREATE TABLE output for ${table}`);
+  let ddl = showCreate.replace(header, `CREATE TABLE IF NOT EXISTS ${qualified(targetSchema, table)}`);
+  // Table options sit on the last line, after the closing parenthesis of the column list.
+  const cut = ddl.lastIndexOf('\n)');
+  if (cut >= 0) {
+    const options = ddl
+      .slice(cut)
+      .replace(/ENGINE=\w+/i, 'ENGINE=InnoDB')
+      .replace(/\s+AUTO_INCREMENT=\d+/i, '');
+    ddl = ddl.slice(0, cut) + options;
+  }
+  return ddl;
+}
+
+export async function ensureControlSchema(pool: Pool): Promise<void> {
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${id(CONTROL_SCHEMA)} DEFAULT CHARACTER SET utf8mb4`);
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${qualified(CONTROL_SCHEMA, 'environment')} (
+       tenant VARCHAR(64) NOT NULL PRIMARY KEY,
+       state ENUM('Active','Update') NOT NULL,
+       changed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+       changed_by VARCHAR(200) NULL
+     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  );
+}
+
+export async function writeEnvironmentState(pool: Pool, tenant: string, state: EnvironmentState, changedBy: string): Promise<void> {
+  await ensureControlSchema(pool);
+  await pool.query(
+    `INSERT INTO ${qualified(CONTROL_SCHEMA, 'environment')} (tenant, state, changed_by) VALUES (?, ?, ?)
+     ON DUPLICATE KEY UPDATE state = VALUES(state), changed_at = CURRENT_TIMESTAMP(3), changed_by = VALUES(changed_by)`,
+    [tenant, state, changedBy],
+  );
+}
+
+export async function readEnvironmentState(pool: Pool, tenant: string): Promise<EnvironmentState | undefined> {
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT state FROM ${qualified(CONTROL_SCHEMA, 'environment')} WHERE tenant = ?`, [tenant]);
+  return rows[0]?.state as EnvironmentState | undefined;
+}
+
+/** Creates the target schema with the source schema's defaults, then each table. Returns tables created. */
+export async function createTargetTables(source: Pool, target: Pool, sourceSchema: string, targetSchema: string, tables: string[]): Promise<number> {
+  const [defaults] = await source.query<RowDataPacket[]>(
+    'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+    [sourceSchema],
+  );
+  const cs = plainName(defaults[0]?.cs, 'utf8mb4');
+  const co = plainName(defaults[0]?.co, 'utf8mb4_general_ci');
+  await target.query(`CREATE SCHEMA IF NOT EXISTS ${id(targetSchema)} DEFAULT CHARACTER SET ${cs} COLLATE ${co}`);
+  const conn = await target.getConnection();
+  let created = 0;
+  try {
+    // Tables reference each other in any order; checks resume for the copy's own session anyway.
+    await conn.query('SET SESSION foreign_key_checks = 0');
+    for (const table of tables) {
+      const [rows] = await source.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(sourceSchema, table)}`);
+      const [res] = await conn.query(targetDdl(String(rows[0]['Create Table']), targetSchema, table));
+      if ((res as { warningStatus?: number }).warningStatus === 0) created++;
+    }
+  } finally {
+    conn.release();
+  }
+  return created;
+}

@@ -1,0 +1,105 @@
+// Each operator action as one Temporal client call (plus the waiting a terminal user wants).
+// The CLI, the demo and the tests all go through these, so scripts can copy them one to one.
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { managementWorkflowId, TenantIdKey } from '../lib/constants';
+import { UserFacingError } from '../lib/errors';
+import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
+import type { Requester, RunLogEntry, RunProgress, StatusPage } from '../lib/types';
+import type { cloudMigration } from '../workflows/management';
+import { progressQuery, runMigrationNowUpdate, statusQuery, type RunStarted } from '../workflows/messages';
+
+export function tenantHandle(client: Client, tenant: string): WorkflowHandle<typeof cloudMigration> {
+  return client.workflow.getHandle<typeof cloudMigration>(managementWorkflowId(tenant));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The status query, with a clear message when no worker answers or the tenant does not exist. */
+export async function getStatus(client: Client, tenant: string): Promise<StatusPage> {
+  try {
+    return await tenantHandle(client, tenant).query(statusQuery);
+  } catch (err) {
+    const msg = (err as Error).message ?? String(err);
+    if (/not found/i.test(msg)) throw new UserFacingError(`unknown tenant '${tenant}': create it with \`cm tenant create ${tenant} --company <schema>\``);
+    if (/no poller|deadline|timeout/i.test(msg)) throw new UserFacingError(`no worker answered for tenant '${tenant}': start one with \`cm worker\``);
+    throw err;
+  }
+}
+
+export async function waitForStatus(client: Client, tenant: string, done: (s: StatusPage) => boolean, timeoutMs = 15 * 60_000): Promise<StatusPage> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await getStatus(client, tenant);
+    if (done(status)) return status;
+    if (Date.now() > deadline) throw new UserFacingError(`tenant '${tenant}' is still '${status.status}' after ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(500);
+  }
+}
+
+export interface CreatedTenant {
+  created: boolean;
+  status: StatusPage;
+}
+
+/** Starts the management workflow (setup runs first) and waits until setup has finished. */
+export async function createTenant(client: Client, taskQueue: string, input: TenantInput): Promise<CreatedTenant> {
+  const parsed = tenantInputSchema.safeParse(input);
+  if (!parsed.success) throw new UserFacingError(`invalid tenant: ${describeIssues(parsed.error)}`);
+  let created = true;
+  try {
+    await client.workflow.start<typeof cloudMigration>('cloudMigration', {
+      workflowId: managementWorkflowId(input.tenant),
+      taskQueue,
+      args: [input],
+      typedSearchAttributes: [{ key: TenantIdKey, value: input.tenant }],
+      staticSummary: `Cloud migration of tenant ${input.tenant}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    created = false;
+  }
+  const status = await waitForStatus(client, input.tenant, (s) => s.status !== 'Setup In Progress');
+  return { created, status };
+}
+
+/** Run Migration Now, as an update: answers with the run, or with the reason it is refused. */
+export async function runMigrationNow(client: Client, tenant: string, requester: Requester = {}): Promise<RunStarted> {
+  try {
+    return await tenantHandle(client, tenant).executeUpdate(runMigrationNowUpdate, { args: [requester] });
+  } catch (err) {
+    const cause = (err as { cause?: Error }).cause;
+    if (cause?.message) throw new UserFacingError(`run refused: ${cause.message}`);
+    throw err;
+  }
+}
+
+/** Waits for a run to end, reporting its progress; returns the run's line of the migration log. */
+export async function waitForRun(
+  client: Client,
+  tenant: string,
+  run: RunStarted,
+  onProgress?: (p: RunProgress) => void,
+  pollMs = 1000,
+): Promise<RunLogEntry> {
+  const child = client.workflow.getHandle(run.workflowId);
+  let finished = false;
+  const result = child.result().then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  while (!finished && onProgress) {
+    try {
+      onProgress(await child.query(progressQuery));
+    } catch {
+      // The run may complete between the check and the query: the loop ends on the next turn.
+    }
+    await Promise.race([result, sleep(pollMs)]);
+  }
+  await result;
+  if (onProgress) {
+    const last = await child.query(progressQuery).catch(() => undefined);
+    if (last) onProgress(last);
+  }
+  const status = await waitForStatus(client, tenant, (s) => !!s.log.find((e) => e.run === run.run)?.endedAt);
+  return status.log.find((e) => e.run === run.run)!;
+}

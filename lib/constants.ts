@@ -1,0 +1,40 @@
+// Names every part agrees on: task queue, workflow ids, search attributes, defaults.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { CopySettings } from './types';
+
+// Workflow code imports this module too, so nothing here may read process.env (see client/env.ts).
+export const DEFAULT_TASK_QUEUE = 'cloud-migration';
+
+export const managementWorkflowId = (tenant: string): string => `cloud-migration/${tenant}`;
+export const setupWorkflowId = (tenant: string): string => `cloud-migration/${tenant}/setup`;
+export const runWorkflowId = (tenant: string, run: number): string => `cloud-migration/${tenant}/run-${run}`;
+
+// Search attributes make the UI's list filterable: TenantId="demo", MigrationStatus="Upgrade Pending".
+export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
+export const MigrationStatusKey = defineSearchAttributeKey('MigrationStatus', SearchAttributeType.KEYWORD);
+export const MigrationPhaseKey = defineSearchAttributeKey('MigrationPhase', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = [TenantIdKey, MigrationStatusKey, MigrationPhaseKey];
+
+export const DEFAULT_COPY: CopySettings = {
+  concurrency: 4,
+  rangesPerTable: 2,
+  largeTableRows: 100_000,
+  smallBatchRows: 50_000,
+  smallBatchTables: 100,
+  writeBatchRows: 2_000,
+  writeBatchBytes: 4 * 1024 * 1024,
+  heartbeatTimeoutSeconds: 30,
+};
+
+export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
+
+/** Tables that are not migrated by design: permissions work differently online (seed 003). */
+export const PERMISSION_TABLE_PATTERN = /^(user|users|user_setup|user_personalization|permission|permissions|permission_set|permission_sets|access_control)$/i;
+
+/** Schema that holds the tenant's environment state (and, later, the fence) on the target. */
+export const CONTROL_SCHEMA = 'cm_control';
+/** Schema that holds change capture logs on the source. */
+export const CAPTURE_SCHEMA = 'cm_capture';
+
+/** Session settings of a cloud target: strict, so bad data is rejected instead of mangled. */
+export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';

@@ -1,0 +1,84 @@
+// Input validation shared by workflow validators, the start input and the CLI. Objects are strict:
+// a misspelt field is an error, not silently ignored.
+import { z } from 'zod';
+import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_COPY } from './constants';
+import type { CompanyMapping, TenantConfig } from './types';
+
+const identifier = z.string().min(1).max(64);
+const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use letters, digits, _ . - (at most 64)');
+
+export const requesterSchema = z
+  .object({
+    requestedBy: z.string().max(200).optional(),
+    reason: z.string().max(2000).optional(),
+  })
+  .strict();
+
+export const companyInputSchema = z
+  .object({ source: identifier, target: identifier.optional() })
+  .strict();
+
+export const copySettingsSchema = z
+  .object({
+    concurrency: z.number().int().min(1).max(64),
+    rangesPerTable: z.number().int().min(1).max(64),
+    largeTableRows: z.number().int().min(1),
+    smallBatchRows: z.number().int().min(1),
+    smallBatchTables: z.number().int().min(1).max(1000),
+    writeBatchRows: z.number().int().min(1).max(100_000),
+    writeBatchBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+    heartbeatTimeoutSeconds: z.number().int().min(2).max(3600),
+  })
+  .strict()
+  .partial();
+
+/** What an operator pastes into the UI's Start Workflow form, or what `cm tenant create` sends. */
+export const tenantInputSchema = z
+  .object({
+    tenant: name,
+    sourceConnection: name.default('local'),
+    targetConnection: name.default('local'),
+    companies: z.array(companyInputSchema).min(1, 'at least one company is needed'),
+    appUsers: z.array(z.string().min(1).max(80)).default([]),
+    copy: copySettingsSchema.default({}),
+    continueAsNewAfterEvents: z.number().int().min(100).default(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS),
+    requestedBy: z.string().max(200).optional(),
+    reason: z.string().max(2000).optional(),
+  })
+  .strict();
+
+export type TenantInput = z.input<typeof tenantInputSchema>;
+
+export const configureCompaniesSchema = requesterSchema.extend({ companies: z.array(companyInputSchema).min(1) }).strict();
+
+/** Default target schema: the tenant's own namespace, so a source and target on one server never collide. */
+export function defaultTargetSchema(tenant: string, source: string): string {
+  return `${tenant}_${source}`.slice(0, 64);
+}
+
+export function normalizeCompanies(tenant: string, companies: z.infer<typeof companyInputSchema>[]): CompanyMapping[] {
+  const mapped = companies.map((c) => ({ source: c.source, target: c.target ?? defaultTargetSchema(tenant, c.source) }));
+  const dup = mapped.find((c, i) => mapped.findIndex((d) => d.target === c.target || d.source === c.source) !== i);
+  if (dup) throw new Error(`company ${dup.source} → ${dup.target} is listed twice or shares a target schema`);
+  return mapped;
+}
+
+/** A readable one-line message from a zod error. */
+export function describeIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`).join('; ');
+}
+
+export function parseTenantInput(raw: unknown): TenantConfig {
+  const parsed = tenantInputSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`invalid tenant input: ${describeIssues(parsed.error)}`);
+  const v = parsed.data;
+  return {
+    tenant: v.tenant,
+    sourceConnection: v.sourceConnection,
+    targetConnection: v.targetConnection,
+    companies: normalizeCompanies(v.tenant, v.companies),
+    appUsers: v.appUsers,
+    copy: { ...DEFAULT_COPY, ...v.copy },
+    continueAsNewAfterEvents: v.continueAsNewAfterEvents,
+  };
+}

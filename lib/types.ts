@@ -1,0 +1,222 @@
+// Shared types: the vocabulary of ../shared/BRIEF.md, used by workflows, activities and the CLI.
+// Nothing here may carry a secret: connections are *names* that workers resolve.
+
+export type TableStatus = 'Not Started' | 'In Progress' | 'Successful' | 'Warning' | 'Failed' | 'Not Migrated';
+export type RunStatus = 'In Progress' | 'Completed' | 'Failed';
+export type RunKind = 'full' | 'delta';
+export type EnvironmentState = 'Active' | 'Update';
+export type TenantStatus =
+  | 'Setup In Progress'
+  | 'Setup Failed'
+  | 'Ready'
+  | 'Replication In Progress'
+  | 'Upgrade Pending'
+  | 'Upgrade in Progress'
+  | 'Upgrade completed successfully'
+  | 'Upgrade pending';
+
+/** One company: a source schema and the target schema it lands in. */
+export interface CompanyMapping {
+  source: string;
+  target: string;
+}
+
+export interface CopySettings {
+  /** Activities a run keeps in flight at once. */
+  concurrency: number;
+  /** Key ranges a large table is split into. */
+  rangesPerTable: number;
+  /** Estimated rows from which a table counts as large (own activities, split in ranges). */
+  largeTableRows: number;
+  /** Estimated rows one batch activity of small tables may carry. */
+  smallBatchRows: number;
+  /** Small tables one batch activity may carry. */
+  smallBatchTables: number;
+  /** Rows and bytes per INSERT statement on the target. */
+  writeBatchRows: number;
+  writeBatchBytes: number;
+  /** How long a copy may go without heartbeating before Temporal retries it elsewhere. */
+  heartbeatTimeoutSeconds: number;
+}
+
+export interface TenantConfig {
+  tenant: string;
+  /** Connection names, resolved by the worker (CM_CONN_<NAME>_URL; `local` is MYSQL_URL). */
+  sourceConnection: string;
+  targetConnection: string;
+  companies: CompanyMapping[];
+  /** Application accounts on the target that the upgrade fence locks out. */
+  appUsers: string[];
+  copy: CopySettings;
+  /** Start a new history once it grows past this many events, even if Temporal has not suggested it. */
+  continueAsNewAfterEvents: number;
+}
+
+/** Who asked for an operator action, and why: kept for the audit trail. */
+export interface Requester {
+  requestedBy?: string;
+  reason?: string;
+}
+
+export interface FindingRow {
+  severity: 'info' | 'warning' | 'error';
+  table?: string;
+  message: string;
+}
+
+/** What the workflow keeps per table between runs (no column lists: activities re-read those). */
+export interface TableRef {
+  /** `sourceSchema.table`, unique within a tenant. */
+  key: string;
+  sourceSchema: string;
+  targetSchema: string;
+  table: string;
+}
+
+export interface TablePlan extends TableRef {
+  hasPrimaryKey: boolean;
+  /** Single integer primary key: can be split in key ranges. */
+  splittable: boolean;
+  estimatedRows: number;
+  /** Set when the table is deliberately not migrated. */
+  notMigratedReason?: string;
+  /** A standing warning (e.g. no primary key) that makes a successful table `Warning`. */
+  warning?: string;
+}
+
+export interface Assessment {
+  sourceSchemas: string[];
+  tables: TablePlan[];
+  findings: FindingRow[];
+}
+
+/** Per-table result of one activity's work in a run. */
+export interface TableRunResult {
+  key: string;
+  status: TableStatus;
+  fullLoadRows: number;
+  inserts: number;
+  updates: number;
+  deletes: number;
+  errors: number;
+  durationMs: number;
+  lastSyncPosition?: string;
+  errorMessage?: string;
+  /** True once the table has a complete full load behind it (later runs may use deltas). */
+  fullLoadDone: boolean;
+}
+
+/** Per-table row of the management page: the latest known state. */
+export interface TableState extends TablePlan {
+  status: TableStatus;
+  fullLoadRows: number;
+  inserts: number;
+  updates: number;
+  deletes: number;
+  errors: number;
+  durationMs: number;
+  lastSyncPosition?: string;
+  errorMessage?: string;
+  fullLoadDone: boolean;
+  lastRun?: number;
+}
+
+export interface RunLogEntry {
+  run: number;
+  workflowId: string;
+  kind: RunKind;
+  status: RunStatus;
+  trigger: 'update' | 'signal';
+  requestedBy?: string;
+  reason?: string;
+  startedAt: string;
+  endedAt?: string;
+  tables: number;
+  tablesDone: number;
+  rows: number;
+  failure?: string;
+}
+
+export interface RefusalEntry {
+  at: string;
+  action: string;
+  reason: string;
+  requestedBy?: string;
+}
+
+export interface Tiles {
+  successful: number;
+  warnings: number;
+  failed: number;
+  notMigrated: number;
+  nextScheduledRun: string | null;
+}
+
+export interface StatusPage {
+  tenant: string;
+  status: TenantStatus;
+  environmentState: EnvironmentState;
+  sourceConnection: string;
+  targetConnection: string;
+  companies: CompanyMapping[];
+  setupError?: string;
+  tiles: Tiles;
+  currentRun?: RunLogEntry;
+  log: RunLogEntry[];
+  tables: TableState[];
+  findings: FindingRow[];
+  refusals: RefusalEntry[];
+}
+
+/** Input of one replication run (a child workflow). */
+export interface RunInput {
+  tenant: string;
+  run: number;
+  sourceConnection: string;
+  targetConnection: string;
+  copy: CopySettings;
+  /** Tables to process; `full` says whether each needs a full load. */
+  tables: (TablePlan & { full: boolean })[];
+}
+
+export interface RunResult {
+  run: number;
+  status: RunStatus;
+  tables: TableRunResult[];
+  failure?: string;
+}
+
+export interface RunProgressTable {
+  key: string;
+  status: TableStatus;
+  estimatedRows: number;
+  rows: number;
+}
+
+export interface RunProgress {
+  run: number;
+  kind: RunKind;
+  status: RunStatus;
+  tables: RunProgressTable[];
+}
+
+/** A slice of a table with a single integer key: rows with after < key <= upTo (bounds optional). */
+export interface KeyRange {
+  index: number;
+  after?: string;
+  upTo?: string;
+}
+
+export interface RangeResult {
+  rows: number;
+  rejected: number;
+  firstError?: string;
+  durationMs: number;
+  lastKey?: string;
+}
+
+/** One table's work in a run; `precopied` is set when its full load was done by key-range activities. */
+export interface TableWork extends TablePlan {
+  full: boolean;
+  precopied?: RangeResult;
+}

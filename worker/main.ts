@@ -1,0 +1,51 @@
+// The worker: the "self-hosted integration runtime" that reaches the databases. Thin by design:
+// it wires pools into the activity factory and registers the workflows.
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { ConnectionRegistry } from '../activities/connections';
+import type { TemporalSettings } from '../lib/env';
+
+export interface WorkerHandle {
+  worker: Worker;
+  run: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartWorkerOptions {
+  settings: TemporalSettings;
+  /** A prebuilt workflow bundle (tests, containers); otherwise the workflows are bundled at start. */
+  workflowBundlePath?: string;
+  identity?: string;
+  registry?: ConnectionRegistry;
+}
+
+export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandle> {
+  const connection = await NativeConnection.connect({ address: opts.settings.address });
+  const registry = opts.registry ?? new ConnectionRegistry();
+  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = opts.workflowBundlePath
+    ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+    : { workflowsPath: require.resolve('../workflows') };
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.settings.namespace,
+    taskQueue: opts.settings.taskQueue,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+    ...workflows,
+    activities: createActivities(registry),
+    maxConcurrentActivityTaskExecutions: 8,
+    // A graceful stop lets in-flight activities heartbeat their position first.
+    shutdownGraceTime: '10s',
+  });
+  const run = worker.run().finally(async () => {
+    await registry.close();
+    await connection.close();
+  });
+  return {
+    worker,
+    run,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await run;
+    },
+  };
+}

@@ -1,0 +1,4 @@
+// The workflow bundle's entry point: the management page, its setup and its runs.
+export { cloudMigration } from './management';
+export { tenantSetup } from './setup';
+export { replicationRun } from './replication-run';

@@ -1,0 +1,212 @@
+// The Cloud Migration Management page as a long-lived entity workflow, one per tenant.
+// Handlers only record requests; the main loop below does the work, one thing at a time, so the
+// history reads as the business process: setup, then runs, each a child workflow.
+import {
+  allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, setCurrentDetails, setHandler,
+  startChild, upsertSearchAttributes, workflowInfo,
+} from '@temporalio/workflow';
+import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, setupWorkflowId, TenantIdKey } from '../lib/constants';
+import { configureCompaniesSchema, describeIssues, normalizeCompanies, parseTenantInput, requesterSchema, type TenantInput } from '../lib/schemas';
+import type { Requester, RunInput, TableWork, TenantConfig } from '../lib/types';
+import { setupActivities } from './activity-options';
+import {
+  configureCompaniesUpdate, DESCRIPTIONS, runMigrationNowSignal, runMigrationNowUpdate, statusQuery, type RunStarted,
+} from './messages';
+import { replicationRun } from './replication-run';
+import { tenantSetup } from './setup';
+import {
+  applyAssessment, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseRun, runKind,
+  startRunEntry, statusPage, type TenantState,
+} from './tenant-state';
+
+export interface Carried {
+  config: TenantConfig;
+  state: TenantState;
+}
+
+export type ManagementInput = TenantInput & { carried?: Carried };
+
+/** The innermost message of a failure chain: what actually went wrong. */
+function rootMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}
+
+function validated<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, raw: unknown): T {
+  const r = schema.safeParse(raw ?? {});
+  if (!r.success) throw new Error(`invalid request: ${describeIssues(r.error)}`);
+  return r.data;
+}
+
+export async function cloudMigration(input: ManagementInput): Promise<void> {
+  const { carried, ...raw } = input;
+  let config: TenantConfig;
+  try {
+    config = carried?.config ?? parseTenantInput(raw);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(rootMessage(err), 'InvalidInput');
+  }
+  const state: TenantState = carried?.state ?? initialState();
+  let startedRun = 0; // not carried: only in-flight updates wait on it, and none cross continue-as-new
+
+  // --- what the UI and `cm` see -----------------------------------------------------------------
+  let published = '';
+  const publish = (): void => {
+    const phase = !state.setupDone || state.setupPending ? 'setup' : state.currentRun !== undefined ? 'replication' : 'idle';
+    const key = `${state.status}|${phase}`;
+    if (key !== published) {
+      published = key;
+      upsertSearchAttributes([
+        { key: TenantIdKey, value: config.tenant },
+        { key: MigrationStatusKey, value: state.status },
+        { key: MigrationPhaseKey, value: phase },
+      ]);
+    }
+    const t = statusPage(config, state).tiles;
+    setCurrentDetails(
+      `**${config.tenant}**: ${state.status} · environment ${state.environmentState}\n\n` +
+        `Tables: ${t.successful} successful, ${t.warnings} with warnings, ${t.failed} failed, ${t.notMigrated} not migrated`,
+    );
+  };
+
+  setHandler(statusQuery, () => statusPage(config, state), { description: DESCRIPTIONS.status });
+
+  setHandler(
+    runMigrationNowUpdate,
+    async (req?: Requester): Promise<RunStarted> => {
+      const run = state.nextRun;
+      state.pendingRun = { trigger: 'update', ...req };
+      await condition(() => startedRun >= run);
+      const entry = state.log.find((e) => e.run === run)!;
+      return { run, workflowId: entry.workflowId, kind: entry.kind };
+    },
+    {
+      description: DESCRIPTIONS.runMigrationNowUpdate,
+      validator: (req?: Requester) => {
+        validated(requesterSchema, req);
+        const refusal = refuseRun(state);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  setHandler(
+    runMigrationNowSignal,
+    (req?: Requester) => {
+      const parsed = requesterSchema.safeParse(req ?? {});
+      const refusal = parsed.success ? refuseRun(state) : `invalid request: ${describeIssues(parsed.error)}`;
+      if (refusal) {
+        recordRefusal(state, { at: new Date().toISOString(), action: 'runMigrationNow (signal)', reason: refusal, requestedBy: req?.requestedBy });
+        return;
+      }
+      state.pendingRun = { trigger: 'signal', ...req };
+    },
+    { description: DESCRIPTIONS.runMigrationNowSignal },
+  );
+
+  setHandler(
+    configureCompaniesUpdate,
+    async (req) => {
+      config.companies = normalizeCompanies(config.tenant, req.companies);
+      state.setupPending = true;
+      await condition(() => !state.setupPending);
+      if (state.setupError) throw ApplicationFailure.nonRetryable(`setup failed: ${state.setupError}`, 'SetupFailed');
+      return config.companies;
+    },
+    {
+      description: DESCRIPTIONS.configureCompanies,
+      validator: (req) => {
+        const parsed = validated(configureCompaniesSchema, req);
+        const refusal = refuseCompanies(state, normalizeCompanies(config.tenant, parsed.companies));
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  // --- the process -------------------------------------------------------------------------------
+  const setup = async (): Promise<void> => {
+    state.status = 'Setup In Progress';
+    state.setupError = undefined;
+    publish();
+    try {
+      state.sourceSchemas = await setupActivities.discoverSource.executeWithOptions(
+        { summary: `List schemas on source connection ${config.sourceConnection}` },
+        [{ sourceConnection: config.sourceConnection }],
+      );
+      const unknown = refuseCompanies({ ...state, currentRun: undefined, pendingRun: undefined }, config.companies);
+      if (unknown) throw new Error(unknown);
+      const result = await executeChild(tenantSetup, {
+        workflowId: setupWorkflowId(config.tenant),
+        args: [{ tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, companies: config.companies }],
+        staticSummary: `Setup of ${config.tenant}: assessment, target tables, change capture`,
+        typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
+      });
+      applyAssessment(state, result);
+      state.setupDone = true;
+      state.status = state.log.some((e) => e.status === 'Completed') ? 'Upgrade Pending' : 'Ready';
+    } catch (err) {
+      state.setupError = rootMessage(err);
+      state.status = 'Setup Failed';
+    }
+    state.setupPending = false;
+    publish();
+  };
+
+  const replicate = async (): Promise<void> => {
+    const request = state.pendingRun!;
+    state.pendingRun = undefined;
+    const run = state.nextRun++;
+    const workflowId = runWorkflowId(config.tenant, run);
+    const kind = runKind(state);
+    const tables: TableWork[] = migratableTables(state).map((t) => ({
+      key: t.key, sourceSchema: t.sourceSchema, targetSchema: t.targetSchema, table: t.table, hasPrimaryKey: t.hasPrimaryKey,
+      splittable: t.splittable, estimatedRows: t.estimatedRows, warning: t.warning, full: !t.fullLoadDone || !t.hasPrimaryKey,
+    }));
+    startRunEntry(state, {
+      run, workflowId, kind, status: 'In Progress', trigger: request.trigger, requestedBy: request.requestedBy, reason: request.reason,
+      startedAt: new Date().toISOString(), tables: tables.length, tablesDone: 0, rows: 0,
+    });
+    state.status = 'Replication In Progress';
+    publish();
+    const runInput: RunInput = {
+      tenant: config.tenant, run, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, copy: config.copy, tables,
+    };
+    try {
+      const child = await startChild(replicationRun, {
+        workflowId,
+        args: [runInput],
+        staticSummary: `Run #${run} (${kind === 'full' ? 'full copy' : 'changes only'}) of ${config.tenant}: ${tables.length} tables`,
+        typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
+      });
+      startedRun = run;
+      applyRunResult(state, await child.result(), new Date().toISOString());
+    } catch (err) {
+      startedRun = run;
+      applyRunResult(state, { run, status: 'Failed', tables: [], failure: rootMessage(err) }, new Date().toISOString());
+    }
+    state.status = state.log.some((e) => e.status === 'Completed') ? 'Upgrade Pending' : 'Ready';
+    publish();
+  };
+
+  const historyIsLong = (): boolean =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents;
+
+  publish();
+  for (;;) {
+    if (state.setupPending) {
+      await setup();
+      continue;
+    }
+    await condition(() => state.pendingRun !== undefined || state.setupPending || historyIsLong());
+    if (state.setupPending) continue;
+    if (state.pendingRun) {
+      await replicate();
+      continue;
+    }
+    // Idle with a long history: hand the state to a fresh run once every handler has answered.
+    await condition(allHandlersFinished);
+    if (state.pendingRun || state.setupPending) continue;
+    await continueAsNew<typeof cloudMigration>({ ...raw, tenant: config.tenant, companies: config.companies, carried: { config, state } });
+  }
+}

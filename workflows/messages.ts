@@ -1,0 +1,28 @@
+// The management workflow's and the run workflow's public messages: what the UI's Signal, Update
+// and Query buttons list (with the descriptions below), and what `cm` calls.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CompanyMapping, Requester, RunKind, RunProgress, StatusPage } from '../lib/types';
+
+export interface RunStarted {
+  run: number;
+  workflowId: string;
+  kind: RunKind;
+}
+
+export type ConfigureCompaniesRequest = Requester & { companies: { source: string; target?: string }[] };
+
+export const runMigrationNowUpdate = defineUpdate<RunStarted, [Requester]>('runMigrationNow');
+export const runMigrationNowSignal = defineSignal<[Requester]>('runMigrationNow');
+export const configureCompaniesUpdate = defineUpdate<CompanyMapping[], [ConfigureCompaniesRequest]>('configureCompanies');
+export const statusQuery = defineQuery<StatusPage>('status');
+export const progressQuery = defineQuery<RunProgress>('progress');
+
+export const DESCRIPTIONS = {
+  runMigrationNowUpdate:
+    'Run Migration Now: the first run copies everything, later runs copy only the changes. Refused until setup is done, while a run is going, or while an upgrade holds the fence. Returns the run number and its workflow id.',
+  runMigrationNowSignal: 'Run Migration Now, fire-and-forget (for scripts). A refused request is recorded on the status page under refusals.',
+  configureCompanies:
+    'Company configuration: set the companies ({"companies":[{"source":"cronus","target":"demo_cronus"}]}). Unknown source schemas are refused. New companies are set up before the next run.',
+  status: 'Refresh Status: the Cloud Migration Management page: tiles, environment state, migration log and per-table statistics.',
+  progress: 'Per-table progress of this replication run.',
+} as const;

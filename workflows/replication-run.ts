@@ -1,0 +1,97 @@
+// One migration run: every table's full load or changes, a bounded number of activities at a time.
+// A table that fails does not stop the others; the run reports each table's outcome.
+import { ActivityFailure, ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { RangeResult, RunInput, RunProgress, RunResult, TableRunResult, TableWork } from '../lib/types';
+import { copyActivities } from './activity-options';
+import { DESCRIPTIONS, progressQuery } from './messages';
+import { describeTables, planRun } from './run-plan';
+import { Semaphore } from './semaphore';
+
+export async function replicationRun(input: RunInput): Promise<RunResult> {
+  const { migrateTables, copyKeyRange, planKeyRanges } = copyActivities(input.copy.heartbeatTimeoutSeconds);
+  const kind = input.tables.some((t) => t.full) ? 'full' : 'delta';
+  const progress: RunProgress = {
+    run: input.run,
+    kind,
+    status: 'In Progress',
+    tables: input.tables.map((t) => ({ key: t.key, status: 'Not Started', estimatedRows: t.estimatedRows, rows: 0 })),
+  };
+  setHandler(progressQuery, () => progress, { description: DESCRIPTIONS.progress });
+
+  const results = new Map<string, TableRunResult>();
+  const record = (r: TableRunResult): void => {
+    results.set(r.key, r);
+    const p = progress.tables.find((t) => t.key === r.key);
+    if (p) Object.assign(p, { status: r.status, rows: r.fullLoadRows + r.inserts + r.updates + r.deletes });
+  };
+  const markStarted = (tables: TableWork[]): void => {
+    for (const t of tables) {
+      const p = progress.tables.find((x) => x.key === t.key);
+      if (p && p.status === 'Not Started') p.status = 'In Progress';
+    }
+  };
+  const failAll = (tables: TableWork[], err: unknown): void => {
+    const message = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
+    for (const t of tables) {
+      record({ key: t.key, status: 'Failed', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false, errorMessage: message });
+    }
+  };
+  const io = { sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, copy: input.copy };
+  const slots = new Semaphore(input.copy.concurrency);
+
+  const migrate = (tables: TableWork[]): Promise<void> =>
+    slots.run(async () => {
+      markStarted(tables);
+      try {
+        const out = await migrateTables.executeWithOptions(
+          { summary: `${kind === 'full' ? 'Migrate' : 'Apply changes to'} ${describeTables(tables)}` },
+          [{ ...io, tables }],
+        );
+        out.forEach(record);
+      } catch (err) {
+        failAll(tables, err);
+      }
+    });
+
+  const copyInRanges = async (table: TableWork): Promise<void> => {
+    try {
+      const ranges = await slots.run(() => planKeyRanges({ sourceConnection: input.sourceConnection, table, ranges: input.copy.rangesPerTable }));
+      markStarted([table]);
+      const parts: RangeResult[] = await Promise.all(
+        ranges.map((range) =>
+          slots.run(() =>
+            copyKeyRange.executeWithOptions(
+              { summary: `Copy ${table.key} keys ${range.after ?? 'start'}…${range.upTo ?? 'end'}` },
+              [{ ...io, table, range }],
+            ),
+          ),
+        ),
+      );
+      const precopied: RangeResult = {
+        rows: parts.reduce((n, p) => n + p.rows, 0),
+        rejected: parts.reduce((n, p) => n + p.rejected, 0),
+        firstError: parts.find((p) => p.firstError)?.firstError,
+        durationMs: Math.max(0, ...parts.map((p) => p.durationMs)),
+      };
+      await migrate([{ ...table, precopied }]);
+    } catch (err) {
+      failAll([table], err);
+    }
+  };
+
+  const plan = planRun(input.tables, input.copy);
+  await Promise.all([...plan.ranged.map(copyInRanges), ...plan.batches.map(migrate)]);
+
+  const tables = input.tables.map((t) => results.get(t.key)!).filter(Boolean);
+  const failed = tables.filter((t) => t.status === 'Failed');
+  progress.status = failed.length > 0 ? 'Failed' : 'Completed';
+  if (tables.length !== input.tables.length) {
+    throw ApplicationFailure.nonRetryable(`run ${workflowInfo().workflowId} lost track of ${input.tables.length - tables.length} tables`);
+  }
+  return {
+    run: input.run,
+    status: progress.status,
+    tables,
+    failure: failed.length > 0 ? `${failed.length} table(s) failed: ${describeTables(failed.map((t) => ({ key: t.key })))}` : undefined,
+  };
+}

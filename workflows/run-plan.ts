@@ -1,0 +1,38 @@
+// How a run splits its tables into activities. Pure, so it is unit-tested and replay-safe.
+// Small tables travel many to an activity (a run over thousands of tables stays a short history);
+// a large table needing a full load gets key-range activities of its own, copied in parallel.
+import type { CopySettings, TableWork } from '../lib/types';
+
+export interface RunPlan {
+  /** Each inner list is one migrateTables activity. */
+  batches: TableWork[][];
+  /** Large tables whose full load is split into key ranges. */
+  ranged: TableWork[];
+}
+
+export function planRun(tables: TableWork[], copy: CopySettings): RunPlan {
+  const ranged = tables.filter((t) => t.full && t.splittable && t.estimatedRows >= copy.largeTableRows);
+  const rest = tables.filter((t) => !ranged.includes(t));
+  const batches: TableWork[][] = [];
+  let batch: TableWork[] = [];
+  let rows = 0;
+  for (const t of rest) {
+    // Only a full load costs rows; a delta costs what changed, unknown here and usually small.
+    const cost = t.full || !t.hasPrimaryKey ? Math.max(1, t.estimatedRows) : 1;
+    if (batch.length > 0 && (batch.length >= copy.smallBatchTables || rows + cost > copy.smallBatchRows)) {
+      batches.push(batch);
+      batch = [];
+      rows = 0;
+    }
+    batch.push(t);
+    rows += cost;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return { batches, ranged };
+}
+
+/** "cronus.customer, cronus.item … (+48 more)": a short label for an activity summary. */
+export function describeTables(tables: { key: string }[], shown = 2): string {
+  const head = tables.slice(0, shown).map((t) => t.key).join(', ');
+  return tables.length > shown ? `${head} … (+${tables.length - shown} more)` : head;
+}

@@ -1,0 +1,29 @@
+// Setup, once per tenant (and again when companies change): assess the source, create the target
+// tables, install change capture, mark the environment Active. Every step is idempotent.
+import type { SetupInput } from '../activities';
+import type { Assessment } from '../lib/types';
+import { setupActivities as act } from './activity-options';
+
+export interface SetupResult extends Assessment {
+  tablesCreated: number;
+  captureInstalled: number;
+}
+
+export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
+  const assessment = await act.assessSource.executeWithOptions({ summary: 'Premigration assessment of the source' }, [input]);
+  const migratable = assessment.tables.filter((t) => !t.notMigratedReason);
+  const { tablesCreated } = await act.prepareTarget.executeWithOptions(
+    { summary: `Create ${migratable.length} target tables` },
+    [{ ...input, tables: migratable }],
+  );
+  // Capture goes in before any copy starts, so changes made during the first full load are kept.
+  const { installed } = await act.installChangeCapture.executeWithOptions(
+    { summary: 'Install change capture on the source' },
+    [{ sourceConnection: input.sourceConnection, tables: migratable }],
+  );
+  await act.setEnvironmentState.executeWithOptions(
+    { summary: 'Environment state: Active' },
+    [{ targetConnection: input.targetConnection, tenant: input.tenant, state: 'Active', changedBy: 'setup' }],
+  );
+  return { ...assessment, tablesCreated, captureInstalled: installed };
+}
