@@ -122,6 +122,7 @@ export function createActivities(conns: ConnectionRegistry) {
           signal: Context.current().cancellationSignal,
           onRejected: (keys) => requeueKeys(source, capture, meta.primaryKey, keys),
           onProgress: (p) => Context.current().heartbeat({
+            key: input.table.key,
             rows: (prior?.rows ?? 0) + p.rows, rejected: (prior?.rejected ?? 0) + p.rejected, lastKey: p.lastKey ? String(p.lastKey[0]) : prior?.lastKey,
           }),
         });

@@ -57,7 +57,7 @@ export function rowBytes(row: unknown[]): number {
   for (const v of row) {
     if (v === null || v === undefined) n += 4;
     else if (Buffer.isBuffer(v)) n += v.length * 2 + 3;
-    else n += String(v).length + 3;
+    else n += Buffer.byteLength(String(v), 'utf8') + 3; // bytes, not UTF-16 code units
   }
   return n;
 }

@@ -11,15 +11,19 @@ import { id, plainName, qualified } from './sql';
 export function targetDdl(showCreate: string, targetSchema: string, table: string): string {
   const header = /^CREATE TABLE `(?:[^`]|``)+`/;
   if (!header.test(showCreate)) throw new Error(`unexpected SHOW CREATE TABLE output for ${table}`);
-  let ddl = showCreate.replace(header, `CREATE TABLE IF NOT EXISTS ${qualified(targetSchema, table)}`);
+  // A function replacer: a replacement *string* would expand `$$`, `$&`… inside the names.
+  let ddl = showCreate.replace(header, () => `CREATE TABLE IF NOT EXISTS ${qualified(targetSchema, table)}`);
   // Table options sit on the last line, after the closing parenthesis of the column list.
   const cut = ddl.lastIndexOf('\n)');
   if (cut >= 0) {
+    // Only the unquoted options before the first quote (COMMENT='…' and later): never rewrite comment text.
+    const quote = ddl.indexOf("'", cut);
+    const end = quote >= 0 ? quote : ddl.length;
     const options = ddl
-      .slice(cut)
+      .slice(cut, end)
       .replace(/ENGINE=\w+/i, 'ENGINE=InnoDB')
       .replace(/\s+AUTO_INCREMENT=\d+/i, '');
-    ddl = ddl.slice(0, cut) + options;
+    ddl = ddl.slice(0, cut) + options + ddl.slice(end);
   }
   return ddl;
 }

@@ -1,6 +1,7 @@
 // Each operator action as one Temporal client call (plus the waiting a terminal user wants).
 // The CLI, the demo and the tests all go through these, so scripts can copy them one to one.
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, TenantIdKey } from '../lib/constants';
 import { UserFacingError } from '../lib/errors';
 import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
@@ -89,7 +90,7 @@ export async function waitForRun(
   );
   while (!finished && onProgress) {
     try {
-      onProgress(await child.query(progressQuery));
+      onProgress(withInFlightRows(await child.query(progressQuery), await inFlightRows(child)));
     } catch {
       // The run may complete between the check and the query: the loop ends on the next turn.
     }
@@ -102,4 +103,28 @@ export async function waitForRun(
   }
   const status = await waitForStatus(client, tenant, (s) => !!s.log.find((e) => e.run === run.run)?.endedAt);
   return status.log.find((e) => e.run === run.run)!;
+}
+
+/**
+ * Rows copied so far by activities still running, read from their heartbeat details (the same
+ * checkpoints a retry resumes from): key → rows. Key-range copies of one table add up.
+ */
+async function inFlightRows(child: WorkflowHandle): Promise<Map<string, number>> {
+  const rows = new Map<string, number>();
+  const { raw } = await child.describe();
+  for (const activity of raw.pendingActivities ?? []) {
+    const payload = activity.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    const details = defaultPayloadConverter.fromPayload<{ key?: string; rows?: number; current?: { key: string; rows: number } }>(payload);
+    const point = details?.current ?? details;
+    if (point?.key && typeof point.rows === 'number') rows.set(point.key, (rows.get(point.key) ?? 0) + point.rows);
+  }
+  return rows;
+}
+
+function withInFlightRows(progress: RunProgress, inFlight: Map<string, number>): RunProgress {
+  return {
+    ...progress,
+    tables: progress.tables.map((t) => (t.status === 'In Progress' && inFlight.has(t.key) ? { ...t, rows: inFlight.get(t.key)! } : t)),
+  };
 }

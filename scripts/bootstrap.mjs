@@ -21,13 +21,13 @@ try {
     run('npm', ['ci', '--no-audit', '--no-fund']);
   }
 
-  // 2. The Temporal CLI (dev server), built once with Go into a cache outside the clone.
-  const { ensureTemporalCli } = require('./temporal-cli.js');
-  const cli = ensureTemporalCli(say);
-
-  // 3. The TypeScript build that bin/cm.js and worker processes run.
+  // 2. The TypeScript build that bin/cm.js and worker processes run.
   say('compiling TypeScript…');
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+
+  // 3. The Temporal CLI (dev server), built once with Go into a cache outside the clone.
+  const { ensureTemporalCli } = require(join(root, 'dist', 'lib', 'temporal-cli.js'));
+  const cli = ensureTemporalCli(say);
   say(`ready (Temporal CLI: ${cli})`);
 } catch (err) {
   say(`failed: ${err.message.split('\n')[0]}`);

@@ -78,13 +78,20 @@ export function applyAssessment(state: TenantState, assessment: Assessment): voi
   state.findings = assessment.findings;
   const next: Record<string, TableState> = {};
   for (const plan of assessment.tables) {
-    const prior = state.tables[plan.key];
-    next[plan.key] = prior
-      ? { ...prior, ...plan, status: plan.notMigratedReason ? 'Not Migrated' : prior.status === 'Not Migrated' ? 'Not Started' : prior.status }
-      : {
-          ...plan, status: plan.notMigratedReason ? 'Not Migrated' : 'Not Started',
-          fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
-        };
+    const known = state.tables[plan.key];
+    // A table remapped to another target schema starts over: nothing has been loaded there yet.
+    if (known && known.targetSchema === plan.targetSchema) {
+      // The new plan replaces the old one: a reason or warning that is gone at the source must not linger.
+      const { notMigratedReason: _reason, warning: _warning, ...kept } = known;
+      next[plan.key] = {
+        ...kept, ...plan, status: plan.notMigratedReason ? 'Not Migrated' : known.status === 'Not Migrated' ? 'Not Started' : known.status,
+      };
+    } else {
+      next[plan.key] = {
+        ...plan, status: plan.notMigratedReason ? 'Not Migrated' : 'Not Started',
+        fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
+      };
+    }
   }
   state.tables = next;
 }

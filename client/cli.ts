@@ -1,0 +1,189 @@
+// `cm`: the operator's command line. Every command that acts on a tenant is one Temporal client
+// call from ./operations; this file only parses arguments and prints.
+import { hostname, userInfo } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Client } from '@temporalio/client';
+import { temporalSettings } from '../lib/env';
+import { UserFacingError } from '../lib/errors';
+import { connectClient } from '../lib/temporal-connection';
+import type { CopySettings } from '../lib/types';
+import { configureCompaniesUpdate } from '../workflows/messages';
+import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from './operations';
+import { ProgressView } from './progress';
+import { renderSetup, renderStatus } from './render';
+
+const operator = (): string => {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+};
+
+async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(temporalSettings(), `cm-cli:${operator()}@${hostname()}`);
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+/** `src` or `src=dst` → a company mapping (the target defaults to <tenant>_<src>). */
+export function parseCompany(value: string): { source: string; target?: string } {
+  const [source, target, extra] = value.split('=');
+  if (!source || extra !== undefined || target === '') throw new InvalidArgumentError(`expected <sourceSchema>[=<targetSchema>], got '${value}'`);
+  return target ? { source, target } : { source };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cm')
+    .description('Durable cloud migration of on-premises MySQL companies into a cloud tenant, on Temporal.')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), CM_TASK_QUEUE (cloud-migration),\nMYSQL_URL (mysql://root@127.0.0.1:3306) and CM_CONN_<NAME>_URL for named connections (worker side).');
+
+  const tenant = program.command('tenant').description('create and configure tenants');
+  tenant
+    .command('create')
+    .description('create a tenant: starts its management workflow, which assesses the source, creates the target tables and installs change capture')
+    .argument('<tenant>', 'tenant id (letters, digits, _ . -)')
+    .requiredOption('-c, --company <src[=dst]>', 'a company: source schema, optionally =target schema (repeatable)', collect)
+    .option('--source <connection>', 'source connection name (resolved by the worker)', 'local')
+    .option('--target <connection>', 'target connection name (resolved by the worker)', 'local')
+    .option('--app-user <name>', 'an application account on the target, locked out during a data upgrade (repeatable)', collect)
+    .option('--concurrency <n>', 'activities a run keeps in flight', positiveInt)
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      const copy: Partial<CopySettings> = opts.concurrency ? { concurrency: opts.concurrency } : {};
+      await withClient(async (client) => {
+        const { created, status } = await createTenant(client, temporalSettings().taskQueue, {
+          tenant: name,
+          companies: (opts.company as string[]).map(parseCompany),
+          sourceConnection: opts.source,
+          targetConnection: opts.target,
+          appUsers: opts.appUser ?? [],
+          copy,
+          requestedBy: operator(),
+          reason: opts.reason,
+        });
+        process.stdout.write(created ? `Tenant ${name} created.\n` : `Tenant ${name} already exists.\n`);
+        process.stdout.write(renderSetup(status));
+        if (status.status === 'Setup Failed') process.exitCode = 1;
+      });
+    });
+
+  tenant
+    .command('companies')
+    .description('Company configuration: set the companies of a tenant (re-runs setup for new ones)')
+    .argument('<tenant>')
+    .requiredOption('-c, --company <src[=dst]>', 'a company (repeatable)', collect)
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        try {
+          const companies = await tenantHandle(client, name).executeUpdate(configureCompaniesUpdate, {
+            args: [{ companies: (opts.company as string[]).map(parseCompany), requestedBy: operator(), reason: opts.reason }],
+          });
+          process.stdout.write(`Companies of ${name}: ${companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`);
+        } catch (err) {
+          const cause = (err as { cause?: Error }).cause;
+          throw cause?.message ? new UserFacingError(`refused: ${cause.message}`) : err;
+        }
+      });
+    });
+
+  program
+    .command('run')
+    .description('Run Migration Now: the first run copies everything, later runs only the changes')
+    .argument('<tenant>')
+    .option('-w, --wait', 'show progress until the run ends; exit 0 when it completed (even with warnings), 1 when it failed')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const started = await runMigrationNow(client, name, { requestedBy: operator(), reason: opts.reason });
+        process.stdout.write(`Run #${started.run} started (${started.kind === 'full' ? 'full copy' : 'changes only'}): ${started.workflowId}\n`);
+        if (!opts.wait) return;
+        const view = new ProgressView(process.stdout);
+        const entry = await waitForRun(client, name, started, (p) => view.update(p)).finally(() => view.stop());
+        process.stdout.write(`Run #${entry.run} ${entry.status}: ${entry.tablesDone} tables, ${entry.rows.toLocaleString('en-US')} rows${entry.failure ? ` (${entry.failure})` : ''}\n`);
+        if (entry.status !== 'Completed') process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('status')
+    .description('Refresh Status: the Cloud Migration Management page: tiles, migration log, per-table statistics')
+    .argument('<tenant>')
+    .option('--json', 'print the raw status as JSON')
+    .addOption(new Option('--tables <which>', 'which table rows to list').choices(['all', 'problems', 'none']).default('all'))
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const status = await getStatus(client, name);
+        process.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status, { tables: opts.tables }));
+      });
+    });
+
+  program
+    .command('worker')
+    .description('run a worker (the integration runtime that reaches the databases) until Ctrl-C')
+    .action(async () => {
+      const { runWorkerProcess } = await import('../worker/process');
+      await runWorkerProcess();
+    });
+
+  program
+    .command('server')
+    .description('run the Temporal dev server with its Web UI (state kept in .data/temporal.db) until Ctrl-C')
+    .option('--port <n>', 'gRPC port', positiveInt, 7233)
+    .option('--ui-port <n>', 'Web UI port', positiveInt, 8233)
+    .action(async (opts) => {
+      const { runDevServer } = await import('./dev-server');
+      await runDevServer({ port: opts.port, uiPort: opts.uiPort });
+    });
+
+  program
+    .command('seed')
+    .description('load the sample on-premises ERP data (three companies, ~30 tables each) into the source')
+    .option('--scale <x>', 'size factor: 1 ≈ 20,000 G/L entries per company', Number, 1)
+    .option('--seed <n>', 'random seed: the same seed gives the same data', Number, 42)
+    .option('--prefix <p>', 'prefix for the company schema names', '')
+    .action(async (opts) => {
+      const { seedCommand } = await import('./seed');
+      await seedCommand({ scale: opts.scale, seed: opts.seed, schemaPrefix: opts.prefix });
+    });
+
+  program
+    .command('demo')
+    .description('the whole story: server, worker, sample data, a tenant, a full run, source changes, a delta run, the status page')
+    .option('--scale <x>', 'sample data size factor', Number, 1)
+    .option('--exit', 'stop after printing the status page instead of keeping the UI up')
+    .action(async (opts) => {
+      const { runDemo } = await import('./demo');
+      await runDemo({ scale: opts.scale, keepRunning: !opts.exit });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof UserFacingError) {
+      process.stderr.write(`cm: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}

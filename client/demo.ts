@@ -1,0 +1,128 @@
+// `npm run demo`: the whole story on one machine, with every step printed. Re-running it reuses
+// the server, the data and the tenant (its state lives in .data/), so the first run there is a
+// changes-only run.
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { checkReachable, createMysqlPool, resolveConnectionUrl } from '../activities/connections';
+import { rowCount, tableDigest } from '../activities/verify';
+import { managementWorkflowId } from '../lib/constants';
+import { temporalSettings } from '../lib/env';
+import { UserFacingError } from '../lib/errors';
+import { connectClient, ensureSearchAttributes } from '../lib/temporal-connection';
+import type { RunLogEntry } from '../lib/types';
+import { applySampleChanges } from '../seed/changes';
+import { SAMPLE_COMPANIES, seedSourceData, sourceIsEmpty } from '../seed/generate';
+import { startWorker } from '../worker/main';
+import { progressQuery, type RunStarted } from '../workflows/messages';
+import type { Client } from '@temporalio/client';
+import { ensureDevServer } from './dev-server';
+import { createTenant, getStatus, runMigrationNow, waitForRun } from './operations';
+import { ProgressView } from './progress';
+import { renderSetup, renderStatus } from './render';
+
+const TENANT = 'demo';
+const step = (n: number, text: string): void => void process.stdout.write(`\n── ${n}. ${text}\n`);
+const say = (text: string): void => void process.stdout.write(`   ${text}\n`);
+
+async function runWithProgress(client: Client, reason: string): Promise<{ started: RunStarted; entry: RunLogEntry }> {
+  const started = await runMigrationNow(client, TENANT, { requestedBy: 'demo', reason });
+  say(`Run #${started.run} started (${started.kind === 'full' ? 'full copy' : 'changes only'}): ${started.workflowId}`);
+  const view = new ProgressView(process.stdout);
+  const entry = await waitForRun(client, TENANT, started, (p) => view.update(p)).finally(() => view.stop());
+  say(`Run #${entry.run} ${entry.status}: ${entry.tablesDone} tables, ${entry.rows.toLocaleString('en-US')} rows`);
+  return { started, entry };
+}
+
+export async function runDemo(opts: { scale: number; keepRunning: boolean }): Promise<void> {
+  const settings = temporalSettings();
+  await checkReachable('local');
+  const [host, port] = settings.address.split(':');
+  if (!['127.0.0.1', 'localhost'].includes(host)) throw new UserFacingError(`the demo runs its own dev server: unset TEMPORAL_ADDRESS (now ${settings.address})`);
+
+  step(1, 'Temporal dev server');
+  const server = await ensureDevServer({ port: Number(port) });
+  say(server.process ? `started on ${settings.address} (state in .data/temporal.db)` : `reusing the server on ${settings.address}`);
+
+  step(2, 'Worker (the integration runtime that reaches the databases)');
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const client = await connectClient(settings, 'cm-demo');
+  await ensureSearchAttributes(client, settings.namespace);
+  const worker = await startWorker({ settings, identity: 'cm-demo-worker' });
+  say(`polling task queue ${settings.taskQueue}`);
+
+  const pool = createMysqlPool(resolveConnectionUrl('local'));
+  try {
+    step(3, 'Sample on-premises data');
+    if (await sourceIsEmpty(pool, {})) {
+      const summary = await seedSourceData(pool, { scale: opts.scale, seed: 42 });
+      for (const c of summary.companies) say(`${c.schema}: ${c.tables.length} tables, ${c.tables.reduce((n, t) => n + t.rows, 0).toLocaleString('en-US')} rows`);
+    } else {
+      say(`already loaded: ${SAMPLE_COMPANIES.join(', ')}`);
+    }
+
+    step(4, `Tenant "${TENANT}": assessment, target tables, change capture`);
+    const { created, status } = await createTenant(client, settings.taskQueue, {
+      tenant: TENANT,
+      companies: SAMPLE_COMPANIES.map((source) => ({ source })),
+      appUsers: ['demo_app'],
+      requestedBy: 'demo',
+      reason: 'npm run demo',
+    });
+    say(created ? 'created' : 'exists already (its state survives in .data/)');
+    process.stdout.write(renderSetup(status).replace(/^/gm, '   '));
+    if (status.status === 'Setup Failed') throw new UserFacingError(`setup failed: ${status.setupError}`);
+    if (status.currentRun) await waitForRun(client, TENANT, { run: status.currentRun.run, workflowId: status.currentRun.workflowId, kind: status.currentRun.kind });
+
+    step(5, 'Run Migration Now');
+    await runWithProgress(client, 'demo: first run');
+
+    step(6, 'A day of on-premises activity');
+    const day = (await getStatus(client, TENANT)).log.length;
+    let made = 0;
+    for (const company of SAMPLE_COMPANIES) {
+      const c = await applySampleChanges(pool, { schema: company, seed: day });
+      made += c.inserts + c.updates + c.deletes;
+      say(`${company}: ${c.inserts} inserts, ${c.updates} updates, ${c.deletes} deletes`);
+    }
+
+    step(7, 'Run Migration Now again: only the changes travel');
+    const delta = await runWithProgress(client, 'demo: after on-premises changes');
+    const progress = await client.workflow.getHandle(delta.started.workflowId).query(progressQuery);
+    const keyless = new Set((await getStatus(client, TENANT)).tables.filter((t) => !t.hasPrimaryKey).map((t) => t.key));
+    const captured = progress.tables.filter((t) => t.rows > 0 && !keyless.has(t.key));
+    const recopied = progress.tables.filter((t) => keyless.has(t.key));
+    const sum = (ts: { rows: number }[]): number => ts.reduce((n, t) => n + t.rows, 0);
+    say(`${made} row changes made on-premises; run #${delta.entry.run} applied ${sum(captured)} captured changes in ${captured.length} tables:`);
+    for (const t of captured) say(`  ${t.key}: ${t.rows}`);
+    say(`and copied ${recopied.length} tables without a primary key in full again (${sum(recopied)} rows): they cannot be change-tracked`);
+
+    step(8, 'Verify: every migrated table against its source');
+    const final = await getStatus(client, TENANT);
+    let same = 0;
+    for (const t of final.tables.filter((x) => x.status !== 'Not Migrated')) {
+      if ((await tableDigest(pool, t.sourceSchema, t.table)) === (await tableDigest(pool, t.targetSchema, t.table))) same++;
+      else {
+        const missing = (await rowCount(pool, t.sourceSchema, t.table)) - (await rowCount(pool, t.targetSchema, t.table));
+        say(`! ${t.key}: differs by ${missing} rows (${t.status}: ${t.errorMessage ?? 'no message'})`);
+      }
+    }
+    say(`✔ ${same} tables identical to their source`);
+
+    step(9, 'The Cloud Migration Management page (`cm status demo`)');
+    process.stdout.write(`\n${renderStatus(final, { tables: 'all' })}\n`);
+  } finally {
+    await pool.end();
+  }
+
+  const link = `${server.uiUrl}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(managementWorkflowId(TENANT))}`;
+  process.stdout.write(`\nTemporal Web UI: ${server.uiUrl}\nThis tenant:     ${link}\n`);
+  if (opts.keepRunning) {
+    process.stdout.write('Server and worker keep running for the UI and `cm` (in another terminal). Ctrl-C stops them.\n');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+  }
+  await worker.stop();
+  await client.connection.close();
+  await server.stop();
+}

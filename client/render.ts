@@ -1,0 +1,92 @@
+// The Cloud Migration Management page, drawn in the terminal.
+import Table from 'cli-table3';
+import type { FindingRow, RunLogEntry, StatusPage, TableState } from '../lib/types';
+
+const n = (v: number): string => v.toLocaleString('en-US');
+const plain = { head: [] as string[], border: [] as string[] };
+// One line per row: no separator between rows, so a page of many tables stays readable.
+const compact = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
+export function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+const time = (iso?: string): string => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const t = new Table({ head, style: plain, chars: compact });
+  t.push(...rows.map((r) => r.map((c) => (typeof c === 'number' ? n(c) : c))));
+  return `${t.toString()}\n`;
+}
+
+export function renderTiles(s: StatusPage): string {
+  return table(
+    ['Tables successful', 'With warnings', 'Failed', 'Not migrated', 'Next scheduled run'],
+    [[s.tiles.successful, s.tiles.warnings, s.tiles.failed, s.tiles.notMigrated, s.tiles.nextScheduledRun ?? 'not scheduled']],
+  );
+}
+
+export function renderLog(log: RunLogEntry[], latest = 10): string {
+  if (log.length === 0) return 'Migration Log: no runs yet (start one with `cm run <tenant>`).\n';
+  const shown = [...log].reverse().slice(0, latest);
+  const more = log.length > shown.length ? `(${log.length - shown.length} older runs: cm status <tenant> --json)\n` : '';
+  return `Migration Log\n${table(
+    ['Run', 'Kind', 'Status', 'Started', 'Ended', 'Duration', 'Tables', 'Rows', 'By', 'Reason / failure'],
+    shown.map((e) => [
+      `#${e.run}`, e.kind === 'full' ? 'full copy' : 'changes', e.status, time(e.startedAt), time(e.endedAt),
+      e.endedAt ? duration(Date.parse(e.endedAt) - Date.parse(e.startedAt)) : '', `${e.tablesDone}/${e.tables}`, e.rows,
+      `${e.requestedBy ?? '?'} (${e.trigger})`, [e.reason, e.failure].filter(Boolean).join(' · '),
+    ]),
+  )}${more}`;
+}
+
+export function renderTables(tables: TableState[]): string {
+  if (tables.length === 0) return '';
+  return `Tables\n${table(
+    ['Table (source schema.table)', 'Status', 'Full load rows', 'Inserts', 'Updates', 'Deletes', 'Errors', 'Duration', 'Last sync position', 'Message'],
+    tables.map((t) => [
+      t.key, t.status, t.fullLoadRows, t.inserts, t.updates, t.deletes, t.errors,
+      t.durationMs ? duration(t.durationMs) : '', t.lastSyncPosition ?? '', t.notMigratedReason ?? t.errorMessage ?? '',
+    ]),
+  )}`;
+}
+
+export function renderFindings(findings: FindingRow[], minimum: 'info' | 'warning' = 'warning'): string {
+  const shown = findings.filter((f) => minimum === 'info' || f.severity !== 'info');
+  const hidden = findings.length - shown.length;
+  if (shown.length === 0) return hidden ? `Assessment: ${hidden} informational notes (cm status --json shows them).\n` : '';
+  return `Assessment findings\n${table(['Severity', 'Table', 'Finding'], shown.map((f) => [f.severity, f.table ?? '', f.message]))}${
+    hidden ? `(+${hidden} informational notes: cm status <tenant> --json)\n` : ''
+  }`;
+}
+
+export function renderSetup(s: StatusPage): string {
+  const migrate = s.tables.filter((t) => t.status !== 'Not Migrated').length;
+  const head =
+    s.status === 'Setup Failed'
+      ? `Setup failed: ${s.setupError}\n`
+      : `Status: ${s.status} · ${s.companies.length} companies · ${s.tables.length} tables (${migrate} to migrate, ${s.tables.length - migrate} not migrated)\n`;
+  return head + renderFindings(s.findings);
+}
+
+export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' | 'none' } = { tables: 'all' }): string {
+  const rows = opts.tables === 'none' ? [] : opts.tables === 'problems' ? s.tables.filter((t) => t.status !== 'Successful') : s.tables;
+  const parts = [
+    `Cloud Migration Management: ${s.tenant}\n`,
+    `Status: ${s.status}   Environment: ${s.environmentState}   Connections: ${s.sourceConnection} → ${s.targetConnection}\n`,
+    `Companies (source schema → target schema): ${s.companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`,
+    s.setupError ? `Setup error: ${s.setupError}\n` : '',
+    renderTiles(s),
+    renderLog(s.log),
+    renderTables(rows),
+    renderFindings(s.findings),
+    s.refusals.length
+      ? `Refused requests (latest)\n${table(['At', 'Action', 'By', 'Reason'], s.refusals.slice(-5).map((r) => [time(r.at), r.action, r.requestedBy ?? '', r.reason]))}`
+      : '',
+  ];
+  return parts.filter(Boolean).join('\n');
+}

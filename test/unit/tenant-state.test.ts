@@ -1,0 +1,378 @@
+import {
+  applyAssessment, applyRunResult, initialState, recordRefusal, refuseCompanies, refuseRun, runKind, startRunEntry, statusPage, tiles,
+  type TenantState,
+} from '../../workflows/tenant-state';
+import { DEFAULT_COPY } from '../../lib/constants';
+import type { Assessment, RunLogEntry, TablePlan, TableRunResult, TableState, TenantConfig } from '../../lib/types';
+
+function plan(name: string, over: Partial<TablePlan> = {}): TablePlan {
+  return {
+    key: `cronus.${name}`, sourceSchema: 'cronus', targetSchema: 'acme_cronus', table: name,
+    hasPrimaryKey: true, splittable: true, estimatedRows: 100, ...over,
+  };
+}
+function tableState(name: string, over: Partial<TableState> = {}): TableState {
+  return {
+    ...plan(name), status: 'Not Started', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
+    ...over,
+  };
+}
+function readyState(over: Partial<TenantState> = {}): TenantState {
+  return { ...initialState(), status: 'Ready', setupDone: true, setupPending: false, sourceSchemas: ['cronus', 'fabrikam'], ...over };
+}
+function logEntry(run: number, over: Partial<RunLogEntry> = {}): RunLogEntry {
+  return {
+    run, workflowId: `cloud-migration/acme/run-${run}`, kind: 'full', status: 'In Progress', trigger: 'update',
+    startedAt: '2024-01-01T00:00:00.000Z', tables: 2, tablesDone: 0, rows: 0, ...over,
+  };
+}
+function result(key: string, over: Partial<TableRunResult> = {}): TableRunResult {
+  return {
+    key, status: 'Successful', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 10, fullLoadDone: true, ...over,
+  };
+}
+const assessment = (tables: TablePlan[], over: Partial<Assessment> = {}): Assessment => ({ sourceSchemas: ['cronus'], tables, findings: [], ...over });
+
+describe('initialState', () => {
+  it('starts in setup with nothing recorded', () => {
+    expect(initialState()).toEqual({
+      status: 'Setup In Progress', environmentState: 'Active', setupDone: false, setupPending: true,
+      sourceSchemas: [], tables: {}, findings: [], log: [], refusals: [], nextRun: 1,
+    });
+  });
+});
+
+describe('refuseRun', () => {
+  it('allows a run when ready and idle', () => {
+    expect(refuseRun(readyState())).toBeUndefined();
+  });
+
+  it('refuses while a data upgrade holds the fence, naming the holder', () => {
+    expect(refuseRun(readyState({ fence: { holder: 'upgrade-42' } }))).toBe(
+      'a data upgrade (upgrade-42) holds the fence: replication is refused until it ends',
+    );
+  });
+
+  it('refuses when setup failed, with the setup error', () => {
+    expect(refuseRun(readyState({ setupError: 'access denied' }))).toBe('setup failed: access denied');
+  });
+
+  it('refuses before setup is done, and while a new setup is pending', () => {
+    const msg = 'setup has not completed yet: wait until the status is Ready';
+    expect(refuseRun(initialState())).toBe(msg);
+    expect(refuseRun(readyState({ setupDone: false }))).toBe(msg);
+    expect(refuseRun(readyState({ setupPending: true }))).toBe(msg);
+  });
+
+  it('refuses while a run is in progress, naming it (run #0 included)', () => {
+    expect(refuseRun(readyState({ currentRun: 7 }))).toBe('run #7 is already in progress');
+    expect(refuseRun(readyState({ currentRun: 0 }))).toBe('run #0 is already in progress');
+  });
+
+  it('refuses while a requested run is starting', () => {
+    expect(refuseRun(readyState({ pendingRun: { trigger: 'signal' } }))).toBe('a run was just requested and is starting');
+  });
+
+  it('gives the fence precedence over every other reason', () => {
+    const s = readyState({ fence: { holder: 'u' }, setupError: 'x', setupDone: false, currentRun: 1, pendingRun: { trigger: 'update' } });
+    expect(refuseRun(s)).toMatch(/^a data upgrade \(u\)/);
+    expect(refuseRun({ ...s, fence: undefined })).toBe('setup failed: x');
+  });
+});
+
+describe('refuseCompanies', () => {
+  it('allows known source schemas', () => {
+    expect(refuseCompanies(readyState(), [{ source: 'cronus', target: 'a' }, { source: 'fabrikam', target: 'b' }])).toBeUndefined();
+  });
+
+  it('names every unknown company and the known schemas', () => {
+    expect(refuseCompanies(readyState(), [{ source: 'cronus', target: 'a' }, { source: 'nope', target: 'b' }, { source: 'gone', target: 'c' }])).toBe(
+      "unknown company 'nope', 'gone': no such schema on the source; known schemas: cronus, fabrikam",
+    );
+  });
+
+  it("says 'none' when the source has no schemas", () => {
+    expect(refuseCompanies(readyState({ sourceSchemas: [] }), [{ source: 'x', target: 'y' }])).toBe(
+      "unknown company 'x': no such schema on the source; known schemas: none",
+    );
+  });
+
+  it('refuses during a run or a pending run, before looking at the companies', () => {
+    const msg = 'a run is in progress: change the companies after it ends';
+    expect(refuseCompanies(readyState({ currentRun: 3 }), [{ source: 'cronus', target: 'a' }])).toBe(msg);
+    expect(refuseCompanies(readyState({ pendingRun: { trigger: 'update' } }), [{ source: 'nope', target: 'a' }])).toBe(msg);
+  });
+});
+
+describe('recordRefusal', () => {
+  it('appends entries in order', () => {
+    const s = readyState();
+    recordRefusal(s, { at: 't1', action: 'runMigrationNow', reason: 'r1', requestedBy: 'ann' });
+    recordRefusal(s, { at: 't2', action: 'runMigrationNow (signal)', reason: 'r2' });
+    expect(s.refusals).toEqual([
+      { at: 't1', action: 'runMigrationNow', reason: 'r1', requestedBy: 'ann' },
+      { at: 't2', action: 'runMigrationNow (signal)', reason: 'r2' },
+    ]);
+  });
+
+  it('keeps only the latest 50', () => {
+    const s = readyState();
+    for (let i = 1; i <= 50; i++) recordRefusal(s, { at: `t${i}`, action: 'a', reason: `r${i}` });
+    expect(s.refusals).toHaveLength(50);
+    expect(s.refusals[0].reason).toBe('r1');
+    for (let i = 51; i <= 120; i++) recordRefusal(s, { at: `t${i}`, action: 'a', reason: `r${i}` });
+    expect(s.refusals).toHaveLength(50);
+    expect(s.refusals[0].reason).toBe('r71');
+    expect(s.refusals[49].reason).toBe('r120');
+  });
+});
+
+describe('applyAssessment', () => {
+  it('adds new tables as Not Started, or Not Migrated when they have a reason, with zeroed stats', () => {
+    const s = readyState();
+    const findings = [{ severity: 'warning' as const, table: 'cronus.log', message: 'no primary key' }];
+    applyAssessment(s, assessment([plan('item'), plan('user', { notMigratedReason: 'by design' })], { sourceSchemas: ['cronus', 'x'], findings }));
+    expect(s.sourceSchemas).toEqual(['cronus', 'x']);
+    expect(s.findings).toEqual(findings);
+    expect(s.tables).toEqual({
+      'cronus.item': tableState('item'),
+      'cronus.user': tableState('user', { notMigratedReason: 'by design', status: 'Not Migrated' }),
+    });
+  });
+
+  it('keeps the stats and status of known tables, and takes the new plan', () => {
+    const known = tableState('item', {
+      status: 'Successful', fullLoadRows: 500, inserts: 3, updates: 4, deletes: 5, errors: 0, durationMs: 99,
+      fullLoadDone: true, lastRun: 2, lastSyncPosition: 'change log seq 9',
+    });
+    const s = readyState({ tables: { 'cronus.item': known } });
+    applyAssessment(s, assessment([plan('item', { estimatedRows: 777 })]));
+    expect(s.tables['cronus.item']).toEqual({ ...known, estimatedRows: 777 });
+  });
+
+  it('turns a known table Not Migrated when it gets a reason, and back to Not Started when the reason is gone', () => {
+    const s = readyState({ tables: { 'cronus.geo': tableState('geo', { status: 'Successful', fullLoadDone: true, fullLoadRows: 5 }) } });
+    applyAssessment(s, assessment([plan('geo', { notMigratedReason: 'unsupported column type point in column p' })]));
+    expect(s.tables['cronus.geo'].status).toBe('Not Migrated');
+    expect(s.tables['cronus.geo'].notMigratedReason).toBe('unsupported column type point in column p');
+
+    applyAssessment(s, assessment([plan('geo')]));
+    expect(s.tables['cronus.geo'].status).toBe('Not Started');
+    // The reason must be gone too, or the table stays out of every run.
+    expect(s.tables['cronus.geo'].notMigratedReason).toBeUndefined();
+    expect('notMigratedReason' in s.tables['cronus.geo']).toBe(false);
+    expect(runKind(s)).toBe('delta');
+    expect(s.tables['cronus.geo'].fullLoadRows).toBe(5);
+  });
+
+  it('drops a standing warning that no longer applies, and takes a new one', () => {
+    const s = readyState({ tables: { 'cronus.log': tableState('log', { warning: 'no primary key', status: 'Warning' }) } });
+    applyAssessment(s, assessment([plan('log')]));
+    expect('warning' in s.tables['cronus.log']).toBe(false);
+    applyAssessment(s, assessment([plan('log', { warning: 'another' })]));
+    expect(s.tables['cronus.log'].warning).toBe('another');
+  });
+
+  it('removes tables the assessment no longer lists', () => {
+    const s = readyState({ tables: { 'cronus.a': tableState('a'), 'cronus.b': tableState('b', { status: 'Successful' }) } });
+    applyAssessment(s, assessment([plan('b')]));
+    expect(Object.keys(s.tables)).toEqual(['cronus.b']);
+    expect(s.tables['cronus.b'].status).toBe('Successful');
+  });
+
+  it('starts over a table remapped to another target schema (nothing was loaded there)', () => {
+    const s = readyState({
+      tables: { 'cronus.item': tableState('item', { status: 'Successful', fullLoadDone: true, fullLoadRows: 500, inserts: 3, lastRun: 1 }) },
+    });
+    applyAssessment(s, assessment([plan('item', { targetSchema: 'elsewhere' })]));
+    expect(s.tables['cronus.item']).toEqual(tableState('item', { targetSchema: 'elsewhere' }));
+    expect(runKind(s)).toBe('full');
+  });
+});
+
+describe('runKind', () => {
+  it('is full while a migratable table with a primary key has no full load', () => {
+    expect(runKind(readyState({ tables: { a: tableState('a', { fullLoadDone: true }), b: tableState('b') } }))).toBe('full');
+  });
+  it('is delta once every such table is loaded', () => {
+    expect(runKind(readyState({ tables: { a: tableState('a', { fullLoadDone: true }), b: tableState('b', { fullLoadDone: true }) } }))).toBe('delta');
+  });
+  it('ignores tables without a primary key (always copied in full anyway)', () => {
+    expect(runKind(readyState({ tables: { a: tableState('a', { fullLoadDone: true }), b: tableState('b', { hasPrimaryKey: false }) } }))).toBe('delta');
+  });
+  it('ignores tables that are not migrated', () => {
+    expect(runKind(readyState({ tables: { a: tableState('a', { fullLoadDone: true }), u: tableState('u', { notMigratedReason: 'x' }) } }))).toBe('delta');
+  });
+  it('is delta with no tables', () => {
+    expect(runKind(readyState())).toBe('delta');
+  });
+});
+
+describe('startRunEntry', () => {
+  it('logs the run and makes it current', () => {
+    const s = readyState();
+    startRunEntry(s, logEntry(4));
+    expect(s.currentRun).toBe(4);
+    expect(s.log).toEqual([logEntry(4)]);
+  });
+});
+
+describe('applyRunResult', () => {
+  function twoTables(): TenantState {
+    const s = readyState({
+      tables: {
+        'cronus.new': tableState('new'),
+        'cronus.done': tableState('done', {
+          status: 'Successful', fullLoadDone: true, fullLoadRows: 1000, inserts: 10, updates: 20, deletes: 30, errors: 2,
+          lastSyncPosition: 'change log seq 5', lastRun: 1, errorMessage: 'old',
+        }),
+        'cronus.nopk': tableState('nopk', { hasPrimaryKey: false, splittable: false, fullLoadDone: true, fullLoadRows: 70, status: 'Successful', lastRun: 1 }),
+        'cronus.idle': tableState('idle', { status: 'Successful', fullLoadDone: true, fullLoadRows: 9, lastRun: 1 }),
+      },
+    });
+    startRunEntry(s, logEntry(1, { status: 'Completed', rows: 1, endedAt: 'e1', tablesDone: 1 }));
+    startRunEntry(s, logEntry(2));
+    return s;
+  }
+
+  it('folds per-table results: full loads replace fullLoadRows, changes accumulate', () => {
+    const s = twoTables();
+    applyRunResult(
+      s,
+      {
+        run: 2, status: 'Completed',
+        tables: [
+          result('cronus.new', { fullLoadRows: 400, inserts: 1, updates: 2, deletes: 0, durationMs: 50, lastSyncPosition: 'change log seq 3' }),
+          result('cronus.done', { fullLoadRows: 0, inserts: 1, updates: 2, deletes: 3, errors: 1, status: 'Warning', errorMessage: 'new' }),
+          result('cronus.nopk', { fullLoadRows: 75 }),
+        ],
+      },
+      '2024-01-02T00:00:00.000Z',
+    );
+    expect(s.tables['cronus.new']).toEqual(
+      tableState('new', {
+        status: 'Successful', fullLoadRows: 400, inserts: 1, updates: 2, deletes: 0, errors: 0, durationMs: 50,
+        lastSyncPosition: 'change log seq 3', fullLoadDone: true, lastRun: 2,
+      }),
+    );
+    expect(s.tables['cronus.done']).toEqual(
+      tableState('done', {
+        status: 'Warning', fullLoadDone: true, fullLoadRows: 1000, inserts: 11, updates: 22, deletes: 33, errors: 1, durationMs: 10,
+        lastSyncPosition: 'change log seq 5', lastRun: 2, errorMessage: 'new',
+      }),
+    );
+    // No primary key: every run is a full load, so its row count is replaced.
+    expect(s.tables['cronus.nopk'].fullLoadRows).toBe(75);
+    expect(s.tables['cronus.nopk'].lastRun).toBe(2);
+    // A table absent from the result is untouched.
+    expect(s.tables['cronus.idle']).toEqual(tableState('idle', { status: 'Successful', fullLoadDone: true, fullLoadRows: 9, lastRun: 1 }));
+
+    expect(s.currentRun).toBeUndefined();
+    expect(s.log[0]).toEqual(logEntry(1, { status: 'Completed', rows: 1, endedAt: 'e1', tablesDone: 1 }));
+    expect(s.log[1]).toEqual(
+      logEntry(2, { status: 'Completed', endedAt: '2024-01-02T00:00:00.000Z', tablesDone: 3, rows: 400 + 1 + 2 + 1 + 2 + 3 + 75, failure: undefined }),
+    );
+  });
+
+  it('a failed table takes the status and message of the result, and loses its full load', () => {
+    const s = twoTables();
+    applyRunResult(s, { run: 2, status: 'Failed', tables: [result('cronus.done', { status: 'Failed', fullLoadDone: false, errorMessage: 'gone' })], failure: 'x' }, 'e2');
+    expect(s.tables['cronus.done'].status).toBe('Failed');
+    expect(s.tables['cronus.done'].fullLoadDone).toBe(false);
+    expect(s.tables['cronus.done'].errorMessage).toBe('gone');
+    expect(s.log[1].failure).toBe('x');
+    expect(s.log[1].status).toBe('Failed');
+  });
+
+  it('ignores results for tables it does not know (not counted in rows)', () => {
+    const s = twoTables();
+    applyRunResult(s, { run: 2, status: 'Completed', tables: [result('cronus.dropped', { inserts: 5, fullLoadRows: 5 })] }, 'e');
+    expect(s.tables['cronus.dropped']).toBeUndefined();
+    expect(s.log[1].rows).toBe(0);
+  });
+
+  it('records a run that failed before any table, and clears currentRun', () => {
+    const s = twoTables();
+    const before = JSON.parse(JSON.stringify(s.tables));
+    applyRunResult(s, { run: 2, status: 'Failed', tables: [], failure: 'worker gone' }, 'e');
+    expect(s.tables).toEqual(before);
+    expect(s.log[1]).toEqual(logEntry(2, { status: 'Failed', endedAt: 'e', tablesDone: 0, rows: 0, failure: 'worker gone' }));
+    expect(s.currentRun).toBeUndefined();
+  });
+
+  it('still clears currentRun when the run has no log entry', () => {
+    const s = readyState({ currentRun: 9 });
+    applyRunResult(s, { run: 9, status: 'Completed', tables: [] }, 'e');
+    expect(s.currentRun).toBeUndefined();
+    expect(s.log).toEqual([]);
+  });
+});
+
+describe('tiles', () => {
+  it('counts tables by status', () => {
+    const s = readyState({
+      tables: {
+        a: tableState('a', { status: 'Successful' }),
+        b: tableState('b', { status: 'Successful' }),
+        c: tableState('c', { status: 'Warning' }),
+        d: tableState('d', { status: 'Failed' }),
+        e: tableState('e', { status: 'Not Migrated' }),
+        f: tableState('f', { status: 'Not Migrated' }),
+        g: tableState('g', { status: 'Not Migrated' }),
+        h: tableState('h', { status: 'Not Started' }),
+        i: tableState('i', { status: 'In Progress' }),
+      },
+    });
+    expect(tiles(s)).toEqual({ successful: 2, warnings: 1, failed: 1, notMigrated: 3, nextScheduledRun: null });
+    expect(tiles(s, '2024-05-01T00:00:00Z').nextScheduledRun).toBe('2024-05-01T00:00:00Z');
+  });
+  it('is all zero with no tables', () => {
+    expect(tiles(initialState())).toEqual({ successful: 0, warnings: 0, failed: 0, notMigrated: 0, nextScheduledRun: null });
+  });
+});
+
+describe('statusPage', () => {
+  const config: TenantConfig = {
+    tenant: 'acme', sourceConnection: 'src', targetConnection: 'tgt', companies: [{ source: 'cronus', target: 'acme_cronus' }],
+    appUsers: ['app'], copy: DEFAULT_COPY, continueAsNewAfterEvents: 10_000,
+  };
+
+  it('assembles the page from config and state', () => {
+    const s = readyState({
+      status: 'Replication In Progress',
+      tables: { 'cronus.a': tableState('a', { status: 'Successful' }), 'cronus.b': tableState('b', { status: 'Failed' }) },
+      findings: [{ severity: 'info', message: 'm' }],
+      refusals: [{ at: 't', action: 'a', reason: 'r' }],
+    });
+    startRunEntry(s, logEntry(1, { status: 'Completed' }));
+    startRunEntry(s, logEntry(2));
+    expect(statusPage(config, s)).toEqual({
+      tenant: 'acme',
+      status: 'Replication In Progress',
+      environmentState: 'Active',
+      sourceConnection: 'src',
+      targetConnection: 'tgt',
+      companies: [{ source: 'cronus', target: 'acme_cronus' }],
+      setupError: undefined,
+      tiles: { successful: 1, warnings: 0, failed: 1, notMigrated: 0, nextScheduledRun: null },
+      currentRun: logEntry(2),
+      log: [logEntry(1, { status: 'Completed' }), logEntry(2)],
+      tables: [tableState('a', { status: 'Successful' }), tableState('b', { status: 'Failed' })],
+      findings: [{ severity: 'info', message: 'm' }],
+      refusals: [{ at: 't', action: 'a', reason: 'r' }],
+    });
+  });
+
+  it('has no current run when idle, and shows the setup error', () => {
+    const s = readyState({ setupError: 'boom', status: 'Setup Failed' });
+    startRunEntry(s, logEntry(1, { status: 'Completed' }));
+    s.currentRun = undefined;
+    const page = statusPage(config, s);
+    expect(page.currentRun).toBeUndefined();
+    expect(page.setupError).toBe('boom');
+    expect(page.status).toBe('Setup Failed');
+    // appUsers and copy settings are not part of the page.
+    expect(page).not.toHaveProperty('appUsers');
+    expect(page).not.toHaveProperty('copy');
+  });
+});

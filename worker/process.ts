@@ -1,0 +1,34 @@
+// `cm worker` as a process: settings from the environment, logs through pino, a clean stop on
+// SIGINT/SIGTERM (SIGKILL is survived by Temporal's retries and our heartbeats, not by code here).
+import { hostname } from 'node:os';
+import pino from 'pino';
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { checkReachable } from '../activities/connections';
+import { temporalSettings } from '../lib/env';
+import { connectClient, ensureSearchAttributes } from '../lib/temporal-connection';
+import { startWorker } from './main';
+
+export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const log = pino({ name: 'cm-worker', level: env.CM_LOG_LEVEL ?? 'info' });
+  Runtime.install({ logger: new DefaultLogger((env.CM_SDK_LOG_LEVEL ?? 'WARN') as LogLevel) });
+  const settings = temporalSettings(env);
+  await checkReachable('local', env);
+  const client = await connectClient(settings);
+  await ensureSearchAttributes(client, settings.namespace);
+  await client.connection.close();
+
+  const handle = await startWorker({
+    settings,
+    workflowBundlePath: env.CM_WORKFLOW_BUNDLE,
+    identity: `cm-worker:${process.pid}@${hostname()}`,
+  });
+  log.info({ address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue }, 'worker running');
+  const stop = (signal: string) => {
+    log.info({ signal }, 'stopping: in-flight activities get a grace period to heartbeat');
+    void handle.stop();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  await handle.run;
+  log.info('worker stopped');
+}
