@@ -1,0 +1,110 @@
+// The `cm` command as an operator uses it: the compiled binary, against the test dev server.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'mysql2/promise';
+import { tenantHandle } from '../../client/operations';
+import type { StatusPage } from '../../lib/types';
+import type { WorkerHandle } from '../../worker/main';
+import { count, dropCaptureFor, dropSchemas, settingsFor, testClient, testPool, testWorker, uniqueName } from '../helpers';
+
+const CM = join(__dirname, '..', '..', 'bin', 'cm.js');
+const src = uniqueName('cli_src');
+const tenant = uniqueName('cli');
+const badTenant = uniqueName('clibad');
+const taskQueue = uniqueName('tq_cli');
+let pool: Pool;
+let client: Client;
+let worker: WorkerHandle;
+
+function cm(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CM, ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: settingsFor(taskQueue).address, CM_TASK_QUEUE: taskQueue, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  pool = testPool();
+  await pool.query(`CREATE SCHEMA ${src}`);
+  await pool.query(`CREATE TABLE ${src}.customer (code VARCHAR(20) PRIMARY KEY, name VARCHAR(50) NOT NULL)`);
+  await pool.query(`INSERT INTO ${src}.customer VALUES ('C1', 'Alpha'), ('C2', 'Beta')`);
+  client = await testClient();
+  worker = await testWorker(taskQueue);
+});
+
+afterAll(async () => {
+  for (const t of [tenant, badTenant]) await tenantHandle(client, t).terminate('test done').catch(() => undefined);
+  await worker?.stop();
+  await dropCaptureFor(pool, src);
+  await dropSchemas(pool, src, `${tenant}_${src}`, `${badTenant}_${src}`);
+  await pool.end();
+  await client.connection.close();
+});
+
+it('has --help on every command', async () => {
+  for (const args of [[], ['tenant', 'create'], ['tenant', 'companies'], ['run'], ['status'], ['worker'], ['server'], ['seed'], ['demo']]) {
+    const out = await cm([...args, '--help']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/Usage: cm/);
+  }
+});
+
+it('says in one line what is unreachable', async () => {
+  const temporal = await cm(['status', 'x'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+  expect(temporal.code).toBe(1);
+  expect(temporal.stderr.trim()).toMatch(/^cm: cannot reach Temporal at 127\.0\.0\.1:1 \(TEMPORAL_ADDRESS\).*cm server/);
+  expect(temporal.stderr.trim().split('\n')).toHaveLength(1);
+
+  const mysql = await cm(['seed', '--scale', '0.01'], { MYSQL_URL: 'mysql://root:secret@127.0.0.1:1' });
+  expect(mysql.code).toBe(1);
+  expect(mysql.stderr.trim()).toBe('cm: cannot reach MySQL at 127.0.0.1:1 (MYSQL_URL): ECONNREFUSED');
+  expect(mysql.stderr).not.toMatch(/secret/);
+});
+
+it('an unknown company fails setup with the reason, and fixing the companies recovers', async () => {
+  const bad = await cm(['tenant', 'create', badTenant, '--company', 'no_such_company']);
+  expect(bad.code).toBe(1);
+  expect(bad.stdout).toMatch(/Setup failed: unknown company 'no_such_company': no such schema on the source; known schemas: .*/);
+  const refused = await cm(['run', badTenant]);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/run refused: setup failed: unknown company/);
+
+  const fixed = await cm(['tenant', 'companies', badTenant, '--company', src]);
+  expect(fixed.stderr).toBe('');
+  expect(fixed.stdout).toContain(`Companies of ${badTenant}: ${src} → ${badTenant}_${src}`);
+});
+
+it('creates a tenant, runs with --wait, and shows the status', async () => {
+  const created = await cm(['tenant', 'create', tenant, '--company', src, '--reason', 'cli test']);
+  expect(created.stderr).toBe('');
+  expect(created.code).toBe(0);
+  expect(created.stdout).toMatch(/Status: Ready · 1 companies · 1 tables \(1 to migrate, 0 not migrated\)/);
+
+  const run = await cm(['run', tenant, '--wait', '--reason', 'first']);
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(/Run #1 started \(full copy\)/);
+  expect(run.stdout).toMatch(/✔ .*\.customer: Successful, 2 rows/);
+  expect(run.stdout).toMatch(/Run #1 Completed: 1 tables, 2 rows/);
+  expect(await count(pool, `${tenant}_${src}`, 'customer')).toBe(2);
+
+  const page = await cm(['status', tenant]);
+  expect(page.code).toBe(0);
+  expect(page.stdout).toMatch(/Status: Upgrade Pending/);
+  expect(page.stdout).toMatch(/Migration Log/);
+
+  const json = JSON.parse((await cm(['status', tenant, '--json'])).stdout) as StatusPage;
+  expect(json.log[0]).toMatchObject({ run: 1, status: 'Completed', reason: 'first', trigger: 'update' });
+  expect(json.tables[0]).toMatchObject({ table: 'customer', status: 'Successful', fullLoadRows: 2 });
+
+  const unknown = await cm(['status', 'nobody-here']);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr.trim()).toBe("cm: unknown tenant 'nobody-here': create it with `cm tenant create nobody-here --company <schema>`");
+});
