@@ -63,17 +63,20 @@ export function createActivities(conns: ConnectionRegistry) {
       }
     },
 
-    async prepareTarget(input: SetupInput & { tables: TableRef[] }): Promise<{ tablesCreated: number }> {
+    async prepareTarget(input: SetupInput & { tables: TableRef[] }): Promise<{ tablesCreated: number; failed: { key: string; error: string }[] }> {
       const source = conns.pool(input.sourceConnection);
       const target = conns.pool(input.targetConnection);
       await ensureControlSchema(target);
       let tablesCreated = 0;
+      const failed: { key: string; error: string }[] = [];
       for (const company of input.companies) {
         const tables = input.tables.filter((t) => t.sourceSchema === company.source).map((t) => t.table);
-        tablesCreated += await createTargetTables(source, target, company.source, company.target, tables);
+        const outcome = await createTargetTables(source, target, company.source, company.target, tables);
+        tablesCreated += outcome.created;
+        failed.push(...outcome.failed.map((f) => ({ key: `${company.source}.${f.table}`, error: f.error })));
         Context.current().heartbeat({ company: company.source });
       }
-      return { tablesCreated };
+      return { tablesCreated, failed };
     },
 
     async installChangeCapture(input: { sourceConnection: string; tables: TableRef[] }): Promise<{ installed: number }> {

@@ -3,9 +3,9 @@
 // triggers would re-apply effects that already arrive as row changes, events would fire in a tenant
 // that is not live yet, and views and routines name source schemas.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { CONTROL_SCHEMA } from '../lib/constants';
+import { CONTROL_SCHEMA, TARGET_SQL_MODE } from '../lib/constants';
 import type { EnvironmentState } from '../lib/types';
-import { id, plainName, qualified } from './sql';
+import { errorText, id, isTableError, plainName, qualified } from './sql';
 
 /** Turns SHOW CREATE TABLE output into an idempotent CREATE for the target schema. */
 export function targetDdl(showCreate: string, targetSchema: string, table: string): string {
@@ -54,8 +54,14 @@ export async function readEnvironmentState(pool: Pool, tenant: string): Promise<
   return rows[0]?.state as EnvironmentState | undefined;
 }
 
-/** Creates the target schema with the source schema's defaults, then each table. Returns tables created. */
-export async function createTargetTables(source: Pool, target: Pool, sourceSchema: string, targetSchema: string, tables: string[]): Promise<number> {
+export interface CreateOutcome {
+  created: number;
+  /** Tables the target refused to create (say, a default MySQL 8 will not accept), with the reason. */
+  failed: { table: string; error: string }[];
+}
+
+/** Creates the target schema with the source schema's defaults, then each table. */
+export async function createTargetTables(source: Pool, target: Pool, sourceSchema: string, targetSchema: string, tables: string[]): Promise<CreateOutcome> {
   const [defaults] = await source.query<RowDataPacket[]>(
     'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
     [sourceSchema],
@@ -64,17 +70,22 @@ export async function createTargetTables(source: Pool, target: Pool, sourceSchem
   const co = plainName(defaults[0]?.co, 'utf8mb4_general_ci');
   await target.query(`CREATE SCHEMA IF NOT EXISTS ${id(targetSchema)} DEFAULT CHARACTER SET ${cs} COLLATE ${co}`);
   const conn = await target.getConnection();
-  let created = 0;
+  const outcome: CreateOutcome = { created: 0, failed: [] };
   try {
-    // Tables reference each other in any order; checks resume for the copy's own session anyway.
-    await conn.query('SET SESSION foreign_key_checks = 0');
+    // Tables reference each other in any order; and the target is as strict here as in the copy.
+    await conn.query('SET SESSION foreign_key_checks = 0, sql_mode = ?', [TARGET_SQL_MODE]);
     for (const table of tables) {
       const [rows] = await source.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(sourceSchema, table)}`);
-      const [res] = await conn.query(targetDdl(String(rows[0]['Create Table']), targetSchema, table));
-      if ((res as { warningStatus?: number }).warningStatus === 0) created++;
+      try {
+        const [res] = await conn.query(targetDdl(String(rows[0]['Create Table']), targetSchema, table));
+        if ((res as { warningStatus?: number }).warningStatus === 0) outcome.created++;
+      } catch (err) {
+        if (!isTableError(err)) throw err;
+        outcome.failed.push({ table, error: errorText(err) });
+      }
     }
   } finally {
     conn.release();
   }
-  return created;
+  return outcome;
 }

@@ -11,11 +11,18 @@ export interface SetupResult extends Assessment {
 
 export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
   const assessment = await act.assessSource.executeWithOptions({ summary: 'Premigration assessment of the source' }, [input]);
-  const migratable = assessment.tables.filter((t) => !t.notMigratedReason);
-  const { tablesCreated } = await act.prepareTarget.executeWithOptions(
+  let migratable = assessment.tables.filter((t) => !t.notMigratedReason);
+  const { tablesCreated, failed } = await act.prepareTarget.executeWithOptions(
     { summary: `Create ${migratable.length} target tables` },
     [{ ...input, tables: migratable }],
   );
+  // A table the target cannot hold is not migrated, with the target's own reason; the rest go on.
+  for (const f of failed ?? []) {
+    const table = assessment.tables.find((t) => t.key === f.key);
+    if (table) table.notMigratedReason = `the target cannot create this table: ${f.error}`;
+    assessment.findings.push({ severity: 'error', table: f.key, message: `the target cannot create this table: ${f.error}` });
+  }
+  migratable = migratable.filter((t) => !t.notMigratedReason);
   // Capture goes in before any copy starts, so changes made during the first full load are kept.
   const { installed } = await act.installChangeCapture.executeWithOptions(
     { summary: 'Install change capture on the source' },
