@@ -8,22 +8,27 @@ import type { Connection as CoreConnection } from 'mysql2';
 import { columnList, keyAfter, qualified, rowBytes, type KeyValue } from './sql';
 import { TableWriter, type WriteOutcome } from './writer';
 
-export interface CopySpec {
+/** One table on both sides: what both the full load and the change applier work on. */
+export interface TablePair {
   sourcePool: Pool;
   sourceSchema: string;
   targetConn: PoolConnection;
   targetSchema: string;
   table: string;
+  /** Columns written (generated columns excluded). */
   columns: string[];
   /** Primary key columns; empty for a table without one (then it is read unordered, no resume). */
   key: string[];
+  signal?: AbortSignal;
+}
+
+export interface CopySpec extends TablePair {
   /** Exclusive lower bound (resume point or range start); undefined = from the first row. */
   after?: KeyValue[];
   /** Inclusive upper bound on a single-column key; undefined = to the last row. */
   upTo?: KeyValue;
   batchRows: number;
   batchBytes: number;
-  signal?: AbortSignal;
   onProgress?: (p: CopyProgress) => void;
   /** Called (and awaited) with the keys of rows the target rejected, before progress moves past them. */
   onRejected?: (keys: KeyValue[][]) => Promise<void>;

@@ -2,23 +2,16 @@
 // row as it is now (written if it exists, deleted if it does not). Re-applying is harmless, so an
 // attempt that stops half-way is simply run again. Log rows are deleted by exact seq only after
 // their effect is on the target; rows the target rejects stay in the log and are retried next run.
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { CAPTURE_SCHEMA } from '../lib/constants';
 import type { CaptureRef } from './capture';
+import type { TablePair } from './copy';
 import { columnList, keyIn, keyString, qualified, type KeyValue } from './sql';
 import { TableWriter } from './writer';
 
-export interface DeltaSpec {
-  sourcePool: Pool;
+export interface DeltaSpec extends TablePair {
   capture: CaptureRef;
-  sourceSchema: string;
-  targetConn: PoolConnection;
-  targetSchema: string;
-  table: string;
-  columns: string[];
-  key: string[];
   batchRows: number;
-  signal?: AbortSignal;
   onProgress?: (p: DeltaProgress) => void;
 }
 

@@ -90,9 +90,8 @@ export interface Assessment {
   findings: FindingRow[];
 }
 
-/** Per-table result of one activity's work in a run. */
-export interface TableRunResult {
-  key: string;
+/** What a run reports per table (DMS-console style), kept per table on the management page. */
+export interface TableStats {
   status: TableStatus;
   fullLoadRows: number;
   inserts: number;
@@ -106,18 +105,13 @@ export interface TableRunResult {
   fullLoadDone: boolean;
 }
 
-/** Per-table row of the management page: the latest known state. */
-export interface TableState extends TablePlan {
-  status: TableStatus;
-  fullLoadRows: number;
-  inserts: number;
-  updates: number;
-  deletes: number;
-  errors: number;
-  durationMs: number;
-  lastSyncPosition?: string;
-  errorMessage?: string;
-  fullLoadDone: boolean;
+/** Per-table result of one activity's work in a run. */
+export interface TableRunResult extends TableStats {
+  key: string;
+}
+
+/** Per-table row of the management page: the latest known state (inserts/updates/deletes add up over runs). */
+export interface TableState extends TablePlan, TableStats {
   lastRun?: number;
 }
 
