@@ -12,7 +12,8 @@ export function connectionEnvVar(name: string): string {
 }
 
 export function resolveConnectionUrl(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  const url = env[connectionEnvVar(name)] ?? (name === 'local' ? env.MYSQL_URL ?? DEFAULT_MYSQL_URL : undefined);
+  // An empty variable counts as unset.
+  const url = env[connectionEnvVar(name)] || (name === 'local' ? env.MYSQL_URL || DEFAULT_MYSQL_URL : undefined);
   if (!url) {
     throw ApplicationFailure.nonRetryable(
       `unknown connection '${name}': set ${connectionEnvVar(name)} on the worker`,

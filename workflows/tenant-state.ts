@@ -85,6 +85,8 @@ export function applyAssessment(state: TenantState, assessment: Assessment): voi
       const { notMigratedReason: _reason, warning: _warning, ...kept } = known;
       next[plan.key] = {
         ...kept, ...plan, status: plan.notMigratedReason ? 'Not Migrated' : known.status === 'Not Migrated' ? 'Not Started' : known.status,
+        // A table that gained a key was copied whole until now, with no capture: load it in full once more.
+        fullLoadDone: known.fullLoadDone && known.hasPrimaryKey === plan.hasPrimaryKey,
       };
     } else {
       next[plan.key] = {
