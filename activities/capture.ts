@@ -44,16 +44,18 @@ export async function findCapture(pool: Pool, schema: string, table: string): Pr
   }
 }
 
-async function triggerExists(pool: Pool, schema: string, name: string): Promise<boolean> {
+// The table name matters for speed: with it, MariaDB reads one table's triggers; without it, every
+// table's in the schema, which made installing capture quadratic in the number of tables.
+async function triggerExists(pool: Pool, schema: string, table: string, name: string): Promise<boolean> {
   const [rows] = await pool.query<RowDataPacket[]>(
-    'SELECT 1 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?',
-    [schema, name],
+    'SELECT 1 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME = ?',
+    [schema, table, name],
   );
   return rows.length > 0;
 }
 
-async function createTriggerOnce(pool: Pool, schema: string, name: string, sql: string): Promise<void> {
-  if (await triggerExists(pool, schema, name)) return;
+async function createTriggerOnce(pool: Pool, schema: string, table: string, name: string, sql: string): Promise<void> {
+  if (await triggerExists(pool, schema, table, name)) return;
   try {
     await pool.query(sql);
   } catch (err) {
@@ -86,16 +88,16 @@ export async function installCapture(pool: Pool, meta: TableMeta, keyColumns: { 
   const source = qualified(meta.schema, meta.name);
   const keyChanged = keyColumns.map((c) => `NOT (OLD.${id(c.name)} <=> NEW.${id(c.name)})`).join(' OR ');
 
-  await createTriggerOnce(pool, meta.schema, triggerName(ref.id, 'ai'),
+  await createTriggerOnce(pool, meta.schema, meta.name, triggerName(ref.id, 'ai'),
     `CREATE TRIGGER ${qualified(meta.schema, triggerName(ref.id, 'ai'))} AFTER INSERT ON ${source} FOR EACH ROW
        INSERT INTO ${log} (op, ${cols}) VALUES ('I', ${values('NEW')})`);
-  await createTriggerOnce(pool, meta.schema, triggerName(ref.id, 'au'),
+  await createTriggerOnce(pool, meta.schema, meta.name, triggerName(ref.id, 'au'),
     `CREATE TRIGGER ${qualified(meta.schema, triggerName(ref.id, 'au'))} AFTER UPDATE ON ${source} FOR EACH ROW
      BEGIN
        IF ${keyChanged} THEN INSERT INTO ${log} (op, ${cols}) VALUES ('D', ${values('OLD')}); END IF;
        INSERT INTO ${log} (op, ${cols}) VALUES ('U', ${values('NEW')});
      END`);
-  await createTriggerOnce(pool, meta.schema, triggerName(ref.id, 'ad'),
+  await createTriggerOnce(pool, meta.schema, meta.name, triggerName(ref.id, 'ad'),
     `CREATE TRIGGER ${qualified(meta.schema, triggerName(ref.id, 'ad'))} AFTER DELETE ON ${source} FOR EACH ROW
        INSERT INTO ${log} (op, ${cols}) VALUES ('D', ${values('OLD')})`);
   return ref;

@@ -1,7 +1,7 @@
 // Resolves connection *names* (what workflows carry) into mysql2 pools (what only workers hold).
 // A name NAME is looked up in CM_CONN_<NAME>_URL; the name `local` falls back to MYSQL_URL.
 import type { Connection as CoreConnection } from 'mysql2';
-import { createPool, type Pool, type PoolOptions } from 'mysql2/promise';
+import { createConnection, createPool, type Connection, type ConnectionOptions, type Pool, type PoolOptions } from 'mysql2/promise';
 import { ApplicationFailure } from '@temporalio/common';
 import { UserFacingError } from '../lib/errors';
 
@@ -76,6 +76,13 @@ export class ConnectionRegistry {
       this.pools.set(name, pool);
     }
     return pool;
+  }
+
+  /** A dedicated connection (e.g. with multipleStatements for SQL scripts); the caller ends it. */
+  async connection(name: string, extra: ConnectionOptions = {}): Promise<Connection> {
+    const conn = await createConnection({ uri: resolveConnectionUrl(name, this.env), connectTimeout: 10_000, ...exactTypes, ...extra } as ConnectionOptions);
+    await conn.query("SET time_zone = '+00:00'");
+    return conn;
   }
 
   /** Where a name points, for messages: host and port, never credentials. */

@@ -12,6 +12,7 @@ import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './m
 import { requeueKeys } from './capture';
 import { id, qualified } from './sql';
 import { createTargetTables, ensureControlSchema, writeEnvironmentState } from './target-schema';
+import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { prepareTargetSession } from './writer';
 import type { RowDataPacket } from 'mysql2/promise';
 
@@ -23,6 +24,7 @@ export interface SetupInput {
 }
 
 export interface MigrateTablesInput {
+  tenant: string;
   sourceConnection: string;
   targetConnection: string;
   tables: TableWork[];
@@ -35,6 +37,7 @@ interface MigrateTablesCheckpoint {
 }
 
 export interface CopyRangeInput {
+  tenant: string;
   sourceConnection: string;
   targetConnection: string;
   table: TableRef;
@@ -49,6 +52,8 @@ function resumeFrom<T>(): T | undefined {
 
 export function createActivities(conns: ConnectionRegistry) {
   return {
+    ...createUpgradeActivities(conns),
+
     async discoverSource(input: { sourceConnection: string }): Promise<string[]> {
       return listSchemas(conns.pool(input.sourceConnection));
     },
@@ -111,6 +116,7 @@ export function createActivities(conns: ConnectionRegistry) {
       const source = conns.pool(input.sourceConnection);
       const target = conns.pool(input.targetConnection);
       const prior = resumeFrom<{ rows: number; rejected: number; lastKey?: string }>();
+      await assertNoFence(target, input.tenant, 'replication');
       const meta = await loadMeta(source, input.table.sourceSchema, input.table.table);
       const capture = await ensureCapture(source, meta);
       const conn = await target.getConnection();
@@ -145,6 +151,7 @@ export function createActivities(conns: ConnectionRegistry) {
       const ctx = Context.current();
       const checkpoint: MigrateTablesCheckpoint = resumeFrom<MigrateTablesCheckpoint>() ?? { done: [] };
       const io = { source: conns.pool(input.sourceConnection), target: conns.pool(input.targetConnection), copy: input.copy, signal: ctx.cancellationSignal };
+      await assertNoFence(io.target, input.tenant, 'replication');
       for (const work of input.tables) {
         if (checkpoint.done.some((d) => d.key === work.key)) continue;
         const result = await migrateTable(io, work, checkpoint.current, (current) => {

@@ -28,16 +28,58 @@ export function targetDdl(showCreate: string, targetSchema: string, table: strin
   return ddl;
 }
 
+/** The tenant's control tables on the target; every one is keyed by tenant. */
+const CONTROL_TABLES: Record<string, string> = {
+  // The state the tenant's applications read: Active, or Update while an upgrade holds the fence.
+  environment: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
+     state ENUM('Active','Update') NOT NULL,
+     changed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+     changed_by VARCHAR(200) NULL`,
+  // The gate replication and hotfixes check: one row while an upgrade holds the fence.
+  fence: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
+     holder VARCHAR(255) NOT NULL,
+     acquired_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)`,
+  // What raising the fence changed, written *before* each change, so it is undone exactly.
+  fence_change: `tenant VARCHAR(64) NOT NULL,
+     holder VARCHAR(255) NOT NULL,
+     kind VARCHAR(20) NOT NULL,
+     object VARCHAR(400) NOT NULL,
+     prior VARCHAR(200) NOT NULL,
+     PRIMARY KEY (tenant, holder, kind, object)`,
+  // The tenant's scheduled tasks (job queue entries); the fence puts Ready ones On Hold.
+  job_queue: `id INT AUTO_INCREMENT PRIMARY KEY,
+     tenant VARCHAR(64) NOT NULL,
+     name VARCHAR(200) NOT NULL,
+     status ENUM('Ready','On Hold','In Process','Finished','Error') NOT NULL DEFAULT 'Ready',
+     next_run_at DATETIME NULL,
+     KEY by_tenant (tenant, status)`,
+  // Flyway-style record of applied upgrade steps, per target schema.
+  schema_history: `tenant VARCHAR(64) NOT NULL,
+     target_schema VARCHAR(64) NOT NULL,
+     version VARCHAR(40) NOT NULL,
+     step VARCHAR(200) NOT NULL,
+     checksum CHAR(64) NOT NULL,
+     applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+     workflow_id VARCHAR(255) NOT NULL,
+     PRIMARY KEY (tenant, target_schema, version, step)`,
+  hotfix_log: `id INT AUTO_INCREMENT PRIMARY KEY,
+     tenant VARCHAR(64) NOT NULL,
+     name VARCHAR(200) NOT NULL,
+     checksum CHAR(64) NOT NULL,
+     target_schema VARCHAR(64) NOT NULL,
+     applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+     applied_by VARCHAR(200) NULL,
+     workflow_id VARCHAR(255) NOT NULL`,
+};
+
+/** Control tables whose tenant rows belong in a restore point (the fence's own rows do not). */
+export const RESTORED_CONTROL_TABLES = ['environment', 'job_queue', 'schema_history', 'hotfix_log'];
+
 export async function ensureControlSchema(pool: Pool): Promise<void> {
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${id(CONTROL_SCHEMA)} DEFAULT CHARACTER SET utf8mb4`);
-  await pool.query(
-    `CREATE TABLE IF NOT EXISTS ${qualified(CONTROL_SCHEMA, 'environment')} (
-       tenant VARCHAR(64) NOT NULL PRIMARY KEY,
-       state ENUM('Active','Update') NOT NULL,
-       changed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-       changed_by VARCHAR(200) NULL
-     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
-  );
+  for (const [table, columns] of Object.entries(CONTROL_TABLES)) {
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${qualified(CONTROL_SCHEMA, table)} (${columns}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
+  }
 }
 
 export async function writeEnvironmentState(pool: Pool, tenant: string, state: EnvironmentState, changedBy: string): Promise<void> {

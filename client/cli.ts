@@ -1,6 +1,8 @@
 // `cm`: the operator's command line. Every command that acts on a tenant is one Temporal client
 // call from ./operations; this file only parses arguments and prints.
+import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
+import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { temporalSettings } from '../lib/env';
@@ -8,9 +10,9 @@ import { UserFacingError } from '../lib/errors';
 import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings } from '../lib/types';
 import { configureCompaniesUpdate } from '../workflows/messages';
-import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from './operations';
+import { applyHotfix, createTenant, getStatus, refusedAs, runDataUpgradeNow, runMigrationNow, tenantHandle, waitForRun, waitForUpgrade } from './operations';
 import { ProgressView } from './progress';
-import { renderSetup, renderStatus } from './render';
+import { renderSetup, renderStatus, renderUpgrades } from './render';
 
 const operator = (): string => {
   try {
@@ -90,15 +92,12 @@ export function buildProgram(): Command {
     .option('--reason <text>', 'why, for the audit trail')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
-        try {
-          const companies = await tenantHandle(client, name).executeUpdate(configureCompaniesUpdate, {
+        const companies = await refusedAs('refused', () =>
+          tenantHandle(client, name).executeUpdate(configureCompaniesUpdate, {
             args: [{ companies: (opts.company as string[]).map(parseCompany), requestedBy: operator(), reason: opts.reason }],
-          });
-          process.stdout.write(`Companies of ${name}: ${companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`);
-        } catch (err) {
-          const cause = (err as { cause?: Error }).cause;
-          throw cause?.message ? new UserFacingError(`refused: ${cause.message}`) : err;
-        }
+          }),
+        );
+        process.stdout.write(`Companies of ${name}: ${companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`);
       });
     });
 
@@ -121,15 +120,75 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('upgrade')
+    .description('Run Data Upgrade Now: fence the tenant, take a restore point, run the upgrade steps, release; restore automatically on failure')
+    .argument('<tenant>')
+    .option('--steps <dir>', 'steps directory on the worker: a name under upgrades/ (e.g. 1.0-2.0) or a path (default: the upgrade from the tenant\'s data version)')
+    .option('-w, --wait', 'show the phases until the upgrade ends; exit 0 when it completed, 1 when it failed and was restored')
+    .option('--cancel', 'cancel the running upgrade instead: it restores the restore point and releases the fence')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        if (opts.cancel) {
+          const running = (await getStatus(client, name)).upgrades.find((u) => u.status === 'In Progress');
+          if (!running) throw new UserFacingError(`no data upgrade of ${name} is in progress`);
+          await client.workflow.getHandle(running.workflowId).cancel();
+          process.stdout.write(`Cancellation requested for ${running.workflowId}: it restores, then releases the fence.\n`);
+          return;
+        }
+        const started = await runDataUpgradeNow(client, name, { requestedBy: operator(), reason: opts.reason, stepsDir: opts.steps });
+        process.stdout.write(`Data upgrade #${started.number} started: ${started.workflowId}\n`);
+        if (!opts.wait) return;
+        let last = '';
+        const entry = await waitForUpgrade(client, name, started, (p) => {
+          const line = `  ${p.phase}${p.currentStep ? `: ${p.currentStep}` : ''}${p.plan ? ` (${p.stepsDone.length}/${p.plan.steps.length} steps of ${p.plan.version})` : ''}`;
+          if (line !== last) process.stdout.write(`${(last = line)}\n`);
+        });
+        if (entry.status === 'Complete') {
+          process.stdout.write(`Upgrade completed successfully: data version ${entry.from} → ${entry.to}\n`);
+        } else {
+          process.stdout.write(`Upgrade failed${entry.failedStep ? ` at step ${entry.failedStep}` : ''}: ${entry.error}\nThe restore point was restored; status is back to Upgrade pending. Stack trace: cm status ${name} --upgrades\n`);
+          process.exitCode = 1;
+        }
+      });
+    });
+
+  const hotfix = program.command('hotfix').description('hotfixes on the target (refused while an upgrade holds the fence)');
+  hotfix
+    .command('apply')
+    .description('apply a SQL file to the tenant\'s target schemas and record it')
+    .argument('<tenant>')
+    .argument('<file.sql>')
+    .option('--schema <name>', 'only this target schema (repeatable; default: every company\'s target schema)', collect)
+    .option('--name <name>', 'name in the hotfix log (default: the file name)')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, file: string, opts) => {
+      let sql: string;
+      try {
+        sql = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new UserFacingError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      await withClient(async (client) => {
+        const out = await applyHotfix(client, name, {
+          name: opts.name ?? basename(file).replace(/\.sql$/i, ''), sql, schemas: opts.schema, requestedBy: operator(), reason: opts.reason,
+        });
+        process.stdout.write(`Hotfix ${out.name} applied to ${out.applied.join(', ') || 'no schema'}${out.skipped.length ? `; already on ${out.skipped.join(', ')}` : ''}\n`);
+      });
+    });
+
+  program
     .command('status')
     .description('Refresh Status: the Cloud Migration Management page: tiles, migration log, per-table statistics')
     .argument('<tenant>')
     .option('--json', 'print the raw status as JSON')
     .addOption(new Option('--tables <which>', 'which table rows to list').choices(['all', 'problems', 'none']).default('all'))
+    .option('--upgrades', 'Environment Operations only: every data upgrade, with the stack trace of failures')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
         const status = await getStatus(client, name);
-        process.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status, { tables: opts.tables }));
+        if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+        else process.stdout.write(opts.upgrades ? renderUpgrades(status.upgrades, true) : renderStatus(status, { tables: opts.tables }));
       });
     });
 

@@ -5,9 +5,12 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, TenantIdKey } from '../lib/constants';
 import { UserFacingError } from '../lib/errors';
 import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
-import type { Requester, RunLogEntry, RunProgress, StatusPage } from '../lib/types';
+import type { Requester, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
-import { progressQuery, runMigrationNowUpdate, statusQuery, type RunStarted } from '../workflows/messages';
+import {
+  applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
+  type HotfixApplied, type HotfixRequest, type RunStarted, type UpgradeRequest, type UpgradeStarted,
+} from '../workflows/messages';
 
 export function tenantHandle(client: Client, tenant: string): WorkflowHandle<typeof cloudMigration> {
   return client.workflow.getHandle<typeof cloudMigration>(managementWorkflowId(tenant));
@@ -64,14 +67,8 @@ export async function createTenant(client: Client, taskQueue: string, input: Ten
 }
 
 /** Run Migration Now, as an update: answers with the run, or with the reason it is refused. */
-export async function runMigrationNow(client: Client, tenant: string, requester: Requester = {}): Promise<RunStarted> {
-  try {
-    return await tenantHandle(client, tenant).executeUpdate(runMigrationNowUpdate, { args: [requester] });
-  } catch (err) {
-    const cause = (err as { cause?: Error }).cause;
-    if (cause?.message) throw new UserFacingError(`run refused: ${cause.message}`);
-    throw err;
-  }
+export function runMigrationNow(client: Client, tenant: string, requester: Requester = {}): Promise<RunStarted> {
+  return refusedAs('run refused', () => tenantHandle(client, tenant).executeUpdate(runMigrationNowUpdate, { args: [requester] }));
 }
 
 /** Waits for a run to end, reporting its progress; returns the run's line of the migration log. */
@@ -127,4 +124,47 @@ function withInFlightRows(progress: RunProgress, inFlight: Map<string, number>):
     ...progress,
     tables: progress.tables.map((t) => (t.status === 'In Progress' && inFlight.has(t.key) ? { ...t, rows: inFlight.get(t.key)! } : t)),
   };
+}
+
+/** Unwraps an update's refusal into one line for the operator. */
+export async function refusedAs<T>(prefix: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const cause = (err as { cause?: Error }).cause;
+    if (cause?.message) throw new UserFacingError(`${prefix}: ${cause.message}`);
+    throw err;
+  }
+}
+
+/** Run Data Upgrade Now: answers with the upgrade's workflow, or the reason it is refused. */
+export function runDataUpgradeNow(client: Client, tenant: string, request: UpgradeRequest = {}): Promise<UpgradeStarted> {
+  return refusedAs('upgrade refused', () => tenantHandle(client, tenant).executeUpdate(runDataUpgradeNowUpdate, { args: [request] }));
+}
+
+export function applyHotfix(client: Client, tenant: string, request: HotfixRequest): Promise<HotfixApplied> {
+  return refusedAs('hotfix refused', () => tenantHandle(client, tenant).executeUpdate(applyHotfixUpdate, { args: [request] }));
+}
+
+/** Waits for an upgrade to end (restore included on failure); returns its Environment Operations line. */
+export async function waitForUpgrade(
+  client: Client,
+  tenant: string,
+  started: UpgradeStarted,
+  onProgress?: (p: UpgradeProgress) => void,
+  pollMs = 1000,
+): Promise<UpgradeLogEntry> {
+  const child = client.workflow.getHandle(started.workflowId);
+  let finished = false;
+  const result = child.result().then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  while (!finished && onProgress) {
+    onProgress(await child.query(upgradeProgressQuery).catch(() => ({ phase: 'fence', stepsDone: [] }) as UpgradeProgress));
+    await Promise.race([result, sleep(pollMs)]);
+  }
+  await result;
+  const status = await waitForStatus(client, tenant, (s) => !!s.upgrades.find((u) => u.number === started.number)?.endedAt);
+  return status.upgrades.find((u) => u.number === started.number)!;
 }

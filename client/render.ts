@@ -1,6 +1,6 @@
 // The Cloud Migration Management page, drawn in the terminal.
 import Table from 'cli-table3';
-import type { FindingRow, RunLogEntry, StatusPage, TableState } from '../lib/types';
+import type { FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry } from '../lib/types';
 
 const n = (v: number): string => v.toLocaleString('en-US');
 const plain = { head: [] as string[], border: [] as string[] };
@@ -44,6 +44,25 @@ export function renderLog(log: RunLogEntry[], latest = 10): string {
   )}${more}`;
 }
 
+/** Environment Operations: the data upgrades, with the stack trace of a failure when asked. */
+export function renderUpgrades(upgrades: UpgradeLogEntry[], withStack = false): string {
+  if (upgrades.length === 0) return 'Environment Operations: no data upgrade yet (`cm upgrade <tenant>`).\n';
+  const rows = [...upgrades].reverse().map((u) => [
+    `#${u.number}`, u.status, time(u.startedAt), time(u.endedAt), u.from && u.to ? `${u.from} → ${u.to}` : '', u.requestedBy ?? '',
+    u.status === 'Failed' ? `${u.failedStep ? `step ${u.failedStep}: ` : ''}${u.error ?? ''}${u.restored ? ' (restored)' : ''}` : u.reason ?? '',
+  ]);
+  let out = `Environment Operations (data upgrades)\n${table(['Upgrade', 'Status', 'Started', 'Ended', 'Version', 'By', 'Result'], rows)}`;
+  if (withStack) {
+    for (const u of upgrades.filter((x) => x.stackTrace)) out += `\nStack trace of upgrade #${u.number} (${u.workflowId}):\n${u.stackTrace}\n`;
+  }
+  return out;
+}
+
+function renderHotfixes(hotfixes: HotfixRecord[]): string {
+  if (hotfixes.length === 0) return '';
+  return `Hotfixes\n${table(['Applied', 'Name', 'Schemas', 'By', 'Reason'], hotfixes.slice(-10).reverse().map((h) => [time(h.appliedAt), h.name, h.schemas.join(', '), h.requestedBy ?? '', h.reason ?? '']))}`;
+}
+
 export function renderTables(tables: TableState[]): string {
   if (tables.length === 0) return '';
   return `Tables\n${table(
@@ -77,11 +96,13 @@ export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' |
   const rows = opts.tables === 'none' ? [] : opts.tables === 'problems' ? s.tables.filter((t) => t.status !== 'Successful') : s.tables;
   const parts = [
     `Cloud Migration Management: ${s.tenant}\n`,
-    `Status: ${s.status}   Environment: ${s.environmentState}   Connections: ${s.sourceConnection} → ${s.targetConnection}\n`,
+    `Status: ${s.status}   Environment: ${s.environmentState}   Data version: ${s.dataVersion}   Connections: ${s.sourceConnection} → ${s.targetConnection}\n`,
     `Companies (source schema → target schema): ${s.companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`,
     s.setupError ? `Setup error: ${s.setupError}\n` : '',
     renderTiles(s),
     renderLog(s.log),
+    renderUpgrades(s.upgrades),
+    renderHotfixes(s.hotfixes),
     renderTables(rows),
     renderFindings(s.findings),
     s.refusals.length

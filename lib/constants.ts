@@ -8,6 +8,7 @@ export const DEFAULT_TASK_QUEUE = 'cloud-migration';
 export const managementWorkflowId = (tenant: string): string => `cloud-migration/${tenant}`;
 export const setupWorkflowId = (tenant: string): string => `cloud-migration/${tenant}/setup`;
 export const runWorkflowId = (tenant: string, run: number): string => `cloud-migration/${tenant}/run-${run}`;
+export const upgradeWorkflowId = (tenant: string, n: number): string => `cloud-migration/${tenant}/upgrade-${n}`;
 
 // Search attributes make the UI's list filterable: TenantId="demo", MigrationStatus="Upgrade Pending".
 export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);

@@ -42,6 +42,7 @@ export const tenantInputSchema = z
     appUsers: z.array(z.string().min(1).max(80)).default([]),
     copy: copySettingsSchema.default({}),
     continueAsNewAfterEvents: z.number().int().min(100).default(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS),
+    dataVersion: z.string().regex(/^[A-Za-z0-9_.]{1,20}$/, 'letters, digits, _ and . only').default('1.0'),
     requestedBy: z.string().max(200).optional(),
     reason: z.string().max(2000).optional(),
   })
@@ -80,5 +81,16 @@ export function parseTenantInput(raw: unknown): TenantConfig {
     appUsers: v.appUsers,
     copy: { ...DEFAULT_COPY, ...v.copy },
     continueAsNewAfterEvents: v.continueAsNewAfterEvents,
+    dataVersion: v.dataVersion,
   };
 }
+
+export const upgradeRequestSchema = requesterSchema.extend({ stepsDir: z.string().min(1).max(500).optional() }).strict();
+
+export const hotfixRequestSchema = requesterSchema
+  .extend({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, 'letters, digits, _ . - (at most 200)'),
+    sql: z.string().min(1, 'the hotfix has no SQL').max(1_000_000),
+    schemas: z.array(z.string().min(1).max(64)).min(1).optional(),
+  })
+  .strict();

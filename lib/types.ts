@@ -50,6 +50,8 @@ export interface TenantConfig {
   copy: CopySettings;
   /** Start a new history once it grows past this many events, even if Temporal has not suggested it. */
   continueAsNewAfterEvents: number;
+  /** The version of the data when the tenant is created (upgrades/<from>-<to> moves it on). */
+  dataVersion: string;
 }
 
 /** Who asked for an operator action, and why: kept for the audit trail. */
@@ -160,6 +162,10 @@ export interface StatusPage {
   tables: TableState[];
   findings: FindingRow[];
   refusals: RefusalEntry[];
+  dataVersion: string;
+  /** Environment Operations: every data upgrade with its outcome (and stack trace on failure). */
+  upgrades: UpgradeLogEntry[];
+  hotfixes: HotfixRecord[];
 }
 
 /** Input of one replication run (a child workflow). */
@@ -213,4 +219,78 @@ export interface RangeResult {
 export interface TableWork extends TablePlan {
   full: boolean;
   precopied?: RangeResult;
+}
+
+// --- Data upgrade -------------------------------------------------------------------------------
+
+export interface UpgradeStep {
+  /** NNN_name, unique within its version. */
+  name: string;
+  /** Path on the worker. */
+  file: string;
+  kind: 'sql' | 'code';
+  /** sha256 of the file, recorded in the schema history. */
+  checksum: string;
+}
+
+export interface UpgradePlan {
+  /** The directory name, e.g. 1.0-2.0. */
+  version: string;
+  from: string;
+  to: string;
+  dir: string;
+  steps: UpgradeStep[];
+}
+
+export interface UpgradeInput {
+  tenant: string;
+  number: number;
+  targetConnection: string;
+  /** Target schemas of the tenant's companies: what the fence and the restore point cover. */
+  schemas: string[];
+  appUsers: string[];
+  dataVersion: string;
+  stepsDir?: string;
+}
+
+export type UpgradeStatus = 'In Progress' | 'Complete' | 'Failed';
+
+/** A line of the Environment Operations list. */
+export interface UpgradeLogEntry {
+  number: number;
+  workflowId: string;
+  status: UpgradeStatus;
+  requestedBy?: string;
+  reason?: string;
+  startedAt: string;
+  endedAt?: string;
+  from?: string;
+  to?: string;
+  failedStep?: string;
+  error?: string;
+  stackTrace?: string;
+  /** True when a failure or cancellation was undone by the point-in-time restore. */
+  restored?: boolean;
+}
+
+export interface UpgradeResult {
+  from: string;
+  to: string;
+  steps: { name: string; status: 'applied' | 'skipped' }[];
+}
+
+export interface UpgradeProgress {
+  phase: 'fence' | 'restore point' | 'steps' | 'release' | 'restore' | 'done';
+  plan?: UpgradePlan;
+  stepsDone: string[];
+  currentStep?: string;
+}
+
+export interface HotfixRecord {
+  name: string;
+  checksum: string;
+  schemas: string[];
+  appliedAt: string;
+  requestedBy?: string;
+  reason?: string;
 }

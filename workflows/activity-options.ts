@@ -1,5 +1,5 @@
 // Activity proxies and their timeouts/retries, in one place.
-import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 // Errors a retry cannot fix are raised as non-retryable ApplicationFailures by the activities.
@@ -20,3 +20,23 @@ export function copyActivities(heartbeatTimeoutSeconds: number) {
     retry,
   });
 }
+
+// The data upgrade. Every activity heartbeats each second, so a dead worker shows within 10 s.
+// WAIT_CANCELLATION_COMPLETED: when an upgrade is cancelled, its restore must not start until the
+// running step has really stopped touching the tables.
+const upgradeBase = {
+  heartbeatTimeout: '10s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+} as const;
+
+/** Fence and restore point: idempotent, so retried a few times before the upgrade gives up. */
+export const fenceActivities = proxyActivities<Activities>({ ...upgradeBase, startToCloseTimeout: '6h', retry: { ...retry, maximumAttempts: 10 } });
+
+/** A step is never retried: a half-applied DDL is not safely re-runnable, the restore undoes it. */
+export const stepActivities = proxyActivities<Activities>({ ...upgradeBase, startToCloseTimeout: '24h', retry: { maximumAttempts: 1 } });
+
+/** The undo must finish whatever happens: retried until it does. */
+export const compensationActivities = proxyActivities<Activities>({ ...upgradeBase, startToCloseTimeout: '6h', retry: { ...retry, maximumAttempts: 0 } });
+
+/** Hotfixes: one attempt, the operator sees the error. */
+export const hotfixActivities = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '30s', retry: { maximumAttempts: 1 } });

@@ -2,3 +2,4 @@
 export { cloudMigration } from './management';
 export { tenantSetup } from './setup';
 export { replicationRun } from './replication-run';
+export { dataUpgrade } from './data-upgrade';

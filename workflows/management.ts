@@ -2,21 +2,26 @@
 // Handlers only record requests; the main loop below does the work, one thing at a time, so the
 // history reads as the business process: setup, then runs, each a child workflow.
 import {
-  allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, setCurrentDetails, setHandler,
+  allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, setCurrentDetails, setHandler,
   startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, setupWorkflowId, TenantIdKey } from '../lib/constants';
-import { configureCompaniesSchema, describeIssues, normalizeCompanies, parseTenantInput, requesterSchema, type TenantInput } from '../lib/schemas';
-import type { Requester, RunInput, TableWork, TenantConfig } from '../lib/types';
-import { setupActivities } from './activity-options';
+import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, setupWorkflowId, TenantIdKey, upgradeWorkflowId } from '../lib/constants';
 import {
-  configureCompaniesUpdate, DESCRIPTIONS, runMigrationNowSignal, runMigrationNowUpdate, statusQuery, type RunStarted,
+  configureCompaniesSchema, describeIssues, hotfixRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema,
+  type TenantInput,
+} from '../lib/schemas';
+import type { Requester, RunInput, TableWork, TenantConfig, UpgradeLogEntry } from '../lib/types';
+import { hotfixActivities, setupActivities } from './activity-options';
+import { dataUpgrade } from './data-upgrade';
+import {
+  applyHotfixUpdate, configureCompaniesUpdate, DESCRIPTIONS, runDataUpgradeNowUpdate, runMigrationNowSignal, runMigrationNowUpdate,
+  statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
 } from './messages';
 import { replicationRun } from './replication-run';
 import { tenantSetup } from './setup';
 import {
-  applyAssessment, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseRun, runKind,
-  startRunEntry, statusPage, type TenantState,
+  applyAssessment, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseHotfix, refuseRun, refuseUpgrade,
+  runKind, startRunEntry, statusPage, type TenantState,
 } from './tenant-state';
 
 export interface Carried {
@@ -33,6 +38,20 @@ function rootMessage(err: unknown): string {
   return e?.message ?? String(err);
 }
 
+/** What an auditor needs of a failed upgrade: the first application error, its step, all stacks. */
+function describeFailure(err: unknown): Pick<UpgradeLogEntry, 'error' | 'failedStep' | 'stackTrace'> {
+  const chain: { message?: string; stack?: string; type?: string; details?: unknown[]; cause?: unknown }[] = [];
+  for (let e = err as (typeof chain)[number] | undefined; e && typeof e === 'object'; e = e.cause as typeof e) chain.push(e);
+  const app = chain.find((e) => e.type) ?? chain[chain.length - 1];
+  const step = (app?.details?.[0] as { step?: string } | undefined)?.step;
+  const cancelled = chain.some((e) => (e as { name?: string }).name === 'CancelledFailure');
+  return {
+    error: cancelled && !app?.type ? 'cancelled' : app?.message ?? String(err),
+    failedStep: step,
+    stackTrace: chain.map((e) => e.stack).filter(Boolean).join('\nCaused by: '),
+  };
+}
+
 function validated<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, raw: unknown): T {
   const r = schema.safeParse(raw ?? {});
   if (!r.success) throw new Error(`invalid request: ${describeIssues(r.error)}`);
@@ -47,13 +66,18 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
   } catch (err) {
     throw ApplicationFailure.nonRetryable(rootMessage(err), 'InvalidInput');
   }
-  const state: TenantState = carried?.state ?? initialState();
-  let startedRun = 0; // not carried: only in-flight updates wait on it, and none cross continue-as-new
+  // Fields added since a carried state was written take their defaults.
+  const state: TenantState = { ...initialState(config.dataVersion ?? '1.0'), ...carried?.state };
+  // Not carried: only in-flight updates wait on these, and none cross continue-as-new.
+  let startedRun = 0;
+  let startedUpgrade = 0;
 
   // --- what the UI and `cm` see -----------------------------------------------------------------
   let published = '';
   const publish = (): void => {
-    const phase = !state.setupDone || state.setupPending ? 'setup' : state.currentRun !== undefined ? 'replication' : 'idle';
+    const phase = !state.setupDone || state.setupPending
+      ? 'setup'
+      : state.currentUpgrade !== undefined ? 'upgrade' : state.currentRun !== undefined ? 'replication' : 'idle';
     const key = `${state.status}|${phase}`;
     if (key !== published) {
       published = key;
@@ -124,6 +148,51 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
     },
   );
 
+  setHandler(
+    runDataUpgradeNowUpdate,
+    async (req): Promise<UpgradeStarted> => {
+      const number = state.nextUpgrade;
+      state.pendingUpgrade = { trigger: 'update', ...req };
+      await condition(() => startedUpgrade >= number);
+      return { number, workflowId: upgradeWorkflowId(config.tenant, number) };
+    },
+    {
+      description: DESCRIPTIONS.runDataUpgradeNow,
+      validator: (req) => {
+        validated(upgradeRequestSchema, req);
+        const refusal = refuseUpgrade(state);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  const targetSchemas = (): string[] => config.companies.map((c) => c.target);
+  setHandler(
+    applyHotfixUpdate,
+    async (req): Promise<HotfixApplied> => {
+      state.hotfixInProgress = req.name;
+      try {
+        const schemas = req.schemas ?? targetSchemas();
+        const out = await hotfixActivities.applyHotfix.executeWithOptions({ summary: `Hotfix ${req.name} on ${schemas.join(', ')}` }, [{
+          targetConnection: config.targetConnection, tenant: config.tenant, name: req.name, sql: req.sql, schemas,
+          requestedBy: req.requestedBy, workflowId: workflowInfo().workflowId,
+        }]);
+        state.hotfixes.push({ name: req.name, checksum: out.checksum, schemas: out.applied, appliedAt: new Date().toISOString(), requestedBy: req.requestedBy, reason: req.reason });
+        return { name: req.name, ...out };
+      } finally {
+        state.hotfixInProgress = undefined;
+      }
+    },
+    {
+      description: DESCRIPTIONS.applyHotfix,
+      validator: (req) => {
+        const parsed = validated(hotfixRequestSchema, req);
+        const refusal = refuseHotfix(state, parsed.schemas ?? [], targetSchemas());
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
   // --- the process -------------------------------------------------------------------------------
   const setup = async (): Promise<void> => {
     state.status = 'Setup In Progress';
@@ -189,6 +258,51 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
     publish();
   };
 
+  const upgrade = async (): Promise<void> => {
+    const request = state.pendingUpgrade!;
+    state.pendingUpgrade = undefined;
+    const number = state.nextUpgrade++;
+    const workflowId = upgradeWorkflowId(config.tenant, number);
+    // The fence is up in this page from now on: runMigrationNow and hotfixes are refused at once.
+    state.fence = { holder: workflowId };
+    state.currentUpgrade = number;
+    state.environmentState = 'Update';
+    state.status = 'Upgrade in Progress';
+    const entry: UpgradeLogEntry = {
+      number, workflowId, status: 'In Progress', requestedBy: request.requestedBy, reason: request.reason, startedAt: new Date().toISOString(),
+    };
+    state.upgrades.push(entry);
+    publish();
+    try {
+      const child = await startChild(dataUpgrade, {
+        workflowId,
+        args: [{
+          tenant: config.tenant, number, targetConnection: config.targetConnection, schemas: targetSchemas(), appUsers: config.appUsers,
+          dataVersion: state.dataVersion, stepsDir: request.stepsDir,
+        }],
+        staticSummary: `Data upgrade #${number} of ${config.tenant} from version ${state.dataVersion}`,
+        typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
+        // If this page is closed, the upgrade is asked to cancel: its restore then still runs.
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      });
+      startedUpgrade = number;
+      const result = await child.result();
+      Object.assign(entry, { status: 'Complete', from: result.from, to: result.to });
+      state.dataVersion = result.to;
+      state.status = 'Upgrade completed successfully';
+    } catch (err) {
+      startedUpgrade = number;
+      // The child restores before it fails: reaching here means the restore point is back.
+      Object.assign(entry, { status: 'Failed', restored: true }, describeFailure(err));
+      state.status = 'Upgrade pending';
+    }
+    entry.endedAt = new Date().toISOString();
+    state.fence = undefined;
+    state.currentUpgrade = undefined;
+    state.environmentState = 'Active';
+    publish();
+  };
+
   const historyIsLong = (): boolean =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents;
 
@@ -198,15 +312,19 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
       await setup();
       continue;
     }
-    await condition(() => state.pendingRun !== undefined || state.setupPending || historyIsLong());
+    await condition(() => state.pendingRun !== undefined || state.pendingUpgrade !== undefined || state.setupPending || historyIsLong());
     if (state.setupPending) continue;
+    if (state.pendingUpgrade) {
+      await upgrade();
+      continue;
+    }
     if (state.pendingRun) {
       await replicate();
       continue;
     }
     // Idle with a long history: hand the state to a fresh run once every handler has answered.
     await condition(allHandlersFinished);
-    if (state.pendingRun || state.setupPending) continue;
+    if (state.pendingRun || state.pendingUpgrade || state.setupPending) continue;
     await continueAsNew<typeof cloudMigration>({ ...raw, tenant: config.tenant, companies: config.companies, carried: { config, state } });
   }
 }

@@ -1,7 +1,7 @@
 // The management workflow's and the run workflow's public messages: what the UI's Signal, Update
 // and Query buttons list (with the descriptions below), and what `cm` calls.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CompanyMapping, Requester, RunKind, RunProgress, StatusPage } from '../lib/types';
+import type { CompanyMapping, Requester, RunKind, RunProgress, StatusPage, UpgradeProgress } from '../lib/types';
 
 export interface RunStarted {
   run: number;
@@ -17,6 +17,23 @@ export const configureCompaniesUpdate = defineUpdate<CompanyMapping[], [Configur
 export const statusQuery = defineQuery<StatusPage>('status');
 export const progressQuery = defineQuery<RunProgress>('progress');
 
+export interface UpgradeStarted {
+  number: number;
+  workflowId: string;
+}
+export type UpgradeRequest = Requester & { stepsDir?: string };
+export type HotfixRequest = Requester & { name: string; sql: string; schemas?: string[] };
+export interface HotfixApplied {
+  name: string;
+  checksum: string;
+  applied: string[];
+  skipped: string[];
+}
+
+export const runDataUpgradeNowUpdate = defineUpdate<UpgradeStarted, [UpgradeRequest]>('runDataUpgradeNow');
+export const applyHotfixUpdate = defineUpdate<HotfixApplied, [HotfixRequest]>('applyHotfix');
+export const upgradeProgressQuery = defineQuery<UpgradeProgress>('upgradeProgress');
+
 export const DESCRIPTIONS = {
   runMigrationNowUpdate:
     'Run Migration Now: the first run copies everything, later runs copy only the changes. Refused until setup is done, while a run is going, or while an upgrade holds the fence. Returns the run number and its workflow id.',
@@ -25,4 +42,9 @@ export const DESCRIPTIONS = {
     'Company configuration: set the companies ({"companies":[{"source":"cronus","target":"demo_cronus"}]}). Unknown source schemas are refused. New companies are set up before the next run.',
   status: 'Refresh Status: the Cloud Migration Management page: tiles, environment state, migration log and per-table statistics.',
   progress: 'Per-table progress of this replication run.',
+  runDataUpgradeNow:
+    'Run Data Upgrade Now: fence the tenant (sessions killed, application accounts locked, events and jobs held, replication and hotfixes refused), take a restore point, run the upgrade steps ({"stepsDir":"1.0-2.0"} optional), release. On failure or cancellation the restore point is restored first. Refused until a replication run has completed, and while a run or an upgrade is going.',
+  applyHotfix:
+    'Apply a hotfix: {"name":"fix-123","sql":"UPDATE …"} runs the SQL on every company target schema (or {"schemas":[…]}) and records it. Refused while an upgrade holds the fence.',
+  upgradeProgress: 'Phase and steps of this data upgrade.',
 } as const;

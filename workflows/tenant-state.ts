@@ -1,8 +1,8 @@
 // The management page's state and the rules over it. Pure functions: no Temporal calls, so they
 // are unit-tested directly and behave the same on replay.
 import type {
-  Assessment, CompanyMapping, EnvironmentState, FindingRow, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
-  TableState, TenantConfig, TenantStatus, Tiles,
+  Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
+  TableState, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
 
 export interface PendingRun {
@@ -25,15 +25,27 @@ export interface TenantState {
   nextRun: number;
   pendingRun?: PendingRun;
   currentRun?: number;
-  /** Held by a data upgrade; replication is refused while it is set (see the upgrade issue). */
+  /** Held by a data upgrade: replication and hotfixes are refused while it is set. */
   fence?: { holder: string };
+  /** The version of the tenant's data; an upgrade moves it on (upgrades/<from>-<to>). */
+  dataVersion: string;
+  upgrades: UpgradeLogEntry[];
+  nextUpgrade: number;
+  pendingUpgrade?: PendingRun & { stepsDir?: string };
+  currentUpgrade?: number;
+  hotfixes: HotfixRecord[];
+  hotfixInProgress?: string;
 }
 
 const MAX_LOG = 500;
 const MAX_REFUSALS = 50;
 
-export function initialState(): TenantState {
+export function initialState(dataVersion = '1.0'): TenantState {
   return {
+    dataVersion,
+    upgrades: [],
+    nextUpgrade: 1,
+    hotfixes: [],
     status: 'Setup In Progress',
     environmentState: 'Active',
     setupDone: false,
@@ -50,10 +62,39 @@ export function initialState(): TenantState {
 /** Why a migration run cannot start now, or undefined when it can. */
 export function refuseRun(state: TenantState): string | undefined {
   if (state.fence) return `a data upgrade (${state.fence.holder}) holds the fence: replication is refused until it ends`;
+  if (state.status === 'Upgrade completed successfully') {
+    return `the tenant's data was upgraded to version ${state.dataVersion}: replication from the on-premises version is refused; disable cloud migration, upgrade on-premises, then set it up again`;
+  }
   if (state.setupError) return `setup failed: ${state.setupError}`;
   if (!state.setupDone || state.setupPending) return 'setup has not completed yet: wait until the status is Ready';
   if (state.currentRun !== undefined) return `run #${state.currentRun} is already in progress`;
   if (state.pendingRun) return 'a run was just requested and is starting';
+  return undefined;
+}
+
+/**
+ * Why a data upgrade cannot start now. It is refused while a replication run is in progress (not
+ * queued behind it): the restore point must be taken of a complete, quiet copy, and an operator
+ * who starts an upgrade should decide after seeing how the run ended.
+ */
+export function refuseUpgrade(state: TenantState): string | undefined {
+  if (!state.setupDone || state.setupPending) return 'setup has not completed yet';
+  if (state.currentUpgrade !== undefined || state.pendingUpgrade) return `data upgrade #${state.currentUpgrade ?? state.nextUpgrade} is already in progress`;
+  if (state.status === 'Upgrade completed successfully') return `the tenant is already upgraded to version ${state.dataVersion}`;
+  if (!state.log.some((e) => e.status === 'Completed')) return 'replication has not completed yet: a data upgrade needs at least one completed migration run';
+  if (state.currentRun !== undefined || state.pendingRun) {
+    return `run #${state.currentRun ?? state.nextRun} is in progress: a data upgrade needs a complete, quiet copy; start it after the run ends`;
+  }
+  if (state.hotfixInProgress) return `hotfix ${state.hotfixInProgress} is being applied: start the upgrade after it ends`;
+  return undefined;
+}
+
+export function refuseHotfix(state: TenantState, schemas: string[], known: string[]): string | undefined {
+  if (state.fence) return `a data upgrade (${state.fence.holder}) holds the fence: hotfixes are refused until it ends`;
+  if (!state.setupDone) return 'setup has not completed yet';
+  if (state.hotfixInProgress) return `hotfix ${state.hotfixInProgress} is being applied`;
+  const unknown = schemas.filter((s) => !known.includes(s));
+  if (unknown.length > 0) return `not a target schema of this tenant: ${unknown.join(', ')} (known: ${known.join(', ')})`;
   return undefined;
 }
 
@@ -168,5 +209,8 @@ export function statusPage(config: TenantConfig, state: TenantState): StatusPage
     tables: Object.values(state.tables),
     findings: state.findings,
     refusals: state.refusals,
+    dataVersion: state.dataVersion,
+    upgrades: state.upgrades,
+    hotfixes: state.hotfixes,
   };
 }

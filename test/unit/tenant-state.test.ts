@@ -334,7 +334,7 @@ describe('tiles', () => {
 describe('statusPage', () => {
   const config: TenantConfig = {
     tenant: 'acme', sourceConnection: 'src', targetConnection: 'tgt', companies: [{ source: 'cronus', target: 'acme_cronus' }],
-    appUsers: ['app'], copy: DEFAULT_COPY, continueAsNewAfterEvents: 10_000,
+    appUsers: ['app'], copy: DEFAULT_COPY, continueAsNewAfterEvents: 10_000, dataVersion: '1.0',
   };
 
   it('assembles the page from config and state', () => {

@@ -1,0 +1,240 @@
+// Point-in-time restore for a data upgrade.
+//
+// Taking the point parks every original table in a side schema (RENAME: instant) and puts a copy
+// in its place for the upgrade to work on. Restoring is one atomic RENAME TABLE that swaps the
+// originals back, so it costs the same at 10 rows or 10 million and returns the very tables that
+// were there: CHECKSUM TABLE equals what was recorded when the point was taken. Success drops
+// the parked originals. The tenant's rows in the control schema are snapshotted beside them.
+//
+// Every step is safe to repeat: a retried creation never parks a copy (it only parks a table
+// that has no parked original yet), and a retried restore finds nothing left to swap.
+import { createHash } from 'node:crypto';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { CONTROL_SCHEMA } from '../lib/constants';
+import { columnList, id, qualified } from './sql';
+import { ensureControlSchema, RESTORED_CONTROL_TABLES, targetDdl } from './target-schema';
+
+export interface RestorePointTable {
+  name: string;
+  checksum: string | null;
+}
+
+export interface RestorePoint {
+  tenant: string;
+  takenAt: string;
+  schemas: { schema: string; parking: string; tables: RestorePointTable[] }[];
+  controlParking: string;
+}
+
+const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 20);
+export const parkingSchema = (tenant: string, schema: string): string => `cm_rp_${hash(`${tenant}/${schema}`)}`;
+const trashSchema = (tenant: string, schema: string): string => `cm_trash_${hash(`${tenant}/${schema}`)}`;
+export const controlParkingSchema = (tenant: string): string => `cm_rpc_${hash(tenant)}`;
+const triggerRecords = qualified(CONTROL_SCHEMA, 'restore_point_trigger');
+
+// Copies are exact: zero dates that exist stay, and an AUTO_INCREMENT value of 0 stays 0.
+const COPY_SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';
+
+async function baseTables(pool: Pool | PoolConnection, schema: string): Promise<string[]> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    [schema],
+  );
+  return rows.map((r) => String(r.t));
+}
+
+async function storedColumns(pool: Pool | PoolConnection, schema: string, table: string): Promise<string[]> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
+        AND NOT (EXTRA LIKE '%VIRTUAL%' OR EXTRA LIKE '%STORED%' OR EXTRA LIKE '%PERSISTENT%') ORDER BY ORDINAL_POSITION`,
+    [schema, table],
+  );
+  return rows.map((r) => String(r.c));
+}
+
+async function ensureTriggerRecords(pool: Pool): Promise<void> {
+  await ensureControlSchema(pool);
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${triggerRecords} (
+       tenant VARCHAR(64) NOT NULL, schema_name VARCHAR(64) NOT NULL, trigger_name VARCHAR(64) NOT NULL,
+       table_name VARCHAR(64) NOT NULL, create_sql MEDIUMTEXT NOT NULL,
+       PRIMARY KEY (tenant, schema_name, trigger_name)
+     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  );
+}
+
+/** Triggers cannot move between schemas with their table: remember them, drop them, recreate them. */
+async function parkTriggers(conn: PoolConnection, tenant: string, schema: string, table: string): Promise<void> {
+  const [triggers] = await conn.query<RowDataPacket[]>(
+    'SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_ORDER',
+    [schema, table],
+  );
+  for (const t of triggers) {
+    const [def] = await conn.query<RowDataPacket[]>(`SHOW CREATE TRIGGER ${qualified(schema, String(t.n))}`);
+    await conn.query(`INSERT IGNORE INTO ${triggerRecords} (tenant, schema_name, trigger_name, table_name, create_sql) VALUES (?, ?, ?, ?, ?)`, [
+      tenant, schema, t.n, table, def[0]['SQL Original Statement'],
+    ]);
+    await conn.query(`DROP TRIGGER IF EXISTS ${qualified(schema, String(t.n))}`);
+  }
+}
+
+async function dropTriggersOf(conn: PoolConnection, schema: string, tables: string[]): Promise<void> {
+  if (tables.length === 0) return;
+  const [triggers] = await conn.query<RowDataPacket[]>(
+    'SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE IN (?)',
+    [schema, tables],
+  );
+  for (const t of triggers) await conn.query(`DROP TRIGGER IF EXISTS ${qualified(schema, String(t.n))}`);
+}
+
+async function recreateTriggers(conn: PoolConnection, tenant: string, schema: string, table?: string): Promise<void> {
+  const [defs] = await conn.query<RowDataPacket[]>(
+    `SELECT trigger_name AS n, create_sql AS s FROM ${triggerRecords} WHERE tenant = ? AND schema_name = ?${table ? ' AND table_name = ?' : ''}`,
+    table ? [tenant, schema, table] : [tenant, schema],
+  );
+  if (defs.length === 0) return;
+  await conn.query(`USE ${id(schema)}`); // the recorded statements name their table unqualified
+  for (const d of defs) {
+    await conn.query(`DROP TRIGGER IF EXISTS ${qualified(schema, String(d.n))}`);
+    await conn.query(String(d.s));
+  }
+}
+
+export async function checksums(pool: Pool, schema: string, tables: string[]): Promise<RestorePointTable[]> {
+  if (tables.length === 0) return [];
+  const [rows] = await pool.query<RowDataPacket[]>(`CHECKSUM TABLE ${tables.map((t) => qualified(schema, t)).join(', ')}`);
+  return tables.map((name, i) => ({ name, checksum: rows[i].Checksum === null ? null : String(rows[i].Checksum) }));
+}
+
+export async function createRestorePoint(
+  pool: Pool,
+  input: { tenant: string; schemas: string[] },
+  beat: (table: string) => void,
+): Promise<RestorePoint> {
+  await ensureTriggerRecords(pool);
+  const point: RestorePoint = { tenant: input.tenant, takenAt: new Date().toISOString(), schemas: [], controlParking: controlParkingSchema(input.tenant) };
+  const conn = await pool.getConnection();
+  try {
+    await conn.query('SET SESSION foreign_key_checks = 0, sql_mode = ?', [COPY_SQL_MODE]);
+    for (const schema of input.schemas) {
+      const parking = parkingSchema(input.tenant, schema);
+      await conn.query(`CREATE SCHEMA IF NOT EXISTS ${id(parking)}`);
+      const parked = new Set(await baseTables(conn, parking));
+      const tables = [...new Set([...(await baseTables(conn, schema)), ...parked])].sort();
+      for (const table of tables) {
+        if (!parked.has(table)) {
+          await parkTriggers(conn, input.tenant, schema, table);
+          await conn.query(`RENAME TABLE ${qualified(schema, table)} TO ${qualified(parking, table)}`);
+        }
+        // Whatever stands in the schema now is a copy from an earlier attempt at most: rebuild it.
+        await conn.query(`DROP TABLE IF EXISTS ${qualified(schema, table)}`);
+        const [ddl] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(parking, table)}`);
+        await conn.query(targetDdl(String(ddl[0]['Create Table']), schema, table));
+        const cols = columnList(await storedColumns(conn, parking, table));
+        await conn.query(`INSERT INTO ${qualified(schema, table)} (${cols}) SELECT ${cols} FROM ${qualified(parking, table)}`);
+        const [auto] = await conn.query<RowDataPacket[]>('SELECT AUTO_INCREMENT AS a FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [parking, table]);
+        if (auto[0]?.a) await conn.query(`ALTER TABLE ${qualified(schema, table)} AUTO_INCREMENT = ?`, [Number(auto[0].a)]);
+        await recreateTriggers(conn, input.tenant, schema, table);
+        beat(`${schema}.${table}`);
+      }
+      point.schemas.push({ schema, parking, tables: await checksums(pool, parking, tables) });
+    }
+
+    // The tenant's control rows (environment, job queue, schema history, hotfix log).
+    await conn.query(`CREATE SCHEMA IF NOT EXISTS ${id(point.controlParking)}`);
+    for (const table of RESTORED_CONTROL_TABLES) {
+      await conn.query(`CREATE TABLE IF NOT EXISTS ${qualified(point.controlParking, table)} LIKE ${qualified(CONTROL_SCHEMA, table)}`);
+      await conn.query(`DELETE FROM ${qualified(point.controlParking, table)}`);
+      await conn.query(`INSERT INTO ${qualified(point.controlParking, table)} SELECT * FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ?`, [input.tenant]);
+    }
+  } finally {
+    conn.release();
+  }
+  return point;
+}
+
+export interface RestoreOutcome {
+  swapped: number;
+  discarded: number;
+  killedSessions: number;
+  verified: number;
+}
+
+/**
+ * Puts the originals back. `complete` says the point was fully taken: then every table now in a
+ * schema is an upgrade's copy or creation and is discarded; otherwise only tables with a parked
+ * original are swapped (the others were never touched).
+ */
+export async function restoreToPoint(
+  pool: Pool,
+  input: { tenant: string; schemas: string[]; point?: RestorePoint },
+  beat: () => void,
+): Promise<RestoreOutcome> {
+  await ensureTriggerRecords(pool);
+  const outcome: RestoreOutcome = { swapped: 0, discarded: 0, killedSessions: 0, verified: 0 };
+  const conn = await pool.getConnection();
+  try {
+    // A step that was running when its worker died may still hold the tables: stop it first.
+    const [leftovers] = await conn.query<RowDataPacket[]>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB IN (?) AND ID <> CONNECTION_ID()', [input.schemas]);
+    for (const l of leftovers) {
+      await conn.query('KILL CONNECTION ?', [Number(l.id)]).catch(() => undefined);
+      outcome.killedSessions++;
+    }
+    await conn.query('SET SESSION foreign_key_checks = 0');
+    for (const schema of input.schemas) {
+      const parking = parkingSchema(input.tenant, schema);
+      const trash = trashSchema(input.tenant, schema);
+      const parked = await baseTables(conn, parking);
+      if (parked.length > 0) {
+        const current = await baseTables(conn, schema);
+        const discard = input.point ? current : current.filter((t) => parked.includes(t));
+        await conn.query(`DROP SCHEMA IF EXISTS ${id(trash)}`);
+        await conn.query(`CREATE SCHEMA ${id(trash)}`);
+        await dropTriggersOf(conn, schema, discard);
+        const renames = [
+          ...discard.map((t) => `${qualified(schema, t)} TO ${qualified(trash, t)}`),
+          ...parked.map((t) => `${qualified(parking, t)} TO ${qualified(schema, t)}`),
+        ];
+        await conn.query(`RENAME TABLE ${renames.join(', ')}`); // one atomic swap
+        outcome.swapped += parked.length;
+        outcome.discarded += discard.length;
+        await recreateTriggers(conn, input.tenant, schema);
+        beat();
+      }
+      await conn.query(`DROP SCHEMA IF EXISTS ${id(trash)}`);
+      await conn.query(`DROP SCHEMA IF EXISTS ${id(parking)}`);
+    }
+
+    const control = controlParkingSchema(input.tenant);
+    const [exists] = await conn.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [control]);
+    if (exists.length > 0) {
+      await conn.query('START TRANSACTION');
+      for (const table of RESTORED_CONTROL_TABLES) {
+        await conn.query(`DELETE FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ?`, [input.tenant]);
+        await conn.query(`INSERT INTO ${qualified(CONTROL_SCHEMA, table)} SELECT * FROM ${qualified(control, table)}`);
+      }
+      await conn.query('COMMIT');
+      await conn.query(`DROP SCHEMA IF EXISTS ${id(control)}`);
+    }
+    await conn.query(`DELETE FROM ${triggerRecords} WHERE tenant = ?`, [input.tenant]);
+  } finally {
+    conn.release();
+  }
+
+  // Verified against the checksums recorded when the point was taken.
+  for (const s of input.point?.schemas ?? []) {
+    const now = await checksums(pool, s.schema, s.tables.map((t) => t.name));
+    const wrong = now.filter((t, i) => t.checksum !== s.tables[i].checksum);
+    if (wrong.length > 0) throw new Error(`restore verification failed in ${s.schema}: ${wrong.map((t) => t.name).join(', ')} differ from the restore point`);
+    outcome.verified += now.length;
+  }
+  return outcome;
+}
+
+/** After a successful upgrade: the parked originals are no longer needed. */
+export async function dropRestorePoint(pool: Pool, input: { tenant: string; schemas: string[] }): Promise<void> {
+  await ensureTriggerRecords(pool);
+  for (const schema of input.schemas) await pool.query(`DROP SCHEMA IF EXISTS ${id(parkingSchema(input.tenant, schema))}`);
+  await pool.query(`DROP SCHEMA IF EXISTS ${id(controlParkingSchema(input.tenant))}`);
+  await pool.query(`DELETE FROM ${triggerRecords} WHERE tenant = ?`, [input.tenant]);
+}

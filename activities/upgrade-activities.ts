@@ -1,0 +1,160 @@
+// Activities of the data upgrade and of hotfixes: fence, restore point, steps, release.
+import { createHash } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { CONTROL_SCHEMA } from '../lib/constants';
+import type { UpgradePlan, UpgradeStep } from '../lib/types';
+import type { ConnectionRegistry } from './connections';
+import { fenceHolder, raiseFence, releaseFence, type FenceSummary, type ReleaseSummary } from './fence';
+import { createRestorePoint, dropRestorePoint, restoreToPoint, type RestoreOutcome, type RestorePoint } from './restore-point';
+import { errorText, qualified } from './sql';
+import { runScript } from './sql-script';
+import { planUpgrade, recordStep, stepHistory, stepScript, UpgradePlanError, type StepStatus } from './upgrade-steps';
+
+export interface FenceInput {
+  targetConnection: string;
+  tenant: string;
+  holder: string;
+  schemas: string[];
+  appUsers: string[];
+}
+
+export interface StepInput {
+  targetConnection: string;
+  tenant: string;
+  schemas: string[];
+  version: string;
+  step: UpgradeStep;
+  workflowId: string;
+}
+
+export interface HotfixInput {
+  targetConnection: string;
+  tenant: string;
+  name: string;
+  sql: string;
+  schemas: string[];
+  requestedBy?: string;
+  workflowId: string;
+}
+
+/** Heartbeats on a timer while a long statement runs, so a live worker is never taken for dead. */
+async function withHeartbeat<T>(fn: () => Promise<T>, details?: () => unknown): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(details?.()), 1000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Refuses work on a tenant whose fence is held: the gate that replication and hotfixes check. */
+export async function assertNoFence(pool: Pool, tenant: string, action: string): Promise<void> {
+  const holder = await fenceHolder(pool, tenant);
+  if (holder) {
+    throw ApplicationFailure.nonRetryable(`${action} refused: the data upgrade ${holder} holds the fence of tenant ${tenant}`, 'Fenced');
+  }
+}
+
+export function createUpgradeActivities(conns: ConnectionRegistry) {
+  return {
+    async raiseFence(input: FenceInput): Promise<FenceSummary> {
+      return withHeartbeat(() => raiseFence(conns.pool(input.targetConnection), input, () => Context.current().heartbeat()));
+    },
+
+    async releaseFence(input: { targetConnection: string; tenant: string; holder: string }): Promise<ReleaseSummary> {
+      return withHeartbeat(() => releaseFence(conns.pool(input.targetConnection), input.tenant, input.holder));
+    },
+
+    async createRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[] }): Promise<RestorePoint> {
+      return withHeartbeat(() => createRestorePoint(conns.pool(input.targetConnection), input, (t) => Context.current().heartbeat(t)));
+    },
+
+    async restoreToPoint(input: { targetConnection: string; tenant: string; schemas: string[]; point?: RestorePoint }): Promise<RestoreOutcome> {
+      return withHeartbeat(() => restoreToPoint(conns.pool(input.targetConnection), input, () => Context.current().heartbeat()));
+    },
+
+    async dropRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[] }): Promise<void> {
+      await dropRestorePoint(conns.pool(input.targetConnection), input);
+    },
+
+    async planUpgrade(input: { fromVersion: string; stepsDir?: string }): Promise<UpgradePlan> {
+      try {
+        return planUpgrade(input);
+      } catch (err) {
+        if (err instanceof UpgradePlanError) throw ApplicationFailure.nonRetryable(err.message, 'UpgradePlan');
+        throw err;
+      }
+    },
+
+    /** One step on every schema. Never retried by the workflow: a half-applied DDL is undone by the restore instead. */
+    async runUpgradeStep(input: StepInput): Promise<{ schema: string; status: StepStatus }[]> {
+      const pool = conns.pool(input.targetConnection);
+      const conn = await conns.connection(input.targetConnection, { multipleStatements: true });
+      const done: { schema: string; status: StepStatus }[] = [];
+      try {
+        await conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
+        for (const schema of input.schemas) {
+          try {
+            if (await stepHistory(pool, input.tenant, schema, input.version, input.step)) {
+              done.push({ schema, status: 'skipped' });
+              continue;
+            }
+            await withHeartbeat(
+              () => runScript(conn, pool, schema, stepScript(input.step, input.tenant, schema), Context.current().cancellationSignal),
+              () => ({ schema, threadId: conn.threadId }),
+            );
+            await recordStep(pool, input.tenant, schema, input.version, input.step, input.workflowId);
+            done.push({ schema, status: 'applied' });
+          } catch (err) {
+            if (Context.current().cancellationSignal.aborted) throw err;
+            throw ApplicationFailure.create({
+              message: `upgrade step ${input.step.name} failed on ${schema}: ${errorText(err)}`,
+              type: 'UpgradeStepFailed',
+              nonRetryable: true,
+              details: [{ step: input.step.name, schema }],
+              cause: err instanceof Error ? err : undefined,
+            });
+          }
+        }
+        return done;
+      } finally {
+        await conn.end().catch(() => undefined);
+      }
+    },
+
+    async applyHotfix(input: HotfixInput): Promise<{ checksum: string; applied: string[]; skipped: string[] }> {
+      const pool = conns.pool(input.targetConnection);
+      await assertNoFence(pool, input.tenant, 'hotfix');
+      const checksum = createHash('sha256').update(input.sql).digest('hex');
+      const log = qualified(CONTROL_SCHEMA, 'hotfix_log');
+      const conn = await conns.connection(input.targetConnection, { multipleStatements: true });
+      const out = { checksum, applied: [] as string[], skipped: [] as string[] };
+      try {
+        for (const schema of input.schemas) {
+          const [seen] = await pool.query<RowDataPacket[]>(
+            `SELECT 1 FROM ${log} WHERE tenant = ? AND name = ? AND checksum = ? AND target_schema = ?`,
+            [input.tenant, input.name, checksum, schema],
+          );
+          if (seen.length > 0) {
+            out.skipped.push(schema); // this very hotfix is already on this schema
+            continue;
+          }
+          try {
+            await runScript(conn, pool, schema, input.sql, Context.current().cancellationSignal);
+          } catch (err) {
+            throw ApplicationFailure.nonRetryable(`hotfix ${input.name} failed on ${schema}: ${errorText(err)}`, 'HotfixFailed');
+          }
+          await pool.query(`INSERT INTO ${log} (tenant, name, checksum, target_schema, applied_by, workflow_id) VALUES (?, ?, ?, ?, ?, ?)`, [
+            input.tenant, input.name, checksum, schema, input.requestedBy ?? null, input.workflowId,
+          ]);
+          out.applied.push(schema);
+        }
+        return out;
+      } finally {
+        await conn.end().catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// The data upgrade (seed 000): an exclusive fence, a restore point, the versioned steps, and the
+// fence down again. If anything fails or the upgrade is cancelled, an automatic point-in-time
+// restore puts every table back before the fence comes down. That compensation runs in a
+// non-cancellable scope, so cancelling the upgrade cannot also cancel its undo.
+import { CancellationScope, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { RestorePoint } from '../activities/restore-point';
+import type { UpgradeInput, UpgradeProgress, UpgradeResult } from '../lib/types';
+import { compensationActivities, fenceActivities, stepActivities } from './activity-options';
+import { DESCRIPTIONS, upgradeProgressQuery } from './messages';
+
+export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
+  const holder = workflowInfo().workflowId;
+  const target = { targetConnection: input.targetConnection, tenant: input.tenant };
+  const progress: UpgradeProgress = { phase: 'fence', stepsDone: [] };
+  setHandler(upgradeProgressQuery, () => progress, { description: DESCRIPTIONS.upgradeProgress });
+
+  let point: RestorePoint | undefined;
+  try {
+    const fence = await fenceActivities.raiseFence.executeWithOptions(
+      { summary: `Fence up: environment Update, lock ${input.appUsers.length} application accounts and kill their sessions, disable events, hold jobs` },
+      [{ ...target, holder, schemas: input.schemas, appUsers: input.appUsers }],
+    );
+    progress.phase = 'restore point';
+    point = await fenceActivities.createRestorePoint.executeWithOptions(
+      { summary: `Restore point of ${input.schemas.length} schemas (fence: ${fence.lockedAccounts.length} accounts locked, ${fence.killedSessions} sessions killed, ${fence.disabledEvents.length} events disabled, ${fence.jobsOnHold} jobs on hold)` },
+      [{ ...target, schemas: input.schemas }],
+    );
+    const plan = await fenceActivities.planUpgrade.executeWithOptions({ summary: 'Read the upgrade steps' }, [{ fromVersion: input.dataVersion, stepsDir: input.stepsDir }]);
+    progress.plan = plan;
+    progress.phase = 'steps';
+    const steps: UpgradeResult['steps'] = [];
+    for (const step of plan.steps) {
+      progress.currentStep = step.name;
+      const outcome = await stepActivities.runUpgradeStep.executeWithOptions(
+        { summary: `Upgrade ${plan.version} step ${step.name}` },
+        [{ ...target, schemas: input.schemas, version: plan.version, step, workflowId: holder }],
+      );
+      steps.push({ name: step.name, status: outcome.every((o) => o.status === 'skipped') ? 'skipped' : 'applied' });
+      progress.stepsDone.push(step.name);
+    }
+    progress.currentStep = undefined;
+    progress.phase = 'release';
+    await fenceActivities.releaseFence.executeWithOptions({ summary: 'Fence down: accounts, events and jobs as they were; environment Active' }, [{ ...target, holder }]);
+    await fenceActivities.dropRestorePoint.executeWithOptions({ summary: 'Drop the restore point' }, [{ ...target, schemas: input.schemas }]);
+    progress.phase = 'done';
+    return { from: plan.from, to: plan.to, steps };
+  } catch (err) {
+    await CancellationScope.nonCancellable(async () => {
+      progress.phase = 'restore';
+      await compensationActivities.restoreToPoint.executeWithOptions(
+        { summary: point ? 'Point-in-time restore: swap the original tables back and verify their checksums' : 'Put back the tables parked so far' },
+        [{ ...target, schemas: input.schemas, point }],
+      );
+      progress.phase = 'release';
+      await compensationActivities.releaseFence.executeWithOptions(
+        { summary: 'Fence down after the restore: accounts, events and jobs as they were; environment Active' },
+        [{ ...target, holder }],
+      );
+      progress.phase = 'done';
+    });
+    throw err;
+  }
+}
