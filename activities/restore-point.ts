@@ -13,11 +13,17 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import { columnList, id, qualified } from './sql';
 import { ensureControlSchema, RESTORED_CONTROL_TABLES, targetDdl } from './target-schema';
+import { tableDigest } from './verify';
 
 export interface RestorePointTable {
   name: string;
+  /** CHECKSUM TABLE; null where MariaDB cannot compute it reliably (STORED generated columns, MDEV-22943). */
   checksum: string | null;
+  /** Content digest (activities/verify.ts): compared for every table. */
+  digest: string;
 }
+
+export class RestoreVerificationError extends Error {}
 
 export interface RestorePoint {
   tenant: string;
@@ -100,10 +106,26 @@ async function recreateTriggers(conn: PoolConnection, tenant: string, schema: st
   }
 }
 
-export async function checksums(pool: Pool, schema: string, tables: string[]): Promise<RestorePointTable[]> {
-  if (tables.length === 0) return [];
-  const [rows] = await pool.query<RowDataPacket[]>(`CHECKSUM TABLE ${tables.map((t) => qualified(schema, t)).join(', ')}`);
-  return tables.map((name, i) => ({ name, checksum: rows[i].Checksum === null ? null : String(rows[i].Checksum) }));
+async function hasStoredGenerated(pool: Pool, schema: string, table: string): Promise<boolean> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND (EXTRA LIKE '%STORED%' OR EXTRA LIKE '%PERSISTENT%') LIMIT 1",
+    [schema, table],
+  );
+  return rows.length > 0;
+}
+
+/** What the restore is verified against, per table: CHECKSUM TABLE where reliable, and a content digest. */
+export async function fingerprints(pool: Pool, schema: string, tables: string[]): Promise<RestorePointTable[]> {
+  const out: RestorePointTable[] = [];
+  for (const name of tables) {
+    let checksum: string | null = null;
+    if (!(await hasStoredGenerated(pool, schema, name))) {
+      const [rows] = await pool.query<RowDataPacket[]>(`CHECKSUM TABLE ${qualified(schema, name)}`);
+      checksum = rows[0].Checksum === null ? null : String(rows[0].Checksum);
+    }
+    out.push({ name, checksum, digest: await tableDigest(pool, schema, name) });
+  }
+  return out;
 }
 
 export async function createRestorePoint(
@@ -137,7 +159,7 @@ export async function createRestorePoint(
         await recreateTriggers(conn, input.tenant, schema, table);
         beat(`${schema}.${table}`);
       }
-      point.schemas.push({ schema, parking, tables: await checksums(pool, parking, tables) });
+      point.schemas.push({ schema, parking, tables: await fingerprints(pool, parking, tables) });
     }
 
     // The tenant's control rows (environment, job queue, schema history, hotfix log).
@@ -221,11 +243,13 @@ export async function restoreToPoint(
     conn.release();
   }
 
-  // Verified against the checksums recorded when the point was taken.
+  // Verified against what was recorded when the point was taken.
   for (const s of input.point?.schemas ?? []) {
-    const now = await checksums(pool, s.schema, s.tables.map((t) => t.name));
-    const wrong = now.filter((t, i) => t.checksum !== s.tables[i].checksum);
-    if (wrong.length > 0) throw new Error(`restore verification failed in ${s.schema}: ${wrong.map((t) => t.name).join(', ')} differ from the restore point`);
+    const now = await fingerprints(pool, s.schema, s.tables.map((t) => t.name));
+    const wrong = now.filter((t, i) => t.digest !== s.tables[i].digest || t.checksum !== s.tables[i].checksum);
+    if (wrong.length > 0) {
+      throw new RestoreVerificationError(`restore verification failed in ${s.schema}: ${wrong.map((t) => t.name).join(', ')} differ from the restore point`);
+    }
     outcome.verified += now.length;
   }
   return outcome;

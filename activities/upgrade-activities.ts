@@ -6,7 +6,7 @@ import { CONTROL_SCHEMA } from '../lib/constants';
 import type { UpgradePlan, UpgradeStep } from '../lib/types';
 import type { ConnectionRegistry } from './connections';
 import { fenceHolder, raiseFence, releaseFence, type FenceSummary, type ReleaseSummary } from './fence';
-import { createRestorePoint, dropRestorePoint, restoreToPoint, type RestoreOutcome, type RestorePoint } from './restore-point';
+import { createRestorePoint, dropRestorePoint, RestoreVerificationError, restoreToPoint, type RestoreOutcome, type RestorePoint } from './restore-point';
 import { errorText, qualified } from './sql';
 import { runScript } from './sql-script';
 import { planUpgrade, recordStep, stepHistory, stepScript, UpgradePlanError, type StepStatus } from './upgrade-steps';
@@ -72,7 +72,13 @@ export function createUpgradeActivities(conns: ConnectionRegistry) {
     },
 
     async restoreToPoint(input: { targetConnection: string; tenant: string; schemas: string[]; point?: RestorePoint }): Promise<RestoreOutcome> {
-      return withHeartbeat(() => restoreToPoint(conns.pool(input.targetConnection), input, () => Context.current().heartbeat()));
+      try {
+        return await withHeartbeat(() => restoreToPoint(conns.pool(input.targetConnection), input, () => Context.current().heartbeat()));
+      } catch (err) {
+        // Retrying cannot make restored tables match: stop, keep the fence up, and tell the operator.
+        if (err instanceof RestoreVerificationError) throw ApplicationFailure.nonRetryable(err.message, 'RestoreVerificationFailed');
+        throw err;
+      }
     },
 
     async dropRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[] }): Promise<void> {

@@ -1,6 +1,9 @@
 // Shared plumbing for integration tests: a client and worker on the global dev server, a MySQL
 // pool, and table digests to compare source and target.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createMysqlPool, DEFAULT_MYSQL_URL } from '../activities/connections';
@@ -102,4 +105,86 @@ async function hasStoredGenerated(pool: Pool, schema: string, table: string): Pr
     [schema, table],
   );
   return rows.length > 0;
+}
+
+// --- worker processes (for tests that kill a worker the hard way) ----------------------------------
+
+const REPO = join(__dirname, '..');
+const BUILT_CLI = join(REPO, 'dist', 'client', 'cli.js');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * `cm worker` runs the compiled dist/: compiles it (`npm run build`'s tsc) when it is missing or older
+ * than the sources a worker runs, so a worker process never runs stale code.
+ */
+export function ensureBuilt(): void {
+  const sources = Math.max(...['activities', 'client', 'lib', 'seed', 'worker', 'workflows'].map((d) => newestSource(join(REPO, d))));
+  if (existsSync(BUILT_CLI) && statSync(BUILT_CLI).mtimeMs >= sources) return;
+  try {
+    execFileSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: REPO, stdio: 'pipe' });
+  } catch (err) {
+    // tsc still writes its output on type errors; only a missing or stale build is fatal.
+    const out = String((err as { stdout?: Buffer }).stdout ?? '');
+    if (!existsSync(BUILT_CLI) || statSync(BUILT_CLI).mtimeMs < sources) throw new Error(`npm run build failed:\n${out}`);
+    process.stderr.write(`warning: the build reported type errors (the test runs the emitted code):\n${out}\n`);
+  }
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** stdout and stderr so far, for diagnostics. */
+  output(): string;
+  /** Resolves when the process has exited, with its exit code or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `cm worker` (bin/cm.js) as a separate process on the test server and task queue. */
+export function spawnWorkerProcess(taskQueue: string): WorkerProcess {
+  const child = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), 'worker'], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: settingsFor(taskQueue).address,
+      CM_TASK_QUEUE: taskQueue,
+      CM_WORKFLOW_BUNDLE: process.env.CM_TEST_WORKFLOW_BUNDLE,
+      MYSQL_URL,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, output: () => out, exited };
+}
+
+/** Waits for the worker's "worker running" log line; fails early if it exits instead. */
+export async function waitForWorkerProcess(w: WorkerProcess, timeoutMs = 60_000): Promise<void> {
+  let exited = false;
+  void w.exited.then(() => (exited = true));
+  await waitUntil('the worker process to start polling', async () => {
+    if (exited) throw new Error(`worker process exited before it was ready:\n${w.output()}`);
+    return /"msg":"worker running"/.test(w.output());
+  }, timeoutMs);
+}
+
+/** True while a process with this pid exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

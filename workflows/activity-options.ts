@@ -36,7 +36,11 @@ export const fenceActivities = proxyActivities<Activities>({ ...upgradeBase, sta
 export const stepActivities = proxyActivities<Activities>({ ...upgradeBase, startToCloseTimeout: '24h', retry: { maximumAttempts: 1 } });
 
 /** The undo must finish whatever happens: retried until it does. */
-export const compensationActivities = proxyActivities<Activities>({ ...upgradeBase, startToCloseTimeout: '6h', retry: { ...retry, maximumAttempts: 0 } });
+export const compensationActivities = proxyActivities<Activities>({
+  ...upgradeBase,
+  startToCloseTimeout: '6h',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' }, // no maximumAttempts: unlimited
+});
 
 /** Hotfixes: one attempt, the operator sees the error. */
 export const hotfixActivities = proxyActivities<Activities>({ startToCloseTimeout: '1h', heartbeatTimeout: '30s', retry: { maximumAttempts: 1 } });

@@ -292,9 +292,17 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
       state.status = 'Upgrade completed successfully';
     } catch (err) {
       startedUpgrade = number;
-      // The child restores before it fails: reaching here means the restore point is back.
-      Object.assign(entry, { status: 'Failed', restored: true }, describeFailure(err));
+      // The child restores before it fails; only a restore that could not be verified says otherwise.
+      const failure = describeFailure(err);
+      const restored = !/restore verification failed/.test(failure.error ?? '');
+      Object.assign(entry, { status: 'Failed', restored }, failure);
       state.status = 'Upgrade pending';
+      if (!restored) {
+        // The target does not match its restore point: keep everyone out until an operator looks.
+        entry.endedAt = new Date().toISOString();
+        publish();
+        return;
+      }
     }
     entry.endedAt = new Date().toISOString();
     state.fence = undefined;

@@ -69,8 +69,8 @@ it(`sets up and copies ${TABLES} tables with every history under ${MAX_EVENTS} e
   const started = await runMigrationNow(client, tenant, { requestedBy: 'jest', reason: 'history bound' });
   expect(started.kind).toBe('full');
   const entry = await waitForRun(client, tenant, started);
+  console.log(`setup ${t1 - t0} ms, run ${Date.now() - t1} ms: ${JSON.stringify(entry)}`);
   expect(entry.status).toBe('Completed');
-  console.log(`setup ${t1 - t0} ms, run ${Date.now() - t1} ms`);
   expect(entry.tablesDone).toBe(TABLES);
   expect(entry.rows).toBe(TABLES * 3);
 

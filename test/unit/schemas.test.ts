@@ -14,6 +14,7 @@ describe('parseTenantInput', () => {
       appUsers: [],
       copy: DEFAULT_COPY,
       continueAsNewAfterEvents: DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
+      dataVersion: '1.0',
     });
     expect(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS).toBe(10_000);
   });
@@ -38,6 +39,7 @@ describe('parseTenantInput', () => {
       appUsers: ['bc_app'],
       copy: { ...DEFAULT_COPY, concurrency: 8, writeBatchRows: 500 },
       continueAsNewAfterEvents: 500,
+      dataVersion: '1.0',
     });
     expect(cfg.copy.rangesPerTable).toBe(2);
     // requestedBy/reason are accepted but are not configuration.

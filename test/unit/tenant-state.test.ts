@@ -1,5 +1,6 @@
 import {
-  applyAssessment, applyRunResult, initialState, recordRefusal, refuseCompanies, refuseRun, runKind, startRunEntry, statusPage, tiles,
+  applyAssessment, applyRunResult, initialState, recordRefusal, refuseCompanies, refuseHotfix, refuseRun, refuseUpgrade, runKind,
+  startRunEntry, statusPage, tiles,
   type TenantState,
 } from '../../workflows/tenant-state';
 import { DEFAULT_COPY } from '../../lib/constants';
@@ -38,7 +39,9 @@ describe('initialState', () => {
     expect(initialState()).toEqual({
       status: 'Setup In Progress', environmentState: 'Active', setupDone: false, setupPending: true,
       sourceSchemas: [], tables: {}, findings: [], log: [], refusals: [], nextRun: 1,
+      dataVersion: '1.0', upgrades: [], nextUpgrade: 1, hotfixes: [],
     });
+    expect(initialState('3.1').dataVersion).toBe('3.1');
   });
 });
 
@@ -360,6 +363,9 @@ describe('statusPage', () => {
       tables: [tableState('a', { status: 'Successful' }), tableState('b', { status: 'Failed' })],
       findings: [{ severity: 'info', message: 'm' }],
       refusals: [{ at: 't', action: 'a', reason: 'r' }],
+      dataVersion: '1.0',
+      upgrades: [],
+      hotfixes: [],
     });
   });
 
@@ -374,5 +380,46 @@ describe('statusPage', () => {
     // appUsers and copy settings are not part of the page.
     expect(page).not.toHaveProperty('appUsers');
     expect(page).not.toHaveProperty('copy');
+  });
+});
+
+describe('refuseUpgrade', () => {
+  const replicated = (over: Partial<TenantState> = {}): TenantState =>
+    readyState({ status: 'Upgrade Pending', log: [logEntry(1, { status: 'Completed' })], ...over });
+
+  it('allows an upgrade after a completed run, when nothing else is going on', () => {
+    expect(refuseUpgrade(replicated())).toBeUndefined();
+    expect(refuseUpgrade(replicated({ status: 'Upgrade pending' }))).toBeUndefined(); // after a restored failure
+  });
+  it('refuses until a replication run has completed', () => {
+    expect(refuseUpgrade(readyState({ log: [logEntry(1, { status: 'Failed' })] }))).toBe(
+      'replication has not completed yet: a data upgrade needs at least one completed migration run',
+    );
+  });
+  it('refuses while a run is in progress or requested, instead of queueing behind it', () => {
+    expect(refuseUpgrade(replicated({ currentRun: 2 }))).toBe('run #2 is in progress: a data upgrade needs a complete, quiet copy; start it after the run ends');
+    expect(refuseUpgrade(replicated({ pendingRun: { trigger: 'signal' }, nextRun: 3 }))).toMatch(/^run #3 is in progress/);
+  });
+  it('refuses a second upgrade, an upgraded tenant, a hotfix in flight and a tenant not set up', () => {
+    expect(refuseUpgrade(replicated({ currentUpgrade: 1 }))).toBe('data upgrade #1 is already in progress');
+    expect(refuseUpgrade(replicated({ status: 'Upgrade completed successfully', dataVersion: '2.0' }))).toBe('the tenant is already upgraded to version 2.0');
+    expect(refuseUpgrade(replicated({ hotfixInProgress: 'fix-9' }))).toBe('hotfix fix-9 is being applied: start the upgrade after it ends');
+    expect(refuseUpgrade(replicated({ setupDone: false }))).toBe('setup has not completed yet');
+  });
+  it('makes replication refuse after a successful upgrade', () => {
+    expect(refuseRun(replicated({ status: 'Upgrade completed successfully', dataVersion: '2.0' }))).toMatch(
+      /^the tenant's data was upgraded to version 2.0: replication from the on-premises version is refused/,
+    );
+  });
+});
+
+describe('refuseHotfix', () => {
+  it('refuses under the fence, for unknown schemas, and while another hotfix runs', () => {
+    const s = readyState();
+    expect(refuseHotfix(s, [], ['acme_cronus'])).toBeUndefined();
+    expect(refuseHotfix(s, ['acme_cronus'], ['acme_cronus'])).toBeUndefined();
+    expect(refuseHotfix(readyState({ fence: { holder: 'up-1' } }), [], ['acme_cronus'])).toBe('a data upgrade (up-1) holds the fence: hotfixes are refused until it ends');
+    expect(refuseHotfix(s, ['mysql'], ['acme_cronus'])).toBe('not a target schema of this tenant: mysql (known: acme_cronus)');
+    expect(refuseHotfix(readyState({ hotfixInProgress: 'h' }), [], ['acme_cronus'])).toBe('hotfix h is being applied');
   });
 });

@@ -1,0 +1,103 @@
+// Replays recorded workflow histories against the current workflow code: a change that would break
+// running workflows (non-determinism) fails here instead of in production.
+//  (a) the committed histories in test/histories/*.json (recorded by test/histories/record.ts);
+//  (b) fresh histories of a small tenant (setup, a full run, a delta run), recorded in this test.
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import type { Pool } from 'mysql2/promise';
+import type { WorkerHandle } from '../../worker/main';
+import {
+  cleanUpScenario, fromHistoryFile, runScenario, scenarioNames, toHistoryFile, type HistoryFile, type Scenario,
+} from '../histories/scenario';
+import { testClient, testPool, testWorker, uniqueName } from '../helpers';
+
+const HISTORIES_DIR = join(__dirname, '..', 'histories');
+const scenario: Scenario = scenarioNames(uniqueName('rpl'), uniqueName('rpl_src'));
+const taskQueue = uniqueName('tq_rpl');
+let pool: Pool;
+let client: Client;
+let worker: WorkerHandle | undefined;
+
+function replayOptions(): ReplayWorkerOptions {
+  const codePath = process.env.CM_TEST_WORKFLOW_BUNDLE;
+  if (!codePath) throw new Error('CM_TEST_WORKFLOW_BUNDLE is not set: run integration tests through jest (global setup)');
+  return { workflowBundle: { codePath }, replayName: 'cm-replay-test' };
+}
+
+interface Replayed {
+  workflowId: string;
+  error?: Error;
+}
+
+async function replay(histories: { workflowId: string; history: History }[]): Promise<Replayed[]> {
+  const results: Replayed[] = [];
+  for await (const r of Worker.runReplayHistories(replayOptions(), histories)) results.push({ workflowId: r.workflowId, error: r.error });
+  return results;
+}
+
+/** Every history replayed, none with an error (the message names the workflow and the error). */
+function expectClean(results: Replayed[], workflowIds: string[]): void {
+  expect(results.map((r) => r.workflowId)).toEqual(workflowIds);
+  expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error!.name}: ${r.error!.message}`)).toEqual([]);
+}
+
+const committed = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+
+beforeAll(async () => {
+  pool = testPool();
+  client = await testClient();
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await cleanUpScenario(client, pool, scenario);
+  await pool.end();
+  await client.connection.close();
+});
+
+(committed.length > 0 ? it : it.skip)(`replays the ${committed.length} committed histories in test/histories without a determinism error`, async () => {
+  const histories = committed.map((file) =>
+    fromHistoryFile(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as HistoryFile, basename(file, '.json')),
+  );
+  // Every workflow type is covered (a recording that lost one would silently shrink the test).
+  const types = new Set(histories.map((h) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name));
+  expect([...types]).toEqual(expect.arrayContaining(['cloudMigration', 'replicationRun', 'tenantSetup']));
+  expectClean(await replay(histories), histories.map((h) => h.workflowId));
+});
+
+describe('fresh histories of a small tenant', () => {
+  let files: HistoryFile[] = [];
+  const load = (f: HistoryFile) => fromHistoryFile(f, 'unknown');
+
+  beforeAll(async () => {
+    worker = await testWorker(taskQueue);
+    // Through the same JSON form record.ts writes, so the committed files' format is exercised too.
+    files = (await runScenario(client, pool, taskQueue, scenario)).map(toHistoryFile);
+    await worker.stop();
+    worker = undefined;
+  });
+
+  it('replay without a determinism error: management, setup, full run and delta run', async () => {
+    expect(files).toHaveLength(4);
+    for (const f of files) expect(f.events.length).toBeGreaterThan(5);
+    const histories = files.map(load);
+    expectClean(await replay(histories), histories.map((h) => h.workflowId));
+  });
+
+  it('a history that does not match the code is reported (the replay really checks)', async () => {
+    // Rename the first activity the setup workflow scheduled: the code schedules assessSource.
+    const tampered = structuredClone(files.find((f) => f.workflowId.endsWith('/setup'))!) as {
+      workflowId: string;
+      events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
+    };
+    const scheduled = tampered.events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
+    expect(scheduled.activityType.name).toBe('assessSource');
+    scheduled.activityType.name = 'assessSomethingElse';
+    const [result] = await replay([load(tampered)]);
+    expect(result.error).toBeInstanceOf(DeterminismViolationError);
+  });
+});
