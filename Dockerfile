@@ -14,6 +14,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
+# Upgrade steps are read by the worker (SQL files; TypeScript steps run from dist/upgrades).
+COPY upgrades ./upgrades
 USER node
 ENTRYPOINT ["node", "bin/cm.js"]
 CMD ["worker"]

@@ -14,6 +14,9 @@ import { SAMPLE_COMPANIES, seedSourceData, sourceIsEmpty } from '../seed/generat
 import { startWorker } from '../worker/main';
 import { progressQuery, type RunStarted } from '../workflows/messages';
 import type { Client } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { id } from '../activities/sql';
 import { ensureDevServer } from './dev-server';
 import { createTenant, getStatus, runMigrationNow, waitForRun } from './operations';
 import { ProgressView } from './progress';
@@ -30,6 +33,24 @@ async function runWithProgress(client: Client, reason: string): Promise<{ starte
   const entry = await waitForRun(client, TENANT, started, (p) => view.update(p)).finally(() => view.stop());
   say(`Run #${entry.run} ${entry.status}: ${entry.tablesDone} tables, ${entry.rows.toLocaleString('en-US')} rows`);
   return { started, entry };
+}
+
+/**
+ * The tenant's own side of the target, so the upgrade's fence has something to fence: the
+ * application account `demo_app` (its password is random and never shown) and the demo's
+ * scheduled tasks in the job queue.
+ */
+async function prepareTenantApplications(pool: Pool, schemas: string[]): Promise<void> {
+  const [users] = await pool.query<RowDataPacket[]>("SELECT 1 FROM mysql.user WHERE User = 'demo_app'");
+  if (users.length === 0) {
+    await pool.query("CREATE USER IF NOT EXISTS 'demo_app'@'%' IDENTIFIED BY ?", [randomBytes(18).toString('base64url')]);
+    for (const schema of schemas) await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${id(schema)}.* TO 'demo_app'@'%'`);
+  }
+  const [jobs] = await pool.query<RowDataPacket[]>('SELECT 1 FROM cm_control.job_queue WHERE tenant = ? LIMIT 1', [TENANT]);
+  if (jobs.length === 0) {
+    await pool.query("INSERT INTO cm_control.job_queue (tenant, name, status) VALUES (?, 'Post recurring invoices', 'Ready'), (?, 'Adjust cost of items', 'Ready'), (?, 'Archive 2015 documents', 'Finished')", [TENANT, TENANT, TENANT]);
+  }
+  say("application account 'demo_app' and 3 scheduled tasks in cm_control.job_queue: what a data upgrade fences");
 }
 
 export async function runDemo(opts: { scale: number; keepRunning: boolean }): Promise<void> {
@@ -71,6 +92,7 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
     process.stdout.write(renderSetup(status).replace(/^/gm, '   '));
     if (status.status === 'Setup Failed') throw new UserFacingError(`setup failed: ${status.setupError}`);
     if (status.currentRun) await waitForRun(client, TENANT, { run: status.currentRun.run, workflowId: status.currentRun.workflowId, kind: status.currentRun.kind });
+    await prepareTenantApplications(pool, status.companies.map((c) => c.target));
 
     step(5, 'Run Migration Now');
     await runWithProgress(client, 'demo: first run');
@@ -115,6 +137,10 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
 
   const link = `${server.uiUrl}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(managementWorkflowId(TENANT))}`;
   process.stdout.write(`\nTemporal Web UI: ${server.uiUrl}\nThis tenant:     ${link}\n`);
+  process.stdout.write(
+    'Next: the data upgrade 1.0 → 2.0 under the fence: `cm upgrade demo --wait` in another terminal, or in the UI\n' +
+      'the Update `runDataUpgradeNow` with {"requestedBy":"you"}. `cm status demo` shows it under Environment Operations.\n',
+  );
   if (opts.keepRunning) {
     process.stdout.write('Server and worker keep running for the UI and `cm` (in another terminal). Ctrl-C stops them.\n');
     await new Promise<void>((resolve) => {
