@@ -18,7 +18,10 @@ try {
   const installed = join(root, 'node_modules', '.package-lock.json');
   if (!existsSync(installed) || mtime(lock) > mtime(installed)) {
     say('installing npm packages…');
-    run('npm', ['ci', '--no-audit', '--no-fund']);
+    // `npm install`, not `npm ci`: it installs exactly the locked versions too, but tolerates a
+    // registry that lacks some other platform's optional binaries (e.g. @swc/core-darwin-*),
+    // which `npm ci` refuses as "lock file out of sync".
+    run('npm', ['install', '--no-audit', '--no-fund']);
   }
 
   // 2. The TypeScript build that bin/cm.js and worker processes run.
@@ -32,4 +35,27 @@ try {
 } catch (err) {
   say(`failed: ${err.message.split('\n')[0]}`);
   process.exit(1);
+}
+
+// 4. Chromium, for the Web UI test (test/integration/ui.test.ts), from Debian's packages. Optional:
+// when it cannot be installed, everything else still runs and the UI test fails saying so.
+const CHROMIUM = '/usr/bin/chromium';
+if (!existsSync(CHROMIUM)) {
+  if (process.getuid?.() !== 0) {
+    say(`warning: ${CHROMIUM} is missing and we are not root: install it with \`apt-get install chromium\` (the Web UI test needs it)`);
+  } else {
+    say('installing chromium (apt-get) for the Web UI test…');
+    try {
+      const apt = (args) => execFileSync('apt-get', args, {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+      apt(['update']);
+      apt(['install', '-y', '--no-install-recommends', 'chromium']);
+      if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing`);
+    } catch (err) {
+      const detail = String(err.stderr ?? '').trim().split('\n').pop() || err.message.split('\n')[0];
+      say(`warning: could not install chromium (${detail}); the Web UI test will fail until ${CHROMIUM} exists`);
+    }
+  }
 }
