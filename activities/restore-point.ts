@@ -19,8 +19,8 @@ export interface RestorePointTable {
   name: string;
   /** CHECKSUM TABLE; null where MariaDB cannot compute it reliably (STORED generated columns, MDEV-22943). */
   checksum: string | null;
-  /** Content digest (activities/verify.ts): compared for every table. */
-  digest: string;
+  /** Content digest (activities/verify.ts), taken where CHECKSUM TABLE cannot be trusted. */
+  digest: string | null;
 }
 
 export class RestoreVerificationError extends Error {}
@@ -114,16 +114,18 @@ async function hasStoredGenerated(pool: Pool, schema: string, table: string): Pr
   return rows.length > 0;
 }
 
-/** What the restore is verified against, per table: CHECKSUM TABLE where reliable, and a content digest. */
+/** What the restore is verified against, per table. */
 export async function fingerprints(pool: Pool, schema: string, tables: string[]): Promise<RestorePointTable[]> {
   const out: RestorePointTable[] = [];
   for (const name of tables) {
-    let checksum: string | null = null;
-    if (!(await hasStoredGenerated(pool, schema, name))) {
+    // One full read per table: CHECKSUM TABLE (the contract's measure) where it is reliable,
+    // the content digest where it is not.
+    if (await hasStoredGenerated(pool, schema, name)) {
+      out.push({ name, checksum: null, digest: await tableDigest(pool, schema, name) });
+    } else {
       const [rows] = await pool.query<RowDataPacket[]>(`CHECKSUM TABLE ${qualified(schema, name)}`);
-      checksum = rows[0].Checksum === null ? null : String(rows[0].Checksum);
+      out.push({ name, checksum: rows[0].Checksum === null ? null : String(rows[0].Checksum), digest: null });
     }
-    out.push({ name, checksum, digest: await tableDigest(pool, schema, name) });
   }
   return out;
 }
