@@ -71,6 +71,21 @@ export function runMigrationNow(client: Client, tenant: string, requester: Reque
   return refusedAs('run refused', () => tenantHandle(client, tenant).executeUpdate(runMigrationNowUpdate, { args: [requester] }));
 }
 
+/** Waits until a child workflow closes (either way), calling `poll` every `pollMs` meanwhile. */
+async function untilClosed(child: WorkflowHandle, poll: (() => Promise<void>) | undefined, pollMs: number): Promise<void> {
+  let finished = false;
+  const closed = child.result().then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  while (!finished && poll) {
+    // The workflow may close between the check and the poll: the loop then ends on the next turn.
+    await poll().catch(() => undefined);
+    await Promise.race([closed, sleep(pollMs)]);
+  }
+  await closed;
+}
+
 /** Waits for a run to end, reporting its progress; returns the run's line of the migration log. */
 export async function waitForRun(
   client: Client,
@@ -80,20 +95,8 @@ export async function waitForRun(
   pollMs = 1000,
 ): Promise<RunLogEntry> {
   const child = client.workflow.getHandle(run.workflowId);
-  let finished = false;
-  const result = child.result().then(
-    () => (finished = true),
-    () => (finished = true),
-  );
-  while (!finished && onProgress) {
-    try {
-      onProgress(withInFlightRows(await child.query(progressQuery), await inFlightRows(child)));
-    } catch {
-      // The run may complete between the check and the query: the loop ends on the next turn.
-    }
-    await Promise.race([result, sleep(pollMs)]);
-  }
-  await result;
+  const poll = onProgress && (async () => onProgress(withInFlightRows(await child.query(progressQuery), await inFlightRows(child))));
+  await untilClosed(child, poll, pollMs);
   if (onProgress) {
     const last = await child.query(progressQuery).catch(() => undefined);
     if (last) onProgress(last);
@@ -155,16 +158,7 @@ export async function waitForUpgrade(
   pollMs = 1000,
 ): Promise<UpgradeLogEntry> {
   const child = client.workflow.getHandle(started.workflowId);
-  let finished = false;
-  const result = child.result().then(
-    () => (finished = true),
-    () => (finished = true),
-  );
-  while (!finished && onProgress) {
-    onProgress(await child.query(upgradeProgressQuery).catch(() => ({ phase: 'fence', stepsDone: [] }) as UpgradeProgress));
-    await Promise.race([result, sleep(pollMs)]);
-  }
-  await result;
+  await untilClosed(child, onProgress && (async () => onProgress(await child.query(upgradeProgressQuery))), pollMs);
   const status = await waitForStatus(client, tenant, (s) => !!s.upgrades.find((u) => u.number === started.number)?.endedAt);
   return status.upgrades.find((u) => u.number === started.number)!;
 }
