@@ -11,7 +11,7 @@ import { copyColumns, listSchemas, readTables } from './introspect';
 import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
 import { requeueKeys } from './capture';
 import { id, qualified } from './sql';
-import { createTargetTables, ensureControlSchema, writeEnvironmentState } from './target-schema';
+import { createTargetTables, emptyTargetTables, ensureControlSchema, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { prepareTargetSession } from './writer';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -96,6 +96,12 @@ export function createActivities(conns: ConnectionRegistry) {
         Context.current().heartbeat(installed);
       }
       return { installed };
+    },
+
+    async emptyTargetTables(input: { targetConnection: string; tables: TableRef[] }): Promise<{ tablesEmptied: number; rowsDeleted: number }> {
+      const target = conns.pool(input.targetConnection);
+      const rowsDeleted = await emptyTargetTables(target, input.tables.map((t) => ({ schema: t.targetSchema, table: t.table })), () => Context.current().heartbeat());
+      return { tablesEmptied: input.tables.length, rowsDeleted };
     },
 
     async setEnvironmentState(input: { targetConnection: string; tenant: string; state: EnvironmentState; changedBy: string }): Promise<void> {

@@ -131,3 +131,21 @@ export async function createTargetTables(source: Pool, target: Pool, sourceSchem
   }
   return outcome;
 }
+
+/** Reset Cloud Data: empties the given target tables (rows only; definitions stay). Safe to repeat. */
+export async function emptyTargetTables(target: Pool, tables: { schema: string; table: string }[], beat: () => void): Promise<number> {
+  const conn = await target.getConnection();
+  let deleted = 0;
+  try {
+    // Rows go in any order, as in the copy: foreign keys are not checked while emptying.
+    await conn.query('SET SESSION foreign_key_checks = 0');
+    for (const t of tables) {
+      const [res] = await conn.query(`DELETE FROM ${qualified(t.schema, t.table)}`);
+      deleted += (res as { affectedRows: number }).affectedRows;
+      beat();
+    }
+  } finally {
+    conn.release();
+  }
+  return deleted;
+}

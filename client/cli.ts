@@ -10,9 +10,12 @@ import { UserFacingError } from '../lib/errors';
 import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings } from '../lib/types';
 import { configureCompaniesUpdate } from '../workflows/messages';
-import { applyHotfix, createTenant, getStatus, refusedAs, runDataUpgradeNow, runMigrationNow, tenantHandle, waitForRun, waitForUpgrade } from './operations';
+import {
+  applyHotfix, createTenant, getStatus, refusedAs, resetCloudData, runDataUpgradeNow, runMigrationNow, setupChecklist, tenantHandle, waitForRun,
+  waitForUpgrade,
+} from './operations';
 import { ProgressView } from './progress';
-import { renderSetup, renderStatus, renderUpgrades } from './render';
+import { renderChecklist, renderSetup, renderStatus, renderUpgrades } from './render';
 
 const operator = (): string => {
   try {
@@ -174,6 +177,32 @@ export function buildProgram(): Command {
           name: opts.name ?? basename(file).replace(/\.sql$/i, ''), sql, schemas: opts.schema, requestedBy: operator(), reason: opts.reason,
         });
         process.stdout.write(`Hotfix ${out.name} applied to ${out.applied.join(', ') || 'no schema'}${out.skipped.length ? `; already on ${out.skipped.join(', ')}` : ''}\n`);
+      });
+    });
+
+  program
+    .command('reset')
+    .description('Reset Cloud Data: empty every migrated table of the target; the next run copies everything again')
+    .argument('<tenant>')
+    .option('--confirm', 'required: yes, empty the target')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const out = await resetCloudData(client, name, { confirm: !!opts.confirm, requestedBy: operator(), reason: opts.reason });
+        process.stdout.write(`Target of ${name} emptied: ${out.tablesEmptied} tables, ${out.rowsDeleted.toLocaleString('en-US')} rows. The next run is a full copy.\n`);
+      });
+    });
+
+  program
+    .command('checklist')
+    .description('Setup Checklist: what was not migrated and must be set up online, each with its reason')
+    .argument('<tenant>')
+    .option('--json', 'print the checklist as JSON')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        await getStatus(client, name); // a clear message for an unknown tenant or a missing worker
+        const items = await setupChecklist(client, name);
+        process.stdout.write(opts.json ? `${JSON.stringify(items, null, 2)}\n` : renderChecklist(items));
       });
     });
 

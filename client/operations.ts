@@ -9,8 +9,10 @@ import type { Requester, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, 
 import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
-  type HotfixApplied, type HotfixRequest, type RunStarted, type UpgradeRequest, type UpgradeStarted,
+  resetCloudDataUpdate, setupChecklistQuery, type HotfixApplied, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
+  type UpgradeStarted,
 } from '../workflows/messages';
+import type { ChecklistItem } from '../workflows/tenant-state';
 
 export function tenantHandle(client: Client, tenant: string): WorkflowHandle<typeof cloudMigration> {
   return client.workflow.getHandle<typeof cloudMigration>(managementWorkflowId(tenant));
@@ -161,4 +163,13 @@ export async function waitForUpgrade(
   await untilClosed(child, onProgress && (async () => onProgress(await child.query(upgradeProgressQuery))), pollMs);
   const status = await waitForStatus(client, tenant, (s) => !!s.upgrades.find((u) => u.number === started.number)?.endedAt);
   return status.upgrades.find((u) => u.number === started.number)!;
+}
+
+/** Reset Cloud Data: empties the target; the next run is a full copy. Needs confirm: true. */
+export function resetCloudData(client: Client, tenant: string, request: ResetRequest): Promise<{ tablesEmptied: number; rowsDeleted: number }> {
+  return refusedAs('reset refused', () => tenantHandle(client, tenant).executeUpdate(resetCloudDataUpdate, { args: [request] }));
+}
+
+export function setupChecklist(client: Client, tenant: string): Promise<ChecklistItem[]> {
+  return tenantHandle(client, tenant).query(setupChecklistQuery);
 }

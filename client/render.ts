@@ -1,6 +1,7 @@
 // The Cloud Migration Management page, drawn in the terminal.
 import Table from 'cli-table3';
 import type { FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry } from '../lib/types';
+import type { ChecklistItem } from '../workflows/tenant-state';
 
 const n = (v: number): string => v.toLocaleString('en-US');
 const plain = { head: [] as string[], border: [] as string[] };
@@ -110,4 +111,9 @@ export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' |
       : '',
   ];
   return parts.filter(Boolean).join('\n');
+}
+
+export function renderChecklist(items: ChecklistItem[]): string {
+  if (items.length === 0) return 'Setup Checklist: nothing left to set up online; every table was migrated.\n';
+  return `Setup Checklist\n${table(['What', 'Object', 'To do'], items.map((i) => [i.kind, i.object, i.action]))}`;
 }

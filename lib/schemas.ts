@@ -94,3 +94,5 @@ export const hotfixRequestSchema = requesterSchema
     schemas: z.array(z.string().min(1).max(64)).min(1).optional(),
   })
   .strict();
+
+export const resetRequestSchema = requesterSchema.extend({ confirm: z.boolean().optional() }).strict();

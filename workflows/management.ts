@@ -7,21 +7,22 @@ import {
 } from '@temporalio/workflow';
 import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, setupWorkflowId, TenantIdKey, upgradeWorkflowId } from '../lib/constants';
 import {
-  configureCompaniesSchema, describeIssues, hotfixRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema,
+  configureCompaniesSchema, describeIssues, hotfixRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, resetRequestSchema,
+  upgradeRequestSchema,
   type TenantInput,
 } from '../lib/schemas';
 import type { Requester, RunInput, TableWork, TenantConfig, UpgradeLogEntry } from '../lib/types';
 import { hotfixActivities, setupActivities } from './activity-options';
 import { dataUpgrade } from './data-upgrade';
 import {
-  applyHotfixUpdate, configureCompaniesUpdate, DESCRIPTIONS, runDataUpgradeNowUpdate, runMigrationNowSignal, runMigrationNowUpdate,
-  statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
+  applyHotfixUpdate, configureCompaniesUpdate, DESCRIPTIONS, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal,
+  runMigrationNowUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
 } from './messages';
 import { replicationRun } from './replication-run';
 import { tenantSetup } from './setup';
 import {
-  applyAssessment, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseHotfix, refuseRun, refuseUpgrade,
-  runKind, startRunEntry, statusPage, type TenantState,
+  applyAssessment, applyReset, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseHotfix, refuseReset,
+  refuseRun, refuseUpgrade, runKind, setupChecklist, startRunEntry, statusPage, type TenantState,
 } from './tenant-state';
 
 export interface Carried {
@@ -188,6 +189,35 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
       validator: (req) => {
         const parsed = validated(hotfixRequestSchema, req);
         const refusal = refuseHotfix(state, parsed.schemas ?? [], targetSchemas());
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  setHandler(setupChecklistQuery, () => setupChecklist(state), { description: DESCRIPTIONS.setupChecklist });
+
+  setHandler(
+    resetCloudDataUpdate,
+    async () => {
+      state.resetInProgress = true;
+      try {
+        const tables = migratableTables(state).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
+        const out = await setupActivities.emptyTargetTables.executeWithOptions(
+          { summary: `Reset Cloud Data: empty ${tables.length} target tables` },
+          [{ targetConnection: config.targetConnection, tables }],
+        );
+        applyReset(state);
+        publish();
+        return out;
+      } finally {
+        state.resetInProgress = false;
+      }
+    },
+    {
+      description: DESCRIPTIONS.resetCloudData,
+      validator: (req) => {
+        const parsed = validated(resetRequestSchema, req);
+        const refusal = refuseReset(state, parsed.confirm === true);
         if (refusal) throw new Error(refusal);
       },
     },

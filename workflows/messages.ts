@@ -2,6 +2,7 @@
 // and Query buttons list (with the descriptions below), and what `cm` calls.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CompanyMapping, Requester, RunKind, RunProgress, StatusPage, UpgradeProgress } from '../lib/types';
+import type { ChecklistItem } from './tenant-state';
 
 export interface RunStarted {
   run: number;
@@ -33,6 +34,9 @@ export interface HotfixApplied {
 export const runDataUpgradeNowUpdate = defineUpdate<UpgradeStarted, [UpgradeRequest]>('runDataUpgradeNow');
 export const applyHotfixUpdate = defineUpdate<HotfixApplied, [HotfixRequest]>('applyHotfix');
 export const upgradeProgressQuery = defineQuery<UpgradeProgress>('upgradeProgress');
+export type ResetRequest = Requester & { confirm?: boolean };
+export const resetCloudDataUpdate = defineUpdate<{ tablesEmptied: number; rowsDeleted: number }, [ResetRequest]>('resetCloudData');
+export const setupChecklistQuery = defineQuery<ChecklistItem[]>('setupChecklist');
 
 export const DESCRIPTIONS = {
   runMigrationNowUpdate:
@@ -47,4 +51,7 @@ export const DESCRIPTIONS = {
   applyHotfix:
     'Apply a hotfix: {"name":"fix-123","sql":"UPDATE …"} runs the SQL on every company target schema (or {"schemas":[…]}) and records it. Refused while an upgrade holds the fence.',
   upgradeProgress: 'Phase and steps of this data upgrade.',
+  resetCloudData:
+    'Reset Cloud Data: empties every migrated table of the target so the next run copies everything again. Needs {"confirm": true}. Refused while a run, an upgrade or setup is going, and after a successful upgrade.',
+  setupChecklist: 'Setup Checklist: the tables that were not migrated (each with its reason), failed tables, rejected rows, and secondary objects to recreate online.',
 } as const;

@@ -35,6 +35,14 @@ export interface TenantState {
   currentUpgrade?: number;
   hotfixes: HotfixRecord[];
   hotfixInProgress?: string;
+  resetInProgress?: boolean;
+}
+
+/** One line of the Setup Checklist: what must be set up online before the cloud tenant takes over. */
+export interface ChecklistItem {
+  kind: 'table not migrated' | 'table failed' | 'rows rejected' | 'secondary object';
+  object: string;
+  action: string;
 }
 
 const MAX_LOG = 500;
@@ -69,7 +77,46 @@ export function refuseRun(state: TenantState): string | undefined {
   if (!state.setupDone || state.setupPending) return 'setup has not completed yet: wait until the status is Ready';
   if (state.currentRun !== undefined) return `run #${state.currentRun} is already in progress`;
   if (state.pendingRun) return 'a run was just requested and is starting';
+  if (state.resetInProgress) return 'the target is being reset: run after it ends';
   return undefined;
+}
+
+/** Why the target cannot be reset now. */
+export function refuseReset(state: TenantState, confirm: boolean): string | undefined {
+  if (!confirm) return 'Reset Cloud Data empties every migrated table of the target: send {"confirm": true} to confirm';
+  if (!state.setupDone || state.setupPending) return 'setup has not completed yet';
+  if (state.currentRun !== undefined || state.pendingRun) return 'a run is in progress: reset after it ends';
+  if (state.fence || state.currentUpgrade !== undefined || state.pendingUpgrade) return 'a data upgrade is in progress';
+  if (state.status === 'Upgrade completed successfully') {
+    return `the target's data was upgraded to version ${state.dataVersion}: emptying it cannot bring back version 1 tables; set up a new tenant instead`;
+  }
+  if (state.resetInProgress) return 'a reset is already in progress';
+  return undefined;
+}
+
+/** After the target was emptied: every table starts over, and the next run is a full copy. */
+export function applyReset(state: TenantState): void {
+  for (const t of Object.values(state.tables)) {
+    if (t.notMigratedReason) continue;
+    Object.assign(t, { status: 'Not Started', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false });
+    delete t.lastSyncPosition;
+    delete t.errorMessage;
+  }
+  state.status = 'Ready';
+}
+
+/** The Setup Checklist (seed 003): what was not migrated, each with its reason and what to do. */
+export function setupChecklist(state: TenantState): ChecklistItem[] {
+  const items: ChecklistItem[] = [];
+  for (const t of Object.values(state.tables)) {
+    if (t.notMigratedReason) items.push({ kind: 'table not migrated', object: t.key, action: t.notMigratedReason });
+    else if (t.status === 'Failed') items.push({ kind: 'table failed', object: t.key, action: `fix and run again: ${t.errorMessage ?? 'see the run log'}` });
+    else if (t.errors > 0) items.push({ kind: 'rows rejected', object: t.key, action: `${t.errors} rows are not on the target: ${t.errorMessage ?? ''}`.trim() });
+  }
+  for (const f of state.findings) {
+    if (/ is not (replicated|created on the target)/.test(f.message)) items.push({ kind: 'secondary object', object: f.table ?? '', action: f.message });
+  }
+  return items;
 }
 
 /**
@@ -86,6 +133,7 @@ export function refuseUpgrade(state: TenantState): string | undefined {
     return `run #${state.currentRun ?? state.nextRun} is in progress: a data upgrade needs a complete, quiet copy; start it after the run ends`;
   }
   if (state.hotfixInProgress) return `hotfix ${state.hotfixInProgress} is being applied: start the upgrade after it ends`;
+  if (state.resetInProgress) return 'the target is being reset';
   return undefined;
 }
 
