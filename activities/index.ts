@@ -1,6 +1,9 @@
 // The activity factory: every activity gets its database pools from the registry it closes over,
 // and workflows only ever pass connection *names*.
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { ScheduleSpec } from '../lib/schedule';
+import { upsertSchedule } from './schedule';
 import type {
   Assessment, CompanyMapping, CopySettings, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork,
 } from '../lib/types';
@@ -50,9 +53,19 @@ function resumeFrom<T>(): T | undefined {
   return Context.current().info.heartbeatDetails as T | undefined;
 }
 
-export function createActivities(conns: ConnectionRegistry) {
+/** What activities reach besides the databases: Temporal itself, for the replication schedule. */
+export interface ActivityServices {
+  temporalClient?: () => Promise<Client>;
+}
+
+export function createActivities(conns: ConnectionRegistry, services: ActivityServices = {}) {
   return {
     ...createUpgradeActivities(conns),
+
+    async setReplicationSchedule(input: { tenant: string; taskQueue: string; spec: ScheduleSpec | null }): Promise<void> {
+      if (!services.temporalClient) throw ApplicationFailure.nonRetryable('this worker cannot reach Temporal to manage schedules', 'NoTemporalClient');
+      await upsertSchedule(await services.temporalClient(), input);
+    },
 
     async discoverSource(input: { sourceConnection: string }): Promise<string[]> {
       return listSchemas(conns.pool(input.sourceConnection));

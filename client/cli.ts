@@ -11,7 +11,8 @@ import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings } from '../lib/types';
 import { configureCompaniesUpdate } from '../workflows/messages';
 import {
-  applyHotfix, createTenant, getStatus, refusedAs, resetCloudData, runDataUpgradeNow, runMigrationNow, setupChecklist, tenantHandle, waitForRun,
+  applyHotfix, createTenant, getStatus, refusedAs, resetCloudData, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist,
+  tenantHandle, waitForRun,
   waitForUpgrade,
 } from './operations';
 import { ProgressView } from './progress';
@@ -190,6 +191,26 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const out = await resetCloudData(client, name, { confirm: !!opts.confirm, requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Target of ${name} emptied: ${out.tablesEmptied} tables, ${out.rowsDeleted.toLocaleString('en-US')} rows. The next run is a full copy.\n`);
+      });
+    });
+
+  program
+    .command('schedule')
+    .description('replication schedule (a Temporal Schedule requesting Run Migration Now): daily or weekly, times in UTC')
+    .argument('<tenant>')
+    .option('--daily <HH:MM>', 'every day at this UTC time')
+    .option('--weekly <day@HH:MM>', 'every week, e.g. sunday@03:30')
+    .option('--off', 'remove the schedule')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      const chosen = [opts.daily, opts.weekly, opts.off].filter((v) => v !== undefined).length;
+      if (chosen !== 1) throw new UserFacingError('choose exactly one of --daily HH:MM, --weekly day@HH:MM, --off');
+      const [weekday, at] = opts.weekly ? String(opts.weekly).toLowerCase().split('@') : [undefined, opts.daily];
+      const schedule = opts.off ? null : opts.weekly ? { frequency: 'weekly' as const, weekday: weekday as never, at } : { frequency: 'daily' as const, at };
+      await withClient(async (client) => {
+        const described = await setReplicationSchedule(client, name, { schedule, requestedBy: operator(), reason: opts.reason });
+        const next = (await getStatus(client, name)).tiles.nextScheduledRun;
+        process.stdout.write(`Replication schedule of ${name}: ${described}${next ? ` (next run ${next})` : ''}\n`);
       });
     });
 

@@ -9,7 +9,7 @@ import type { Requester, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, 
 import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
-  resetCloudDataUpdate, setupChecklistQuery, type HotfixApplied, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
+  resetCloudDataUpdate, setReplicationScheduleUpdate, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
   type UpgradeStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
@@ -172,4 +172,9 @@ export function resetCloudData(client: Client, tenant: string, request: ResetReq
 
 export function setupChecklist(client: Client, tenant: string): Promise<ChecklistItem[]> {
   return tenantHandle(client, tenant).query(setupChecklistQuery);
+}
+
+/** Sets (or with schedule null, removes) the replication schedule; answers with its description. */
+export function setReplicationSchedule(client: Client, tenant: string, request: ScheduleRequest): Promise<string> {
+  return refusedAs('schedule refused', () => tenantHandle(client, tenant).executeUpdate(setReplicationScheduleUpdate, { args: [request] }));
 }

@@ -99,6 +99,7 @@ export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' |
     `Cloud Migration Management: ${s.tenant}\n`,
     `Status: ${s.status}   Environment: ${s.environmentState}   Data version: ${s.dataVersion}   Connections: ${s.sourceConnection} → ${s.targetConnection}\n`,
     `Companies (source schema → target schema): ${s.companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`,
+    `Replication schedule: ${s.schedule ?? 'none (cm schedule <tenant> --daily HH:MM)'}\n`,
     s.setupError ? `Setup error: ${s.setupError}\n` : '',
     renderTiles(s),
     renderLog(s.log),

@@ -9,6 +9,7 @@ export const managementWorkflowId = (tenant: string): string => `cloud-migration
 export const setupWorkflowId = (tenant: string): string => `cloud-migration/${tenant}/setup`;
 export const runWorkflowId = (tenant: string, run: number): string => `cloud-migration/${tenant}/run-${run}`;
 export const upgradeWorkflowId = (tenant: string, n: number): string => `cloud-migration/${tenant}/upgrade-${n}`;
+export const scheduleWorkflowId = (tenant: string): string => `cloud-migration/${tenant}/scheduled`;
 
 // Search attributes make the UI's list filterable: TenantId="demo", MigrationStatus="Upgrade Pending".
 export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);

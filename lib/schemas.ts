@@ -2,6 +2,7 @@
 // a misspelt field is an error, not silently ignored.
 import { z } from 'zod';
 import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_COPY } from './constants';
+import { scheduleSpecSchema } from './schedule';
 import type { CompanyMapping, TenantConfig } from './types';
 
 const identifier = z.string().min(1).max(64);
@@ -96,3 +97,5 @@ export const hotfixRequestSchema = requesterSchema
   .strict();
 
 export const resetRequestSchema = requesterSchema.extend({ confirm: z.boolean().optional() }).strict();
+
+export const scheduleRequestSchema = requesterSchema.extend({ schedule: scheduleSpecSchema.nullable() }).strict();

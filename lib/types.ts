@@ -166,6 +166,8 @@ export interface StatusPage {
   /** Environment Operations: every data upgrade with its outcome (and stack trace on failure). */
   upgrades: UpgradeLogEntry[];
   hotfixes: HotfixRecord[];
+  /** The replication schedule, e.g. "daily at 02:00 UTC". */
+  schedule?: string;
 }
 
 /** Input of one replication run (a child workflow). */

@@ -1,5 +1,6 @@
 // The worker: the "self-hosted integration runtime" that reaches the databases. Thin by design:
 // it wires pools into the activity factory and registers the workflows.
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { ConnectionRegistry } from '../activities/connections';
@@ -22,6 +23,10 @@ export interface StartWorkerOptions {
 export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandle> {
   const connection = await NativeConnection.connect({ address: opts.settings.address });
   const registry = opts.registry ?? new ConnectionRegistry();
+  // A client for the few activities that act on Temporal itself (the replication schedule).
+  let client: Promise<Client> | undefined;
+  const temporalClient = (): Promise<Client> =>
+    (client ??= Connection.connect({ address: opts.settings.address }).then((c) => new Client({ connection: c, namespace: opts.settings.namespace })));
   const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = opts.workflowBundlePath
     ? { workflowBundle: { codePath: opts.workflowBundlePath } }
     : { workflowsPath: require.resolve('../workflows') };
@@ -31,13 +36,14 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
     taskQueue: opts.settings.taskQueue,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...workflows,
-    activities: createActivities(registry),
+    activities: createActivities(registry, { temporalClient }),
     maxConcurrentActivityTaskExecutions: 8,
     // A graceful stop lets in-flight activities heartbeat their position first.
     shutdownGraceTime: '10s',
   });
   const run = worker.run().finally(async () => {
     await registry.close();
+    if (client) await (await client).connection.close().catch(() => undefined);
     await connection.close();
   });
   return {

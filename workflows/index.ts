@@ -3,3 +3,4 @@ export { cloudMigration } from './management';
 export { tenantSetup } from './setup';
 export { replicationRun } from './replication-run';
 export { dataUpgrade } from './data-upgrade';
+export { scheduledReplication } from './scheduled-replication';

@@ -8,15 +8,16 @@ import {
 import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, setupWorkflowId, TenantIdKey, upgradeWorkflowId } from '../lib/constants';
 import {
   configureCompaniesSchema, describeIssues, hotfixRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, resetRequestSchema,
-  upgradeRequestSchema,
+  scheduleRequestSchema, upgradeRequestSchema,
   type TenantInput,
 } from '../lib/schemas';
+import { describeSchedule } from '../lib/schedule';
 import type { Requester, RunInput, TableWork, TenantConfig, UpgradeLogEntry } from '../lib/types';
 import { hotfixActivities, setupActivities } from './activity-options';
 import { dataUpgrade } from './data-upgrade';
 import {
   applyHotfixUpdate, configureCompaniesUpdate, DESCRIPTIONS, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal,
-  runMigrationNowUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
+  runMigrationNowUpdate, setReplicationScheduleUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
 } from './messages';
 import { replicationRun } from './replication-run';
 import { tenantSetup } from './setup';
@@ -195,6 +196,19 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
   );
 
   setHandler(setupChecklistQuery, () => setupChecklist(state), { description: DESCRIPTIONS.setupChecklist });
+
+  setHandler(
+    setReplicationScheduleUpdate,
+    async (req) => {
+      await setupActivities.setReplicationSchedule.executeWithOptions(
+        { summary: req.schedule ? `Replication schedule: ${describeSchedule(req.schedule)}` : 'Replication schedule: off' },
+        [{ tenant: config.tenant, taskQueue: workflowInfo().taskQueue, spec: req.schedule }],
+      );
+      state.schedule = req.schedule ?? undefined;
+      return req.schedule ? describeSchedule(req.schedule) : 'off';
+    },
+    { description: DESCRIPTIONS.setReplicationSchedule, validator: (req) => void validated(scheduleRequestSchema, req) },
+  );
 
   setHandler(
     resetCloudDataUpdate,

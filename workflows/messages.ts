@@ -2,6 +2,7 @@
 // and Query buttons list (with the descriptions below), and what `cm` calls.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CompanyMapping, Requester, RunKind, RunProgress, StatusPage, UpgradeProgress } from '../lib/types';
+import type { ScheduleSpec } from '../lib/schedule';
 import type { ChecklistItem } from './tenant-state';
 
 export interface RunStarted {
@@ -37,6 +38,8 @@ export const upgradeProgressQuery = defineQuery<UpgradeProgress>('upgradeProgres
 export type ResetRequest = Requester & { confirm?: boolean };
 export const resetCloudDataUpdate = defineUpdate<{ tablesEmptied: number; rowsDeleted: number }, [ResetRequest]>('resetCloudData');
 export const setupChecklistQuery = defineQuery<ChecklistItem[]>('setupChecklist');
+export type ScheduleRequest = Requester & { schedule: ScheduleSpec | null };
+export const setReplicationScheduleUpdate = defineUpdate<string, [ScheduleRequest]>('setReplicationSchedule');
 
 export const DESCRIPTIONS = {
   runMigrationNowUpdate:
@@ -53,5 +56,7 @@ export const DESCRIPTIONS = {
   upgradeProgress: 'Phase and steps of this data upgrade.',
   resetCloudData:
     'Reset Cloud Data: empties every migrated table of the target so the next run copies everything again. Needs {"confirm": true}. Refused while a run, an upgrade or setup is going, and after a successful upgrade.',
+  setReplicationSchedule:
+    'Replication schedule: {"schedule":{"frequency":"daily","at":"02:00"}} or {"schedule":{"frequency":"weekly","weekday":"sunday","at":"03:30"}} (UTC), kept as a Temporal Schedule that requests Run Migration Now; {"schedule":null} turns it off. The next run shows as a tile.',
   setupChecklist: 'Setup Checklist: the tables that were not migrated (each with its reason), failed tables, rejected rows, and secondary objects to recreate online.',
 } as const;

@@ -4,6 +4,7 @@ import type {
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
   TableState, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
+import { describeSchedule, nextRun, type ScheduleSpec } from '../lib/schedule';
 
 export interface PendingRun {
   trigger: 'update' | 'signal';
@@ -36,6 +37,8 @@ export interface TenantState {
   hotfixes: HotfixRecord[];
   hotfixInProgress?: string;
   resetInProgress?: boolean;
+  /** The replication schedule, kept by a Temporal Schedule; the page shows its next run. */
+  schedule?: ScheduleSpec;
 }
 
 /** One line of the Setup Checklist: what must be set up online before the cloud tenant takes over. */
@@ -251,7 +254,9 @@ export function statusPage(config: TenantConfig, state: TenantState): StatusPage
     targetConnection: config.targetConnection,
     companies: config.companies,
     setupError: state.setupError,
-    tiles: tiles(state),
+    // The workflow's clock (the time of its latest activation): deterministic, and fresh enough for a tile.
+    tiles: tiles(state, state.schedule ? nextRun(state.schedule, new Date()) : null),
+    schedule: state.schedule ? describeSchedule(state.schedule) : undefined,
     currentRun: state.currentRun !== undefined ? state.log.find((e) => e.run === state.currentRun) : undefined,
     log: state.log,
     tables: Object.values(state.tables),

@@ -1,7 +1,8 @@
 // Operator actions of the management page beyond runs and upgrades: Setup Checklist, Reset Cloud Data.
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
-import { createTenant, getStatus, resetCloudData, runMigrationNow, setupChecklist, tenantHandle, waitForRun } from '../../client/operations';
+import { createTenant, getStatus, waitForStatus, resetCloudData, runMigrationNow, setReplicationSchedule, setupChecklist, tenantHandle, waitForRun } from '../../client/operations';
+import { scheduleId } from '../../activities/schedule';
 import type { WorkerHandle } from '../../worker/main';
 import { count, dropCaptureFor, dropSchemas, expectSameTable, testClient, testPool, testWorker, uniqueName } from '../helpers';
 
@@ -30,6 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await client.schedule.getHandle(scheduleId(tenant)).delete().catch(() => undefined);
   await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
   await worker?.stop();
   await dropCaptureFor(pool, src);
@@ -65,4 +67,28 @@ it('Reset Cloud Data needs confirmation, empties the target, and the next run is
   expect((await waitForRun(client, tenant, next)).status).toBe('Completed');
   await expectSameTable(pool, [src, 'item'], [dst, 'item']);
   await expectSameTable(pool, [src, 'item_log'], [dst, 'item_log']);
+});
+
+it('a replication schedule is a Temporal Schedule that requests runs, with the next run as a tile', async () => {
+  await expect(setReplicationSchedule(client, tenant, { schedule: { frequency: 'weekly', at: '03:30' } as never })).rejects.toThrow(
+    /schedule refused: invalid request: schedule.weekday: a weekly schedule needs a weekday/,
+  );
+  expect(await setReplicationSchedule(client, tenant, { schedule: { frequency: 'daily', at: '02:00' }, requestedBy: 'jest' })).toBe('daily at 02:00 UTC');
+  const status = await getStatus(client, tenant);
+  expect(status.schedule).toBe('daily at 02:00 UTC');
+  expect(status.tiles.nextScheduledRun).toMatch(/T02:00:00\.000Z$/);
+  const handle = client.schedule.getHandle(scheduleId(tenant));
+  const described = await handle.describe();
+  expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 2, end: 2, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
+  expect(new Date(described.info.nextActionTimes[0]).toISOString()).toBe(status.tiles.nextScheduledRun);
+
+  // Firing it now requests a run, recorded as the schedule's.
+  const before = status.log.length;
+  await handle.trigger();
+  const fired = await waitForStatus(client, tenant, (s) => s.log.length > before && !!s.log[s.log.length - 1].endedAt);
+  expect(fired.log[fired.log.length - 1]).toMatchObject({ trigger: 'signal', requestedBy: 'schedule', reason: 'scheduled replication', status: 'Completed' });
+
+  expect(await setReplicationSchedule(client, tenant, { schedule: null, requestedBy: 'jest' })).toBe('off');
+  await expect(handle.describe()).rejects.toThrow(/not found/i);
+  expect((await getStatus(client, tenant)).tiles.nextScheduledRun).toBeNull();
 });
