@@ -1,47 +1,27 @@
 // Operator actions of the management page beyond runs and upgrades: Setup Checklist, Reset Cloud Data.
-import type { Client } from '@temporalio/client';
-import type { Pool } from 'mysql2/promise';
-import { createTenant, getStatus, waitForStatus, resetCloudData, runMigrationNow, setReplicationSchedule, setupChecklist, tenantHandle, waitForRun } from '../../client/operations';
+import { createTenant, getStatus, waitForStatus, resetCloudData, runMigrationNow, setReplicationSchedule, setupChecklist, waitForRun } from '../../client/operations';
 import { scheduleId } from '../../activities/schedule';
-import type { WorkerHandle } from '../../worker/main';
-import { count, dropCaptureFor, dropSchemas, expectSameTable, testClient, testPool, testWorker, uniqueName } from '../helpers';
+import { count, expectSameTable } from '../helpers';
+import { tenantFixture } from '../fixture';
 
-const src = uniqueName('ops_src');
-const tenant = uniqueName('ops');
-const dst = `${tenant}_${src}`;
-const taskQueue = uniqueName('tq_ops');
-let pool: Pool;
-let client: Client;
-let worker: WorkerHandle;
+const f = tenantFixture('ops');
+const { src, tenant, dst } = f;
 
 beforeAll(async () => {
-  pool = testPool();
-  await pool.query(`CREATE SCHEMA ${src}`);
-  await pool.query(`CREATE TABLE ${src}.item (no VARCHAR(20) PRIMARY KEY, price DECIMAL(10,2) NOT NULL)`);
-  await pool.query(`CREATE TABLE ${src}.item_log (id INT AUTO_INCREMENT PRIMARY KEY, no VARCHAR(20) NOT NULL)`);
-  await pool.query(`CREATE TABLE ${src}.permission_set (id INT PRIMARY KEY, name VARCHAR(20))`);
-  await pool.query(`CREATE TRIGGER ${src}.item_audit AFTER UPDATE ON ${src}.item FOR EACH ROW INSERT INTO ${src}.item_log (no) VALUES (NEW.no)`);
-  await pool.query(`CREATE VIEW ${src}.expensive_items AS SELECT no FROM ${src}.item WHERE price > 100`);
-  await pool.query(`INSERT INTO ${src}.item VALUES ?`, [Array.from({ length: 300 }, (_, i) => [`I${i}`, `${i}.50`])]);
-  await pool.query(`INSERT INTO ${src}.permission_set VALUES (1, 'SUPER')`);
-  client = await testClient();
-  worker = await testWorker(taskQueue);
-  await createTenant(client, taskQueue, { tenant, companies: [{ source: src }] });
-  await waitForRun(client, tenant, await runMigrationNow(client, tenant, { requestedBy: 'jest' }));
-});
-
-afterAll(async () => {
-  await client.schedule.getHandle(scheduleId(tenant)).delete().catch(() => undefined);
-  await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-  await worker?.stop();
-  await dropCaptureFor(pool, src);
-  await dropSchemas(pool, src, dst);
-  await pool.end();
-  await client.connection.close();
+  await f.pool.query(`CREATE SCHEMA ${src}`);
+  await f.pool.query(`CREATE TABLE ${src}.item (no VARCHAR(20) PRIMARY KEY, price DECIMAL(10,2) NOT NULL)`);
+  await f.pool.query(`CREATE TABLE ${src}.item_log (id INT AUTO_INCREMENT PRIMARY KEY, no VARCHAR(20) NOT NULL)`);
+  await f.pool.query(`CREATE TABLE ${src}.permission_set (id INT PRIMARY KEY, name VARCHAR(20))`);
+  await f.pool.query(`CREATE TRIGGER ${src}.item_audit AFTER UPDATE ON ${src}.item FOR EACH ROW INSERT INTO ${src}.item_log (no) VALUES (NEW.no)`);
+  await f.pool.query(`CREATE VIEW ${src}.expensive_items AS SELECT no FROM ${src}.item WHERE price > 100`);
+  await f.pool.query(`INSERT INTO ${src}.item VALUES ?`, [Array.from({ length: 300 }, (_, i) => [`I${i}`, `${i}.50`])]);
+  await f.pool.query(`INSERT INTO ${src}.permission_set VALUES (1, 'SUPER')`);
+  await createTenant(f.client, f.taskQueue, { tenant, companies: [{ source: src }] });
+  await waitForRun(f.client, tenant, await runMigrationNow(f.client, tenant, { requestedBy: 'jest' }));
 });
 
 it('the Setup Checklist lists what was not migrated, with its reason, and the secondary objects to recreate', async () => {
-  const items = await setupChecklist(client, tenant);
+  const items = await setupChecklist(f.client, tenant);
   expect(items).toContainEqual({ kind: 'table not migrated', object: `${src}.permission_set`, action: expect.stringMatching(/^by design: permissions and users/) });
   expect(items).toContainEqual({ kind: 'secondary object', object: `${src}.item`, action: 'trigger item_audit is not created on the target: its effects arrive as row changes' });
   expect(items).toContainEqual({ kind: 'secondary object', object: '', action: `view ${src}.expensive_items is not replicated: recreate it on the target after cut-over` });
@@ -49,35 +29,35 @@ it('the Setup Checklist lists what was not migrated, with its reason, and the se
 });
 
 it('Reset Cloud Data needs confirmation, empties the target, and the next run is a full copy again', async () => {
-  await expect(resetCloudData(client, tenant, { requestedBy: 'jest' })).rejects.toThrow(
+  await expect(resetCloudData(f.client, tenant, { requestedBy: 'jest' })).rejects.toThrow(
     'reset refused: Reset Cloud Data empties every migrated table of the target: send {"confirm": true} to confirm',
   );
-  expect(await count(pool, dst, 'item')).toBe(300);
+  expect(await count(f.pool, dst, 'item')).toBe(300);
 
-  const out = await resetCloudData(client, tenant, { confirm: true, requestedBy: 'jest', reason: 'start over' });
+  const out = await resetCloudData(f.client, tenant, { confirm: true, requestedBy: 'jest', reason: 'start over' });
   expect(out).toEqual({ tablesEmptied: 2, rowsDeleted: 300 });
-  expect(await count(pool, dst, 'item')).toBe(0);
-  const status = await getStatus(client, tenant);
+  expect(await count(f.pool, dst, 'item')).toBe(0);
+  const status = await getStatus(f.client, tenant);
   expect(status.status).toBe('Ready');
   expect(status.tables.find((t) => t.table === 'item')).toMatchObject({ status: 'Not Started', fullLoadRows: 0, fullLoadDone: false });
 
-  await pool.query(`UPDATE ${src}.item SET price = price + 1 WHERE no = 'I1'`); // a change while the target was empty
-  const next = await runMigrationNow(client, tenant, { requestedBy: 'jest' });
+  await f.pool.query(`UPDATE ${src}.item SET price = price + 1 WHERE no = 'I1'`); // a change while the target was empty
+  const next = await runMigrationNow(f.client, tenant, { requestedBy: 'jest' });
   expect(next.kind).toBe('full');
-  expect((await waitForRun(client, tenant, next)).status).toBe('Completed');
-  await expectSameTable(pool, [src, 'item'], [dst, 'item']);
-  await expectSameTable(pool, [src, 'item_log'], [dst, 'item_log']);
+  expect((await waitForRun(f.client, tenant, next)).status).toBe('Completed');
+  await expectSameTable(f.pool, [src, 'item'], [dst, 'item']);
+  await expectSameTable(f.pool, [src, 'item_log'], [dst, 'item_log']);
 });
 
 it('a replication schedule is a Temporal Schedule that requests runs, with the next run as a tile', async () => {
-  await expect(setReplicationSchedule(client, tenant, { schedule: { frequency: 'weekly', at: '03:30' } as never })).rejects.toThrow(
+  await expect(setReplicationSchedule(f.client, tenant, { schedule: { frequency: 'weekly', at: '03:30' } as never })).rejects.toThrow(
     /schedule refused: invalid request: schedule.weekday: a weekly schedule needs a weekday/,
   );
-  expect(await setReplicationSchedule(client, tenant, { schedule: { frequency: 'daily', at: '02:00' }, requestedBy: 'jest' })).toBe('daily at 02:00 UTC');
-  const status = await getStatus(client, tenant);
+  expect(await setReplicationSchedule(f.client, tenant, { schedule: { frequency: 'daily', at: '02:00' }, requestedBy: 'jest' })).toBe('daily at 02:00 UTC');
+  const status = await getStatus(f.client, tenant);
   expect(status.schedule).toBe('daily at 02:00 UTC');
   expect(status.tiles.nextScheduledRun).toMatch(/T02:00:00\.000Z$/);
-  const handle = client.schedule.getHandle(scheduleId(tenant));
+  const handle = f.client.schedule.getHandle(scheduleId(tenant));
   const described = await handle.describe();
   expect(described.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 2, end: 2, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
   expect(new Date(described.info.nextActionTimes[0]).toISOString()).toBe(status.tiles.nextScheduledRun);
@@ -85,10 +65,10 @@ it('a replication schedule is a Temporal Schedule that requests runs, with the n
   // Firing it now requests a run, recorded as the schedule's.
   const before = status.log.length;
   await handle.trigger();
-  const fired = await waitForStatus(client, tenant, (s) => s.log.length > before && !!s.log[s.log.length - 1].endedAt);
+  const fired = await waitForStatus(f.client, tenant, (s) => s.log.length > before && !!s.log[s.log.length - 1].endedAt);
   expect(fired.log[fired.log.length - 1]).toMatchObject({ trigger: 'signal', requestedBy: 'schedule', reason: 'scheduled replication', status: 'Completed' });
 
-  expect(await setReplicationSchedule(client, tenant, { schedule: null, requestedBy: 'jest' })).toBe('off');
+  expect(await setReplicationSchedule(f.client, tenant, { schedule: null, requestedBy: 'jest' })).toBe('off');
   await expect(handle.describe()).rejects.toThrow(/not found/i);
-  expect((await getStatus(client, tenant)).tiles.nextScheduledRun).toBeNull();
+  expect((await getStatus(f.client, tenant)).tiles.nextScheduledRun).toBeNull();
 });

@@ -1,40 +1,32 @@
 // The replication core end to end, on a real dev server and a real MariaDB: setup, a full copy,
 // deltas, a transaction held open across a run, and refused actions.
-import type { Client } from '@temporalio/client';
-import type { Pool } from 'mysql2/promise';
 import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
-import type { WorkerHandle } from '../../worker/main';
 import { configureCompaniesUpdate, runMigrationNowSignal } from '../../workflows/messages';
-import { count, expectSameTable, dropCaptureFor, dropSchemas, testClient, testPool, testWorker, uniqueName, waitUntil } from '../helpers';
+import { count, expectSameTable, waitUntil } from '../helpers';
+import { tenantFixture } from '../fixture';
 
-const src = uniqueName('rep_src');
-const tenant = uniqueName('rep');
-const dst = `${tenant}_${src}`;
-const taskQueue = uniqueName('tq_rep');
-let pool: Pool;
-let client: Client;
-let worker: WorkerHandle;
+const f = tenantFixture('rep');
+const { src, tenant, dst } = f;
 
 const run = async (reason: string) => {
-  const started = await runMigrationNow(client, tenant, { requestedBy: 'jest', reason });
-  return { started, entry: await waitForRun(client, tenant, started) };
+  const started = await runMigrationNow(f.client, tenant, { requestedBy: 'jest', reason });
+  return { started, entry: await waitForRun(f.client, tenant, started) };
 };
 
-const tableRow = async (table: string) => (await getStatus(client, tenant)).tables.find((t) => t.table === table)!;
+const tableRow = async (table: string) => (await getStatus(f.client, tenant)).tables.find((t) => t.table === table)!;
 
-const sameAsSource = (table: string) => expectSameTable(pool, [src, table], [dst, table]);
+const sameAsSource = (table: string) => expectSameTable(f.pool, [src, table], [dst, table]);
 
 beforeAll(async () => {
-  pool = testPool();
-  await pool.query(`CREATE SCHEMA ${src}`);
-  await pool.query(`CREATE TABLE ${src}.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(40) NOT NULL, amount DECIMAL(38,20) NOT NULL,
+  await f.pool.query(`CREATE SCHEMA ${src}`);
+  await f.pool.query(`CREATE TABLE ${src}.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(40) NOT NULL, amount DECIMAL(38,20) NOT NULL,
     placed DATETIME(3) NOT NULL, meta JSON NULL, photo BLOB NULL, total DECIMAL(38,20) AS (amount * 2) STORED) ENGINE=InnoDB`);
-  await pool.query(`CREATE TABLE ${src}.order_line (order_id INT NOT NULL, line_no INT NOT NULL, qty INT NOT NULL, PRIMARY KEY (order_id, line_no)) ENGINE=InnoDB`);
-  await pool.query(`CREATE TABLE ${src}.notes (txt VARCHAR(100) NOT NULL) ENGINE=InnoDB`);
-  await pool.query(`CREATE TABLE ${src}.access_control (user_id INT PRIMARY KEY, role VARCHAR(20)) ENGINE=InnoDB`);
-  await pool.query(`CREATE TABLE ${src}.bad_dates (id INT PRIMARY KEY, d DATE NOT NULL) ENGINE=InnoDB`);
-  await pool.query(`CREATE TABLE ${src}.big (id BIGINT PRIMARY KEY, v VARCHAR(50) NOT NULL) ENGINE=InnoDB`);
-  const lax = await pool.getConnection();
+  await f.pool.query(`CREATE TABLE ${src}.order_line (order_id INT NOT NULL, line_no INT NOT NULL, qty INT NOT NULL, PRIMARY KEY (order_id, line_no)) ENGINE=InnoDB`);
+  await f.pool.query(`CREATE TABLE ${src}.notes (txt VARCHAR(100) NOT NULL) ENGINE=InnoDB`);
+  await f.pool.query(`CREATE TABLE ${src}.access_control (user_id INT PRIMARY KEY, role VARCHAR(20)) ENGINE=InnoDB`);
+  await f.pool.query(`CREATE TABLE ${src}.bad_dates (id INT PRIMARY KEY, d DATE NOT NULL) ENGINE=InnoDB`);
+  await f.pool.query(`CREATE TABLE ${src}.big (id BIGINT PRIMARY KEY, v VARCHAR(50) NOT NULL) ENGINE=InnoDB`);
+  const lax = await f.pool.getConnection();
   await lax.query("SET SESSION sql_mode = ''"); // a definition only a lax server accepts
   await lax.query(`CREATE TABLE ${src}.zero_default (id INT PRIMARY KEY, d DATE NOT NULL DEFAULT '0000-00-00') ENGINE=InnoDB`);
   lax.release();
@@ -43,32 +35,21 @@ beforeAll(async () => {
     `customer "${i}" \\ \t ü 😀`, `${i}.12345678901234567890`, `2020-01-01 00:00:${String(i % 60).padStart(2, '0')}.${String(i % 1000).padStart(3, '0')}`,
     JSON.stringify({ i, tags: ['a', 'b'], nested: { x: i / 3 } }), i % 7 === 0 ? null : Buffer.from([i % 256, 0, 255, 39, 92]),
   ]);
-  await pool.query(`INSERT INTO ${src}.orders (customer, amount, placed, meta, photo) VALUES ?`, [orders]);
-  await pool.query(`INSERT INTO ${src}.order_line VALUES ?`, [Array.from({ length: 3000 }, (_, i) => [1 + (i % 2000), Math.floor(i / 2000) + 1, i])]);
-  await pool.query(`INSERT INTO ${src}.notes VALUES ?`, [[['a'], ['a'], ['b']]]);
-  await pool.query(`INSERT INTO ${src}.access_control VALUES (1, 'SUPER')`);
-  const conn = await pool.getConnection();
+  await f.pool.query(`INSERT INTO ${src}.orders (customer, amount, placed, meta, photo) VALUES ?`, [orders]);
+  await f.pool.query(`INSERT INTO ${src}.order_line VALUES ?`, [Array.from({ length: 3000 }, (_, i) => [1 + (i % 2000), Math.floor(i / 2000) + 1, i])]);
+  await f.pool.query(`INSERT INTO ${src}.notes VALUES ?`, [[['a'], ['a'], ['b']]]);
+  await f.pool.query(`INSERT INTO ${src}.access_control VALUES (1, 'SUPER')`);
+  const conn = await f.pool.getConnection();
   await conn.query("SET SESSION sql_mode = ''");
   await conn.query(`INSERT INTO ${src}.bad_dates VALUES (1, '2024-01-01'), (2, '0000-00-00'), (3, '2024-02-02'), (4, '0000-00-00')`);
   conn.release();
-  await pool.query(`INSERT INTO ${src}.big VALUES ?`, [Array.from({ length: 30_000 }, (_, i) => [i + 1, `row ${i + 1}`])]);
-  await pool.query(`ANALYZE TABLE ${src}.big`);
+  await f.pool.query(`INSERT INTO ${src}.big VALUES ?`, [Array.from({ length: 30_000 }, (_, i) => [i + 1, `row ${i + 1}`])]);
+  await f.pool.query(`ANALYZE TABLE ${src}.big`);
 
-  client = await testClient();
-  worker = await testWorker(taskQueue);
-});
-
-afterAll(async () => {
-  await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-  await worker?.stop();
-  await dropCaptureFor(pool, src);
-  await dropSchemas(pool, src, dst);
-  await pool.end();
-  await client.connection.close();
 });
 
 it('sets up: assessment, target tables, change capture, Not Migrated by design', async () => {
-  const { status } = await createTenant(client, taskQueue, {
+  const { status } = await createTenant(f.client, f.taskQueue, {
     tenant,
     companies: [{ source: src }],
     copy: { largeTableRows: 10_000, rangesPerTable: 3, writeBatchRows: 700, heartbeatTimeoutSeconds: 5 },
@@ -83,12 +64,12 @@ it('sets up: assessment, target tables, change capture, Not Migrated by design',
   expect(status.tables.find((t) => t.table === 'access_control')!.notMigratedReason).toMatch(/by design/);
   expect(status.findings.some((f) => f.table === `${src}.notes` && /no primary key/.test(f.message))).toBe(true);
   expect(status.findings.some((f) => f.table === `${src}.bad_dates` && /2 rows have a zero date/.test(f.message))).toBe(true);
-  const [triggers] = await pool.query('SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?', [src]);
+  const [triggers] = await f.pool.query('SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?', [src]);
   expect((triggers as unknown[]).length).toBe(4 * 3); // orders, order_line, bad_dates, big: insert/update/delete each
 });
 
 it('refuses bad requests with their reason', async () => {
-  const handle = tenantHandle(client, tenant);
+  const handle = tenantHandle(f.client, tenant);
   await expect(handle.executeUpdate(configureCompaniesUpdate, { args: [{ companies: [{ source: 'no_such_schema' }] }] })).rejects.toMatchObject({
     cause: { message: expect.stringMatching(/unknown company 'no_such_schema'/) },
   });
@@ -100,69 +81,69 @@ it('refuses bad requests with their reason', async () => {
 it('first run copies everything: checksums equal, rejected rows counted, tables without a key warned', async () => {
   const { started, entry } = await run('first load');
   expect(started.kind).toBe('full');
-  if (entry.status !== 'Completed') console.error(entry, (await getStatus(client, tenant)).tables);
+  if (entry.status !== 'Completed') console.error(entry, (await getStatus(f.client, tenant)).tables);
   expect(entry.status).toBe('Completed');
   for (const t of ['orders', 'order_line', 'notes', 'big']) await sameAsSource(t);
-  expect(await count(pool, dst, 'bad_dates')).toBe(2);
+  expect(await count(f.pool, dst, 'bad_dates')).toBe(2);
   expect(await tableRow('bad_dates')).toMatchObject({ status: 'Warning', errors: 2 });
   expect((await tableRow('bad_dates')).errorMessage).toMatch(/2 rows rejected by the target; first: .*Incorrect date value/);
   expect(await tableRow('notes')).toMatchObject({ status: 'Warning', errorMessage: expect.stringMatching(/no primary key/) });
   expect(await tableRow('orders')).toMatchObject({ status: 'Successful', fullLoadRows: 2000 });
   expect(await tableRow('big')).toMatchObject({ status: 'Successful', fullLoadRows: 30_000 });
-  const status = await getStatus(client, tenant);
+  const status = await getStatus(f.client, tenant);
   expect(status.status).toBe('Upgrade Pending');
   expect(status.tiles).toMatchObject({ successful: 3, warnings: 2, failed: 0, notMigrated: 2 });
 });
 
 it('later runs apply inserts, updates and deletes across tables, and fixed rows arrive', async () => {
-  await pool.query(`INSERT INTO ${src}.orders (customer, amount, placed) VALUES ('new', 1, '2024-01-01 00:00:00.000'), ('new2', 2, '2024-01-01 00:00:00.000')`);
-  await pool.query(`UPDATE ${src}.orders SET amount = amount + 1 WHERE id <= 10`);
-  await pool.query(`UPDATE ${src}.orders SET customer = 'twice' WHERE id = 11`);
-  await pool.query(`UPDATE ${src}.orders SET customer = 'thrice' WHERE id = 11`);
-  await pool.query(`DELETE FROM ${src}.orders WHERE id BETWEEN 20 AND 24`);
-  await pool.query(`DELETE FROM ${src}.order_line WHERE order_id = 30`);
-  await pool.query(`UPDATE ${src}.order_line SET line_no = 9 WHERE order_id = 31 AND line_no = 1`); // key change
-  await pool.query(`INSERT INTO ${src}.big VALUES (40000, 'beyond the last range')`);
-  await pool.query(`DELETE FROM ${src}.big WHERE id = 15000`);
-  await pool.query(`INSERT INTO ${src}.notes VALUES ('c')`);
-  await pool.query(`UPDATE ${src}.bad_dates SET d = '2024-03-03' WHERE id = 2`); // fixed at the source
+  await f.pool.query(`INSERT INTO ${src}.orders (customer, amount, placed) VALUES ('new', 1, '2024-01-01 00:00:00.000'), ('new2', 2, '2024-01-01 00:00:00.000')`);
+  await f.pool.query(`UPDATE ${src}.orders SET amount = amount + 1 WHERE id <= 10`);
+  await f.pool.query(`UPDATE ${src}.orders SET customer = 'twice' WHERE id = 11`);
+  await f.pool.query(`UPDATE ${src}.orders SET customer = 'thrice' WHERE id = 11`);
+  await f.pool.query(`DELETE FROM ${src}.orders WHERE id BETWEEN 20 AND 24`);
+  await f.pool.query(`DELETE FROM ${src}.order_line WHERE order_id = 30`);
+  await f.pool.query(`UPDATE ${src}.order_line SET line_no = 9 WHERE order_id = 31 AND line_no = 1`); // key change
+  await f.pool.query(`INSERT INTO ${src}.big VALUES (40000, 'beyond the last range')`);
+  await f.pool.query(`DELETE FROM ${src}.big WHERE id = 15000`);
+  await f.pool.query(`INSERT INTO ${src}.notes VALUES ('c')`);
+  await f.pool.query(`UPDATE ${src}.bad_dates SET d = '2024-03-03' WHERE id = 2`); // fixed at the source
 
   const { started, entry } = await run('nightly');
   expect(started.kind).toBe('delta');
   expect(entry.status).toBe('Completed');
   for (const t of ['orders', 'order_line', 'notes', 'big']) await sameAsSource(t);
-  expect(await count(pool, dst, 'bad_dates')).toBe(3);
+  expect(await count(f.pool, dst, 'bad_dates')).toBe(3);
   const orders = await tableRow('orders');
   expect(orders).toMatchObject({ inserts: 2, updates: 11, deletes: 5, errors: 0 });
   expect(await tableRow('bad_dates')).toMatchObject({ status: 'Warning', errors: 1 });
 });
 
 it('a change in a transaction held open across a run arrives with the next run, even behind a later commit', async () => {
-  const slow = await pool.getConnection();
+  const slow = await f.pool.getConnection();
   try {
     await slow.query('START TRANSACTION');
     await slow.query(`INSERT INTO ${src}.orders (customer, amount, placed) VALUES ('slow', 3, '2024-01-01 00:00:00.000')`);
     // A later, faster transaction takes a higher log seq and commits first: the classic trap.
-    await pool.query(`INSERT INTO ${src}.orders (customer, amount, placed) VALUES ('fast', 4, '2024-01-01 00:00:00.000')`);
+    await f.pool.query(`INSERT INTO ${src}.orders (customer, amount, placed) VALUES ('fast', 4, '2024-01-01 00:00:00.000')`);
     const { entry } = await run('while a transaction is open');
     expect(entry.status).toBe('Completed');
-    expect(await count(pool, dst, 'orders', "customer = 'fast'")).toBe(1);
-    expect(await count(pool, dst, 'orders', "customer = 'slow'")).toBe(0);
+    expect(await count(f.pool, dst, 'orders', "customer = 'fast'")).toBe(1);
+    expect(await count(f.pool, dst, 'orders', "customer = 'slow'")).toBe(0);
     await slow.query('COMMIT');
   } finally {
     slow.release();
   }
   await run('after the commit');
-  expect(await count(pool, dst, 'orders', "customer = 'slow'")).toBe(1);
+  expect(await count(f.pool, dst, 'orders', "customer = 'slow'")).toBe(1);
   await sameAsSource('orders');
 });
 
 it('refuses a second run while one is in progress, and records refused signals', async () => {
-  const first = await runMigrationNow(client, tenant, { requestedBy: 'jest' });
-  await expect(runMigrationNow(client, tenant, { requestedBy: 'jest' })).rejects.toThrow(/run refused: run #\d+ is already in progress/);
-  await tenantHandle(client, tenant).signal(runMigrationNowSignal, { requestedBy: 'script' });
-  await waitForRun(client, tenant, first);
-  await waitUntil('refusal on record', async () => (await getStatus(client, tenant)).refusals.length > 0);
-  const { refusals } = await getStatus(client, tenant);
+  const first = await runMigrationNow(f.client, tenant, { requestedBy: 'jest' });
+  await expect(runMigrationNow(f.client, tenant, { requestedBy: 'jest' })).rejects.toThrow(/run refused: run #\d+ is already in progress/);
+  await tenantHandle(f.client, tenant).signal(runMigrationNowSignal, { requestedBy: 'script' });
+  await waitForRun(f.client, tenant, first);
+  await waitUntil('refusal on record', async () => (await getStatus(f.client, tenant)).refusals.length > 0);
+  const { refusals } = await getStatus(f.client, tenant);
   expect(refusals[0]).toMatchObject({ action: 'runMigrationNow (signal)', requestedBy: 'script', reason: expect.stringMatching(/already in progress/) });
 });

@@ -1,0 +1,43 @@
+// The common frame of an integration test file: unique names, a MySQL pool, a Temporal client and a
+// worker on the file's own task queue; afterwards the tenant's workflow, capture and schemas go.
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'mysql2/promise';
+import { tenantHandle } from '../client/operations';
+import type { WorkerHandle } from '../worker/main';
+import { dropCaptureFor, dropSchemas, testClient, testPool, testWorker, uniqueName } from './helpers';
+
+export interface TenantFixture {
+  src: string;
+  tenant: string;
+  /** The default target schema of `src`. */
+  dst: string;
+  taskQueue: string;
+  pool: Pool;
+  client: Client;
+  worker?: WorkerHandle;
+}
+
+/** Registers the beforeAll/afterAll hooks; `cleanup` runs first in afterAll, while everything is still open. */
+export function tenantFixture(prefix: string, opts: { cleanup?: (f: TenantFixture) => Promise<void>; worker?: boolean } = {}): TenantFixture {
+  const src = uniqueName(`${prefix}_src`);
+  const tenant = uniqueName(prefix);
+  const f = { src, tenant, dst: `${tenant}_${src}`, taskQueue: uniqueName(`tq_${prefix}`) } as TenantFixture;
+  beforeAll(async () => {
+    f.pool = testPool();
+    f.client = await testClient();
+    if (opts.worker !== false) f.worker = await testWorker(f.taskQueue);
+  });
+  afterAll(async () => {
+    try {
+      await opts.cleanup?.(f);
+    } finally {
+      await tenantHandle(f.client, f.tenant).terminate('test done').catch(() => undefined);
+      await f.worker?.stop();
+      await dropCaptureFor(f.pool, f.src);
+      await dropSchemas(f.pool, f.src, f.dst);
+      await f.pool.end();
+      await f.client.connection.close();
+    }
+  });
+  return f;
+}
