@@ -12,7 +12,7 @@ import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
 import { copyColumns, listSchemas, readTables } from './introspect';
 import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
-import { requeueKeys } from './capture';
+import { removeCapture, requeueKeys } from './capture';
 import { id, qualified } from './sql';
 import { createTargetTables, emptyTargetTables, ensureControlSchema, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
@@ -115,6 +115,16 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
       const target = conns.pool(input.targetConnection);
       const rowsDeleted = await emptyTargetTables(target, input.tables.map((t) => ({ schema: t.targetSchema, table: t.table })), () => Context.current().heartbeat());
       return { tablesEmptied: input.tables.length, rowsDeleted };
+    },
+
+    async removeChangeCapture(input: { sourceConnection: string; tables: TableRef[] }): Promise<{ removed: number }> {
+      const source = conns.pool(input.sourceConnection);
+      let removed = 0;
+      for (const t of input.tables) {
+        if (await removeCapture(source, t.sourceSchema, t.table)) removed++;
+        Context.current().heartbeat(removed);
+      }
+      return { removed };
     },
 
     async setEnvironmentState(input: { targetConnection: string; tenant: string; state: EnvironmentState; changedBy: string }): Promise<void> {

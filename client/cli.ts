@@ -11,7 +11,7 @@ import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings } from '../lib/types';
 import { configureCompaniesUpdate } from '../workflows/messages';
 import {
-  applyHotfix, createTenant, getStatus, refusedAs, resetCloudData, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist,
+  applyHotfix, createTenant, disableCloudMigration, getStatus, refusedAs, resetCloudData, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist,
   tenantHandle, waitForRun,
   waitForUpgrade,
 } from './operations';
@@ -211,6 +211,19 @@ export function buildProgram(): Command {
         const described = await setReplicationSchedule(client, name, { schedule, requestedBy: operator(), reason: opts.reason });
         const next = (await getStatus(client, name)).tiles.nextScheduledRun;
         process.stdout.write(`Replication schedule of ${name}: ${described}${next ? ` (next run ${next})` : ''}\n`);
+      });
+    });
+
+  program
+    .command('disable')
+    .description('Disable Cloud Migration: checks nothing runs and the final run is done, removes change capture from the source, ends the tenant\'s workflow')
+    .argument('<tenant>')
+    .option('--skip-final-run', 'disable even though the latest run did not complete')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const out = await disableCloudMigration(client, name, { skipFinalRun: !!opts.skipFinalRun, requestedBy: operator(), reason: opts.reason });
+        process.stdout.write(`Cloud migration of ${name} disabled at ${out.disabledAt}: change capture removed from ${out.captureRemoved} source tables; final run: ${out.finalRun}.\n`);
       });
     });
 

@@ -5,11 +5,11 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, TenantIdKey } from '../lib/constants';
 import { UserFacingError } from '../lib/errors';
 import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
-import type { Requester, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress } from '../lib/types';
+import type { DisableResult, Requester, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
-  resetCloudDataUpdate, setReplicationScheduleUpdate, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
+  disableCloudMigrationUpdate, resetCloudDataUpdate, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
   type UpgradeStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
@@ -177,4 +177,9 @@ export function setupChecklist(client: Client, tenant: string): Promise<Checklis
 /** Sets (or with schedule null, removes) the replication schedule; answers with its description. */
 export function setReplicationSchedule(client: Client, tenant: string, request: ScheduleRequest): Promise<string> {
   return refusedAs('schedule refused', () => tenantHandle(client, tenant).executeUpdate(setReplicationScheduleUpdate, { args: [request] }));
+}
+
+/** Disable Cloud Migration: the checklist, then change capture off the source and the workflow ends. */
+export function disableCloudMigration(client: Client, tenant: string, request: DisableRequest): Promise<DisableResult> {
+  return refusedAs('disable refused', () => tenantHandle(client, tenant).executeUpdate(disableCloudMigrationUpdate, { args: [request] }));
 }

@@ -99,3 +99,5 @@ export const hotfixRequestSchema = requesterSchema
 export const resetRequestSchema = requesterSchema.extend({ confirm: z.boolean().optional() }).strict();
 
 export const scheduleRequestSchema = requesterSchema.extend({ schedule: scheduleSpecSchema.nullable() }).strict();
+
+export const disableRequestSchema = requesterSchema.extend({ skipFinalRun: z.boolean().optional() }).strict();

@@ -13,7 +13,8 @@ export type TenantStatus =
   | 'Upgrade Pending'
   | 'Upgrade in Progress'
   | 'Upgrade completed successfully'
-  | 'Upgrade pending';
+  | 'Upgrade pending'
+  | 'Cloud Migration Disabled';
 
 /** One company: a source schema and the target schema it lands in. */
 export interface CompanyMapping {
@@ -168,6 +169,7 @@ export interface StatusPage {
   hotfixes: HotfixRecord[];
   /** The replication schedule, e.g. "daily at 02:00 UTC". */
   schedule?: string;
+  disabled?: DisableResult;
 }
 
 /** Input of one replication run (a child workflow). */
@@ -295,4 +297,13 @@ export interface HotfixRecord {
   appliedAt: string;
   requestedBy?: string;
   reason?: string;
+}
+
+/** What Disable Cloud Migration did: the workflow's result, and the last line of its story. */
+export interface DisableResult {
+  disabledAt: string;
+  requestedBy?: string;
+  reason?: string;
+  finalRun: string;
+  captureRemoved: number;
 }

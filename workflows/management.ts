@@ -7,22 +7,22 @@ import {
 } from '@temporalio/workflow';
 import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, setupWorkflowId, TenantIdKey, upgradeWorkflowId } from '../lib/constants';
 import {
-  configureCompaniesSchema, describeIssues, hotfixRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, resetRequestSchema,
+  configureCompaniesSchema, describeIssues, disableRequestSchema, hotfixRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, resetRequestSchema,
   scheduleRequestSchema, upgradeRequestSchema,
   type TenantInput,
 } from '../lib/schemas';
 import { describeSchedule } from '../lib/schedule';
-import type { Requester, RunInput, TableWork, TenantConfig, UpgradeLogEntry } from '../lib/types';
+import type { DisableResult, Requester, RunInput, TableWork, TenantConfig, UpgradeLogEntry } from '../lib/types';
 import { hotfixActivities, setupActivities } from './activity-options';
 import { dataUpgrade } from './data-upgrade';
 import {
-  applyHotfixUpdate, configureCompaniesUpdate, DESCRIPTIONS, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal,
+  applyHotfixUpdate, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal,
   runMigrationNowUpdate, setReplicationScheduleUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
 } from './messages';
 import { replicationRun } from './replication-run';
 import { tenantSetup } from './setup';
 import {
-  applyAssessment, applyReset, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseHotfix, refuseReset,
+  applyAssessment, applyReset, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseHotfix, refuseReset,
   refuseRun, refuseUpgrade, runKind, setupChecklist, startRunEntry, statusPage, type TenantState,
 } from './tenant-state';
 
@@ -60,7 +60,7 @@ function validated<T>(schema: { safeParse(v: unknown): { success: true; data: T 
   return r.data;
 }
 
-export async function cloudMigration(input: ManagementInput): Promise<void> {
+export async function cloudMigration(input: ManagementInput): Promise<DisableResult> {
   const { carried, ...raw } = input;
   let config: TenantConfig;
   try {
@@ -77,7 +77,9 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
   // --- what the UI and `cm` see -----------------------------------------------------------------
   let published = '';
   const publish = (): void => {
-    const phase = !state.setupDone || state.setupPending
+    const phase = state.disabled
+      ? 'disabled'
+      : !state.setupDone || state.setupPending
       ? 'setup'
       : state.currentUpgrade !== undefined ? 'upgrade' : state.currentRun !== undefined ? 'replication' : 'idle';
     const key = `${state.status}|${phase}`;
@@ -196,6 +198,23 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
   );
 
   setHandler(setupChecklistQuery, () => setupChecklist(state), { description: DESCRIPTIONS.setupChecklist });
+
+  setHandler(
+    disableCloudMigrationUpdate,
+    async (req): Promise<DisableResult> => {
+      state.disableRequest = { trigger: 'update', ...req, skipFinalRun: req.skipFinalRun === true };
+      await condition(() => state.disabled !== undefined);
+      return state.disabled!;
+    },
+    {
+      description: DESCRIPTIONS.disableCloudMigration,
+      validator: (req) => {
+        const parsed = validated(disableRequestSchema, req);
+        const refusal = refuseDisable(state, parsed.skipFinalRun === true);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
 
   setHandler(
     setReplicationScheduleUpdate,
@@ -355,6 +374,35 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
     publish();
   };
 
+  /** Disable Cloud Migration: change capture off the source, no more scheduled runs, the end of this workflow. */
+  const disable = async (): Promise<DisableResult> => {
+    const request = state.disableRequest!;
+    const tables = Object.values(state.tables).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
+    const { removed } = await setupActivities.removeChangeCapture.executeWithOptions(
+      { summary: `Disable: remove change capture from ${tables.length} source tables` },
+      [{ sourceConnection: config.sourceConnection, tables }],
+    );
+    if (state.schedule) {
+      await setupActivities.setReplicationSchedule.executeWithOptions(
+        { summary: 'Disable: remove the replication schedule' },
+        [{ tenant: config.tenant, taskQueue: workflowInfo().taskQueue, spec: null }],
+      );
+      state.schedule = undefined;
+    }
+    const last = state.log[state.log.length - 1];
+    state.disabled = {
+      disabledAt: new Date().toISOString(),
+      requestedBy: request.requestedBy,
+      reason: request.reason,
+      finalRun: request.skipFinalRun ? 'skipped on request' : last ? `run #${last.run} ${last.status}` : 'none',
+      captureRemoved: removed,
+    };
+    state.status = 'Cloud Migration Disabled';
+    publish();
+    await condition(allHandlersFinished);
+    return state.disabled;
+  };
+
   const historyIsLong = (): boolean =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents;
 
@@ -364,7 +412,10 @@ export async function cloudMigration(input: ManagementInput): Promise<void> {
       await setup();
       continue;
     }
-    await condition(() => state.pendingRun !== undefined || state.pendingUpgrade !== undefined || state.setupPending || historyIsLong());
+    await condition(
+      () => state.pendingRun !== undefined || state.pendingUpgrade !== undefined || state.setupPending || state.disableRequest !== undefined || historyIsLong(),
+    );
+    if (state.disableRequest) return disable();
     if (state.setupPending) continue;
     if (state.pendingUpgrade) {
       await upgrade();

@@ -1,7 +1,7 @@
 // The management workflow's and the run workflow's public messages: what the UI's Signal, Update
 // and Query buttons list (with the descriptions below), and what `cm` calls.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CompanyMapping, Requester, RunKind, RunProgress, StatusPage, UpgradeProgress } from '../lib/types';
+import type { CompanyMapping, DisableResult, Requester, RunKind, RunProgress, StatusPage, UpgradeProgress } from '../lib/types';
 import type { ScheduleSpec } from '../lib/schedule';
 import type { ChecklistItem } from './tenant-state';
 
@@ -39,6 +39,8 @@ export type ResetRequest = Requester & { confirm?: boolean };
 export const resetCloudDataUpdate = defineUpdate<{ tablesEmptied: number; rowsDeleted: number }, [ResetRequest]>('resetCloudData');
 export const setupChecklistQuery = defineQuery<ChecklistItem[]>('setupChecklist');
 export type ScheduleRequest = Requester & { schedule: ScheduleSpec | null };
+export type DisableRequest = Requester & { skipFinalRun?: boolean };
+export const disableCloudMigrationUpdate = defineUpdate<DisableResult, [DisableRequest]>('disableCloudMigration');
 export const setReplicationScheduleUpdate = defineUpdate<string, [ScheduleRequest]>('setReplicationSchedule');
 
 export const DESCRIPTIONS = {
@@ -58,5 +60,7 @@ export const DESCRIPTIONS = {
     'Reset Cloud Data: empties every migrated table of the target so the next run copies everything again. Needs {"confirm": true}. Refused while a run, an upgrade or setup is going, and after a successful upgrade.',
   setReplicationSchedule:
     'Replication schedule: {"schedule":{"frequency":"daily","at":"02:00"}} or {"schedule":{"frequency":"weekly","weekday":"sunday","at":"03:30"}} (UTC), kept as a Temporal Schedule that requests Run Migration Now; {"schedule":null} turns it off. The next run shows as a tile.',
+  disableCloudMigration:
+    'Disable Cloud Migration: after its checklist (nothing running; the final run done, or {"skipFinalRun": true}), removes change capture from the source and the replication schedule, records the result and completes this workflow. The target keeps its data.',
   setupChecklist: 'Setup Checklist: the tables that were not migrated (each with its reason), failed tables, rejected rows, and secondary objects to recreate online.',
 } as const;

@@ -1,6 +1,7 @@
 // The management page's state and the rules over it. Pure functions: no Temporal calls, so they
 // are unit-tested directly and behave the same on replay.
 import type {
+  DisableResult,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
   TableState, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
@@ -39,6 +40,8 @@ export interface TenantState {
   resetInProgress?: boolean;
   /** The replication schedule, kept by a Temporal Schedule; the page shows its next run. */
   schedule?: ScheduleSpec;
+  disabled?: DisableResult;
+  disableRequest?: PendingRun & { skipFinalRun: boolean };
 }
 
 /** One line of the Setup Checklist: what must be set up online before the cloud tenant takes over. */
@@ -72,6 +75,7 @@ export function initialState(dataVersion = '1.0'): TenantState {
 
 /** Why a migration run cannot start now, or undefined when it can. */
 export function refuseRun(state: TenantState): string | undefined {
+  if (state.disabled || state.disableRequest) return 'cloud migration is disabled for this tenant';
   if (state.fence) return `a data upgrade (${state.fence.holder}) holds the fence: replication is refused until it ends`;
   if (state.status === 'Upgrade completed successfully') {
     return `the tenant's data was upgraded to version ${state.dataVersion}: replication from the on-premises version is refused; disable cloud migration, upgrade on-premises, then set it up again`;
@@ -81,6 +85,23 @@ export function refuseRun(state: TenantState): string | undefined {
   if (state.currentRun !== undefined) return `run #${state.currentRun} is already in progress`;
   if (state.pendingRun) return 'a run was just requested and is starting';
   if (state.resetInProgress) return 'the target is being reset: run after it ends';
+  return undefined;
+}
+
+/**
+ * Disable Cloud Migration's checklist: nothing running, and the final run done (the latest run
+ * completed) or explicitly skipped. Returns the reason it cannot go ahead, or undefined.
+ */
+export function refuseDisable(state: TenantState, skipFinalRun: boolean): string | undefined {
+  if (state.disabled || state.disableRequest) return 'cloud migration is already disabled';
+  const busy = state.currentRun !== undefined || state.pendingRun ? `run #${state.currentRun ?? state.nextRun}`
+    : state.currentUpgrade !== undefined || state.pendingUpgrade ? 'a data upgrade'
+    : state.setupPending ? 'setup' : state.hotfixInProgress ? `hotfix ${state.hotfixInProgress}` : state.resetInProgress ? 'a reset' : undefined;
+  if (busy) return `checklist: nothing may be running, but ${busy} is in progress`;
+  const last = state.log[state.log.length - 1];
+  if (!skipFinalRun && state.status !== 'Upgrade completed successfully' && last?.status !== 'Completed') {
+    return `checklist: the final run is not done (${last ? `run #${last.run} ${last.status}` : 'no run yet'}): run it, or send {"skipFinalRun": true}`;
+  }
   return undefined;
 }
 
@@ -257,6 +278,7 @@ export function statusPage(config: TenantConfig, state: TenantState): StatusPage
     // The workflow's clock (the time of its latest activation): deterministic, and fresh enough for a tile.
     tiles: tiles(state, state.schedule ? nextRun(state.schedule, new Date()) : null),
     schedule: state.schedule ? describeSchedule(state.schedule) : undefined,
+    disabled: state.disabled,
     currentRun: state.currentRun !== undefined ? state.log.find((e) => e.run === state.currentRun) : undefined,
     log: state.log,
     tables: Object.values(state.tables),

@@ -1,5 +1,9 @@
-// Operator actions of the management page beyond runs and upgrades: Setup Checklist, Reset Cloud Data.
-import { createTenant, getStatus, waitForStatus, resetCloudData, runMigrationNow, setReplicationSchedule, setupChecklist, waitForRun } from '../../client/operations';
+// Operator actions of the management page beyond runs and upgrades: Setup Checklist, Reset Cloud Data,
+// the replication schedule, and Disable Cloud Migration (last: it ends the tenant's workflow).
+import {
+  createTenant, disableCloudMigration, getStatus, resetCloudData, runMigrationNow, setReplicationSchedule, setupChecklist, tenantHandle, waitForRun,
+  waitForStatus,
+} from '../../client/operations';
 import { scheduleId } from '../../activities/schedule';
 import { count, expectSameTable } from '../helpers';
 import { tenantFixture } from '../fixture';
@@ -71,4 +75,23 @@ it('a replication schedule is a Temporal Schedule that requests runs, with the n
   expect(await setReplicationSchedule(f.client, tenant, { schedule: null, requestedBy: 'jest' })).toBe('off');
   await expect(handle.describe()).rejects.toThrow(/not found/i);
   expect((await getStatus(f.client, tenant)).tiles.nextScheduledRun).toBeNull();
+});
+
+it('Disable Cloud Migration works through its checklist, removes change capture and ends the workflow', async () => {
+  // Checklist: the final run must be done (or skipped explicitly).
+  await f.pool.query(`UPDATE ${src}.item SET price = 0 WHERE no = 'I2'`);
+  const run = await runMigrationNow(f.client, tenant, { requestedBy: 'jest' });
+  await expect(disableCloudMigration(f.client, tenant, { requestedBy: 'jest' })).rejects.toThrow(/disable refused: checklist: nothing may be running, but run #\d+ is in progress/);
+  await waitForRun(f.client, tenant, run);
+  const [before] = await f.pool.query('SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE ?', [src, 'cm\\_capture\\_%']);
+  expect((before as unknown[]).length).toBe(6); // item and item_log: insert, update, delete
+
+  const out = await disableCloudMigration(f.client, tenant, { requestedBy: 'jest', reason: 'cut-over done' });
+  expect(out).toMatchObject({ requestedBy: 'jest', reason: 'cut-over done', captureRemoved: 2, finalRun: expect.stringMatching(/^run #\d+ Completed$/) });
+  const [after] = await f.pool.query('SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?', [src]);
+  expect((after as { TRIGGER_NAME: string }[]).map((t) => t.TRIGGER_NAME)).toEqual(['item_audit']); // the source's own trigger stays
+  const handle = tenantHandle(f.client, tenant);
+  expect(await handle.result()).toEqual(out);
+  expect((await getStatus(f.client, tenant))).toMatchObject({ status: 'Cloud Migration Disabled', disabled: out });
+  expect(await count(f.pool, dst, 'item')).toBe(300); // the target keeps its data
 });
