@@ -11,7 +11,7 @@ import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings } from '../lib/types';
 import { configureCompaniesUpdate } from '../workflows/messages';
 import {
-  applyHotfix, createTenant, disableCloudMigration, getStatus, refusedAs, resetCloudData, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist,
+  applyHotfix, checkForUpdate, createTenant, disableCloudMigration, getStatus, refusedAs, updateService, resetCloudData, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist,
   tenantHandle, waitForRun,
   waitForUpgrade,
 } from './operations';
@@ -224,6 +224,30 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const out = await disableCloudMigration(client, name, { skipFinalRun: !!opts.skipFinalRun, requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Cloud migration of ${name} disabled at ${out.disabledAt}: change capture removed from ${out.captureRemoved} source tables; final run: ${out.finalRun}.\n`);
+      });
+    });
+
+  program
+    .command('version')
+    .description('Check for Update: the workflow code version this tenant runs, next to the deployed one')
+    .argument('<tenant>')
+    .action(async (name: string) => {
+      await withClient(async (client) => {
+        await getStatus(client, name);
+        const v = await checkForUpdate(client, name);
+        process.stdout.write(`Running ${v.running}, deployed ${v.deployed}${v.updateAvailable ? ': an update is available (cm update <tenant>)' : ': up to date'}\n`);
+      });
+    });
+
+  program
+    .command('update')
+    .description('Update: continue the tenant\'s workflow as new on the deployed code, carrying its whole page')
+    .argument('<tenant>')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const v = await updateService(client, name, { requestedBy: operator(), reason: opts.reason });
+        process.stdout.write(`Updating ${name} from ${v.running} to ${v.deployed}: it continues as new on the deployed code.\n`);
       });
     });
 

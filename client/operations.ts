@@ -2,14 +2,14 @@
 // The CLI, the demo and the tests all go through these, so scripts can copy them one to one.
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { managementWorkflowId, TenantIdKey } from '../lib/constants';
+import { managementWorkflowId, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
 import { UserFacingError } from '../lib/errors';
 import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
 import type { DisableResult, Requester, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
-  disableCloudMigrationUpdate, resetCloudDataUpdate, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
+  checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
   type UpgradeStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
@@ -56,7 +56,7 @@ export async function createTenant(client: Client, taskQueue: string, input: Ten
     await client.workflow.start<typeof cloudMigration>('cloudMigration', {
       workflowId: managementWorkflowId(input.tenant),
       taskQueue,
-      args: [input],
+      args: [{ serviceVersion: SERVICE_VERSION, ...input }],
       typedSearchAttributes: [{ key: TenantIdKey, value: input.tenant }],
       staticSummary: `Cloud migration of tenant ${input.tenant}`,
     });
@@ -182,4 +182,14 @@ export function setReplicationSchedule(client: Client, tenant: string, request: 
 /** Disable Cloud Migration: the checklist, then change capture off the source and the workflow ends. */
 export function disableCloudMigration(client: Client, tenant: string, request: DisableRequest): Promise<DisableResult> {
   return refusedAs('disable refused', () => tenantHandle(client, tenant).executeUpdate(disableCloudMigrationUpdate, { args: [request] }));
+}
+
+/** Check for Update: the version this tenant runs next to the deployed one. */
+export function checkForUpdate(client: Client, tenant: string): Promise<ServiceVersions> {
+  return tenantHandle(client, tenant).query(checkForUpdateQuery);
+}
+
+/** Update: continue the tenant's workflow as new on the deployed code. */
+export function updateService(client: Client, tenant: string, requester: Requester): Promise<ServiceVersions> {
+  return refusedAs('update refused', () => tenantHandle(client, tenant).executeUpdate(updateServiceUpdate, { args: [requester] }));
 }

@@ -40,3 +40,11 @@ export const CAPTURE_SCHEMA = 'cm_capture';
 
 /** Session settings of a cloud target: strict, so bad data is rejected instead of mangled. */
 export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+
+/**
+ * The version of the workflow code in this build. A worker deployed with a new version answers
+ * Check for Update with it; a tenant runs the version it was started (or last updated) with until
+ * an operator sends Update, which continues the workflow as new on the deployed code. Bump it
+ * with every change to workflow logic, and guard changed logic with patched().
+ */
+export const SERVICE_VERSION = '1.1.0';

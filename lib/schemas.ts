@@ -46,6 +46,8 @@ export const tenantInputSchema = z
     dataVersion: z.string().regex(/^[A-Za-z0-9_.]{1,20}$/, 'letters, digits, _ and . only').default('1.0'),
     requestedBy: z.string().max(200).optional(),
     reason: z.string().max(2000).optional(),
+    /** The workflow code version the tenant starts on (the client fills it; see SERVICE_VERSION). */
+    serviceVersion: z.string().max(40).optional(),
   })
   .strict();
 

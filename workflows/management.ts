@@ -5,7 +5,7 @@ import {
   allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, setCurrentDetails, setHandler,
   startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, setupWorkflowId, TenantIdKey, upgradeWorkflowId } from '../lib/constants';
+import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId } from '../lib/constants';
 import {
   configureCompaniesSchema, describeIssues, disableRequestSchema, hotfixRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, resetRequestSchema,
   scheduleRequestSchema, upgradeRequestSchema,
@@ -16,7 +16,7 @@ import type { DisableResult, Requester, RunInput, TableWork, TenantConfig, Upgra
 import { hotfixActivities, setupActivities } from './activity-options';
 import { dataUpgrade } from './data-upgrade';
 import {
-  applyHotfixUpdate, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal,
+  applyHotfixUpdate, checkForUpdateQuery, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, updateServiceUpdate, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal,
   runMigrationNowUpdate, setReplicationScheduleUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
 } from './messages';
 import { replicationRun } from './replication-run';
@@ -29,6 +29,8 @@ import {
 export interface Carried {
   config: TenantConfig;
   state: TenantState;
+  /** The code version that wrote this state, i.e. the one this execution started on. */
+  serviceVersion?: string;
 }
 
 export type ManagementInput = TenantInput & { carried?: Carried };
@@ -68,6 +70,9 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   } catch (err) {
     throw ApplicationFailure.nonRetryable(rootMessage(err), 'InvalidInput');
   }
+  // Input is history: the version read here stays the same on every replay, on any worker.
+  const runningVersion = carried?.serviceVersion ?? raw.serviceVersion ?? 'unknown';
+  let serviceUpdate: { requestedBy?: string } | undefined;
   // Fields added since a carried state was written take their defaults.
   const state: TenantState = { ...initialState(config.dataVersion ?? '1.0'), ...carried?.state };
   // Not carried: only in-flight updates wait on these, and none cross continue-as-new.
@@ -198,6 +203,26 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   );
 
   setHandler(setupChecklistQuery, () => setupChecklist(state), { description: DESCRIPTIONS.setupChecklist });
+
+  const versions = () => ({ running: runningVersion, deployed: SERVICE_VERSION, updateAvailable: runningVersion !== SERVICE_VERSION });
+  setHandler(checkForUpdateQuery, versions, { description: DESCRIPTIONS.checkForUpdate });
+  setHandler(
+    updateServiceUpdate,
+    (req) => {
+      serviceUpdate = { requestedBy: req.requestedBy };
+      return versions();
+    },
+    {
+      description: DESCRIPTIONS.updateService,
+      validator: (req) => {
+        validated(requesterSchema, req);
+        if (runningVersion === SERVICE_VERSION) throw new Error(`already on the deployed version ${SERVICE_VERSION}`);
+        const busy = refuseDisable(state, true);
+        if (busy && busy.startsWith('checklist')) throw new Error(busy.replace('checklist: nothing may be running', 'an update waits until nothing is running'));
+        if (state.disabled) throw new Error('cloud migration is disabled for this tenant');
+      },
+    },
+  );
 
   setHandler(
     disableCloudMigrationUpdate,
@@ -413,7 +438,8 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       continue;
     }
     await condition(
-      () => state.pendingRun !== undefined || state.pendingUpgrade !== undefined || state.setupPending || state.disableRequest !== undefined || historyIsLong(),
+      () => state.pendingRun !== undefined || state.pendingUpgrade !== undefined || state.setupPending || state.disableRequest !== undefined ||
+        serviceUpdate !== undefined || historyIsLong(),
     );
     if (state.disableRequest) return disable();
     if (state.setupPending) continue;
@@ -428,6 +454,9 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     // Idle with a long history: hand the state to a fresh run once every handler has answered.
     await condition(allHandlersFinished);
     if (state.pendingRun || state.pendingUpgrade || state.setupPending) continue;
-    await continueAsNew<typeof cloudMigration>({ ...raw, tenant: config.tenant, companies: config.companies, carried: { config, state } });
+    // The new execution runs on the code the workers have now: SERVICE_VERSION is what it runs.
+    await continueAsNew<typeof cloudMigration>({
+      ...raw, tenant: config.tenant, companies: config.companies, carried: { config, state, serviceVersion: SERVICE_VERSION },
+    });
   }
 }

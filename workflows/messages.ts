@@ -40,6 +40,13 @@ export const resetCloudDataUpdate = defineUpdate<{ tablesEmptied: number; rowsDe
 export const setupChecklistQuery = defineQuery<ChecklistItem[]>('setupChecklist');
 export type ScheduleRequest = Requester & { schedule: ScheduleSpec | null };
 export type DisableRequest = Requester & { skipFinalRun?: boolean };
+export interface ServiceVersions {
+  running: string;
+  deployed: string;
+  updateAvailable: boolean;
+}
+export const checkForUpdateQuery = defineQuery<ServiceVersions>('checkForUpdate');
+export const updateServiceUpdate = defineUpdate<ServiceVersions, [Requester]>('updateService');
 export const disableCloudMigrationUpdate = defineUpdate<DisableResult, [DisableRequest]>('disableCloudMigration');
 export const setReplicationScheduleUpdate = defineUpdate<string, [ScheduleRequest]>('setReplicationSchedule');
 
@@ -62,5 +69,8 @@ export const DESCRIPTIONS = {
     'Replication schedule: {"schedule":{"frequency":"daily","at":"02:00"}} or {"schedule":{"frequency":"weekly","weekday":"sunday","at":"03:30"}} (UTC), kept as a Temporal Schedule that requests Run Migration Now; {"schedule":null} turns it off. The next run shows as a tile.',
   disableCloudMigration:
     'Disable Cloud Migration: after its checklist (nothing running; the final run done, or {"skipFinalRun": true}), removes change capture from the source and the replication schedule, records the result and completes this workflow. The target keeps its data.',
+  checkForUpdate: 'Check for Update: the version of the workflow code this tenant runs, next to the version the workers have deployed.',
+  updateService:
+    'Update: continue this workflow as new on the deployed code, carrying the whole page. Refused when already current, and while a run, an upgrade or another action is going.',
   setupChecklist: 'Setup Checklist: the tables that were not migrated (each with its reason), failed tables, rejected rows, and secondary objects to recreate online.',
 } as const;

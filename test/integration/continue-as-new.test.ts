@@ -1,7 +1,8 @@
 // The management workflow starts a fresh history once its history grows long, carrying the whole
 // page forward: the migration log, per-table state and the run counter.
-import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
-import { count } from '../helpers';
+import { checkForUpdate, createTenant, getStatus, runMigrationNow, tenantHandle, updateService, waitForRun } from '../../client/operations';
+import { SERVICE_VERSION } from '../../lib/constants';
+import { count, dropSchemas, waitUntil } from '../helpers';
 import { tenantFixture } from '../fixture';
 
 const f = tenantFixture('can');
@@ -41,4 +42,22 @@ it('continues as new when the history grows long, and the page survives it', asy
   expect(next).toMatchObject({ run: runs + 1, kind: 'delta' });
   expect((await waitForRun(f.client, tenant, next)).status).toBe('Completed');
   expect(await count(f.pool, dst, 'item')).toBe(await count(f.pool, src, 'item'));
+});
+
+it('Check for Update shows the running and deployed versions, and Update continues as new on the deployed code', async () => {
+  const tenant2 = `${tenant}_v`;
+  await createTenant(f.client, f.taskQueue, { tenant: tenant2, companies: [{ source: src, target: `${dst}_v` }], serviceVersion: '1.0.0' });
+  try {
+    expect(await checkForUpdate(f.client, tenant2)).toEqual({ running: '1.0.0', deployed: SERVICE_VERSION, updateAvailable: true });
+    const handle = tenantHandle(f.client, tenant2);
+    const firstRunId = (await handle.describe()).runId;
+    expect(await updateService(f.client, tenant2, { requestedBy: 'jest', reason: 'new release' })).toMatchObject({ running: '1.0.0', deployed: SERVICE_VERSION });
+    await waitUntil('the new execution', async () => (await handle.describe()).runId !== firstRunId);
+    expect(await checkForUpdate(f.client, tenant2)).toEqual({ running: SERVICE_VERSION, deployed: SERVICE_VERSION, updateAvailable: false });
+    expect((await getStatus(f.client, tenant2)).status).toBe('Ready'); // the page came along
+    await expect(updateService(f.client, tenant2, { requestedBy: 'jest' })).rejects.toThrow(`update refused: already on the deployed version ${SERVICE_VERSION}`);
+  } finally {
+    await tenantHandle(f.client, tenant2).terminate('test done').catch(() => undefined);
+    await dropSchemas(f.pool, `${dst}_v`);
+  }
 });
