@@ -15,6 +15,7 @@ import {
   tenantHandle, waitForRun,
   waitForUpgrade,
 } from './operations';
+import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
 import { ProgressView } from './progress';
 import { renderChecklist, renderSetup, renderStatus, renderUpgrades } from './render';
 
@@ -248,6 +249,20 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const v = await updateService(client, name, { requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Updating ${name} from ${v.running} to ${v.deployed}: it continues as new on the deployed code.\n`);
+      });
+    });
+
+  program
+    .command('audit')
+    .description('the tenant\'s story from Temporal history: every action with who and why, every run and table, fences and restores')
+    .argument('<tenant>')
+    .addOption(new Option('--json', 'print the events as JSON').conflicts('md'))
+    .option('--md', 'print a Markdown report')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const events = await buildAudit(client, name);
+        if (opts.json) process.stdout.write(`${JSON.stringify(events, null, 2)}\n`);
+        else process.stdout.write(opts.md ? renderAuditMarkdown(name, events) : renderAuditText(name, events));
       });
     });
 

@@ -9,7 +9,9 @@ import { Semaphore } from './semaphore';
 
 export async function replicationRun(input: RunInput): Promise<RunResult> {
   const { migrateTables, copyKeyRange, planKeyRanges } = copyActivities(input.copy.heartbeatTimeoutSeconds);
-  const kind = input.tables.some((t) => t.full) ? 'full' : 'delta';
+  // Key-less tables are copied whole on every run; they do not make a run a full copy.
+  const needsFullLoad = (t: TableWork): boolean => t.full && t.hasPrimaryKey;
+  const kind = input.tables.some(needsFullLoad) ? 'full' : 'delta';
   const progress: RunProgress = {
     run: input.run,
     kind,
@@ -44,7 +46,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
       markStarted(tables);
       try {
         const out = await migrateTables.executeWithOptions(
-          { summary: `${kind === 'full' ? 'Migrate' : 'Apply changes to'} ${describeTables(tables)}` },
+          { summary: `${tables.some(needsFullLoad) ? 'Migrate' : 'Apply changes to'} ${describeTables(tables)}` },
           [{ ...io, tables }],
         );
         out.forEach(record);

@@ -49,7 +49,11 @@ afterAll(async () => {
 });
 
 it('has --help on every command', async () => {
-  for (const args of [[], ['tenant', 'create'], ['tenant', 'companies'], ['run'], ['status'], ['worker'], ['server'], ['seed'], ['demo']]) {
+  const commands = [
+    [], ['tenant', 'create'], ['tenant', 'companies'], ['run'], ['status'], ['upgrade'], ['hotfix', 'apply'], ['reset'], ['checklist'],
+    ['schedule'], ['disable'], ['version'], ['update'], ['audit'], ['worker'], ['server'], ['seed'], ['demo'],
+  ];
+  for (const args of commands) {
     const out = await cm([...args, '--help']);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/Usage: cm/);
