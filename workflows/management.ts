@@ -72,7 +72,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   }
   // Input is history: the version read here stays the same on every replay, on any worker.
   const runningVersion = carried?.serviceVersion ?? raw.serviceVersion ?? 'unknown';
-  let serviceUpdate: { requestedBy?: string } | undefined;
+  let serviceUpdateRequested = false;
   // Fields added since a carried state was written take their defaults.
   const state: TenantState = { ...initialState(config.dataVersion ?? '1.0'), ...carried?.state };
   // Not carried: only in-flight updates wait on these, and none cross continue-as-new.
@@ -208,8 +208,8 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   setHandler(checkForUpdateQuery, versions, { description: DESCRIPTIONS.checkForUpdate });
   setHandler(
     updateServiceUpdate,
-    (req) => {
-      serviceUpdate = { requestedBy: req.requestedBy };
+    () => {
+      serviceUpdateRequested = true; // who asked, and why, is in the update's own history event
       return versions();
     },
     {
@@ -439,7 +439,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     }
     await condition(
       () => state.pendingRun !== undefined || state.pendingUpgrade !== undefined || state.setupPending || state.disableRequest !== undefined ||
-        serviceUpdate !== undefined || historyIsLong(),
+        serviceUpdateRequested || historyIsLong(),
     );
     if (state.disableRequest) return disable();
     if (state.setupPending) continue;
