@@ -39,8 +39,9 @@ try {
 
 // 4. Chromium, for the Web UI test (test/integration/ui.test.ts), from Debian's packages. Optional:
 // when it cannot be installed, everything else still runs and the UI test fails saying so.
+// Only `npm test` asks for it (--browser); the demo does not need a browser.
 const CHROMIUM = '/usr/bin/chromium';
-if (!existsSync(CHROMIUM)) {
+if (process.argv.includes('--browser') && !existsSync(CHROMIUM)) {
   if (process.getuid?.() !== 0) {
     say(`warning: ${CHROMIUM} is missing and we are not root: install it with \`apt-get install chromium\` (the Web UI test needs it)`);
   } else {
