@@ -162,7 +162,6 @@ async function holdJobs(conn: PoolConnection, tenant: string, holder: string): P
 
 /** Puts back exactly what the fence changed, then removes the lock row. Safe to run twice. */
 export async function releaseFence(pool: Pool, tenant: string, holder: string): Promise<ReleaseSummary> {
-  await ensureControlSchema(pool);
   const [rows] = await pool.query<RowDataPacket[]>(`SELECT kind, object, prior FROM ${changes} WHERE tenant = ? AND holder = ?`, [tenant, holder]);
   const summary: ReleaseSummary = { unlockedAccounts: [], enabledEvents: [], jobsReady: 0, environmentState: 'Active' };
   for (const r of rows) {

@@ -128,6 +128,7 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
     },
 
     async setEnvironmentState(input: { targetConnection: string; tenant: string; state: EnvironmentState; changedBy: string }): Promise<void> {
+      await ensureControlSchema(conns.pool(input.targetConnection));
       await writeEnvironmentState(conns.pool(input.targetConnection), input.tenant, input.state, input.changedBy);
     },
 

@@ -7,12 +7,13 @@
 // the parked originals. The tenant's rows in the control schema are snapshotted beside them.
 //
 // Every step is safe to repeat: a retried creation never parks a copy (it only parks a table
-// that has no parked original yet), and a retried restore finds nothing left to swap.
+// that has no parked original yet), and a retried restore finds nothing left to swap. The
+// control tables it uses exist since the fence was acquired (ensureControlSchema).
 import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import { columnList, id, qualified } from './sql';
-import { ensureControlSchema, RESTORED_CONTROL_TABLES, targetDdl } from './target-schema';
+import { RESTORED_CONTROL_TABLES, targetDdl } from './target-schema';
 import { tableDigest } from './verify';
 
 export interface RestorePointTable {
@@ -56,17 +57,6 @@ async function storedColumns(pool: Pool | PoolConnection, schema: string, table:
     [schema, table],
   );
   return rows.map((r) => String(r.c));
-}
-
-async function ensureTriggerRecords(pool: Pool): Promise<void> {
-  await ensureControlSchema(pool);
-  await pool.query(
-    `CREATE TABLE IF NOT EXISTS ${triggerRecords} (
-       tenant VARCHAR(64) NOT NULL, schema_name VARCHAR(64) NOT NULL, trigger_name VARCHAR(64) NOT NULL,
-       table_name VARCHAR(64) NOT NULL, create_sql MEDIUMTEXT NOT NULL,
-       PRIMARY KEY (tenant, schema_name, trigger_name)
-     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
-  );
 }
 
 /** Triggers cannot move between schemas with their table: remember them, drop them, recreate them. */
@@ -135,7 +125,6 @@ export async function createRestorePoint(
   input: { tenant: string; schemas: string[] },
   beat: (table: string) => void,
 ): Promise<RestorePoint> {
-  await ensureTriggerRecords(pool);
   const point: RestorePoint = { tenant: input.tenant, takenAt: new Date().toISOString(), schemas: [], controlParking: controlParkingSchema(input.tenant) };
   const conn = await pool.getConnection();
   try {
@@ -197,7 +186,6 @@ export async function restoreToPoint(
   input: { tenant: string; schemas: string[]; point?: RestorePoint },
   beat: () => void,
 ): Promise<RestoreOutcome> {
-  await ensureTriggerRecords(pool);
   const outcome: RestoreOutcome = { swapped: 0, discarded: 0, killedSessions: 0, verified: 0, swapMs: 0, verifyMs: 0 };
   const conn = await pool.getConnection();
   try {
@@ -266,7 +254,6 @@ export async function restoreToPoint(
 
 /** After a successful upgrade: the parked originals are no longer needed. */
 export async function dropRestorePoint(pool: Pool, input: { tenant: string; schemas: string[] }): Promise<void> {
-  await ensureTriggerRecords(pool);
   for (const schema of input.schemas) await pool.query(`DROP SCHEMA IF EXISTS ${id(parkingSchema(input.tenant, schema))}`);
   await pool.query(`DROP SCHEMA IF EXISTS ${id(controlParkingSchema(input.tenant))}`);
   await pool.query(`DELETE FROM ${triggerRecords} WHERE tenant = ?`, [input.tenant]);

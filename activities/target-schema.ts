@@ -62,6 +62,13 @@ const CONTROL_TABLES: Record<string, string> = {
      applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
      workflow_id VARCHAR(255) NOT NULL,
      PRIMARY KEY (tenant, target_schema, version, step)`,
+  // Triggers of target tables while a restore point parks them (they cannot change schema with their table).
+  restore_point_trigger: `tenant VARCHAR(64) NOT NULL,
+     schema_name VARCHAR(64) NOT NULL,
+     trigger_name VARCHAR(64) NOT NULL,
+     table_name VARCHAR(64) NOT NULL,
+     create_sql MEDIUMTEXT NOT NULL,
+     PRIMARY KEY (tenant, schema_name, trigger_name)`,
   hotfix_log: `id INT AUTO_INCREMENT PRIMARY KEY,
      tenant VARCHAR(64) NOT NULL,
      name VARCHAR(200) NOT NULL,
@@ -82,8 +89,8 @@ export async function ensureControlSchema(pool: Pool): Promise<void> {
   }
 }
 
+/** Needs the control schema (created at setup, and again when a fence is acquired). */
 export async function writeEnvironmentState(pool: Pool, tenant: string, state: EnvironmentState, changedBy: string): Promise<void> {
-  await ensureControlSchema(pool);
   await pool.query(
     `INSERT INTO ${qualified(CONTROL_SCHEMA, 'environment')} (tenant, state, changed_by) VALUES (?, ?, ?)
      ON DUPLICATE KEY UPDATE state = VALUES(state), changed_at = CURRENT_TIMESTAMP(3), changed_by = VALUES(changed_by)`,

@@ -68,6 +68,7 @@ export interface RestoreFigures {
 export async function benchRestore(pool: Pool, rows: number): Promise<RestoreFigures> {
   const tenant = `bench_rp_${rows}`;
   const schema = `bench_rp_target_${rows}`;
+  await ensureControlSchema(pool);
   await createLedger(pool, schema, 'gl_entry', rows);
   try {
     // The anchor: what copying the same data server-side costs.
