@@ -8,7 +8,7 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { CAPTURE_SCHEMA } from '../lib/constants';
 import type { TableMeta } from './introspect';
-import { id, plainName, qualified } from './sql';
+import { id, isMissingObject, plainName, qualified } from './sql';
 
 export interface CaptureRef {
   id: number;
@@ -39,7 +39,7 @@ export async function findCapture(pool: Pool, schema: string, table: string): Pr
     const id = Number(rows[0].id);
     return { id, logTable: logTableName(id) };
   } catch (err) {
-    if ((err as { errno?: number }).errno === 1146 || (err as { errno?: number }).errno === 1049) return undefined;
+    if (isMissingObject(err)) return undefined;
     throw err;
   }
 }

@@ -8,7 +8,7 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import type { EnvironmentState } from '../lib/types';
-import { qualified } from './sql';
+import { isMissingObject, qualified } from './sql';
 import { ensureControlSchema, writeEnvironmentState } from './target-schema';
 
 const fenceTable = qualified(CONTROL_SCHEMA, 'fence');
@@ -40,7 +40,7 @@ export async function fenceHolder(pool: Pool, tenant: string): Promise<string | 
     const [rows] = await pool.query<RowDataPacket[]>(`SELECT holder FROM ${fenceTable} WHERE tenant = ?`, [tenant]);
     return rows[0]?.holder as string | undefined;
   } catch (err) {
-    if ((err as { errno?: number }).errno === 1146 || (err as { errno?: number }).errno === 1049) return undefined;
+    if (isMissingObject(err)) return undefined;
     throw err;
   }
 }

@@ -182,12 +182,14 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
       const checkpoint: MigrateTablesCheckpoint = resumeFrom<MigrateTablesCheckpoint>() ?? { done: [] };
       const io = { source: conns.pool(input.sourceConnection), target: conns.pool(input.targetConnection), copy: input.copy, signal: ctx.cancellationSignal };
       await assertNoFence(io.target, input.tenant, 'replication');
-      for (const work of input.tables) {
-        if (checkpoint.done.some((d) => d.key === work.key)) continue;
+      const todo = input.tables.filter((w) => !checkpoint.done.some((d) => d.key === w.key));
+      // One read of information_schema for the whole batch, not one per table.
+      const metas = await readTables(io.source, [...new Set(todo.map((w) => w.sourceSchema))], [...new Set(todo.map((w) => w.table))]);
+      for (const work of todo) {
         const result = await migrateTable(io, work, checkpoint.current, (current) => {
           checkpoint.current = current;
           ctx.heartbeat(checkpoint);
-        });
+        }, metas.get(work.key));
         checkpoint.done.push(result);
         checkpoint.current = undefined;
         ctx.heartbeat(checkpoint);

@@ -22,9 +22,14 @@ export interface TableCheckpoint {
   lastKey?: KeyValue[];
 }
 
+/** A table-level error (fails this table, not the activity) for a table that is gone. */
+function tableGone(schema: string, table: string): Error {
+  return Object.assign(new Error(`table ${schema}.${table} no longer exists on the source`), { sqlState: '42S02' });
+}
+
 export async function loadMeta(source: Pool, schema: string, table: string): Promise<TableMeta> {
   const meta = await readTable(source, schema, table);
-  if (!meta) throw Object.assign(new Error(`table ${schema}.${table} no longer exists on the source`), { sqlState: '42S02' });
+  if (!meta) throw tableGone(schema, table);
   return meta;
 }
 
@@ -47,6 +52,8 @@ export async function migrateTable(
   work: TableWork,
   resume: TableCheckpoint | undefined,
   report: (c: TableCheckpoint) => void,
+  /** The table's definition, read for the whole batch at once; undefined when it is gone. */
+  known: TableMeta | undefined,
 ): Promise<TableRunResult> {
   const started = Date.now();
   const result: TableRunResult = {
@@ -55,7 +62,8 @@ export async function migrateTable(
   const conn = await io.target.getConnection();
   try {
     await prepareTargetSession(conn);
-    const meta = await loadMeta(io.source, work.sourceSchema, work.table);
+    if (!known) throw tableGone(work.sourceSchema, work.table);
+    const meta = known;
     const columns = copyColumns(meta).map((c) => c.name);
     const key = meta.primaryKey;
     const base = { sourcePool: io.source, sourceSchema: work.sourceSchema, targetConn: conn, targetSchema: work.targetSchema, table: work.table, columns, signal: io.signal };

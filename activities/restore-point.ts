@@ -14,14 +14,11 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import { columnList, id, qualified } from './sql';
 import { RESTORED_CONTROL_TABLES, targetDdl } from './target-schema';
-import { tableDigest } from './verify';
+import { copyColumns, readTable } from './introspect';
+import { fingerprint, type Fingerprint } from './verify';
 
-export interface RestorePointTable {
+export interface RestorePointTable extends Fingerprint {
   name: string;
-  /** CHECKSUM TABLE; null where MariaDB cannot compute it reliably (STORED generated columns, MDEV-22943). */
-  checksum: string | null;
-  /** Content digest (activities/verify.ts), taken where CHECKSUM TABLE cannot be trusted. */
-  digest: string | null;
 }
 
 export class RestoreVerificationError extends Error {}
@@ -48,15 +45,6 @@ async function baseTables(pool: Pool | PoolConnection, schema: string): Promise<
     [schema],
   );
   return rows.map((r) => String(r.t));
-}
-
-async function storedColumns(pool: Pool | PoolConnection, schema: string, table: string): Promise<string[]> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
-        AND NOT (EXTRA LIKE '%VIRTUAL%' OR EXTRA LIKE '%STORED%' OR EXTRA LIKE '%PERSISTENT%') ORDER BY ORDINAL_POSITION`,
-    [schema, table],
-  );
-  return rows.map((r) => String(r.c));
 }
 
 /** Triggers cannot move between schemas with their table: remember them, drop them, recreate them. */
@@ -96,27 +84,10 @@ async function recreateTriggers(conn: PoolConnection, tenant: string, schema: st
   }
 }
 
-async function hasStoredGenerated(pool: Pool, schema: string, table: string): Promise<boolean> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND (EXTRA LIKE '%STORED%' OR EXTRA LIKE '%PERSISTENT%') LIMIT 1",
-    [schema, table],
-  );
-  return rows.length > 0;
-}
-
 /** What the restore is verified against, per table. */
-export async function fingerprints(pool: Pool, schema: string, tables: string[]): Promise<RestorePointTable[]> {
+async function fingerprints(pool: Pool, schema: string, tables: string[]): Promise<RestorePointTable[]> {
   const out: RestorePointTable[] = [];
-  for (const name of tables) {
-    // One full read per table: CHECKSUM TABLE (the contract's measure) where it is reliable,
-    // the content digest where it is not.
-    if (await hasStoredGenerated(pool, schema, name)) {
-      out.push({ name, checksum: null, digest: await tableDigest(pool, schema, name) });
-    } else {
-      const [rows] = await pool.query<RowDataPacket[]>(`CHECKSUM TABLE ${qualified(schema, name)}`);
-      out.push({ name, checksum: rows[0].Checksum === null ? null : String(rows[0].Checksum), digest: null });
-    }
-  }
+  for (const name of tables) out.push({ name, ...(await fingerprint(pool, schema, name)) });
   return out;
 }
 
@@ -143,7 +114,8 @@ export async function createRestorePoint(
         await conn.query(`DROP TABLE IF EXISTS ${qualified(schema, table)}`);
         const [ddl] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(parking, table)}`);
         await conn.query(targetDdl(String(ddl[0]['Create Table']), schema, table));
-        const cols = columnList(await storedColumns(conn, parking, table));
+        const parkedMeta = await readTable(pool, parking, table);
+        const cols = columnList(copyColumns(parkedMeta!).map((c) => c.name));
         await conn.query(`INSERT INTO ${qualified(schema, table)} (${cols}) SELECT ${cols} FROM ${qualified(parking, table)}`);
         const [auto] = await conn.query<RowDataPacket[]>('SELECT AUTO_INCREMENT AS a FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [parking, table]);
         if (auto[0]?.a) await conn.query(`ALTER TABLE ${qualified(schema, table)} AUTO_INCREMENT = ?`, [Number(auto[0].a)]);

@@ -88,6 +88,12 @@ export function isTableError(err: unknown): boolean {
   return typeof state === 'string' && state.startsWith('42') && !isDataError(err);
 }
 
+/** No such table (1146) or schema (1049): e.g. a control or capture schema not created yet. */
+export function isMissingObject(err: unknown): boolean {
+  const errno = (err as { errno?: number } | null)?.errno;
+  return errno === 1146 || errno === 1049;
+}
+
 export function errorText(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createMysqlPool, DEFAULT_MYSQL_URL } from '../activities/connections';
+import { checksumTable, hasStoredGenerated, tableDigest } from '../activities/verify';
 import { escapeId } from 'mysql2/promise';
 import type { TemporalSettings } from '../lib/env';
 import { startWorker, type WorkerHandle } from '../worker/main';
@@ -34,11 +35,6 @@ export function testWorker(taskQueue: string): Promise<WorkerHandle> {
 
 export function testPool(): Pool {
   return createMysqlPool(MYSQL_URL, { connectionLimit: 8 });
-}
-
-export async function checksum(pool: Pool, schema: string, table: string): Promise<string> {
-  const [rows] = await pool.query<RowDataPacket[]>(`CHECKSUM TABLE ${escapeId(schema, true)}.${escapeId(table, true)} EXTENDED`);
-  return String(rows[0].Checksum);
 }
 
 export async function count(pool: Pool, schema: string, table: string, where = '1 = 1'): Promise<number> {
@@ -75,36 +71,10 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
   }
 }
 
-/**
- * Order-independent digest of a table's content: row count plus the sum of a CRC per row over every
- * stored column. Used beside CHECKSUM TABLE, which MariaDB computes wrongly for tables with STORED
- * generated columns (MDEV-22943: stale bytes make it change between identical copies).
- * `where` (trusted SQL) restricts the digest to some rows, e.g. to leave out rows a target rejects.
- */
-export async function digest(pool: Pool, schema: string, table: string, where = '1 = 1'): Promise<string> {
-  const [cols] = await pool.query<RowDataPacket[]>(
-    "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-    [schema, table],
-  );
-  const row = cols.map((c) => `QUOTE(${escapeId(String(c.c), true)})`).join(', ');
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(CONCAT_WS('|', ${row}))), 0) AS crc FROM ${escapeId(schema, true)}.${escapeId(table, true)} WHERE ${where}`,
-  );
-  return `${rows[0].n}:${rows[0].crc}`;
-}
-
-/** CHECKSUM TABLE and the content digest both equal between two copies of a table. */
+/** CHECKSUM TABLE (where MariaDB computes it reliably) and the content digest both equal between two copies of a table. */
 export async function expectSameTable(pool: Pool, a: [string, string], b: [string, string]): Promise<void> {
-  expect(await digest(pool, b[0], b[1])).toBe(await digest(pool, a[0], a[1]));
-  if (!(await hasStoredGenerated(pool, a[0], a[1]))) expect(await checksum(pool, b[0], b[1])).toBe(await checksum(pool, a[0], a[1]));
-}
-
-async function hasStoredGenerated(pool: Pool, schema: string, table: string): Promise<boolean> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND (EXTRA LIKE '%STORED%' OR EXTRA LIKE '%PERSISTENT%')",
-    [schema, table],
-  );
-  return rows.length > 0;
+  expect(await tableDigest(pool, b[0], b[1])).toBe(await tableDigest(pool, a[0], a[1]));
+  if (!(await hasStoredGenerated(pool, a[0], a[1]))) expect(await checksumTable(pool, b[0], b[1])).toBe(await checksumTable(pool, a[0], a[1]));
 }
 
 // --- worker processes (for tests that kill a worker the hard way) ----------------------------------

@@ -12,7 +12,7 @@ import {
   type TenantInput,
 } from '../lib/schemas';
 import { describeSchedule } from '../lib/schedule';
-import type { DisableResult, Requester, RunInput, TableWork, TenantConfig, UpgradeLogEntry } from '../lib/types';
+import type { DisableResult, Requester, RunInput, TenantConfig, UpgradeLogEntry } from '../lib/types';
 import { hotfixActivities, setupActivities } from './activity-options';
 import { dataUpgrade } from './data-upgrade';
 import {
@@ -20,10 +20,11 @@ import {
   runMigrationNowUpdate, setReplicationScheduleUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
 } from './messages';
 import { replicationRun } from './replication-run';
+import { runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
 import {
   applyAssessment, applyReset, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseHotfix, refuseReset,
-  refuseRun, refuseUpgrade, runKind, setupChecklist, startRunEntry, statusPage, type TenantState,
+  refuseRun, refuseUpgrade, setupChecklist, startRunEntry, statusPage, toWork, type TenantState,
 } from './tenant-state';
 
 export interface Carried {
@@ -315,11 +316,8 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     state.pendingRun = undefined;
     const run = state.nextRun++;
     const workflowId = runWorkflowId(config.tenant, run);
-    const kind = runKind(state);
-    const tables: TableWork[] = migratableTables(state).map((t) => ({
-      key: t.key, sourceSchema: t.sourceSchema, targetSchema: t.targetSchema, table: t.table, hasPrimaryKey: t.hasPrimaryKey,
-      splittable: t.splittable, estimatedRows: t.estimatedRows, warning: t.warning, full: !t.fullLoadDone || !t.hasPrimaryKey,
-    }));
+    const tables = migratableTables(state).map(toWork);
+    const kind = runKindOf(tables);
     startRunEntry(state, {
       run, workflowId, kind, status: 'In Progress', trigger: request.trigger, requestedBy: request.requestedBy, reason: request.reason,
       startedAt: new Date().toISOString(), tables: tables.length, tablesDone: 0, rows: 0,

@@ -4,14 +4,12 @@ import { ActivityFailure, ApplicationFailure, setHandler, workflowInfo } from '@
 import type { RangeResult, RunInput, RunProgress, RunResult, TableRunResult, TableWork } from '../lib/types';
 import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, progressQuery } from './messages';
-import { describeTables, planRun } from './run-plan';
+import { describeTables, needsFullLoad, planRun, runKindOf } from './run-plan';
 import { Semaphore } from './semaphore';
 
 export async function replicationRun(input: RunInput): Promise<RunResult> {
   const { migrateTables, copyKeyRange, planKeyRanges } = copyActivities(input.copy.heartbeatTimeoutSeconds);
-  // Key-less tables are copied whole on every run; they do not make a run a full copy.
-  const needsFullLoad = (t: TableWork): boolean => t.full && t.hasPrimaryKey;
-  const kind = input.tables.some(needsFullLoad) ? 'full' : 'delta';
+  const kind = runKindOf(input.tables);
   const progress: RunProgress = {
     run: input.run,
     kind,

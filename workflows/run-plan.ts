@@ -1,7 +1,13 @@
 // How a run splits its tables into activities. Pure, so it is unit-tested and replay-safe.
 // Small tables travel many to an activity (a run over thousands of tables stays a short history);
 // a large table needing a full load gets key-range activities of its own, copied in parallel.
-import type { CopySettings, TableWork } from '../lib/types';
+import type { CopySettings, RunKind, TableWork } from '../lib/types';
+
+/** Whether a table's part of a run is a full load. Key-less tables are copied whole every run: that does not make a run a full copy. */
+export const needsFullLoad = (t: TableWork): boolean => t.full && t.hasPrimaryKey;
+
+/** A run is `full` while any table still needs its first complete load. */
+export const runKindOf = (tables: TableWork[]): RunKind => (tables.some(needsFullLoad) ? 'full' : 'delta');
 
 export interface RunPlan {
   /** Each inner list is one migrateTables activity. */
@@ -11,7 +17,7 @@ export interface RunPlan {
 }
 
 export function planRun(tables: TableWork[], copy: CopySettings): RunPlan {
-  const ranged = tables.filter((t) => t.full && t.splittable && t.estimatedRows >= copy.largeTableRows);
+  const ranged = tables.filter((t) => needsFullLoad(t) && t.splittable && t.estimatedRows >= copy.largeTableRows);
   const rest = tables.filter((t) => !ranged.includes(t));
   const batches: TableWork[][] = [];
   let batch: TableWork[] = [];

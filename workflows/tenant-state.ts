@@ -3,9 +3,10 @@
 import type {
   DisableResult,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
-  TableState, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
+  TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
 import { describeSchedule, nextRun, type ScheduleSpec } from '../lib/schedule';
+import { runKindOf } from './run-plan';
 
 export interface PendingRun {
   trigger: 'update' | 'signal';
@@ -216,8 +217,16 @@ export function migratableTables(state: TenantState): TableState[] {
 }
 
 /** A run is `full` while any table still needs its first complete load. */
+/** A table's share of the next run: key-less tables are copied whole every time. */
+export function toWork(t: TableState): TableWork {
+  return {
+    key: t.key, sourceSchema: t.sourceSchema, targetSchema: t.targetSchema, table: t.table, hasPrimaryKey: t.hasPrimaryKey,
+    splittable: t.splittable, estimatedRows: t.estimatedRows, warning: t.warning, full: !t.fullLoadDone || !t.hasPrimaryKey,
+  };
+}
+
 export function runKind(state: TenantState): RunKind {
-  return migratableTables(state).some((t) => t.hasPrimaryKey && !t.fullLoadDone) ? 'full' : 'delta';
+  return runKindOf(migratableTables(state).map(toWork));
 }
 
 export function startRunEntry(state: TenantState, entry: RunLogEntry): void {

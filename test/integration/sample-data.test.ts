@@ -5,12 +5,13 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
-import type { StatusPage, TableState } from '../../lib/types';
+import type { RunKind, StatusPage, TableState } from '../../lib/types';
 import { applySampleChanges, type ChangeSummary } from '../../seed/changes';
 import { SAMPLE_COMPANIES, seedSourceData } from '../../seed/generate';
 import { PERMISSION_TABLES, SAMPLE_TABLES } from '../../seed/schema';
 import type { WorkerHandle } from '../../worker/main';
-import { baseTables, count, digest, dropCaptureFor, dropSchemas, expectSameTable, testClient, testPool, testWorker, uniqueName } from '../helpers';
+import { tableDigest } from '../../activities/verify';
+import { baseTables, count, dropCaptureFor, dropSchemas, expectSameTable, testClient, testPool, testWorker, uniqueName } from '../helpers';
 
 const SEED = 4242;
 const prefix = `${uniqueName('sd')}_`;
@@ -39,7 +40,7 @@ async function expectTargetEqualsSource(): Promise<void> {
     const zero = await count(pool, source, 'cust_ledger_entry', ZERO_DATE);
     expect(zero).toBe(3);
     expect(await count(pool, target, 'cust_ledger_entry')).toBe((await count(pool, source, 'cust_ledger_entry')) - zero);
-    expect(await digest(pool, target, 'cust_ledger_entry', NOT_ZERO_DATE)).toBe(await digest(pool, source, 'cust_ledger_entry', NOT_ZERO_DATE));
+    expect(await tableDigest(pool, target, 'cust_ledger_entry', NOT_ZERO_DATE)).toBe(await tableDigest(pool, source, 'cust_ledger_entry', NOT_ZERO_DATE));
   }
 }
 
@@ -102,15 +103,21 @@ it('sets up all three companies: permission tables are not migrated, the rest ge
   }
 });
 
-it('the full run copies every company: each table equals its source but for the 3 rejected zero-date rows', async () => {
-  const started = await runMigrationNow(client, tenant, { requestedBy: 'jest', reason: 'first load of the sample ERP' });
-  expect(started.kind).toBe('full');
+/** Runs, expects the kind and a clean completion, then checks every table's status and content. */
+async function runAndCheck(kind: RunKind, reason: string): Promise<{ status: StatusPage; run: number }> {
+  const started = await runMigrationNow(client, tenant, { requestedBy: 'jest', reason });
+  expect(started.kind).toBe(kind);
   const entry = await waitForRun(client, tenant, started);
   expect(entry.failure).toBeUndefined();
   expect(entry.status).toBe('Completed');
   const status = await getStatus(client, tenant);
   expectTableStatuses(status);
   await expectTargetEqualsSource();
+  return { status, run: started.run };
+}
+
+it('the full run copies every company: each table equals its source but for the 3 rejected zero-date rows', async () => {
+  const { status } = await runAndCheck('full', 'first load of the sample ERP');
   // Full-load counts are the source's rows (the 3 rejected ones are counted as errors, not loaded).
   for (const { source } of companies) {
     expect(tableState(status, source, 'customer').fullLoadRows).toBe(await count(pool, source, 'customer'));
@@ -123,14 +130,7 @@ it('a day of changes in every company arrives with the delta run, counted per ta
   const changes = new Map<string, ChangeSummary>();
   for (const [i, { source }] of companies.entries()) changes.set(source, await applySampleChanges(pool, { schema: source, seed: SEED + i }));
 
-  const started = await runMigrationNow(client, tenant, { requestedBy: 'jest', reason: 'nightly' });
-  expect(started.kind).toBe('delta');
-  const entry = await waitForRun(client, tenant, started);
-  expect(entry.failure).toBeUndefined();
-  expect(entry.status).toBe('Completed');
-  const status = await getStatus(client, tenant);
-  expectTableStatuses(status);
-  await expectTargetEqualsSource();
+  const { status, run } = await runAndCheck('delta', 'nightly');
 
   for (const { source } of companies) {
     const summary = changes.get(source)!;
@@ -141,7 +141,7 @@ it('a day of changes in every company arrives with the delta run, counted per ta
       expect({ table: now.key, inserts: now.inserts - was.inserts, updates: now.updates - was.updates, deletes: now.deletes - was.deletes }).toEqual({
         table: now.key, ...c,
       });
-      expect(now.lastRun).toBe(started.run);
+      expect(now.lastRun).toBe(run);
     }
   }
   expect(status.status).toBe('Upgrade Pending');
