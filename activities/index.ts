@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { ScheduleSpec } from '../lib/schedule';
 import { upsertSchedule } from './schedule';
 import type {
+  RuntimeKeyInfo,
   Assessment, CompanyMapping, CopySettings, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork,
 } from '../lib/types';
 import { assess, UnknownCompanyError } from './assess';
@@ -16,6 +17,7 @@ import { removeCapture, requeueKeys } from './capture';
 import { id, qualified } from './sql';
 import { createTargetTables, emptyTargetTables, ensureControlSchema, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
+import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
 import { prepareTargetSession } from './writer';
 import type { RowDataPacket } from 'mysql2/promise';
 
@@ -56,18 +58,66 @@ function resumeFrom<T>(): T | undefined {
 /** What activities reach besides the databases: Temporal itself, for the replication schedule. */
 export interface ActivityServices {
   temporalClient?: () => Promise<Client>;
+  /** Where this runtime keeps its runtime service keys (default: CM_RUNTIME_KEY_DIR / CM_RUNTIME_KEY). */
+  runtimeKeys?: RuntimeKeyFiles;
+}
+
+/** The tenant of the workflow that scheduled this activity: cloud-migration/<tenant>[/…]. */
+function callerTenant(): string | undefined {
+  const m = /^cloud-migration\/([^/]+)/.exec(Context.current().info.workflowExecution?.workflowId ?? '');
+  return m?.[1];
+}
+
+// Activities that manage the key themselves, and the undo of a failed upgrade, which must never be
+// abandoned: a runtime with the wrong key fails it retryably, so a runtime holding the key takes over.
+const KEY_UNGUARDED = new Set(['issueRuntimeKey', 'resetRuntimeServiceKey', 'setReplicationSchedule']);
+const KEY_RETRYABLE = new Set(['restoreToPoint', 'releaseFence']);
+
+/**
+ * Wraps every activity with the runtime service key check: before touching a tenant's databases,
+ * this runtime must hold the tenant's current key. The key's hash is on the tenant's target, so
+ * the check needs the activity's targetConnection; every tenant activity carries one.
+ */
+function guardedByRuntimeKey<T extends Record<string, (input: never) => Promise<unknown>>>(activities: T, conns: ConnectionRegistry, files: RuntimeKeyFiles): T {
+  const guarded: Record<string, (input: never) => Promise<unknown>> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    guarded[name] = KEY_UNGUARDED.has(name)
+      ? fn
+      : async (input: never) => {
+          const { tenant, targetConnection } = (input ?? {}) as { tenant?: string; targetConnection?: string };
+          const who = tenant ?? callerTenant();
+          if (who && targetConnection) await checkRuntimeKey(conns.pool(targetConnection), files, who, KEY_RETRYABLE.has(name));
+          return fn(input);
+        };
+  }
+  return guarded as T;
 }
 
 export function createActivities(conns: ConnectionRegistry, services: ActivityServices = {}) {
+  const runtimeKeys = services.runtimeKeys ?? new RuntimeKeyFiles();
+  return guardedByRuntimeKey(createTenantActivities(conns, services, runtimeKeys), conns, runtimeKeys);
+}
+
+function createTenantActivities(conns: ConnectionRegistry, services: ActivityServices, runtimeKeys: RuntimeKeyFiles) {
   return {
     ...createUpgradeActivities(conns),
+
+    /** Setup: the tenant's first runtime service key, delivered to this runtime (nothing changes if it has one). */
+    async issueRuntimeKey(input: { tenant: string; targetConnection: string }): Promise<RuntimeKeyInfo> {
+      return ensureRuntimeKey(conns.pool(input.targetConnection), runtimeKeys, input.tenant);
+    },
+
+    /** Reset Runtime Service Key: a new key for this runtime; runtimes holding the old one are shut out. */
+    async resetRuntimeServiceKey(input: { tenant: string; targetConnection: string; requestedBy?: string }): Promise<RuntimeKeyInfo> {
+      return resetRuntimeKey(conns.pool(input.targetConnection), runtimeKeys, input.tenant, input.requestedBy);
+    },
 
     async setReplicationSchedule(input: { tenant: string; taskQueue: string; spec: ScheduleSpec | null }): Promise<void> {
       if (!services.temporalClient) throw ApplicationFailure.nonRetryable('this worker cannot reach Temporal to manage schedules', 'NoTemporalClient');
       await upsertSchedule(await services.temporalClient(), input);
     },
 
-    async discoverSource(input: { sourceConnection: string }): Promise<string[]> {
+    async discoverSource(input: { sourceConnection: string; targetConnection?: string }): Promise<string[]> {
       return listSchemas(conns.pool(input.sourceConnection));
     },
 
@@ -97,7 +147,7 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
       return { tablesCreated, failed };
     },
 
-    async installChangeCapture(input: { sourceConnection: string; tables: TableRef[] }): Promise<{ installed: number }> {
+    async installChangeCapture(input: { sourceConnection: string; targetConnection?: string; tables: TableRef[] }): Promise<{ installed: number }> {
       const source = conns.pool(input.sourceConnection);
       const metas = await readTables(source, [...new Set(input.tables.map((t) => t.sourceSchema))]);
       let installed = 0;
@@ -117,7 +167,7 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
       return { tablesEmptied: input.tables.length, rowsDeleted };
     },
 
-    async removeChangeCapture(input: { sourceConnection: string; tables: TableRef[] }): Promise<{ removed: number }> {
+    async removeChangeCapture(input: { sourceConnection: string; targetConnection?: string; tables: TableRef[] }): Promise<{ removed: number }> {
       const source = conns.pool(input.sourceConnection);
       let removed = 0;
       for (const t of input.tables) {
@@ -132,7 +182,7 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
       await writeEnvironmentState(conns.pool(input.targetConnection), input.tenant, input.state, input.changedBy);
     },
 
-    async planKeyRanges(input: { sourceConnection: string; table: TableRef; ranges: number }): Promise<KeyRange[]> {
+    async planKeyRanges(input: { sourceConnection: string; targetConnection?: string; table: TableRef; ranges: number }): Promise<KeyRange[]> {
       const source = conns.pool(input.sourceConnection);
       const meta = await loadMeta(source, input.table.sourceSchema, input.table.table);
       const [rows] = await source.query<RowDataPacket[]>(
@@ -199,7 +249,7 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
   };
 }
 
-export type Activities = ReturnType<typeof createActivities>;
+export type Activities = ReturnType<typeof createTenantActivities>;
 
 /** Splits [lo, hi] into n contiguous ranges; the last one is open-ended so rows added meanwhile are not missed. */
 export function splitKeyRange(lo: unknown, hi: unknown, n: number): KeyRange[] {

@@ -77,6 +77,14 @@ const CONTROL_TABLES: Record<string, string> = {
      applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
      applied_by VARCHAR(200) NULL,
      workflow_id VARCHAR(255) NOT NULL`,
+  // The runtime service key: its salted hash only (see activities/runtime-key.ts). Never restored.
+  runtime_key: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
+     key_id CHAR(8) NOT NULL,
+     salt VARBINARY(16) NOT NULL,
+     key_hash VARBINARY(32) NOT NULL,
+     issued_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+     issued_by VARCHAR(200) NULL,
+     issued_on VARCHAR(255) NOT NULL`,
 };
 
 /** Control tables whose tenant rows belong in a restore point (the fence's own rows do not). */

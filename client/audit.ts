@@ -101,6 +101,7 @@ const CHILDREN: Record<string, { prefix: string; started(i: any): string; comple
 /** An update's answer in a few words: the run or upgrade it started, where a hotfix went, the companies set. */
 function answer(r: any): string {
   if (r?.workflowId) return ` → ${r.workflowId}${r.kind ? ` (${r.kind})` : ''}`;
+  if (r?.keyId) return ` → runtime service key ${r.keyId}, delivered to ${r.deliveredTo}`;
   if (Array.isArray(r?.applied)) return ` → applied on ${r.applied.join(', ') || 'no schema'}${r.skipped?.length ? `; already applied on ${r.skipped.join(', ')}` : ''}`;
   if (Array.isArray(r) && r.every((c) => c?.source)) return ` → companies ${r.map((c) => `${c.source} → ${c.target}`).join(', ')}`;
   return '';

@@ -12,9 +12,10 @@ import type { CopySettings } from '../lib/types';
 import { configureCompaniesUpdate } from '../workflows/messages';
 import {
   applyHotfix, checkForUpdate, createTenant, disableCloudMigration, getStatus, refusedAs, updateService, resetCloudData, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist,
-  tenantHandle, waitForRun,
+  tenantHandle, waitForRun, resetRuntimeServiceKey, runtimeKeyInfo,
   waitForUpgrade,
 } from './operations';
+import { keyId, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
 import { ProgressView } from './progress';
 import { renderChecklist, renderSetup, renderStatus, renderUpgrades } from './render';
@@ -225,6 +226,48 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const out = await disableCloudMigration(client, name, { skipFinalRun: !!opts.skipFinalRun, requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Cloud migration of ${name} disabled at ${out.disabledAt}: change capture removed from ${out.captureRemoved} source tables; final run: ${out.finalRun}.\n`);
+      });
+    });
+
+  const key = program.command('key').description('the runtime service key that workers must present (Get / Reset Runtime Service Key)');
+  key
+    .command('get')
+    .description('Get Runtime Service Key: print the tenant\'s key from this runtime host\'s key file, checked against the key id the tenant expects')
+    .argument('<tenant>')
+    .option('--id-only', 'print only the key id, issue time and holder (works from any machine)')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        await getStatus(client, name);
+        const info = await runtimeKeyInfo(client, name);
+        if (!info) throw new UserFacingError(`tenant ${name} has no runtime service key yet: it is issued when setup completes`);
+        const held = new RuntimeKeyFiles().read(name);
+        const about = `key ${info.keyId}, issued ${info.issuedAt}${info.issuedBy ? ` by ${info.issuedBy}` : ''}, held by runtime ${info.deliveredTo}`;
+        if (opts.idOnly) {
+          process.stdout.write(`Runtime service key of ${name}: ${about}\n`);
+          return;
+        }
+        if (!held || keyId(held) !== info.keyId) {
+          throw new UserFacingError(
+            `this machine (${hostname()}) ${held ? `holds key ${keyId(held) ?? '(unrecognised)'}, not the current one` : 'holds no key'} for ${name}: the current ${about}. ` +
+              `Run this command on ${info.deliveredTo}, or reset the key from here with: cm key reset ${name}`,
+          );
+        }
+        process.stdout.write(`${held}\n`);
+        process.stderr.write(`(${about}; keep it secret: give it to other runtimes in CM_RUNTIME_KEY or ${new RuntimeKeyFiles().path(name)})\n`);
+      });
+    });
+  key
+    .command('reset')
+    .description('Reset Runtime Service Key: a new key for the runtime that executes the reset; runtimes holding the old key are refused from then on')
+    .argument('<tenant>')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const info = await resetRuntimeServiceKey(client, name, { requestedBy: operator(), reason: opts.reason });
+        process.stdout.write(
+          `New runtime service key ${info.keyId} for ${name}, delivered to the runtime on ${info.deliveredTo}. Runtimes holding the old key are refused from now on.\n` +
+            `Print it on ${info.deliveredTo} with: cm key get ${name}\n`,
+        );
       });
     });
 

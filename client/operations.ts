@@ -5,12 +5,12 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
 import { UserFacingError } from '../lib/errors';
 import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
-import type { DisableResult, Requester, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress } from '../lib/types';
+import type { DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
   checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
-  type UpgradeStarted,
+  type UpgradeStarted, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
 
@@ -192,4 +192,14 @@ export function checkForUpdate(client: Client, tenant: string): Promise<ServiceV
 /** Update: continue the tenant's workflow as new on the deployed code. */
 export function updateService(client: Client, tenant: string, requester: Requester): Promise<ServiceVersions> {
   return refusedAs('update refused', () => tenantHandle(client, tenant).executeUpdate(updateServiceUpdate, { args: [requester] }));
+}
+
+/** Get Runtime Service Key: the key's public id, issue time and holder (never the key). */
+export function runtimeKeyInfo(client: Client, tenant: string): Promise<RuntimeKeyInfo | null> {
+  return tenantHandle(client, tenant).query(runtimeServiceKeyQuery);
+}
+
+/** Reset Runtime Service Key: a new key, delivered to the runtime that executes the reset. */
+export function resetRuntimeServiceKey(client: Client, tenant: string, requester: Requester): Promise<RuntimeKeyInfo> {
+  return refusedAs('key reset refused', () => tenantHandle(client, tenant).executeUpdate(resetRuntimeServiceKeyUpdate, { args: [requester] }));
 }

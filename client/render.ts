@@ -100,6 +100,7 @@ export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' |
     `Status: ${s.status}   Environment: ${s.environmentState}   Data version: ${s.dataVersion}   Connections: ${s.sourceConnection} → ${s.targetConnection}\n`,
     `Companies (source schema → target schema): ${s.companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`,
     `Replication schedule: ${s.schedule ?? 'none (cm schedule <tenant> --daily HH:MM)'}\n`,
+    `Runtime service key: ${s.runtimeKey ? `${s.runtimeKey.keyId}, issued ${s.runtimeKey.issuedAt} to ${s.runtimeKey.deliveredTo}` : 'not issued yet'}\n`,
     s.setupError ? `Setup error: ${s.setupError}\n` : '',
     renderTiles(s),
     renderLog(s.log),

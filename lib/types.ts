@@ -55,6 +55,16 @@ export interface TenantConfig {
   dataVersion: string;
 }
 
+/** The public face of a tenant's runtime service key: never the key itself. */
+export interface RuntimeKeyInfo {
+  /** The key's public id (the key reads cmk_<id>_<secret>). */
+  keyId: string;
+  issuedAt: string;
+  issuedBy?: string;
+  /** The runtime host whose key file received it. */
+  deliveredTo: string;
+}
+
 /** Who asked for an operator action, and why: kept for the audit trail. */
 export interface Requester {
   requestedBy?: string;
@@ -169,6 +179,8 @@ export interface StatusPage {
   hotfixes: HotfixRecord[];
   /** The replication schedule, e.g. "daily at 02:00 UTC". */
   schedule?: string;
+  /** The runtime service key's public id (never the key). */
+  runtimeKey?: RuntimeKeyInfo;
   disabled?: DisableResult;
 }
 

@@ -10,7 +10,7 @@ import { createMysqlPool, DEFAULT_MYSQL_URL } from '../activities/connections';
 import { checksumTable, hasStoredGenerated, tableDigest } from '../activities/verify';
 import { escapeId } from 'mysql2/promise';
 import type { TemporalSettings } from '../lib/env';
-import { startWorker, type WorkerHandle } from '../worker/main';
+import { startWorker, type StartWorkerOptions, type WorkerHandle } from '../worker/main';
 
 export const MYSQL_URL = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 
@@ -29,8 +29,8 @@ export async function testClient(): Promise<Client> {
   return new Client({ connection, namespace: 'default' });
 }
 
-export function testWorker(taskQueue: string): Promise<WorkerHandle> {
-  return startWorker({ settings: settingsFor(taskQueue), workflowBundlePath: process.env.CM_TEST_WORKFLOW_BUNDLE });
+export function testWorker(taskQueue: string, opts: Pick<StartWorkerOptions, 'runtimeKeys' | 'identity'> = {}): Promise<WorkerHandle> {
+  return startWorker({ settings: settingsFor(taskQueue), workflowBundlePath: process.env.CM_TEST_WORKFLOW_BUNDLE, ...opts });
 }
 
 export function testPool(): Pool {

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { ConnectionRegistry } from '../activities/connections';
+import type { RuntimeKeyFiles } from '../activities/runtime-key';
 import type { TemporalSettings } from '../lib/env';
 
 export interface WorkerHandle {
@@ -18,6 +19,8 @@ export interface StartWorkerOptions {
   workflowBundlePath?: string;
   identity?: string;
   registry?: ConnectionRegistry;
+  /** This runtime's key files (default: CM_RUNTIME_KEY_DIR, or CM_RUNTIME_KEY for every tenant). */
+  runtimeKeys?: RuntimeKeyFiles;
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandle> {
@@ -36,7 +39,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
     taskQueue: opts.settings.taskQueue,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...workflows,
-    activities: createActivities(registry, { temporalClient }),
+    activities: createActivities(registry, { temporalClient, runtimeKeys: opts.runtimeKeys }),
     maxConcurrentActivityTaskExecutions: 8,
     // A graceful stop lets in-flight activities heartbeat their position first.
     shutdownGraceTime: '10s',

@@ -17,14 +17,14 @@ import { hotfixActivities, setupActivities } from './activity-options';
 import { dataUpgrade } from './data-upgrade';
 import {
   applyHotfixUpdate, checkForUpdateQuery, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, updateServiceUpdate, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal,
-  runMigrationNowUpdate, setReplicationScheduleUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
+  resetRuntimeServiceKeyUpdate, runMigrationNowUpdate, runtimeServiceKeyQuery, setReplicationScheduleUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
 } from './messages';
 import { replicationRun } from './replication-run';
 import { runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
 import {
   applyAssessment, applyReset, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseHotfix, refuseReset,
-  refuseRun, refuseUpgrade, setupChecklist, startRunEntry, statusPage, toWork, type TenantState,
+  refuseKeyReset, refuseRun, refuseUpgrade, setupChecklist, startRunEntry, statusPage, toWork, type TenantState,
 } from './tenant-state';
 
 export interface Carried {
@@ -203,6 +203,26 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     },
   );
 
+  setHandler(runtimeServiceKeyQuery, () => state.runtimeKey ?? null, { description: DESCRIPTIONS.runtimeServiceKey });
+  setHandler(
+    resetRuntimeServiceKeyUpdate,
+    async (req) => {
+      state.runtimeKey = await setupActivities.resetRuntimeServiceKey.executeWithOptions(
+        { summary: `Reset Runtime Service Key of ${config.tenant}${req?.requestedBy ? ` for ${req.requestedBy}` : ''}` },
+        [{ tenant: config.tenant, targetConnection: config.targetConnection, requestedBy: req?.requestedBy }],
+      );
+      return state.runtimeKey;
+    },
+    {
+      description: DESCRIPTIONS.resetRuntimeServiceKey,
+      validator: (req) => {
+        validated(requesterSchema, req);
+        const refusal = refuseKeyReset(state);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
   setHandler(setupChecklistQuery, () => setupChecklist(state), { description: DESCRIPTIONS.setupChecklist });
 
   const versions = () => ({ running: runningVersion, deployed: SERVICE_VERSION, updateAvailable: runningVersion !== SERVICE_VERSION });
@@ -290,7 +310,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     try {
       state.sourceSchemas = await setupActivities.discoverSource.executeWithOptions(
         { summary: `List schemas on source connection ${config.sourceConnection}` },
-        [{ sourceConnection: config.sourceConnection }],
+        [{ sourceConnection: config.sourceConnection, targetConnection: config.targetConnection }],
       );
       const unknown = refuseCompanies({ ...state, currentRun: undefined, pendingRun: undefined }, config.companies);
       if (unknown) throw new Error(unknown);
@@ -301,6 +321,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
       });
       applyAssessment(state, result);
+      state.runtimeKey = result.runtimeKey ?? state.runtimeKey;
       state.setupDone = true;
       state.status = state.log.some((e) => e.status === 'Completed') ? 'Upgrade Pending' : 'Ready';
     } catch (err) {
@@ -403,7 +424,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     const tables = Object.values(state.tables).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
     const { removed } = await setupActivities.removeChangeCapture.executeWithOptions(
       { summary: `Disable: remove change capture from ${tables.length} source tables` },
-      [{ sourceConnection: config.sourceConnection, tables }],
+      [{ sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables }],
     );
     if (state.schedule) {
       await setupActivities.setReplicationSchedule.executeWithOptions(

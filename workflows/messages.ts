@@ -1,7 +1,7 @@
 // The management workflow's and the run workflow's public messages: what the UI's Signal, Update
 // and Query buttons list (with the descriptions below), and what `cm` calls.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CompanyMapping, DisableResult, Requester, RunKind, RunProgress, StatusPage, UpgradeProgress } from '../lib/types';
+import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunKind, RunProgress, StatusPage, UpgradeProgress } from '../lib/types';
 import type { ScheduleSpec } from '../lib/schedule';
 import type { ChecklistItem } from './tenant-state';
 
@@ -48,6 +48,8 @@ export interface ServiceVersions {
 export const checkForUpdateQuery = defineQuery<ServiceVersions>('checkForUpdate');
 export const updateServiceUpdate = defineUpdate<ServiceVersions, [Requester]>('updateService');
 export const disableCloudMigrationUpdate = defineUpdate<DisableResult, [DisableRequest]>('disableCloudMigration');
+export const runtimeServiceKeyQuery = defineQuery<RuntimeKeyInfo | null>('runtimeServiceKey');
+export const resetRuntimeServiceKeyUpdate = defineUpdate<RuntimeKeyInfo, [Requester]>('resetRuntimeServiceKey');
 export const setReplicationScheduleUpdate = defineUpdate<string, [ScheduleRequest]>('setReplicationSchedule');
 
 export const DESCRIPTIONS = {
@@ -72,5 +74,9 @@ export const DESCRIPTIONS = {
   checkForUpdate: 'Check for Update: the version of the workflow code this tenant runs, next to the version the workers have deployed.',
   updateService:
     'Update: continue this workflow as new on the deployed code, carrying the whole page. Refused when already current, and while a run, an upgrade or another action is going.',
+  runtimeServiceKey:
+    'Get Runtime Service Key: the id of the key the runtimes must present, when and by whom it was issued, and the runtime host that holds it. The key itself never passes through Temporal: read it on that host with `cm key get <tenant>`.',
+  resetRuntimeServiceKey:
+    'Reset Runtime Service Key: issues a new key to the runtime that executes this update (written to its key file); every runtime still holding the old key is refused with a clear error from then on. Refused while a data upgrade holds the fence.',
   setupChecklist: 'Setup Checklist: the tables that were not migrated (each with its reason), failed tables, rejected rows, and secondary objects to recreate online.',
 } as const;

@@ -55,7 +55,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
 
   const copyInRanges = async (table: TableWork): Promise<void> => {
     try {
-      const ranges = await slots.run(() => planKeyRanges({ sourceConnection: input.sourceConnection, table, ranges: input.copy.rangesPerTable }));
+      const ranges = await slots.run(() => planKeyRanges({ sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, table, ranges: input.copy.rangesPerTable }));
       markStarted([table]);
       const parts: RangeResult[] = await Promise.all(
         ranges.map((range) =>

@@ -1,15 +1,25 @@
 // Setup, once per tenant (and again when companies change): assess the source, create the target
 // tables, install change capture, mark the environment Active. Every step is idempotent.
 import type { SetupInput } from '../activities';
-import type { Assessment } from '../lib/types';
+import { patched } from '@temporalio/workflow';
+import type { Assessment, RuntimeKeyInfo } from '../lib/types';
 import { setupActivities as act } from './activity-options';
 
 export interface SetupResult extends Assessment {
   tablesCreated: number;
   captureInstalled: number;
+  /** The tenant's runtime service key (its public id): issued to the runtime that ran setup. */
+  runtimeKey?: RuntimeKeyInfo;
 }
 
 export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
+  // Added in service 1.2.0: histories of earlier setups have no key step, and replay without it.
+  const runtimeKey = patched('runtime-service-key')
+    ? await act.issueRuntimeKey.executeWithOptions(
+      { summary: 'Runtime service key: issue one to this runtime unless the tenant has one' },
+      [{ tenant: input.tenant, targetConnection: input.targetConnection }],
+    )
+    : undefined;
   const assessment = await act.assessSource.executeWithOptions({ summary: 'Premigration assessment of the source' }, [input]);
   let migratable = assessment.tables.filter((t) => !t.notMigratedReason);
   const { tablesCreated, failed } = await act.prepareTarget.executeWithOptions(
@@ -26,11 +36,11 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
   // Capture goes in before any copy starts, so changes made during the first full load are kept.
   const { installed } = await act.installChangeCapture.executeWithOptions(
     { summary: 'Install change capture on the source' },
-    [{ sourceConnection: input.sourceConnection, tables: migratable }],
+    [{ sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: migratable }],
   );
   await act.setEnvironmentState.executeWithOptions(
     { summary: 'Environment state: Active' },
     [{ targetConnection: input.targetConnection, tenant: input.tenant, state: 'Active', changedBy: 'setup' }],
   );
-  return { ...assessment, tablesCreated, captureInstalled: installed };
+  return { ...assessment, tablesCreated, captureInstalled: installed, runtimeKey };
 }

@@ -3,7 +3,7 @@
 import type {
   DisableResult,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
-  TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
+  RuntimeKeyInfo, TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
 import { describeSchedule, nextRun, type ScheduleSpec } from '../lib/schedule';
 import { runKindOf } from './run-plan';
@@ -42,6 +42,8 @@ export interface TenantState {
   /** The replication schedule, kept by a Temporal Schedule; the page shows its next run. */
   schedule?: ScheduleSpec;
   disabled?: DisableResult;
+  /** The runtime service key's public id and history (never the key). */
+  runtimeKey?: RuntimeKeyInfo;
   disableRequest?: PendingRun & { skipFinalRun: boolean };
 }
 
@@ -159,6 +161,16 @@ export function refuseUpgrade(state: TenantState): string | undefined {
   }
   if (state.hotfixInProgress) return `hotfix ${state.hotfixInProgress} is being applied: start the upgrade after it ends`;
   if (state.resetInProgress) return 'the target is being reset';
+  return undefined;
+}
+
+/** Why the runtime service key cannot be reset now. */
+export function refuseKeyReset(state: TenantState): string | undefined {
+  if (state.disabled || state.disableRequest) return 'cloud migration is disabled for this tenant';
+  if (!state.setupDone) return 'setup has not completed yet: the first key is issued by setup';
+  if (state.fence || state.currentUpgrade !== undefined || state.pendingUpgrade) {
+    return 'a data upgrade holds the fence: reset the key after it ends, so that no runtime is shut out of its restore';
+  }
   return undefined;
 }
 
@@ -287,6 +299,7 @@ export function statusPage(config: TenantConfig, state: TenantState): StatusPage
     // The workflow's clock (the time of its latest activation): deterministic, and fresh enough for a tile.
     tiles: tiles(state, state.schedule ? nextRun(state.schedule, new Date()) : null),
     schedule: state.schedule ? describeSchedule(state.schedule) : undefined,
+    runtimeKey: state.runtimeKey,
     disabled: state.disabled,
     currentRun: state.currentRun !== undefined ? state.log.find((e) => e.run === state.currentRun) : undefined,
     log: state.log,

@@ -1,5 +1,5 @@
 // The audit trail (`cm audit`), read back from history only, over one tenant's whole story: setup,
-// a full run, a delta run, a failed and restored upgrade, a successful one, across a continue-as-new.
+// a full run, a delta run, a runtime key reset, a failed and restored upgrade, a successful one, across a continue-as-new.
 // Then the contract's item 5: no credential the worker holds ever reaches any of those histories.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { createConnection, type Connection, type Pool } from 'mysql2/promise';
 import { ConnectionRegistry } from '../../activities/connections';
+import { keyId, RuntimeKeyFiles } from '../../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText, type AuditEvent } from '../../client/audit';
-import { createTenant, getStatus, runDataUpgradeNow, runMigrationNow, tenantHandle, waitForRun, waitForUpgrade } from '../../client/operations';
+import { createTenant, getStatus, resetRuntimeServiceKey, runDataUpgradeNow, runMigrationNow, tenantHandle, waitForRun, waitForUpgrade } from '../../client/operations';
 import { managementWorkflowId } from '../../lib/constants';
 import type { Requester, TableRunResult } from '../../lib/types';
 import { startWorker, type WorkerHandle } from '../../worker/main';
@@ -36,14 +37,18 @@ const who = {
   script: { requestedBy: 'nightly-script', reason: 'cron' },
   upgrade1: { requestedBy: 'dave', reason: 'CHG-7 upgrade to 2.0' },
   upgrade2: { requestedBy: 'erin', reason: 'CHG-8 retry with the fixed step' },
+  keyReset: { requestedBy: 'frank', reason: 'SEC-3 key shown in a screen share' },
 };
+const keyDir = mkdtempSync(join(tmpdir(), 'cm-audit-keys-'));
+const runtimeKeys = new RuntimeKeyFiles({ CM_RUNTIME_KEY_DIR: keyDir });
+const keysSeen: string[] = [];
 
 let pool: Pool;
 let client: Client;
 let worker: WorkerHandle | undefined;
 let session: Connection | undefined;
 let events: AuditEvent[];
-const tempDirs: string[] = [];
+const tempDirs: string[] = [keyDir];
 
 function stepsDir(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'cm-audit-steps-'));
@@ -73,7 +78,7 @@ beforeAll(async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, MYSQL_URL: workerUrl };
   delete env.CM_CONN_LOCAL_URL;
   client = await testClient();
-  worker = await startWorker({ settings: settingsFor(taskQueue), workflowBundlePath: process.env.CM_TEST_WORKFLOW_BUNDLE, registry: new ConnectionRegistry(env) });
+  worker = await startWorker({ settings: settingsFor(taskQueue), workflowBundlePath: process.env.CM_TEST_WORKFLOW_BUNDLE, registry: new ConnectionRegistry(env), runtimeKeys });
 });
 
 afterAll(async () => {
@@ -83,7 +88,7 @@ afterAll(async () => {
   await worker?.stop();
   await pool.query('DROP USER IF EXISTS ?@?', [appUser, '%']);
   await pool.query('DROP USER IF EXISTS ?@?', [workerUser, '%']);
-  for (const t of ['environment', 'schema_history', 'fence_change']) await pool.query(`DELETE FROM cm_control.${t} WHERE tenant = ?`, [tenant]).catch(() => undefined);
+  for (const t of ['environment', 'schema_history', 'fence_change', 'runtime_key']) await pool.query(`DELETE FROM cm_control.${t} WHERE tenant = ?`, [tenant]).catch(() => undefined);
   await dropCaptureFor(pool, src);
   await dropSchemas(pool, src, dst);
   await pool.end();
@@ -94,6 +99,7 @@ it('tells the whole story from history: who, why, what each run and upgrade did'
   const created = await createTenant(client, taskQueue, { tenant, companies: [{ source: src }], appUsers: [appUser], continueAsNewAfterEvents: 100, ...who.create });
   expect(created.status.status).toBe('Ready');
   const firstRunId = (await tenantHandle(client, tenant).describe()).runId;
+  keysSeen.push(runtimeKeys.read(tenant)!);
 
   const full = await runMigrationNow(client, tenant, who.full);
   expect((await waitForRun(client, tenant, full)).status).toBe('Completed');
@@ -103,6 +109,9 @@ it('tells the whole story from history: who, why, what each run and upgrade did'
   const delta = await runMigrationNow(client, tenant, who.delta);
   expect(delta.kind).toBe('delta');
   expect((await waitForRun(client, tenant, delta)).status).toBe('Completed');
+  const rotated = await resetRuntimeServiceKey(client, tenant, who.keyReset);
+  keysSeen.push(runtimeKeys.read(tenant)!);
+  expect(rotated.keyId).toBe(keyId(keysSeen[1]));
 
   // A script sends malformed signals (an unknown field): each is refused and recorded on the page.
   // They also grow the history past 100 events, so the rest happens in a continued-as-new run.
@@ -162,6 +171,10 @@ it('tells the whole story from history: who, why, what each run and upgrade did'
   const orders2 = (events[iRun2].details as { tables: TableRunResult[] }).tables.find((t) => t.key.endsWith('.orders'))!;
   expect(orders2).toMatchObject({ status: 'Successful', fullLoadRows: 0, deletes: 3, errors: 0 });
   expect(orders2.inserts + orders2.updates).toBe(1);
+
+  const iKey = at('update.resetRuntimeServiceKey', (e) => e.actor === who.keyReset.requestedBy, iRun2);
+  expect(events[iKey].reason).toBe(who.keyReset.reason);
+  expect(events[iKey].summary).toContain(`runtime service key ${keyId(keysSeen[1])}`);
 
   // The refused signals: in history as received, and from the page as refused.
   const iSignal = at('signal.runMigrationNow', () => true, iRun2);
@@ -245,8 +258,10 @@ it('no password or credential URL appears in any history of the tenant', async (
   // The decoding works: values that are in the inputs and results are found.
   for (const known of [appUser, who.upgrade1.reason, `${src}.orders`, "doesn't exist"]) expect(all).toContain(known);
 
-  const forbidden = [appPassword, workerPassword, `${workerUser}:`, workerUrl, 'mysql://', 'IDENTIFIED BY'];
-  for (const pw of [appPassword, workerPassword]) for (let i = 0; i + 12 <= pw.length; i++) forbidden.push(pw.slice(i, i + 12));
+  expect(keysSeen).toHaveLength(2);
+  expect(all).toContain(keyId(keysSeen[1])); // the key's public id is on the record…
+  const forbidden = [appPassword, workerPassword, `${workerUser}:`, workerUrl, 'mysql://', 'IDENTIFIED BY', ...keysSeen];
+  for (const pw of [appPassword, workerPassword, ...keysSeen.map((k) => k.slice(13))]) for (let i = 0; i + 12 <= pw.length; i++) forbidden.push(pw.slice(i, i + 12));
   for (const s of forbidden) expect({ secret: s, found: all.includes(s) }).toEqual({ secret: s, found: false });
   expect(all).not.toMatch(/password/i);
 });

@@ -95,8 +95,8 @@ describe('fresh histories of a small tenant', () => {
       events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
     };
     const scheduled = tampered.events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!;
-    expect(scheduled.activityType.name).toBe('assessSource');
-    scheduled.activityType.name = 'assessSomethingElse';
+    expect(scheduled.activityType.name).toBe('issueRuntimeKey'); // the first step of setup since the runtime-service-key patch
+    scheduled.activityType.name = 'issueSomethingElse';
     const [result] = await replay([load(tampered)]);
     expect(result.error).toBeInstanceOf(DeterminismViolationError);
   });

@@ -1,0 +1,91 @@
+// Get / Reset Runtime Service Key: setup issues a key to the runtime that ran it; every tenant
+// activity checks it; after a reset, a runtime still holding the old key is refused with a clear,
+// non-retryable error, and so is the run it was serving. Only the key's hash is stored.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RowDataPacket } from 'mysql2/promise';
+import { createTenant, getStatus, resetRuntimeServiceKey, runMigrationNow, runtimeKeyInfo, waitForRun } from '../../client/operations';
+import { keyId, RuntimeKeyFiles } from '../../activities/runtime-key';
+import { tenantFixture } from '../fixture';
+import { count, expectSameTable, testWorker } from '../helpers';
+import type { WorkerHandle } from '../../worker/main';
+
+const dirA = mkdtempSync(join(tmpdir(), 'cm-keys-a-'));
+const dirB = mkdtempSync(join(tmpdir(), 'cm-keys-b-'));
+const runtimeA = new RuntimeKeyFiles({ CM_RUNTIME_KEY_DIR: dirA });
+const runtimeB = new RuntimeKeyFiles({ CM_RUNTIME_KEY_DIR: dirB });
+let extra: WorkerHandle | undefined;
+
+const f = tenantFixture('rtkey', {
+  worker: false,
+  cleanup: async () => {
+    await extra?.stop();
+    rmSync(dirA, { recursive: true, force: true });
+    rmSync(dirB, { recursive: true, force: true });
+  },
+});
+const { src, tenant, dst } = f;
+
+beforeAll(async () => {
+  await f.pool.query(`CREATE SCHEMA ${src}`);
+  await f.pool.query(`CREATE TABLE ${src}.item (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)`);
+  await f.pool.query(`INSERT INTO ${src}.item VALUES (1, 'one'), (2, 'two')`);
+});
+
+it('setup issues a key to its runtime; only a salted hash is stored; the page shows its id', async () => {
+  extra = await testWorker(f.taskQueue, { runtimeKeys: runtimeA });
+  await createTenant(f.client, f.taskQueue, { tenant, companies: [{ source: src }] });
+  const key = runtimeA.read(tenant)!;
+  expect(key).toMatch(/^cmk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
+  const info = await runtimeKeyInfo(f.client, tenant);
+  expect(info).toMatchObject({ keyId: keyId(key), issuedBy: 'setup' });
+  expect((await getStatus(f.client, tenant)).runtimeKey?.keyId).toBe(keyId(key));
+
+  const [rows] = await f.pool.query<RowDataPacket[]>('SELECT HEX(key_hash) AS h, HEX(salt) AS s FROM cm_control.runtime_key WHERE tenant = ?', [tenant]);
+  expect(rows).toHaveLength(1);
+  expect(rows[0].h).toHaveLength(64);
+  const [plain] = await f.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM cm_control.runtime_key WHERE INSTR(CONCAT_WS(\'|\', key_id, salt, key_hash, issued_by), ?) > 0', [key.slice(13)]);
+  expect(Number(plain[0].n)).toBe(0);
+
+  expect((await waitForRun(f.client, tenant, await runMigrationNow(f.client, tenant, { requestedBy: 'jest' }))).status).toBe('Completed');
+  await expectSameTable(f.pool, [src, 'item'], [dst, 'item']);
+});
+
+it('after a reset, a runtime holding the old key is refused, non-retryably, and so is its run; the new key works', async () => {
+  // Runtime B is a copy of A from before the reset.
+  copyFileSync(runtimeA.path(tenant), runtimeB.path(tenant));
+  const oldKey = runtimeB.read(tenant)!;
+
+  const info = await resetRuntimeServiceKey(f.client, tenant, { requestedBy: 'jest', reason: 'key leaked' });
+  const newKey = runtimeA.read(tenant)!;
+  expect(newKey).not.toBe(oldKey);
+  expect(info).toMatchObject({ keyId: keyId(newKey), issuedBy: 'jest' });
+  expect(readFileSync(runtimeA.path(tenant), 'utf8').trim()).toBe(newKey);
+
+  await extra!.stop();
+  extra = await testWorker(f.taskQueue, { runtimeKeys: runtimeB });
+  await f.pool.query(`INSERT INTO ${src}.item VALUES (3, 'three')`);
+  const started = Date.now();
+  const refused = await waitForRun(f.client, tenant, await runMigrationNow(f.client, tenant, { requestedBy: 'jest' }));
+  expect(refused.status).toBe('Failed');
+  expect(Date.now() - started).toBeLessThan(20_000); // non-retryable: no backoff of 20 attempts
+  const table = (await getStatus(f.client, tenant)).tables.find((t) => t.table === 'item')!;
+  expect(table.status).toBe('Failed');
+  expect(table.errorMessage).toContain(`runtime service key rejected: this runtime (`);
+  expect(table.errorMessage).toContain(`presents key ${keyId(oldKey)} for tenant ${tenant}, but the tenant's key is ${keyId(newKey)}`);
+  expect(table.errorMessage).toContain(`by jest`);
+  expect(table.errorMessage).not.toContain(oldKey.slice(13));
+  expect(await count(f.pool, dst, 'item')).toBe(2); // nothing was written by the refused runtime
+
+  await extra.stop();
+  extra = await testWorker(f.taskQueue, { runtimeKeys: runtimeA });
+  expect((await waitForRun(f.client, tenant, await runMigrationNow(f.client, tenant, { requestedBy: 'jest' }))).status).toBe('Completed');
+  await expectSameTable(f.pool, [src, 'item'], [dst, 'item']);
+});
+
+it('a key reset with an unknown field is refused by its validator, with the reason', async () => {
+  await expect(resetRuntimeServiceKey(f.client, tenant, { requestedBy: 'jest', confirm: true } as never)).rejects.toThrow(
+    /key reset refused: invalid request: input: Unrecognized key: "confirm"/,
+  );
+});
