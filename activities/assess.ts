@@ -1,6 +1,7 @@
 // Premigration assessment: what will copy cleanly, what needs attention, what is not migrated.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { PERMISSION_TABLE_PATTERN } from '../lib/constants';
+import { exclusionReason, historyDateColumn, isHistoryTable } from '../lib/company-tables';
 import type { Assessment, CompanyMapping, FindingRow, TablePlan } from '../lib/types';
 import { isSplittable, readTables, type TableMeta } from './introspect';
 import { id, qualified } from './sql';
@@ -25,7 +26,18 @@ export function planTable(meta: TableMeta, company: CompanyMapping): { plan: Tab
     estimatedRows: meta.estimatedRows,
   };
   const spatial = meta.columns.filter((c) => SPATIAL.has(c.dataType));
-  if (PERMISSION_TABLE_PATTERN.test(meta.name)) {
+  const excluded = exclusionReason(company, meta.name);
+  if (isHistoryTable(company, meta.name)) {
+    plan.history = true;
+    const column = historyDateColumn(meta.columns);
+    if (company.oldestYear !== undefined && column) plan.keepFrom = { column, from: `${company.oldestYear}-01-01` };
+    if (company.oldestYear !== undefined && !column) {
+      findings.push({ severity: 'warning', table: key, message: `historical table without a date column: copied whole, whatever the oldest year (${company.oldestYear})` });
+    }
+  }
+  if (excluded) {
+    plan.notMigratedReason = excluded;
+  } else if (PERMISSION_TABLE_PATTERN.test(meta.name)) {
     plan.notMigratedReason = NOT_MIGRATED_PERMISSIONS;
   } else if (spatial.length > 0) {
     plan.notMigratedReason = `unsupported column type ${spatial[0].dataType} in column ${spatial[0].name}`;

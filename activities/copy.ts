@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Connection as CoreConnection } from 'mysql2';
 import { columnList, keyAfter, qualified, rowBytes, type KeyValue } from './sql';
 import { TableWriter, type WriteOutcome } from './writer';
+import type { KeepFrom } from '../lib/types';
 
 /** One table on both sides: what both the full load and the change applier work on. */
 export interface TablePair {
@@ -27,6 +28,8 @@ export interface CopySpec extends TablePair {
   after?: KeyValue[];
   /** Inclusive upper bound on a single-column key; undefined = to the last row. */
   upTo?: KeyValue;
+  /** A historical table's oldest-year filter (company configuration). */
+  keepFrom?: KeepFrom;
   batchRows: number;
   batchBytes: number;
   onProgress?: (p: CopyProgress) => void;
@@ -41,7 +44,7 @@ export interface CopyProgress {
   firstError?: string;
 }
 
-export function buildSelect(spec: Pick<CopySpec, 'sourceSchema' | 'table' | 'columns' | 'key' | 'after' | 'upTo'>): { sql: string; params: unknown[] } {
+export function buildSelect(spec: Pick<CopySpec, 'sourceSchema' | 'table' | 'columns' | 'key' | 'after' | 'upTo' | 'keepFrom'>): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   if (spec.after && spec.key.length > 0) {
@@ -52,6 +55,11 @@ export function buildSelect(spec: Pick<CopySpec, 'sourceSchema' | 'table' | 'col
   if (spec.upTo !== undefined && spec.key.length === 1) {
     where.push(`${columnList([spec.key[0]])} <= ?`);
     params.push(spec.upTo);
+  }
+  if (spec.keepFrom) {
+    // Rows without a date are kept: nothing says they are old (the delta applier agrees, keptByDate).
+    where.push(`(${columnList([spec.keepFrom.column])} >= ? OR ${columnList([spec.keepFrom.column])} IS NULL)`);
+    params.push(spec.keepFrom.from);
   }
   const order = spec.key.length > 0 ? ` ORDER BY ${columnList(spec.key)}` : '';
   const sql = `SELECT ${columnList(spec.columns)} FROM ${qualified(spec.sourceSchema, spec.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${order}`;

@@ -8,9 +8,13 @@ import type { CaptureRef } from './capture';
 import type { TablePair } from './copy';
 import { columnList, keyIn, keyString, qualified, type KeyValue } from './sql';
 import { TableWriter } from './writer';
+import { keptByDate } from '../lib/company-tables';
+import type { KeepFrom } from '../lib/types';
 
 export interface DeltaSpec extends TablePair {
   capture: CaptureRef;
+  /** A historical table's oldest-year filter: a changed row dated before it leaves the target. */
+  keepFrom?: KeepFrom;
   batchRows: number;
   onProgress?: (p: DeltaProgress) => void;
 }
@@ -67,9 +71,13 @@ export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
       values: sel.params,
       rowsAsArray: true,
     });
-    const rows = found as unknown as unknown[][];
-    const present = new Set(rows.map((r) => keyString(keyPositions.map((i) => r[i]))));
-    const gone = await confirmGone(spec.sourcePool, source, spec.key, keys.filter((k) => !present.has(keyString(k))));
+    const all = found as unknown as unknown[][];
+    const present = new Set(all.map((r) => keyString(keyPositions.map((i) => r[i]))));
+    // The target holds a historical table's rows from the oldest year on: a row moved before it goes.
+    const dateAt = spec.keepFrom ? spec.columns.indexOf(spec.keepFrom.column) : -1;
+    const rows = dateAt < 0 ? all : all.filter((r) => keptByDate(r[dateAt], spec.keepFrom!.from));
+    const tooOld = dateAt < 0 ? [] : all.filter((r) => !keptByDate(r[dateAt], spec.keepFrom!.from)).map((r) => keyPositions.map((i) => r[i] as KeyValue));
+    const gone = [...tooOld, ...(await confirmGone(spec.sourcePool, source, spec.key, keys.filter((k) => !present.has(keyString(k)))))];
 
     // Deletes first: an upsert that follows can then never be undone by a delete of a key that
     // compares equal under a case-insensitive collation.

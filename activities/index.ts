@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { ScheduleSpec } from '../lib/schedule';
 import { upsertSchedule } from './schedule';
 import type {
-  RuntimeKeyInfo,
+  RuntimeKeyInfo, KeepFrom,
   Assessment, CompanyMapping, CopySettings, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork,
 } from '../lib/types';
 import { assess, UnknownCompanyError } from './assess';
@@ -45,7 +45,7 @@ export interface CopyRangeInput {
   tenant: string;
   sourceConnection: string;
   targetConnection: string;
-  table: TableRef;
+  table: TableRef & { keepFrom?: KeepFrom };
   range: KeyRange;
   copy: CopySettings;
 }
@@ -207,6 +207,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
           columns: copyColumns(meta).map((c) => c.name), key: meta.primaryKey,
           after: prior?.lastKey !== undefined ? [prior.lastKey] : input.range.after !== undefined ? [input.range.after] : undefined,
           upTo: input.range.upTo,
+          keepFrom: input.table.keepFrom,
           batchRows: input.copy.writeBatchRows, batchBytes: input.copy.writeBatchBytes,
           signal: Context.current().cancellationSignal,
           onRejected: (keys) => requeueKeys(source, capture, meta.primaryKey, keys),

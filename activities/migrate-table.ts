@@ -66,7 +66,10 @@ export async function migrateTable(
     const meta = known;
     const columns = copyColumns(meta).map((c) => c.name);
     const key = meta.primaryKey;
-    const base = { sourcePool: io.source, sourceSchema: work.sourceSchema, targetConn: conn, targetSchema: work.targetSchema, table: work.table, columns, signal: io.signal };
+    const base = {
+      sourcePool: io.source, sourceSchema: work.sourceSchema, targetConn: conn, targetSchema: work.targetSchema, table: work.table, columns, signal: io.signal,
+      keepFrom: work.keepFrom,
+    };
     const batch = { batchRows: io.copy.writeBatchRows, batchBytes: io.copy.writeBatchBytes };
 
     if (key.length === 0) {

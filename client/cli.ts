@@ -12,13 +12,13 @@ import type { CopySettings } from '../lib/types';
 import { configureCompaniesUpdate } from '../workflows/messages';
 import {
   applyHotfix, checkForUpdate, createTenant, disableCloudMigration, getStatus, refusedAs, updateService, resetCloudData, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist,
-  tenantHandle, waitForRun, resetRuntimeServiceKey, runtimeKeyInfo,
+  tenantHandle, waitForRun, rerunDetailSnapshot, resetRuntimeServiceKey, runtimeKeyInfo,
   waitForUpgrade,
 } from './operations';
 import { keyId, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
 import { ProgressView } from './progress';
-import { renderChecklist, renderSetup, renderStatus, renderUpgrades } from './render';
+import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderUpgrades } from './render';
 
 const operator = (): string => {
   try {
@@ -54,6 +54,31 @@ export function parseCompany(value: string): { source: string; target?: string }
   return target ? { source, target } : { source };
 }
 
+function yearOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1900 || n > 2200) throw new InvalidArgumentError('expected a year such as 2020');
+  return n;
+}
+
+/** Company configuration options, applied to every --company of the command. */
+function withCompanySettings(cmd: Command): Command {
+  return cmd
+    .option('--include <pattern>', 'migrate only tables matching this pattern, * and ? allowed (repeatable)', collect)
+    .option('--exclude <pattern>', 'never migrate tables matching this pattern (repeatable); they show as Not Migrated', collect)
+    .option('--oldest-year <yyyy>', 'historical transactions dated before this year stay on-premises', yearOption)
+    .option('--history-table <pattern>', 'tables of historical transactions (repeatable; default *_entry, *_history, *_hist)', collect);
+}
+
+function companiesFrom(opts: { company: string[]; include?: string[]; exclude?: string[]; oldestYear?: number; historyTable?: string[] }) {
+  return opts.company.map((c) => ({
+    ...parseCompany(c),
+    ...(opts.include ? { includeTables: opts.include } : {}),
+    ...(opts.exclude ? { excludeTables: opts.exclude } : {}),
+    ...(opts.oldestYear !== undefined ? { oldestYear: opts.oldestYear } : {}),
+    ...(opts.historyTable ? { historyTables: opts.historyTable } : {}),
+  }));
+}
+
 export function buildProgram(): Command {
   const program = new Command('cm')
     .description('Durable cloud migration of on-premises MySQL companies into a cloud tenant, on Temporal.')
@@ -61,8 +86,8 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), CM_TASK_QUEUE (cloud-migration),\nMYSQL_URL (mysql://root@127.0.0.1:3306) and CM_CONN_<NAME>_URL for named connections (worker side).');
 
   const tenant = program.command('tenant').description('create and configure tenants');
-  tenant
-    .command('create')
+  withCompanySettings(tenant
+    .command('create'))
     .description('create a tenant: starts its management workflow, which assesses the source, creates the target tables and installs change capture')
     .argument('<tenant>', 'tenant id (letters, digits, _ . -)')
     .requiredOption('-c, --company <src[=dst]>', 'a company: source schema, optionally =target schema (repeatable)', collect)
@@ -76,7 +101,7 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const { created, status } = await createTenant(client, temporalSettings().taskQueue, {
           tenant: name,
-          companies: (opts.company as string[]).map(parseCompany),
+          companies: companiesFrom(opts),
           sourceConnection: opts.source,
           targetConnection: opts.target,
           appUsers: opts.appUser ?? [],
@@ -90,8 +115,8 @@ export function buildProgram(): Command {
       });
     });
 
-  tenant
-    .command('companies')
+  withCompanySettings(tenant
+    .command('companies'))
     .description('Company configuration: set the companies of a tenant (re-runs setup for new ones)')
     .argument('<tenant>')
     .requiredOption('-c, --company <src[=dst]>', 'a company (repeatable)', collect)
@@ -100,10 +125,10 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const companies = await refusedAs('refused', () =>
           tenantHandle(client, name).executeUpdate(configureCompaniesUpdate, {
-            args: [{ companies: (opts.company as string[]).map(parseCompany), requestedBy: operator(), reason: opts.reason }],
+            args: [{ companies: companiesFrom(opts), requestedBy: operator(), reason: opts.reason }],
           }),
         );
-        process.stdout.write(`Companies of ${name}: ${companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`);
+        process.stdout.write(`Companies of ${name}:\n${renderCompanies(companies)}`);
       });
     });
 
@@ -117,6 +142,24 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const started = await runMigrationNow(client, name, { requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Run #${started.run} started (${started.kind === 'full' ? 'full copy' : 'changes only'}): ${started.workflowId}\n`);
+        if (!opts.wait) return;
+        const view = new ProgressView(process.stdout);
+        const entry = await waitForRun(client, name, started, (p) => view.update(p)).finally(() => view.stop());
+        process.stdout.write(`Run #${entry.run} ${entry.status}: ${entry.tablesDone} tables, ${entry.rows.toLocaleString('en-US')} rows${entry.failure ? ` (${entry.failure})` : ''}\n`);
+        if (entry.status !== 'Completed') process.exitCode = 1;
+      });
+    });
+
+  program
+    .command('snapshot')
+    .description('Rerun Detail Snapshot: empty the historical tables on the target and copy them again by each company\'s oldest year')
+    .argument('<tenant>')
+    .option('-w, --wait', 'show progress until the run ends; exit 1 when it failed')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const started = await rerunDetailSnapshot(client, name, { requestedBy: operator(), reason: opts.reason });
+        process.stdout.write(`Rerun Detail Snapshot: ${started.tables} historical tables emptied; run #${started.run} copies them again: ${started.workflowId}\n`);
         if (!opts.wait) return;
         const view = new ProgressView(process.stdout);
         const entry = await waitForRun(client, name, started, (p) => view.update(p)).finally(() => view.stop());

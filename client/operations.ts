@@ -10,7 +10,7 @@ import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
   checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
-  type UpgradeStarted, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery,
+  type UpgradeStarted, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
 
@@ -202,4 +202,9 @@ export function runtimeKeyInfo(client: Client, tenant: string): Promise<RuntimeK
 /** Reset Runtime Service Key: a new key, delivered to the runtime that executes the reset. */
 export function resetRuntimeServiceKey(client: Client, tenant: string, requester: Requester): Promise<RuntimeKeyInfo> {
   return refusedAs('key reset refused', () => tenantHandle(client, tenant).executeUpdate(resetRuntimeServiceKeyUpdate, { args: [requester] }));
+}
+
+/** Rerun Detail Snapshot: the historical tables emptied and copied again by the companies' oldest year. */
+export function rerunDetailSnapshot(client: Client, tenant: string, requester: Requester): Promise<SnapshotStarted> {
+  return refusedAs('snapshot refused', () => tenantHandle(client, tenant).executeUpdate(rerunDetailSnapshotUpdate, { args: [requester] }));
 }

@@ -1,6 +1,7 @@
 // The Cloud Migration Management page, drawn in the terminal.
 import Table from 'cli-table3';
-import type { FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry } from '../lib/types';
+import { DEFAULT_HISTORY_TABLES } from '../lib/company-tables';
+import type { CompanyMapping, FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry } from '../lib/types';
 import type { ChecklistItem } from '../workflows/tenant-state';
 
 const n = (v: number): string => v.toLocaleString('en-US');
@@ -98,7 +99,9 @@ export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' |
   const parts = [
     `Cloud Migration Management: ${s.tenant}\n`,
     `Status: ${s.status}   Environment: ${s.environmentState}   Data version: ${s.dataVersion}   Connections: ${s.sourceConnection} → ${s.targetConnection}\n`,
-    `Companies (source schema → target schema): ${s.companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`,
+    s.companies.some((c) => c.includeTables || c.excludeTables || c.oldestYear !== undefined || c.historyTables)
+      ? `Company configuration\n${renderCompanies(s.companies)}`
+      : `Companies (source schema → target schema): ${s.companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`,
     `Replication schedule: ${s.schedule ?? 'none (cm schedule <tenant> --daily HH:MM)'}\n`,
     `Runtime service key: ${s.runtimeKey ? `${s.runtimeKey.keyId}, issued ${s.runtimeKey.issuedAt} to ${s.runtimeKey.deliveredTo}` : 'not issued yet'}\n`,
     s.setupError ? `Setup error: ${s.setupError}\n` : '',
@@ -118,4 +121,15 @@ export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' |
 export function renderChecklist(items: ChecklistItem[]): string {
   if (items.length === 0) return 'Setup Checklist: nothing left to set up online; every table was migrated.\n';
   return `Setup Checklist\n${table(['What', 'Object', 'To do'], items.map((i) => [i.kind, i.object, i.action]))}`;
+}
+
+/** Company configuration, one line per company. */
+export function renderCompanies(companies: CompanyMapping[]): string {
+  return table(
+    ['Company', 'Target schema', 'Include', 'Exclude', 'Oldest year', 'Historical tables'],
+    companies.map((c) => [
+      c.source, c.target, c.includeTables?.join(', ') ?? 'all', c.excludeTables?.join(', ') ?? 'none',
+      c.oldestYear !== undefined ? String(c.oldestYear) : 'all years', (c.historyTables ?? DEFAULT_HISTORY_TABLES).join(', '),
+    ]),
+  );
 }

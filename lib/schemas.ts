@@ -15,8 +15,17 @@ export const requesterSchema = z
   })
   .strict();
 
+const tablePatterns = z.array(z.string().regex(/^[^`]{1,64}$/, 'a table name or pattern (* and ?), at most 64 characters')).max(200);
+
 export const companyInputSchema = z
-  .object({ source: identifier, target: identifier.optional() })
+  .object({
+    source: identifier,
+    target: identifier.optional(),
+    includeTables: tablePatterns.optional(),
+    excludeTables: tablePatterns.optional(),
+    oldestYear: z.number().int().min(1900).max(2200).optional(),
+    historyTables: tablePatterns.optional(),
+  })
   .strict();
 
 export const copySettingsSchema = z
@@ -61,7 +70,12 @@ export function defaultTargetSchema(tenant: string, source: string): string {
 }
 
 export function normalizeCompanies(tenant: string, companies: z.infer<typeof companyInputSchema>[]): CompanyMapping[] {
-  const mapped = companies.map((c) => ({ source: c.source, target: c.target ?? defaultTargetSchema(tenant, c.source) }));
+  // Only known fields come out: the workflow state never carries what a caller slipped in.
+  const mapped = companies.map((c) => {
+    const out: CompanyMapping = { source: c.source, target: c.target ?? defaultTargetSchema(tenant, c.source) };
+    for (const k of ['includeTables', 'excludeTables', 'oldestYear', 'historyTables'] as const) if (c[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = c[k];
+    return out;
+  });
   const dup = mapped.find((c, i) => mapped.findIndex((d) => d.target === c.target || d.source === c.source) !== i);
   if (dup) throw new Error(`company ${dup.source} → ${dup.target} is listed twice or shares a target schema`);
   return mapped;

@@ -20,6 +20,21 @@ export type TenantStatus =
 export interface CompanyMapping {
   source: string;
   target: string;
+  /** Company configuration: table-name patterns (* and ?) to migrate; unset means every table. */
+  includeTables?: string[];
+  /** Table-name patterns never migrated (they show as Not Migrated, with this reason). */
+  excludeTables?: string[];
+  /** Historical transactions dated before 1 January of this year stay on-premises. */
+  oldestYear?: number;
+  /** Patterns of the tables of historical transactions (default: *_entry, *_history, *_hist). */
+  historyTables?: string[];
+}
+
+/** Which rows of a historical table are kept: `column >= from`, or no date at all. */
+export interface KeepFrom {
+  column: string;
+  /** YYYY-01-01 of the company's oldest year. */
+  from: string;
 }
 
 export interface CopySettings {
@@ -95,6 +110,10 @@ export interface TablePlan extends TableRef {
   notMigratedReason?: string;
   /** A standing warning (e.g. no primary key) that makes a successful table `Warning`. */
   warning?: string;
+  /** A table of historical transactions (Rerun Detail Snapshot re-copies these). */
+  history?: boolean;
+  /** Set on a historical table when the company has an oldest year: older rows are not migrated. */
+  keepFrom?: KeepFrom;
 }
 
 export interface Assessment {

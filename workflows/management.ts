@@ -17,14 +17,14 @@ import { hotfixActivities, setupActivities } from './activity-options';
 import { dataUpgrade } from './data-upgrade';
 import {
   applyHotfixUpdate, checkForUpdateQuery, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, updateServiceUpdate, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal,
-  resetRuntimeServiceKeyUpdate, runMigrationNowUpdate, runtimeServiceKeyQuery, setReplicationScheduleUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
+  rerunDetailSnapshotUpdate, resetRuntimeServiceKeyUpdate, runMigrationNowUpdate, runtimeServiceKeyQuery, setReplicationScheduleUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
 } from './messages';
 import { replicationRun } from './replication-run';
 import { runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
 import {
   applyAssessment, applyReset, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseHotfix, refuseReset,
-  refuseKeyReset, refuseRun, refuseUpgrade, setupChecklist, startRunEntry, statusPage, toWork, type TenantState,
+  applySnapshotReset, refuseKeyReset, refuseRun, refuseSnapshot, refuseUpgrade, setupChecklist, startRunEntry, statusPage, toWork, type TenantState,
 } from './tenant-state';
 
 export interface Carried {
@@ -198,6 +198,36 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       validator: (req) => {
         const parsed = validated(hotfixRequestSchema, req);
         const refusal = refuseHotfix(state, parsed.schemas ?? [], targetSchemas());
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  setHandler(
+    rerunDetailSnapshotUpdate,
+    async (req) => {
+      const tables = migratableTables(state).filter((t) => t.history).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
+      state.resetInProgress = true; // no run may start on half-emptied tables
+      try {
+        await setupActivities.emptyTargetTables.executeWithOptions(
+          { summary: `Rerun Detail Snapshot: empty ${tables.length} historical tables on the target` },
+          [{ targetConnection: config.targetConnection, tables }],
+        );
+      } finally {
+        state.resetInProgress = false;
+      }
+      applySnapshotReset(state, tables.map((t) => t.key));
+      const run = state.nextRun;
+      state.pendingRun = { trigger: 'update', ...req };
+      await condition(() => startedRun >= run);
+      const entry = state.log.find((e) => e.run === run)!;
+      return { run, workflowId: entry.workflowId, kind: entry.kind, tables: tables.length };
+    },
+    {
+      description: DESCRIPTIONS.rerunDetailSnapshot,
+      validator: (req) => {
+        validated(requesterSchema, req);
+        const refusal = refuseSnapshot(state);
         if (refusal) throw new Error(refusal);
       },
     },

@@ -11,7 +11,7 @@ export interface RunStarted {
   kind: RunKind;
 }
 
-export type ConfigureCompaniesRequest = Requester & { companies: { source: string; target?: string }[] };
+export type ConfigureCompaniesRequest = Requester & { companies: (Omit<CompanyMapping, 'target'> & { target?: string })[] };
 
 export const runMigrationNowUpdate = defineUpdate<RunStarted, [Requester]>('runMigrationNow');
 export const runMigrationNowSignal = defineSignal<[Requester]>('runMigrationNow');
@@ -48,6 +48,8 @@ export interface ServiceVersions {
 export const checkForUpdateQuery = defineQuery<ServiceVersions>('checkForUpdate');
 export const updateServiceUpdate = defineUpdate<ServiceVersions, [Requester]>('updateService');
 export const disableCloudMigrationUpdate = defineUpdate<DisableResult, [DisableRequest]>('disableCloudMigration');
+export type SnapshotStarted = RunStarted & { tables: number };
+export const rerunDetailSnapshotUpdate = defineUpdate<SnapshotStarted, [Requester]>('rerunDetailSnapshot');
 export const runtimeServiceKeyQuery = defineQuery<RuntimeKeyInfo | null>('runtimeServiceKey');
 export const resetRuntimeServiceKeyUpdate = defineUpdate<RuntimeKeyInfo, [Requester]>('resetRuntimeServiceKey');
 export const setReplicationScheduleUpdate = defineUpdate<string, [ScheduleRequest]>('setReplicationSchedule');
@@ -57,7 +59,9 @@ export const DESCRIPTIONS = {
     'Run Migration Now: the first run copies everything, later runs copy only the changes. Refused until setup is done, while a run is going, or while an upgrade holds the fence. Returns the run number and its workflow id.',
   runMigrationNowSignal: 'Run Migration Now, fire-and-forget (for scripts). A refused request is recorded on the status page under refusals.',
   configureCompanies:
-    'Company configuration: set the companies ({"companies":[{"source":"cronus","target":"demo_cronus"}]}). Unknown source schemas are refused. New companies are set up before the next run.',
+    'Company configuration: set the companies, each with optional table filters and the oldest year of historical transactions ({"companies":[{"source":"cronus","target":"demo_cronus","excludeTables":["*_archive"],"oldestYear":2020}]}; includeTables and historyTables take patterns with * and ?). Unknown source schemas are refused. Setup runs again; excluded tables show as Not Migrated, with the reason.',
+  rerunDetailSnapshot:
+    'Rerun Detail Snapshot: empties the historical tables (historyTables, default *_entry, *_history, *_hist) on the target and copies them again by each company\'s oldestYear, in a run started now. Refused while a run, an upgrade, setup or a reset is going, and when no table is historical.',
   status: 'Refresh Status: the Cloud Migration Management page: tiles, environment state, migration log and per-table statistics.',
   progress: 'Per-table progress of this replication run.',
   runDataUpgradeNow:

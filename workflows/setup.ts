@@ -2,6 +2,7 @@
 // tables, install change capture, mark the environment Active. Every step is idempotent.
 import type { SetupInput } from '../activities';
 import { patched } from '@temporalio/workflow';
+import { EXCLUDED_BY_CONFIGURATION } from '../lib/company-tables';
 import type { Assessment, RuntimeKeyInfo } from '../lib/types';
 import { setupActivities as act } from './activity-options';
 
@@ -38,6 +39,14 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
     { summary: 'Install change capture on the source' },
     [{ sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: migratable }],
   );
+  // Tables the company configuration now leaves out keep no capture on the source (its log would only grow).
+  const excluded = assessment.tables.filter((t) => t.notMigratedReason?.startsWith(EXCLUDED_BY_CONFIGURATION));
+  if (excluded.length > 0 && patched('company-table-filter')) {
+    await act.removeChangeCapture.executeWithOptions(
+      { summary: `Remove change capture from ${excluded.length} tables the company configuration excludes` },
+      [{ sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: excluded }],
+    );
+  }
   await act.setEnvironmentState.executeWithOptions(
     { summary: 'Environment state: Active' },
     [{ targetConnection: input.targetConnection, tenant: input.tenant, state: 'Active', changedBy: 'setup' }],

@@ -132,6 +132,26 @@ export function applyReset(state: TenantState): void {
   state.status = 'Ready';
 }
 
+/** Rerun Detail Snapshot: the historical tables, or why it cannot run now. */
+export function refuseSnapshot(state: TenantState): string | undefined {
+  const busy = refuseRun(state);
+  if (busy) return busy;
+  if (!migratableTables(state).some((t) => t.history)) {
+    return 'no historical tables: none of the migrated tables matches a company\'s historyTables (default *_entry, *_history, *_hist)';
+  }
+  return undefined;
+}
+
+/** After the historical tables were emptied: they are loaded in full by the next run. */
+export function applySnapshotReset(state: TenantState, keys: string[]): void {
+  for (const key of keys) {
+    const t = state.tables[key];
+    if (!t) continue;
+    Object.assign(t, { status: 'Not Started', fullLoadRows: 0, errors: 0, fullLoadDone: false });
+    delete t.errorMessage;
+  }
+}
+
 /** The Setup Checklist (seed 003): what was not migrated, each with its reason and what to do. */
 export function setupChecklist(state: TenantState): ChecklistItem[] {
   const items: ChecklistItem[] = [];
@@ -208,7 +228,7 @@ export function applyAssessment(state: TenantState, assessment: Assessment): voi
     // A table remapped to another target schema starts over: nothing has been loaded there yet.
     if (known && known.targetSchema === plan.targetSchema) {
       // The new plan replaces the old one: a reason or warning that is gone at the source must not linger.
-      const { notMigratedReason: _reason, warning: _warning, ...kept } = known;
+      const { notMigratedReason: _reason, warning: _warning, history: _history, keepFrom: _keepFrom, ...kept } = known;
       next[plan.key] = {
         ...kept, ...plan, status: plan.notMigratedReason ? 'Not Migrated' : known.status === 'Not Migrated' ? 'Not Started' : known.status,
         // A table that gained a key was copied whole until now, with no capture: load it in full once more.
@@ -234,6 +254,7 @@ export function toWork(t: TableState): TableWork {
   return {
     key: t.key, sourceSchema: t.sourceSchema, targetSchema: t.targetSchema, table: t.table, hasPrimaryKey: t.hasPrimaryKey,
     splittable: t.splittable, estimatedRows: t.estimatedRows, warning: t.warning, full: !t.fullLoadDone || !t.hasPrimaryKey,
+    ...(t.keepFrom ? { keepFrom: t.keepFrom } : {}),
   };
 }
 

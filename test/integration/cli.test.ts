@@ -82,7 +82,8 @@ it('an unknown company fails setup with the reason, and fixing the companies rec
 
   const fixed = await cm(['tenant', 'companies', badTenant, '--company', src]);
   expect(fixed.stderr).toBe('');
-  expect(fixed.stdout).toContain(`Companies of ${badTenant}: ${src} → ${badTenant}_${src}`);
+  expect(fixed.stdout).toContain(`Companies of ${badTenant}:\n`);
+  expect(fixed.stdout).toContain(`│ ${src} │ ${badTenant}_${src} │ all     │ none    │ all years   │`);
 });
 
 it('creates a tenant, runs with --wait, and shows the status', async () => {

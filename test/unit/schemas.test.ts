@@ -148,8 +148,11 @@ describe('normalizeCompanies', () => {
     ]);
   });
 
-  it('drops unknown fields: only source and target come out', () => {
+  it('drops unknown fields: only the company configuration comes out', () => {
     expect(normalizeCompanies('t', [{ source: 's', target: 'x', extra: 1 } as never])).toEqual([{ source: 's', target: 'x' }]);
+    expect(normalizeCompanies('t', [{ source: 's', oldestYear: 2020, excludeTables: ['a*'], extra: 1 } as never])).toEqual([
+      { source: 's', target: 't_s', oldestYear: 2020, excludeTables: ['a*'] },
+    ]);
   });
 
   it('rejects the same source twice, even with different targets', () => {
