@@ -109,6 +109,11 @@ function answer(r: any): string {
 
 export const rowsOf = (t: TableRunResult): number => t.fullLoadRows + t.inserts + t.updates + t.deletes;
 
+// Every client sends an identity with each request (cm: cm-cli:<os user>@<host>); the Web UI sends an
+// empty one unless its sign-in is configured. The record says so rather than leaving a blank.
+export const NO_IDENTITY = 'no client identity sent (the Temporal Web UI without sign-in, or a client that sets none)';
+const clientOf = (identity: string | undefined): string => (identity ? `client ${identity}` : NO_IDENTITY);
+
 /** One workflow execution's history turned into audit events; children found on the way are returned too. */
 function readHistory(events: HistoryEvent[], workflowId: string, runId: string | undefined, out: [number, AuditEvent][]) {
   const children: { workflowId: string; runId?: string }[] = [];
@@ -134,8 +139,8 @@ function readHistory(events: HistoryEvent[], workflowId: string, runId: string |
       } else {
         const { carried: _carried, ...request } = input ?? {};
         add(e, `${prefix}.created`, `Tenant ${input?.tenant} created: ${(input?.companies ?? []).map((c: { source: string; target?: string }) => c.target ? `${c.source} → ${c.target}` : c.source).join(', ')}` +
-          `${input?.appUsers?.length ? `; app accounts ${input.appUsers.join(', ')}` : ''}${identity ? ` (client ${identity})` : ''}`,
-        { actor: input?.requestedBy ?? identity, reason: input?.reason, details: { input: request, identity } });
+          `${input?.appUsers?.length ? `; app accounts ${input.appUsers.join(', ')}` : ''} (${clientOf(identity)})`,
+        { actor: input?.requestedBy ?? identity, reason: input?.reason, details: { input: request, identity: identity ?? '' } });
       }
     }
     const accepted = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
@@ -143,8 +148,8 @@ function readHistory(events: HistoryEvent[], workflowId: string, runId: string |
       const name = accepted.input?.name ?? '?';
       const args = decode(accepted.input?.args) as { requestedBy?: string; reason?: string }[];
       const identity = accepted.meta?.identity || undefined;
-      updates.set(accepted.meta?.updateId ?? '', add(e, `update.${name}`, `Update ${name} accepted${identity ? ` (client ${identity})` : ''}`, {
-        actor: args[0]?.requestedBy ?? identity, reason: args[0]?.reason, details: { args, identity, updateId: accepted.meta?.updateId },
+      updates.set(accepted.meta?.updateId ?? '', add(e, `update.${name}`, `Update ${name} accepted (${clientOf(identity)})`, {
+        actor: args[0]?.requestedBy ?? identity, reason: args[0]?.reason, details: { args, identity: identity ?? '', updateId: accepted.meta?.updateId },
       }));
     }
     const updated = e.workflowExecutionUpdateCompletedEventAttributes;

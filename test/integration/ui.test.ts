@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { buildAudit, NO_IDENTITY } from '../../client/audit';
 import { getStatus, tenantHandle, waitForRun, waitForUpgrade } from '../../client/operations';
 import type { WorkerHandle } from '../../worker/main';
 import type { RunStarted, UpgradeStarted } from '../../workflows/messages';
@@ -242,4 +243,18 @@ step('sends runDataUpgradeNow from the Send an Update form; the upgrade complete
   }
   await page.getByRole('row', { name: /Workflow Execution Update Accepted Name runDataUpgradeNow$/ }).scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(ARTIFACTS, '09-history-with-updates.png') });
+});
+
+step('the audit records the client identity the Web UI sent with its updates, and says when it sent none', async () => {
+  const events = await buildAudit(client, tenant);
+  const fromUi = events.filter((e) => e.kind === 'update.runMigrationNow' || e.kind === 'update.runDataUpgradeNow');
+  expect(fromUi.map((e) => e.kind)).toEqual(['update.runMigrationNow', 'update.runDataUpgradeNow']);
+  const created = events.find((e) => e.kind === 'tenant.created')!;
+  for (const e of [created, ...fromUi]) {
+    // The identity is recorded exactly as sent: the dev server's UI (no sign-in) sends an empty one.
+    const identity = (e.details as { identity?: string }).identity;
+    expect(identity).toBe('');
+    expect(e.summary).toContain(`(${NO_IDENTITY})`);
+  }
+  for (const e of fromUi) expect(e.actor).toBe('ui-test'); // who, from the requestedBy the operator typed
 });
