@@ -9,7 +9,7 @@ import { temporalSettings } from '../lib/env';
 import { UserFacingError } from '../lib/errors';
 import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings } from '../lib/types';
-import { configureCompaniesUpdate } from '../workflows/messages';
+import { configureCompaniesUpdate, type RunStarted } from '../workflows/messages';
 import {
   applyHotfix, checkForUpdate, createTenant, disableCloudMigration, getStatus, refusedAs, updateService, resetCloudData, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist,
   tenantHandle, waitForRun, rerunDetailSnapshot, resetRuntimeServiceKey, runtimeKeyInfo,
@@ -35,6 +35,14 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   } finally {
     await client.connection.close();
   }
+}
+
+/** --wait: progress bars until the run ends; exit code 1 unless it completed. */
+async function followRun(client: Client, tenant: string, started: RunStarted): Promise<void> {
+  const view = new ProgressView(process.stdout);
+  const entry = await waitForRun(client, tenant, started, (p) => view.update(p)).finally(() => view.stop());
+  process.stdout.write(`Run #${entry.run} ${entry.status}: ${entry.tablesDone} tables, ${entry.rows.toLocaleString('en-US')} rows${entry.failure ? ` (${entry.failure})` : ''}\n`);
+  if (entry.status !== 'Completed') process.exitCode = 1;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -142,11 +150,7 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const started = await runMigrationNow(client, name, { requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Run #${started.run} started (${started.kind === 'full' ? 'full copy' : 'changes only'}): ${started.workflowId}\n`);
-        if (!opts.wait) return;
-        const view = new ProgressView(process.stdout);
-        const entry = await waitForRun(client, name, started, (p) => view.update(p)).finally(() => view.stop());
-        process.stdout.write(`Run #${entry.run} ${entry.status}: ${entry.tablesDone} tables, ${entry.rows.toLocaleString('en-US')} rows${entry.failure ? ` (${entry.failure})` : ''}\n`);
-        if (entry.status !== 'Completed') process.exitCode = 1;
+        if (opts.wait) await followRun(client, name, started);
       });
     });
 
@@ -160,11 +164,7 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const started = await rerunDetailSnapshot(client, name, { requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Rerun Detail Snapshot: ${started.tables} historical tables emptied; run #${started.run} copies them again: ${started.workflowId}\n`);
-        if (!opts.wait) return;
-        const view = new ProgressView(process.stdout);
-        const entry = await waitForRun(client, name, started, (p) => view.update(p)).finally(() => view.stop());
-        process.stdout.write(`Run #${entry.run} ${entry.status}: ${entry.tablesDone} tables, ${entry.rows.toLocaleString('en-US')} rows${entry.failure ? ` (${entry.failure})` : ''}\n`);
-        if (entry.status !== 'Completed') process.exitCode = 1;
+        if (opts.wait) await followRun(client, name, started);
       });
     });
 
