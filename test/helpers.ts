@@ -2,11 +2,12 @@
 // pool, and table digests to compare source and target.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createMysqlPool, DEFAULT_MYSQL_URL } from '../activities/connections';
+import { RuntimeKeyFiles } from '../activities/runtime-key';
 import { checksumTable, hasStoredGenerated, tableDigest } from '../activities/verify';
 import { escapeId } from 'mysql2/promise';
 import type { TemporalSettings } from '../lib/env';
@@ -157,4 +158,10 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The runtime service key a test tenant left: its hash on the target and its file in the default key folder. */
+export async function dropRuntimeKey(pool: Pool, tenant: string): Promise<void> {
+  await pool.query('DELETE FROM cm_control.runtime_key WHERE tenant = ?', [tenant]).catch(() => undefined);
+  rmSync(new RuntimeKeyFiles().path(tenant), { force: true });
 }

@@ -6,7 +6,7 @@ import type { Pool } from 'mysql2/promise';
 import { tenantHandle } from '../../client/operations';
 import type { StatusPage } from '../../lib/types';
 import type { WorkerHandle } from '../../worker/main';
-import { count, dropCaptureFor, dropSchemas, settingsFor, testClient, testPool, testWorker, uniqueName } from '../helpers';
+import { count, dropCaptureFor, dropRuntimeKey, dropSchemas, settingsFor, testClient, testPool, testWorker, uniqueName } from '../helpers';
 
 const CM = join(__dirname, '..', '..', 'bin', 'cm.js');
 const src = uniqueName('cli_src');
@@ -44,6 +44,7 @@ afterAll(async () => {
   await worker?.stop();
   await dropCaptureFor(pool, src);
   await dropSchemas(pool, src, `${tenant}_${src}`, `${badTenant}_${src}`);
+  for (const t of [tenant, badTenant]) await dropRuntimeKey(pool, t);
   await pool.end();
   await client.connection.close();
 });
@@ -51,7 +52,7 @@ afterAll(async () => {
 it('has --help on every command', async () => {
   const commands = [
     [], ['tenant', 'create'], ['tenant', 'companies'], ['run'], ['status'], ['upgrade'], ['hotfix', 'apply'], ['reset'], ['checklist'],
-    ['schedule'], ['disable'], ['version'], ['update'], ['audit'], ['worker'], ['server'], ['seed'], ['demo'],
+    ['schedule'], ['disable'], ['version'], ['update'], ['audit'], ['worker'], ['server'], ['seed'], ['demo'], ['snapshot'], ['key', 'get'], ['key', 'reset'],
   ];
   for (const args of commands) {
     const out = await cm([...args, '--help']);
@@ -112,4 +113,36 @@ it('creates a tenant, runs with --wait, and shows the status', async () => {
   const unknown = await cm(['status', 'nobody-here']);
   expect(unknown.code).toBe(1);
   expect(unknown.stderr.trim()).toBe("cm: unknown tenant 'nobody-here': create it with `cm tenant create nobody-here --company <schema>`");
+});
+
+it('company settings, Rerun Detail Snapshot and the runtime service key from the command line', async () => {
+  await pool.query(`CREATE TABLE ${src}.gl_entry (entry_no INT PRIMARY KEY, posting_date DATE NOT NULL)`);
+  await pool.query(`INSERT INTO ${src}.gl_entry VALUES (1, '2019-05-01'), (2, '2023-05-01')`);
+  const configured = await cm(['tenant', 'companies', tenant, '--company', src, '--oldest-year', '2020', '--exclude', 'nothing_*']);
+  expect(configured.stderr).toBe('');
+  expect(configured.stdout).toContain(`│ ${src} │ ${tenant}_${src} │ all     │ nothing_* │ 2020        │ *_entry, *_history, *_hist │`);
+
+  const snap = await cm(['snapshot', tenant, '--wait', '--reason', 'history from 2020']);
+  expect(snap.stderr).toBe('');
+  expect(snap.code).toBe(0);
+  expect(snap.stdout).toMatch(/^Rerun Detail Snapshot: 1 historical tables emptied; run #2 copies them again: cloud-migration\/.*\/run-2$/m);
+  expect(snap.stdout).toMatch(/Run #2 Completed/);
+  expect(await count(pool, `${tenant}_${src}`, 'gl_entry')).toBe(1); // 2019 stays on-premises
+
+  const id = await cm(['key', 'get', tenant, '--id-only']);
+  expect(id.stdout).toMatch(new RegExp(`^Runtime service key of ${tenant}: key [0-9a-f]{8}, issued \\S+ by setup, held by runtime \\S+\\n$`));
+  const key = await cm(['key', 'get', tenant]);
+  expect(key.code).toBe(0);
+  expect(key.stdout).toMatch(/^cmk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}\n$/);
+
+  const reset = await cm(['key', 'reset', tenant, '--reason', 'rotation']);
+  expect(reset.stderr).toBe('');
+  const newId = /New runtime service key ([0-9a-f]{8}) for/.exec(reset.stdout)?.[1];
+  expect(newId).toBeDefined();
+  const after = await cm(['key', 'get', tenant]);
+  expect(after.stdout.startsWith(`cmk_${newId}_`)).toBe(true);
+  expect(after.stdout).not.toBe(key.stdout);
+  // The worker (this machine's runtime) got the new key: the next run still works.
+  const run = await cm(['run', tenant, '--wait']);
+  expect(run.code).toBe(0);
 });
