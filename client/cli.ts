@@ -131,7 +131,7 @@ export function buildProgram(): Command {
     .option('--reason <text>', 'why, for the audit trail')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
-        const companies = await refusedAs('refused', () =>
+        const companies = await refusedAs('companies refused', () =>
           tenantHandle(client, name).executeUpdate(configureCompaniesUpdate, {
             args: [{ companies: companiesFrom(opts), requestedBy: operator(), reason: opts.reason }],
           }),
@@ -233,6 +233,8 @@ export function buildProgram(): Command {
     .option('--confirm', 'required: yes, empty the target')
     .option('--reason <text>', 'why, for the audit trail')
     .action(async (name: string, opts) => {
+      // Said in the CLI's terms; the update's own refusal names the JSON field instead.
+      if (!opts.confirm) throw new UserFacingError('reset refused: Reset Cloud Data empties every migrated table of the target: add --confirm to go ahead');
       await withClient(async (client) => {
         const out = await resetCloudData(client, name, { confirm: !!opts.confirm, requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Target of ${name} emptied: ${out.tablesEmptied} tables, ${out.rowsDeleted.toLocaleString('en-US')} rows. The next run is a full copy.\n`);

@@ -64,6 +64,13 @@ function validated<T>(schema: { safeParse(v: unknown): { success: true; data: T 
 }
 
 export async function cloudMigration(input: ManagementInput): Promise<DisableResult> {
+  // The UI's Start Workflow form accepts any JSON: anything but an object is refused at once.
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw ApplicationFailure.nonRetryable(
+      `invalid tenant input: expected a JSON object such as {"tenant":"acme","companies":[{"source":"cronus"}]}, got ${input === undefined ? 'no input' : JSON.stringify(input)}`,
+      'InvalidInput',
+    );
+  }
   const { carried, ...raw } = input;
   let config: TenantConfig;
   try {

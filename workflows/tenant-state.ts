@@ -158,7 +158,7 @@ export function setupChecklist(state: TenantState): ChecklistItem[] {
   for (const t of Object.values(state.tables)) {
     if (t.notMigratedReason) items.push({ kind: 'table not migrated', object: t.key, action: t.notMigratedReason });
     else if (t.status === 'Failed') items.push({ kind: 'table failed', object: t.key, action: `fix and run again: ${t.errorMessage ?? 'see the run log'}` });
-    else if (t.errors > 0) items.push({ kind: 'rows rejected', object: t.key, action: `${t.errors} rows are not on the target: ${t.errorMessage ?? ''}`.trim() });
+    else if (t.errors > 0) items.push({ kind: 'rows rejected', object: t.key, action: `fix them at the source; the next run brings them: ${t.errorMessage ?? `${t.errors} rows rejected`}` });
   }
   for (const f of state.findings) {
     if (/ is not (replicated|created on the target)/.test(f.message)) items.push({ kind: 'secondary object', object: f.table ?? '', action: f.message });

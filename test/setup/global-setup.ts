@@ -39,7 +39,8 @@ export default async function globalSetup(): Promise<void> {
   const dir = join(__dirname, '..', '..', '.data', 'test');
   mkdirSync(dir, { recursive: true });
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
-  const bundlePath = join(dir, 'workflow-bundle.js');
+  // One file per jest process: two suites running side by side must not load each other's bundle.
+  const bundlePath = join(dir, `workflow-bundle-${process.pid}.js`);
   writeFileSync(bundlePath, code);
   process.env.CM_TEST_WORKFLOW_BUNDLE = bundlePath;
 }
