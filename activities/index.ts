@@ -157,7 +157,7 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
           columns: copyColumns(meta).map((c) => c.name), key: meta.primaryKey,
           after: prior?.lastKey !== undefined ? [prior.lastKey] : input.range.after !== undefined ? [input.range.after] : undefined,
           upTo: input.range.upTo,
-          batchRows: input.copy.writeBatchRows, batchBytes: input.copy.writeBatchBytes,
+          batchRows: input.copy.writeBatchRows, batchBytes: input.copy.writeBatchBytes, writeMode: input.copy.writeMode ?? 'load',
           signal: Context.current().cancellationSignal,
           onRejected: (keys) => requeueKeys(source, capture, meta.primaryKey, keys),
           onProgress: (p) => Context.current().heartbeat({
