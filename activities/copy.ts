@@ -1,11 +1,13 @@
 // The full-load engine: streams rows from the source in key order and writes them to the target in
-// bounded batches, reading the next batch while the previous one is written. Memory stays bounded
-// by the batch size whatever the table size, and progress (the last written key) is reported after
-// every batch so a retried activity resumes where the killed one stopped.
+// bounded batches (LOAD DATA LOCAL by default, see writer.ts), reading the next batch while the
+// previous one is written. Memory stays bounded in bytes whatever the table and its row width, and
+// progress (the last written key) is reported after every batch so a retried activity resumes
+// where the killed one stopped.
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import type { Readable } from 'node:stream';
 import type { Connection as CoreConnection } from 'mysql2';
-import { columnList, keyAfter, qualified, rowBytes, type KeyValue } from './sql';
+import type { WriteMode } from '../lib/types';
+import { readRows } from './row-reader';
+import { columnList, keyAfter, qualified, type KeyValue } from './sql';
 import { TableWriter, type WriteOutcome } from './writer';
 import type { KeepFrom } from '../lib/types';
 
@@ -32,6 +34,8 @@ export interface CopySpec extends TablePair {
   keepFrom?: KeepFrom;
   batchRows: number;
   batchBytes: number;
+  /** Default `replace`; the full loads pass the tenant's setting (`load` unless configured). */
+  writeMode?: WriteMode;
   onProgress?: (p: CopyProgress) => void;
   /** Called (and awaited) with the keys of rows the target rejected, before progress moves past them. */
   onRejected?: (keys: KeyValue[][]) => Promise<void>;
@@ -69,7 +73,7 @@ export function buildSelect(spec: Pick<CopySpec, 'sourceSchema' | 'table' | 'col
 export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
   const { sql, params } = buildSelect(spec);
   const keyPositions = spec.key.map((k) => spec.columns.indexOf(k));
-  const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key);
+  const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key, spec.writeMode);
   const progress: CopyProgress = { rows: 0, rejected: 0, lastKey: spec.after };
 
   const flush = async (rows: unknown[][]): Promise<void> => {
@@ -85,16 +89,16 @@ export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
   const source = await spec.sourcePool.getConnection();
   let clean = false;
   try {
-    // Streaming needs the core (callback) connection under the promise wrapper.
+    // Streaming needs the core (callback) connection under the promise wrapper. Read-ahead is one
+    // batch's worth of bytes: the next batch fills while the previous one is written, no more.
     const core = source.connection as unknown as CoreConnection;
-    const stream: Readable = core.query({ sql, values: params, rowsAsArray: true }).stream({ highWaterMark: 256 });
     let batch: unknown[][] = [];
     let bytes = 0;
     let writing: Promise<void> | undefined;
-    try {
-      for await (const row of stream as AsyncIterable<unknown[]>) {
-        batch.push(row);
-        bytes += rowBytes(row);
+    for await (const chunk of readRows(core, sql, params, spec.batchBytes)) {
+      for (let i = 0; i < chunk.rows.length; i++) {
+        batch.push(chunk.rows[i]);
+        bytes += chunk.sizes[i];
         if (batch.length >= spec.batchRows || bytes >= spec.batchBytes) {
           await writing;
           spec.signal?.throwIfAborted();
@@ -104,12 +108,10 @@ export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
           bytes = 0;
         }
       }
-      await writing;
-      if (batch.length > 0) await flush(batch);
-      clean = true;
-    } finally {
-      if (!clean) stream.destroy();
     }
+    await writing;
+    if (batch.length > 0) await flush(batch);
+    clean = true;
   } finally {
     // A half-read result set leaves the connection unusable: drop it rather than return it.
     if (clean) source.release();

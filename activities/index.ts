@@ -208,7 +208,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
           after: prior?.lastKey !== undefined ? [prior.lastKey] : input.range.after !== undefined ? [input.range.after] : undefined,
           upTo: input.range.upTo,
           keepFrom: input.table.keepFrom,
-          batchRows: input.copy.writeBatchRows, batchBytes: input.copy.writeBatchBytes,
+          batchRows: input.copy.writeBatchRows, batchBytes: input.copy.writeBatchBytes, writeMode: input.copy.writeMode ?? 'load',
           signal: Context.current().cancellationSignal,
           onRejected: (keys) => requeueKeys(source, capture, meta.primaryKey, keys),
           onProgress: (p) => Context.current().heartbeat({

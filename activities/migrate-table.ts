@@ -70,7 +70,7 @@ export async function migrateTable(
       sourcePool: io.source, sourceSchema: work.sourceSchema, targetConn: conn, targetSchema: work.targetSchema, table: work.table, columns, signal: io.signal,
       keepFrom: work.keepFrom,
     };
-    const batch = { batchRows: io.copy.writeBatchRows, batchBytes: io.copy.writeBatchBytes };
+    const batch = { batchRows: io.copy.writeBatchRows, batchBytes: io.copy.writeBatchBytes, writeMode: io.copy.writeMode ?? 'load' };
 
     if (key.length === 0) {
       // No key, no change tracking: replace the whole table, every run (a restart starts over).

@@ -1,8 +1,18 @@
 // Writes rows into a target table idempotently. REPLACE (rather than ON DUPLICATE KEY UPDATE) also
 // clears a stale row that collides on a secondary unique key; that row's own pending change, which
 // must exist for the source to be consistent, puts it back.
+//
+// Two ways to write a batch, same outcome:
+// - `load`: LOAD DATA LOCAL INFILE … REPLACE, fed from memory (the full load's fast path). With
+//   LOCAL the server turns data errors into warnings and stores a mangled value, so every batch
+//   runs in its own transaction and one that warns is rolled back and redone the strict way.
+// - `replace`: multi-row REPLACE … VALUES, which a strict target fails on a bad row; the batch is
+//   then redone row by row, so bad rows are rejected and counted and the others are written.
+import { Context } from '@temporalio/activity';
 import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import { TARGET_SQL_MODE } from '../lib/constants';
+import type { WriteMode } from '../lib/types';
+import { encodeBatch, loadDataSql } from './load-data';
 import { columnList, errorText, isDataError, keyIn, qualified, type KeyValue } from './sql';
 
 export async function prepareTargetSession(conn: PoolConnection): Promise<void> {
@@ -17,6 +27,39 @@ export interface WriteOutcome {
   rejectedKeys: KeyValue[][];
 }
 
+// Errors with which a server (or mysql2) refuses LOAD DATA LOCAL: local_infile=OFF (MySQL 8's
+// default), or the capability not negotiated.
+const LOCAL_INFILE_REFUSED = new Set([
+  1148, // ER_NOT_ALLOWED_COMMAND (MySQL 5.7, older MariaDB)
+  4166, // ER_LOAD_INFILE_CAPABILITY_DISABLED (MariaDB 10.4+)
+  3948, // ER_CLIENT_LOCAL_FILES_DISABLED (MySQL 8)
+  2068, // CR_LOAD_DATA_LOCAL_INFILE_REJECTED (client side)
+]);
+
+export function isLocalInfileRefused(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && LOCAL_INFILE_REFUSED.has(Number((err as { errno?: number }).errno));
+}
+
+/** Process-wide: once a target has refused LOCAL INFILE, later batches go straight to REPLACE. */
+let localInfileRefused = false;
+
+/** For tests: forget an earlier refusal. */
+export function resetLocalInfileRefusal(): void {
+  localInfileRefused = false;
+}
+
+function noteRefusal(err: unknown): void {
+  if (localInfileRefused) return;
+  localInfileRefused = true;
+  // Once per process; the copy goes on with REPLACE, slower but identical in result.
+  const message = `the target refused LOAD DATA LOCAL INFILE (${errorText(err)}); copying with REPLACE … VALUES from now on`;
+  try {
+    Context.current().log.warn(message); // the worker's log, with the activity's context
+  } catch {
+    console.warn(message); // outside an activity (tests, tools)
+  }
+}
+
 export class TableWriter {
   private readonly insertSql: string;
   private readonly keyPositions: number[];
@@ -25,8 +68,9 @@ export class TableWriter {
     private readonly conn: PoolConnection,
     private readonly schema: string,
     private readonly table: string,
-    columns: string[],
+    private readonly columns: string[],
     private readonly key: string[],
+    private readonly mode: WriteMode = 'replace',
   ) {
     this.insertSql = `REPLACE INTO ${qualified(schema, table)} (${columnList(columns)}) VALUES ?`;
     this.keyPositions = key.map((k) => columns.indexOf(k));
@@ -34,8 +78,55 @@ export class TableWriter {
 
   /** Writes rows; rows the target rejects are counted and skipped, everything else is written. */
   async write(rows: unknown[][]): Promise<WriteOutcome> {
+    if (rows.length === 0) return { written: 0, rejected: 0, rejectedKeys: [] };
+    if (this.mode === 'load' && !localInfileRefused && (await this.load(rows))) {
+      return { written: rows.length, rejected: 0, rejectedKeys: [] };
+    }
+    return this.replace(rows);
+  }
+
+  /**
+   * One LOAD DATA LOCAL of the batch, in a transaction. True when it went through cleanly; false
+   * (and nothing changed) when the batch must take the strict path: a value the server had to
+   * adjust (a warning), a value the encoding cannot carry, or LOCAL refused.
+   */
+  private async load(rows: unknown[][]): Promise<boolean> {
+    const batch = encodeBatch(rows, this.columns.length);
+    if (!batch) return false;
+    const sql = loadDataSql(qualified(this.schema, this.table), this.columns, batch.hex);
+    await this.conn.query('START TRANSACTION');
+    let committed = false;
+    try {
+      const [res] = await this.conn.query<ResultSetHeader>({ sql, infileStreamFactory: () => batch.stream() });
+      if (res.warningStatus === 0) {
+        await this.conn.query('COMMIT');
+        committed = true;
+        return true;
+      }
+      return false;
+    } catch (err) {
+      if (isLocalInfileRefused(err)) {
+        noteRefusal(err);
+        return false;
+      }
+      if (isDataError(err)) return false;
+      throw err;
+    } finally {
+      if (!committed) await this.rollback();
+    }
+  }
+
+  private async rollback(): Promise<void> {
+    const [res] = await this.conn.query<ResultSetHeader>('ROLLBACK');
+    // Only a non-transactional table (target tables are created InnoDB, see target-schema.ts)
+    // warns here: its rows could not be undone, and redoing the batch would hide mangled values.
+    if (res.warningStatus > 0) {
+      throw Object.assign(new Error(`${this.schema}.${this.table} is not transactional on the target: a LOAD DATA batch could not be rolled back`), { sqlState: '42000' });
+    }
+  }
+
+  private async replace(rows: unknown[][]): Promise<WriteOutcome> {
     const outcome: WriteOutcome = { written: 0, rejected: 0, rejectedKeys: [] };
-    if (rows.length === 0) return outcome;
     try {
       await this.conn.query(this.insertSql, [rows]);
       outcome.written = rows.length;

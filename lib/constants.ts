@@ -23,8 +23,9 @@ export const DEFAULT_COPY: CopySettings = {
   largeTableRows: 100_000,
   smallBatchRows: 50_000,
   smallBatchTables: 100,
-  writeBatchRows: 2_000,
+  writeBatchRows: 5_000,
   writeBatchBytes: 4 * 1024 * 1024,
+  writeMode: 'load',
   heartbeatTimeoutSeconds: 30,
 };
 

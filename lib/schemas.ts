@@ -37,6 +37,7 @@ export const copySettingsSchema = z
     smallBatchTables: z.number().int().min(1).max(1000),
     writeBatchRows: z.number().int().min(1).max(100_000),
     writeBatchBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+    writeMode: z.enum(['load', 'replace']),
     heartbeatTimeoutSeconds: z.number().int().min(2).max(3600),
   })
   .strict()

@@ -37,6 +37,9 @@ export interface KeepFrom {
   from: string;
 }
 
+/** How the full load writes: LOAD DATA LOCAL INFILE (fast), or multi-row REPLACE (any server). */
+export type WriteMode = 'load' | 'replace';
+
 export interface CopySettings {
   /** Activities a run keeps in flight at once. */
   concurrency: number;
@@ -51,6 +54,11 @@ export interface CopySettings {
   /** Rows and bytes per INSERT statement on the target. */
   writeBatchRows: number;
   writeBatchBytes: number;
+  /**
+   * `load` (default) falls back to `replace` by itself when the target refuses LOCAL INFILE;
+   * optional so that tenants started before the setting existed keep the default.
+   */
+  writeMode?: WriteMode;
   /** How long a copy may go without heartbeating before Temporal retries it elsewhere. */
   heartbeatTimeoutSeconds: number;
 }

@@ -1,0 +1,190 @@
+// What the workflow scenarios share: a Temporal dev server of their own (fresh state in a temp dir,
+// free ports), a prebuilt workflow bundle, `cm worker` processes (the real thing, so that their
+// memory can be read), a client, and small measuring helpers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { ensureDevServer, type DevServer } from '../client/dev-server';
+import { tenantHandle } from '../client/operations';
+import { id } from '../activities/sql';
+import { CAPTURE_SCHEMA } from '../lib/constants';
+
+export const REPO = join(__dirname, '..', '..');
+
+export const elapsedMs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: elapsedMs(t0), value };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Peak resident memory so far (VmHWM), in MiB. */
+  peakRssMiB(): number;
+  stop(): Promise<void>;
+}
+
+export interface Harness {
+  client: Client;
+  address: string;
+  /** Starts `cm worker` on its own task queue. */
+  worker(taskQueue: string): Promise<WorkerProcess>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(mysqlUrl: string): Promise<Harness> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cm-bench-'));
+  process.env.CM_DATA_DIR = dataDir; // the dev server's SQLite state: fresh, thrown away afterwards
+  const server: DevServer = await ensureDevServer({ port: await freePort(), uiPort: await freePort() });
+  const address = `127.0.0.1:${server.port}`;
+  const bundlePath = join(dataDir, 'workflow-bundle.js');
+  // Bundled once here, so that worker processes start quickly and their memory is their own work.
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  writeFileSync(bundlePath, code);
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const workers: WorkerProcess[] = [];
+
+  return {
+    client,
+    address,
+    async worker(taskQueue) {
+      const w = await spawnWorker(address, taskQueue, bundlePath, mysqlUrl);
+      workers.push(w);
+      return w;
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.stop()));
+      await connection.close();
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const quietLogger = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+async function spawnWorker(address: string, taskQueue: string, bundlePath: string, mysqlUrl: string): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), 'worker'], {
+    cwd: REPO,
+    env: { ...process.env, TEMPORAL_ADDRESS: address, CM_TASK_QUEUE: taskQueue, CM_WORKFLOW_BUNDLE: bundlePath, MYSQL_URL: mysqlUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-20_000)));
+  child.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-20_000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 120_000;
+  while (!/"msg":"worker running"/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`the worker exited before it was ready:\n${out}`);
+    if (Date.now() > deadline) throw new Error(`the worker did not start within 120 s:\n${out}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    child,
+    peakRssMiB: () => {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : NaN;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Seconds between two history event times. */
+const eventMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number =>
+  Number(t?.seconds ?? 0) * 1000 + Number(t?.nanos ?? 0) / 1e6;
+
+export interface ActivitySpan {
+  count: number;
+  /** From the first one scheduled to the last one completed. */
+  spanMs: number;
+  /** Longest single activity, start to completion. */
+  longestMs: number;
+}
+
+/** Activities of one type in a workflow's history: how many, and how long they took together. */
+export async function activitySpan(client: Client, workflowId: string, type: string): Promise<ActivitySpan> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, number>();
+  const started = new Map<string, number>();
+  let first = Infinity;
+  let last = 0;
+  let longest = 0;
+  for (const e of history.events ?? []) {
+    const at = eventMs(e.eventTime);
+    if (e.activityTaskScheduledEventAttributes?.activityType?.name === type) {
+      scheduled.set(String(e.eventId), at);
+      first = Math.min(first, at);
+    } else if (e.activityTaskStartedEventAttributes && scheduled.has(String(e.activityTaskStartedEventAttributes.scheduledEventId))) {
+      started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+    } else if (e.activityTaskCompletedEventAttributes && scheduled.has(String(e.activityTaskCompletedEventAttributes.scheduledEventId))) {
+      const sid = String(e.activityTaskCompletedEventAttributes.scheduledEventId);
+      last = Math.max(last, at);
+      longest = Math.max(longest, at - (started.get(sid) ?? scheduled.get(sid)!));
+    }
+  }
+  return { count: scheduled.size, spanMs: scheduled.size ? last - first : 0, longestMs: longest };
+}
+
+/** A closed workflow's wall time (start to close) and history length, from the server. */
+export async function workflowFigures(client: Client, workflowId: string): Promise<{ wallMs: number; events: number }> {
+  const d = await client.workflow.getHandle(workflowId).describe();
+  return { wallMs: (d.closeTime?.getTime() ?? Date.now()) - d.startTime.getTime(), events: d.historyLength };
+}
+
+/** `mysqldump --single-transaction <schema> [table] | mysql <target>`: the DBA's tool, timed. */
+export async function dumpAndLoad(mysqlUrl: string, schema: string, target: string, table?: string): Promise<number> {
+  const u = new URL(mysqlUrl);
+  const conn = ['-h', u.hostname, '-P', u.port || '3306', '-u', decodeURIComponent(u.username || 'root')];
+  const env = { ...process.env, MYSQL_PWD: decodeURIComponent(u.password) };
+  const t0 = process.hrtime.bigint();
+  await new Promise<void>((resolve, reject) => {
+    const dump = spawn('mysqldump', [...conn, '--single-transaction', schema, ...(table ? [table] : [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const load = spawn('mysql', [...conn, target], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+    dump.stdout!.pipe(load.stdin!);
+    let err = '';
+    dump.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    load.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    let open = 2;
+    const done = (who: string) => (code: number | null) => {
+      if (code !== 0) reject(new Error(`${who} exited with ${code}: ${err.trim()}`));
+      else if (--open === 0) resolve();
+    };
+    dump.once('exit', done('mysqldump'));
+    load.once('exit', done('mysql'));
+  });
+  return elapsedMs(t0);
+}
+
+/** Ends a bench tenant: its workflow, its change capture on the source, its schemas. */
+export async function dropTenant(client: Client, pool: Pool, tenant: string, source: string, schemas: string[]): Promise<void> {
+  await tenantHandle(client, tenant).terminate('bench done').catch(() => undefined);
+  const [logs] = await pool.query<RowDataPacket[]>(`SELECT id FROM ${id(CAPTURE_SCHEMA)}.capture_table WHERE schema_name = ?`, [source]).catch(() => [[]] as unknown as [RowDataPacket[]]);
+  for (const r of logs) {
+    await pool.query(`DROP TABLE IF EXISTS ${id(CAPTURE_SCHEMA)}.${id(`log_${r.id}`)}`);
+    await pool.query(`DELETE FROM ${id(CAPTURE_SCHEMA)}.capture_table WHERE id = ?`, [r.id]);
+  }
+  for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${id(s)}`);
+}

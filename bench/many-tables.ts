@@ -1,0 +1,103 @@
+// Scenario 3: 1,000 tables of 100 rows, end to end (tenant setup: assessment, target tables,
+// change capture; then the first run), beside mysqldump | mysql of the same schema. Also how long
+// the histories get: the run's child workflow and the management workflow.
+import { createTenant, runMigrationNow, waitForRun } from '../client/operations';
+import { managementWorkflowId, setupWorkflowId } from '../lib/constants';
+import { id, qualified } from '../activities/sql';
+import { type BenchContext } from './context';
+import { dropTenant, dumpAndLoad, workflowFigures } from './harness';
+import { ms, n, times, verdict, type Section } from './report';
+
+const MANY = { source: 'bench_src_many', target: 'bench_dst_many', anchor: 'bench_anchor_many', tenant: 'bench_many', taskQueue: 'bench-many' };
+
+export interface ManyTablesFigures {
+  tables: number;
+  rowsPerTable: number;
+  endToEndMs: number;
+  setupMs: number;
+  runMs: number;
+  dumpMs: number;
+  runEvents: number;
+  setupEvents: number;
+  managementEvents: number;
+  tablesSuccessful: number;
+}
+
+async function createMany(ctx: BenchContext, tables: number, rows: number): Promise<void> {
+  await ctx.pool.query(`DROP SCHEMA IF EXISTS ${id(MANY.source)}`);
+  await ctx.pool.query(`CREATE SCHEMA ${id(MANY.source)}`);
+  const values = Array.from({ length: rows }, (_, i) => [i + 1, `item ${i + 1}`, `${(i * 7.25).toFixed(4)}`, '2024-05-01 10:00:00', i % 3 === 0 ? null : `note ${i}`]);
+  for (let t = 0; t < tables; t++) {
+    const table = qualified(MANY.source, `t${String(t).padStart(4, '0')}`);
+    await ctx.pool.query(`CREATE TABLE ${table} (id INT NOT NULL PRIMARY KEY, name VARCHAR(50) NOT NULL, amount DECIMAL(18,4) NOT NULL, created_at DATETIME NOT NULL, note VARCHAR(100) NULL)`);
+    await ctx.pool.query(`INSERT INTO ${table} VALUES ?`, [values]);
+  }
+}
+
+export async function benchManyTables(ctx: BenchContext, tables = 1000, rowsPerTable = 100): Promise<ManyTablesFigures> {
+  const h = await ctx.harness();
+  const drop = () => dropTenant(h.client, ctx.pool, MANY.tenant, MANY.source, [MANY.source, MANY.target, MANY.anchor]);
+  await drop();
+  try {
+    ctx.log(`many tables: generating ${n(tables)} tables × ${rowsPerTable} rows…`);
+    await createMany(ctx, tables, rowsPerTable);
+    ctx.log('  anchor: mysqldump | mysql of the schema…');
+    await ctx.pool.query(`CREATE SCHEMA ${id(MANY.anchor)}`);
+    const dumpMs = await dumpAndLoad(ctx.url, MANY.source, MANY.anchor);
+    await ctx.pool.query(`DROP SCHEMA ${id(MANY.anchor)}`);
+    ctx.log(`    ${ms(dumpMs)}; the workflow: tenant setup, then the first run…`);
+
+    await h.worker(MANY.taskQueue);
+    const { status } = await createTenant(h.client, MANY.taskQueue, { tenant: MANY.tenant, companies: [{ source: MANY.source, target: MANY.target }], requestedBy: 'bench' });
+    if (status.status !== 'Ready') throw new Error(`bench tenant setup ended ${status.status}: ${status.setupError ?? ''}`);
+    const run = await runMigrationNow(h.client, MANY.tenant, { requestedBy: 'bench' });
+    const entry = await waitForRun(h.client, MANY.tenant, run);
+    if (entry.status !== 'Completed') throw new Error(`the run ended ${entry.status}: ${entry.failure ?? ''}`);
+
+    // Server-side times: from the management workflow's start to the run's close, no client polling in it.
+    const management = await h.client.workflow.getHandle(managementWorkflowId(MANY.tenant)).describe();
+    const runWf = await workflowFigures(h.client, run.workflowId);
+    const setupWf = await workflowFigures(h.client, setupWorkflowId(MANY.tenant));
+    const runDescription = await h.client.workflow.getHandle(run.workflowId).describe();
+    const figures: ManyTablesFigures = {
+      tables,
+      rowsPerTable,
+      endToEndMs: runDescription.closeTime!.getTime() - management.startTime.getTime(),
+      setupMs: setupWf.wallMs,
+      runMs: runWf.wallMs,
+      dumpMs,
+      runEvents: runWf.events,
+      setupEvents: setupWf.events,
+      managementEvents: management.historyLength,
+      tablesSuccessful: (await h.client.workflow.getHandle(run.workflowId).result()).tables.filter((t: { status: string }) => t.status === 'Successful').length,
+    };
+    ctx.log(`    end to end ${ms(figures.endToEndMs)} (setup ${ms(figures.setupMs)}, run ${ms(figures.runMs)}); histories: run ${figures.runEvents}, management ${figures.managementEvents} events`);
+    return figures;
+  } finally {
+    await drop();
+  }
+}
+
+export function manyTablesSection(f: ManyTablesFigures): Section {
+  const ratio = f.endToEndMs / f.dumpMs;
+  return {
+    heading: `Many small tables: ${n(f.tables)} tables × ${f.rowsPerTable} rows`,
+    rows: [
+      `| end to end: tenant created → first run closed (server-side times) | ${ms(f.endToEndMs)} | mysqldump \\| mysql of the schema ${ms(f.dumpMs)}: ${times(ratio)} | ≤ 1.50× | ${verdict(ratio <= 1.5, times(ratio - 1.5))} |`,
+      `| of which setup (assessment, ${n(f.tables)} target tables, change capture: a log table and 3 triggers per table) | ${ms(f.setupMs)} | setup child workflow: ${n(f.setupEvents)} history events | | |`,
+      `| of which the first run | ${ms(f.runMs)} | ${n(f.tablesSuccessful)} of ${n(f.tables)} tables Successful | | |`,
+      `| history events of the run (child workflow) | ${n(f.runEvents)} | limit 51,200 | far below | ${verdict(f.runEvents < 5_000)} |`,
+      `| history events of the management workflow (after setup and one run) | ${n(f.managementEvents)} | continues as new past 10,000 | far below | ${verdict(f.managementEvents < 5_000)} |`,
+    ],
+    notes: [
+      'Small tables travel many to an activity (up to 100 tables or 50,000 estimated rows each), so the run\'s history grows with the number of batches, not of tables. ' +
+        'The comparison is not like for like in one respect: the workflow also installs change capture (a log table and three triggers per source table), which a dump does not, and which every later delta run relies on.',
+      ...(ratio <= 1.5
+        ? []
+        : [
+            `Why the target was missed: setup is ${ms(f.setupMs)} of the ${ms(f.endToEndMs)}, nearly all of it DDL (1,000 target tables, then 1,000 log tables and 3,000 triggers for change capture, each a metadata change the server makes one at a time). ` +
+              `The first run alone, which is what the copy engine does, took ${ms(f.runMs)}: ${times(f.runMs / f.dumpMs)} the dump-and-load. Making setup cheaper (e.g. creating capture in parallel sessions) is outside the copy engine.`,
+          ]),
+    ],
+  };
+}
