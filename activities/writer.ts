@@ -9,7 +9,7 @@
 // - `replace`: multi-row REPLACE … VALUES, which a strict target fails on a bad row; the batch is
 //   then redone row by row, so bad rows are rejected and counted and the others are written.
 import { Context } from '@temporalio/activity';
-import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { TARGET_SQL_MODE } from '../lib/constants';
 import type { WriteMode } from '../lib/types';
 import { encodeBatch, loadDataSql } from './load-data';
@@ -58,6 +58,42 @@ function noteRefusal(err: unknown): void {
   } catch {
     console.warn(message); // outside an activity (tests, tools)
   }
+}
+
+/** The target session's max_allowed_packet, read once per connection. */
+const packetLimits = new WeakMap<object, number>();
+async function packetLimit(conn: PoolConnection): Promise<number> {
+  const core = (conn as unknown as { connection?: object }).connection ?? conn;
+  let limit = packetLimits.get(core);
+  if (limit === undefined) {
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT @@SESSION.max_allowed_packet AS p');
+    limit = Number(rows[0].p);
+    packetLimits.set(core, limit);
+  }
+  return limit;
+}
+
+// Characters mysql2 escapes with a backslash inside a string literal.
+const ESCAPED = /[\0\b\t\n\r\x1a"'\\]/g;
+
+/** The bytes a row takes in a REPLACE … VALUES statement: binary as X'hex', strings escaped. */
+export function statementBytes(row: unknown[]): number {
+  let n = 3;
+  for (const v of row) {
+    if (v === null || v === undefined) n += 5;
+    else if (Buffer.isBuffer(v)) n += v.length * 2 + 4;
+    else if (typeof v === 'string') n += Buffer.byteLength(v, 'utf8') + (v.match(ESCAPED)?.length ?? 0) + 3;
+    else n += String(v).length + 3;
+  }
+  return n;
+}
+
+const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
+
+/** mysql2 errors carry the whole statement (megabytes of row data): keep it out of logs and failures. */
+function withoutStatement(err: unknown): unknown {
+  if (err && typeof err === 'object' && 'sql' in err) delete (err as { sql?: string }).sql;
+  return err;
 }
 
 export class TableWriter {
@@ -110,7 +146,7 @@ export class TableWriter {
         return false;
       }
       if (isDataError(err)) return false;
-      throw err;
+      throw withoutStatement(err);
     } finally {
       if (!committed) await this.rollback();
     }
@@ -127,12 +163,44 @@ export class TableWriter {
 
   private async replace(rows: unknown[][]): Promise<WriteOutcome> {
     const outcome: WriteOutcome = { written: 0, rejected: 0, rejectedKeys: [] };
+    // A statement over the target's max_allowed_packet is not refused politely: the server drops
+    // the connection. So statements are cut to fit, and a row that cannot fit alone is rejected.
+    const limit = await packetLimit(this.conn);
+    const budget = limit - this.insertSql.length - 1024;
+    let chunk: unknown[][] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const size = statementBytes(row);
+      if (size > budget) {
+        this.reject(outcome, row, `row too large for the target: about ${mb(size)} in one statement, over the target's max_allowed_packet of ${mb(limit)}; raise max_allowed_packet on the target and run again`);
+        continue;
+      }
+      if (bytes + size > budget) {
+        await this.replaceChunk(chunk, outcome);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(row);
+      bytes += size;
+    }
+    await this.replaceChunk(chunk, outcome);
+    return outcome;
+  }
+
+  private reject(outcome: WriteOutcome, row: unknown[], error: string): void {
+    outcome.rejected++;
+    outcome.firstError ??= error;
+    outcome.rejectedKeys.push(this.keyPositions.map((i) => row[i] as KeyValue));
+  }
+
+  private async replaceChunk(rows: unknown[][], outcome: WriteOutcome): Promise<void> {
+    if (rows.length === 0) return;
     try {
       await this.conn.query(this.insertSql, [rows]);
-      outcome.written = rows.length;
-      return outcome;
+      outcome.written += rows.length;
+      return;
     } catch (err) {
-      if (!isDataError(err)) throw err;
+      if (!isDataError(err)) throw withoutStatement(err);
     }
     // One bad row fails the whole statement: find the bad ones row by row.
     for (const row of rows) {
@@ -140,13 +208,10 @@ export class TableWriter {
         await this.conn.query(this.insertSql, [[row]]);
         outcome.written++;
       } catch (err) {
-        if (!isDataError(err)) throw err;
-        outcome.rejected++;
-        outcome.firstError ??= errorText(err);
-        outcome.rejectedKeys.push(this.keyPositions.map((i) => row[i] as KeyValue));
+        if (!isDataError(err)) throw withoutStatement(err);
+        this.reject(outcome, row, errorText(err));
       }
     }
-    return outcome;
   }
 
   async deleteKeys(keys: KeyValue[][]): Promise<number> {

@@ -33,3 +33,16 @@ describe('LOAD DATA encoding', () => {
     expect(sql).toContain('(`id`, `we``ird`, @h2) SET `blob` = UNHEX(@h2)');
   });
 });
+
+describe('statementBytes (REPLACE statements cut to the target\'s max_allowed_packet)', () => {
+  const { statementBytes } = require('../../activities/writer') as typeof import('../../activities/writer');
+  it('counts binary as hex, strings with their escapes, and is never below what mysql2 sends', () => {
+    const mysql = require('mysql2') as typeof import('mysql2');
+    for (const row of [[1, 'plain', null], [Buffer.from([0, 1, 2, 255]), "it's \\ \n\t\0 \u001a é"], ['x'.repeat(1000), Buffer.alloc(300)]]) {
+      const sent = mysql.format('(?)', [row]).length;
+      expect(statementBytes(row)).toBeGreaterThanOrEqual(Buffer.byteLength(mysql.format('(?)', [row])));
+      expect(statementBytes(row)).toBeLessThan(sent + 20);
+    }
+    expect(statementBytes([Buffer.alloc(50 * 2 ** 20)])).toBeGreaterThan(100 * 2 ** 20);
+  });
+});
