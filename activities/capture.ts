@@ -19,7 +19,7 @@ const registry = qualified(CAPTURE_SCHEMA, 'capture_table');
 const logTableName = (id: number): string => `log_${id}`;
 const triggerName = (id: number, kind: 'ai' | 'au' | 'ad'): string => `cm_capture_${id}_${kind}`;
 
-async function ensureCaptureSchema(pool: Pool): Promise<void> {
+export async function ensureCaptureSchema(pool: Pool): Promise<void> {
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${id(CAPTURE_SCHEMA)} DEFAULT CHARACTER SET utf8mb4`);
   await pool.query(
     `CREATE TABLE IF NOT EXISTS ${registry} (
@@ -46,16 +46,16 @@ export async function findCapture(pool: Pool, schema: string, table: string): Pr
 
 // The table name matters for speed: with it, MariaDB reads one table's triggers; without it, every
 // table's in the schema, which made installing capture quadratic in the number of tables.
-async function triggerExists(pool: Pool, schema: string, table: string, name: string): Promise<boolean> {
+async function existingTriggers(pool: Pool, schema: string, table: string): Promise<Set<string>> {
   const [rows] = await pool.query<RowDataPacket[]>(
-    'SELECT 1 FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME = ?',
-    [schema, table, name],
+    'SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?',
+    [schema, table],
   );
-  return rows.length > 0;
+  return new Set(rows.map((r) => String(r.n)));
 }
 
-async function createTriggerOnce(pool: Pool, schema: string, table: string, name: string, sql: string): Promise<void> {
-  if (await triggerExists(pool, schema, table, name)) return;
+async function createTriggerOnce(pool: Pool, existing: Set<string>, name: string, sql: string): Promise<void> {
+  if (existing.has(name)) return;
   try {
     await pool.query(sql);
   } catch (err) {
@@ -64,8 +64,10 @@ async function createTriggerOnce(pool: Pool, schema: string, table: string, name
 }
 
 /** Installs capture for one table; safe to run any number of times. */
-export async function installCapture(pool: Pool, meta: TableMeta, keyColumns: { name: string; columnType: string; collation?: string }[]): Promise<CaptureRef> {
-  await ensureCaptureSchema(pool);
+export async function installCapture(
+  pool: Pool, meta: TableMeta, keyColumns: { name: string; columnType: string; collation?: string }[], opts: { schemaReady?: boolean } = {},
+): Promise<CaptureRef> {
+  if (!opts.schemaReady) await ensureCaptureSchema(pool);
   await pool.query(`INSERT IGNORE INTO ${registry} (schema_name, table_name) VALUES (?, ?)`, [meta.schema, meta.name]);
   const ref = await findCapture(pool, meta.schema, meta.name);
   if (!ref) throw new Error(`capture registry has no row for ${meta.schema}.${meta.name}`);
@@ -87,17 +89,18 @@ export async function installCapture(pool: Pool, meta: TableMeta, keyColumns: { 
   const values = (prefix: 'NEW' | 'OLD'): string => keyColumns.map((c) => `${prefix}.${id(c.name)}`).join(', ');
   const source = qualified(meta.schema, meta.name);
   const keyChanged = keyColumns.map((c) => `NOT (OLD.${id(c.name)} <=> NEW.${id(c.name)})`).join(' OR ');
+  const existing = await existingTriggers(pool, meta.schema, meta.name);
 
-  await createTriggerOnce(pool, meta.schema, meta.name, triggerName(ref.id, 'ai'),
+  await createTriggerOnce(pool, existing, triggerName(ref.id, 'ai'),
     `CREATE TRIGGER ${qualified(meta.schema, triggerName(ref.id, 'ai'))} AFTER INSERT ON ${source} FOR EACH ROW
        INSERT INTO ${log} (op, ${cols}) VALUES ('I', ${values('NEW')})`);
-  await createTriggerOnce(pool, meta.schema, meta.name, triggerName(ref.id, 'au'),
+  await createTriggerOnce(pool, existing, triggerName(ref.id, 'au'),
     `CREATE TRIGGER ${qualified(meta.schema, triggerName(ref.id, 'au'))} AFTER UPDATE ON ${source} FOR EACH ROW
      BEGIN
        IF ${keyChanged} THEN INSERT INTO ${log} (op, ${cols}) VALUES ('D', ${values('OLD')}); END IF;
        INSERT INTO ${log} (op, ${cols}) VALUES ('U', ${values('NEW')});
      END`);
-  await createTriggerOnce(pool, meta.schema, meta.name, triggerName(ref.id, 'ad'),
+  await createTriggerOnce(pool, existing, triggerName(ref.id, 'ad'),
     `CREATE TRIGGER ${qualified(meta.schema, triggerName(ref.id, 'ad'))} AFTER DELETE ON ${source} FOR EACH ROW
        INSERT INTO ${log} (op, ${cols}) VALUES ('D', ${values('OLD')})`);
   return ref;

@@ -13,13 +13,16 @@ import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
 import { copyColumns, listSchemas, readTables } from './introspect';
 import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
-import { removeCapture, requeueKeys } from './capture';
-import { id, qualified } from './sql';
+import { ensureCaptureSchema, removeCapture, requeueKeys } from './capture';
+import { forEachLimited, id, qualified } from './sql';
 import { createTargetTables, emptyTargetTables, ensureControlSchema, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
 import { prepareTargetSession } from './writer';
 import type { RowDataPacket } from 'mysql2/promise';
+
+/** Sessions setup uses for its DDL: metadata changes on different tables overlap. */
+const SETUP_DDL_SESSIONS = 4;
 
 export interface SetupInput {
   tenant: string;
@@ -151,13 +154,13 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const source = conns.pool(input.sourceConnection);
       const metas = await readTables(source, [...new Set(input.tables.map((t) => t.sourceSchema))]);
       let installed = 0;
-      for (const t of input.tables) {
-        const meta = metas.get(t.key);
-        if (!meta || meta.primaryKey.length === 0) continue;
-        await ensureCapture(source, meta);
+      await ensureCaptureSchema(source);
+      const keyed = input.tables.map((t) => metas.get(t.key)).filter((m): m is NonNullable<typeof m> => !!m && m.primaryKey.length > 0);
+      await forEachLimited(keyed, SETUP_DDL_SESSIONS, async (meta) => {
+        await ensureCapture(source, meta, { schemaReady: true });
         installed++;
         Context.current().heartbeat(installed);
-      }
+      });
       return { installed };
     },
 

@@ -34,11 +34,11 @@ export async function loadMeta(source: Pool, schema: string, table: string): Pro
 }
 
 /** Capture must be in place before a full load starts, or changes made during the load are lost. */
-export async function ensureCapture(source: Pool, meta: TableMeta): Promise<CaptureRef> {
+export async function ensureCapture(source: Pool, meta: TableMeta, opts: { schemaReady?: boolean } = {}): Promise<CaptureRef> {
   const existing = await findCapture(source, meta.schema, meta.name);
   if (existing) return existing;
   const keyCols = meta.primaryKey.map((k) => meta.columns.find((c) => c.name === k)!);
-  return installCapture(source, meta, keyCols);
+  return installCapture(source, meta, keyCols, opts);
 }
 
 /** Rejected rows make a table `Warning`, or `Failed` when none of its rows made it to the target. */

@@ -2,10 +2,10 @@
 // definitions. Secondary objects are deliberately left behind (see README "Secondary objects"):
 // triggers would re-apply effects that already arrive as row changes, events would fire in a tenant
 // that is not live yet, and views and routines name source schemas.
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA, TARGET_SQL_MODE } from '../lib/constants';
 import type { EnvironmentState } from '../lib/types';
-import { errorText, id, isTableError, plainName, qualified } from './sql';
+import { errorText, forEachLimited, id, isTableError, plainName, qualified } from './sql';
 
 /** Turns SHOW CREATE TABLE output into an idempotent CREATE for the target schema. */
 export function targetDdl(showCreate: string, targetSchema: string, table: string): string {
@@ -117,6 +117,8 @@ export interface CreateOutcome {
   failed: { table: string; error: string }[];
 }
 
+const DDL_SESSIONS = 4;
+
 /** Creates the target schema with the source schema's defaults, then each table. */
 export async function createTargetTables(source: Pool, target: Pool, sourceSchema: string, targetSchema: string, tables: string[]): Promise<CreateOutcome> {
   const [defaults] = await source.query<RowDataPacket[]>(
@@ -126,24 +128,35 @@ export async function createTargetTables(source: Pool, target: Pool, sourceSchem
   const cs = plainName(defaults[0]?.cs, 'utf8mb4');
   const co = plainName(defaults[0]?.co, 'utf8mb4_general_ci');
   await target.query(`CREATE SCHEMA IF NOT EXISTS ${id(targetSchema)} DEFAULT CHARACTER SET ${cs} COLLATE ${co}`);
-  const conn = await target.getConnection();
   const outcome: CreateOutcome = { created: 0, failed: [] };
+  const createOne = async (conn: PoolConnection, table: string): Promise<void> => {
+    const [rows] = await source.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(sourceSchema, table)}`);
+    try {
+      const [res] = await conn.query(targetDdl(String(rows[0]['Create Table']), targetSchema, table));
+      if ((res as { warningStatus?: number }).warningStatus === 0) outcome.created++;
+    } catch (err) {
+      if (!isTableError(err)) throw err;
+      outcome.failed.push({ table, error: errorText(err) });
+    }
+  };
+  // A few sessions side by side: each CREATE is a metadata change of its own table.
+  const sessions = await Promise.all(Array.from({ length: Math.max(1, Math.min(DDL_SESSIONS, tables.length)) }, () => target.getConnection()));
   try {
     // Tables reference each other in any order; and the target is as strict here as in the copy.
-    await conn.query('SET SESSION foreign_key_checks = 0, sql_mode = ?', [TARGET_SQL_MODE]);
-    for (const table of tables) {
-      const [rows] = await source.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(sourceSchema, table)}`);
+    for (const conn of sessions) await conn.query('SET SESSION foreign_key_checks = 0, sql_mode = ?', [TARGET_SQL_MODE]);
+    const free = [...sessions];
+    await forEachLimited(tables, sessions.length, async (table) => {
+      const conn = free.pop()!;
       try {
-        const [res] = await conn.query(targetDdl(String(rows[0]['Create Table']), targetSchema, table));
-        if ((res as { warningStatus?: number }).warningStatus === 0) outcome.created++;
-      } catch (err) {
-        if (!isTableError(err)) throw err;
-        outcome.failed.push({ table, error: errorText(err) });
+        await createOne(conn, table);
+      } finally {
+        free.push(conn);
       }
-    }
+    });
   } finally {
-    conn.release();
+    for (const conn of sessions) conn.release();
   }
+  outcome.failed.sort((a, b) => a.table.localeCompare(b.table));
   return outcome;
 }
 
