@@ -1,0 +1,181 @@
+// Plumbing for the fault-injection suite (`npm run test:faults`): a seeded PRNG, worker processes
+// with their own environment (another Temporal address, another MySQL account), a small source
+// schema, and the checks every fault test ends with: target equals source, fence down.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { escapeId } from 'mysql2/promise';
+import { getStatus } from '../../client/operations';
+import { controlParkingSchema, parkingSchema } from '../../activities/restore-point';
+import { count, expectSameTable, MYSQL_URL, settingsFor, waitUntil, type WorkerProcess } from '../helpers';
+
+const REPO = join(__dirname, '..', '..');
+
+export { announceSeed, faultSeed, seededRng, type Rng } from './seed';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// --- worker processes ---------------------------------------------------------------------------
+
+export interface SpawnOptions {
+  taskQueue: string;
+  /** Temporal address; the global dev server by default. */
+  address?: string;
+  /** MySQL URL for the worker's `local` connection; the test's by default. */
+  mysqlUrl?: string;
+}
+
+/** `cm worker` (bin/cm.js, the compiled dist/) as a separate process that a test may SIGKILL. */
+export function spawnWorker(opts: SpawnOptions): WorkerProcess {
+  const mysqlUrl = opts.mysqlUrl ?? MYSQL_URL;
+  const child: ChildProcess = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), 'worker'], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: opts.address ?? settingsFor(opts.taskQueue).address,
+      CM_TASK_QUEUE: opts.taskQueue,
+      CM_WORKFLOW_BUNDLE: process.env.CM_TEST_WORKFLOW_BUNDLE,
+      MYSQL_URL: mysqlUrl,
+      CM_CONN_LOCAL_URL: mysqlUrl,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (b: Buffer) => (out = (out + b.toString()).slice(-200_000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, output: () => out, exited };
+}
+
+export async function waitReady(w: WorkerProcess, timeoutMs = 60_000): Promise<void> {
+  let exited = false;
+  void w.exited.then(() => (exited = true));
+  await waitUntil('the worker process to start polling', async () => {
+    if (exited) throw new Error(`worker process exited before it was ready:\n${w.output()}`);
+    return /"msg":"worker running"/.test(w.output());
+  }, timeoutMs);
+}
+
+export const isRunning = (w: WorkerProcess): boolean => w.child.exitCode === null && w.child.signalCode === null;
+
+/** SIGKILL and wait until the process is gone. */
+export async function hardKill(w: WorkerProcess): Promise<void> {
+  if (isRunning(w)) w.child.kill('SIGKILL');
+  const ended = await w.exited;
+  if (ended.signal !== 'SIGKILL' && ended.code === null) throw new Error(`worker ended oddly: ${JSON.stringify(ended)}`);
+}
+
+/** Keeps track of spawned workers so afterAll can kill whatever is left. */
+export class Workers {
+  readonly all: WorkerProcess[] = [];
+  constructor(private readonly defaults: SpawnOptions) {}
+
+  async start(over: Partial<SpawnOptions> = {}): Promise<WorkerProcess> {
+    const w = spawnWorker({ ...this.defaults, ...over });
+    this.all.push(w);
+    await waitReady(w);
+    return w;
+  }
+
+  async killAll(): Promise<void> {
+    for (const w of this.all) await hardKill(w).catch(() => undefined);
+  }
+
+  dump(): string {
+    return this.all.map((w, i) => `--- worker ${i} (pid ${w.child.pid}) ---\n${w.output().slice(-8000)}`).join('\n');
+  }
+}
+
+// --- source data --------------------------------------------------------------------------------
+
+const q = (s: string) => escapeId(s, true);
+
+/**
+ * A source schema: `big` (integer key, copied in key ranges), `nokey` (no primary key: every row
+ * twice, copied in full on every run) and `small`.
+ */
+export async function createSource(pool: Pool, src: string, bigRows: number, nokeyDistinct = 1_500): Promise<void> {
+  await pool.query(`CREATE SCHEMA ${q(src)}`);
+  await pool.query(`CREATE TABLE ${q(src)}.digits (d TINYINT PRIMARY KEY)`);
+  await pool.query(`INSERT INTO ${q(src)}.digits VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)`);
+  await pool.query(`CREATE TABLE ${q(src)}.big (id INT PRIMARY KEY, qty INT NOT NULL, label VARCHAR(80) NOT NULL,
+    amount DECIMAL(14,2) NOT NULL, posted DATETIME NOT NULL) ENGINE=InnoDB`);
+  await pool.query(`INSERT INTO ${q(src)}.big
+    SELECT n, n % 977, CONCAT('row ', n, ' ', REPEAT(CHAR(97 + n % 26), 1 + n % 30)), n / 7, '2024-01-01' + INTERVAL n MINUTE
+      FROM (SELECT 1 + d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d + 100000 * d5.d AS n
+              FROM ${q(src)}.digits d0, ${q(src)}.digits d1, ${q(src)}.digits d2, ${q(src)}.digits d3, ${q(src)}.digits d4, ${q(src)}.digits d5) numbers
+     WHERE n <= ${bigRows}`);
+  await pool.query(`CREATE TABLE ${q(src)}.nokey (a INT NOT NULL, b VARCHAR(40) NOT NULL) ENGINE=InnoDB`);
+  await pool.query(`INSERT INTO ${q(src)}.nokey SELECT id % ${nokeyDistinct}, CONCAT('dup ', id % ${nokeyDistinct}) FROM ${q(src)}.big WHERE id <= ${2 * nokeyDistinct}`);
+  await pool.query(`CREATE TABLE ${q(src)}.small (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL) ENGINE=InnoDB`);
+  await pool.query(`INSERT INTO ${q(src)}.small SELECT id, CONCAT('small ', id) FROM ${q(src)}.big WHERE id <= 100`);
+  await pool.query(`DROP TABLE ${q(src)}.digits`);
+  await pool.query(`ANALYZE TABLE ${q(src)}.big, ${q(src)}.nokey, ${q(src)}.small`);
+}
+
+export const TABLES = ['big', 'nokey', 'small'] as const;
+
+/** Copy settings that make a run slow enough to hit and quick to notice a dead worker. */
+export const FAULT_COPY = { largeTableRows: 10_000, rangesPerTable: 2, writeBatchRows: 200, heartbeatTimeoutSeconds: 3 };
+
+/**
+ * Every table of `b` equals the one of `a` (digest and CHECKSUM TABLE), including the key-less one
+ * (the digest counts rows, so a doubled row shows), and the same row count; no key on `big` twice.
+ */
+export async function expectSameSchemas(pool: Pool, a: string, b: string, tables: readonly string[] = TABLES): Promise<void> {
+  for (const t of tables) {
+    expect({ table: t, rows: await count(pool, b, t) }).toEqual({ table: t, rows: await count(pool, a, t) });
+    await expectSameTable(pool, [a, t], [b, t]);
+  }
+  // The key-less table as a multiset: every distinct row exactly as often as on the other side.
+  const [diff] = await pool.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n FROM (SELECT a, b, COUNT(*) AS c FROM ${q(a)}.nokey GROUP BY a, b) x
+       LEFT JOIN (SELECT a, b, COUNT(*) AS c FROM ${q(b)}.nokey GROUP BY a, b) y ON x.a = y.a AND x.b = y.b AND x.c = y.c
+      WHERE y.a IS NULL`,
+  );
+  expect(Number(diff[0].n)).toBe(0);
+}
+
+/** Rows still waiting in the change log of a source table. */
+export async function pendingLog(pool: Pool, src: string, table: string): Promise<number> {
+  const [rows] = await pool.query<RowDataPacket[]>('SELECT id FROM cm_capture.capture_table WHERE schema_name = ? AND table_name = ?', [src, table]);
+  if (rows.length === 0) return 0;
+  const [n] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM cm_capture.${q(`log_${rows[0].id}`)}`);
+  return Number(n[0].n);
+}
+
+/** The fence is down: environment Active (page and control table), no lock row, no restore point left. */
+export async function expectFenceDown(pool: Pool, client: Client, tenant: string, targets: string[]): Promise<void> {
+  expect((await getStatus(client, tenant)).environmentState).toBe('Active');
+  const [env] = await pool.query<RowDataPacket[]>('SELECT state FROM cm_control.environment WHERE tenant = ?', [tenant]);
+  expect(env.map((e) => e.state)).toEqual(['Active']);
+  const [fence] = await pool.query<RowDataPacket[]>('SELECT * FROM cm_control.fence WHERE tenant = ?', [tenant]);
+  expect(fence).toHaveLength(0);
+  const [parked] = await pool.query<RowDataPacket[]>('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (?)', [
+    [...targets.map((t) => parkingSchema(tenant, t)), controlParkingSchema(tenant)],
+  ]);
+  expect(parked).toHaveLength(0);
+}
+
+/** Attempts of each activity type in a workflow's history (started events), and how many timed out or failed. */
+export async function activityAttempts(client: Client, workflowId: string): Promise<{ retried: number; timedOut: number; failed: number; byType: Record<string, number[]> }> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const scheduled = new Map<string, string>();
+  const byType: Record<string, number[]> = {};
+  let timedOut = 0;
+  let failed = 0;
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+    const a = e.activityTaskStartedEventAttributes;
+    if (a) (byType[scheduled.get(String(a.scheduledEventId)) ?? '?'] ??= []).push(a.attempt ?? 1);
+    if (e.activityTaskTimedOutEventAttributes) timedOut++;
+    if (e.activityTaskFailedEventAttributes) failed++;
+  }
+  const retried = Object.values(byType).flat().filter((n) => n >= 2).length;
+  return { retried, timedOut, failed, byType };
+}
