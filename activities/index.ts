@@ -19,6 +19,7 @@ import { createTargetTables, emptyTargetTables, ensureControlSchema, writeEnviro
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
 import { prepareTargetSession } from './writer';
+import { claimName, claimTable, releaseTable } from './table-claim';
 import type { RowDataPacket } from 'mysql2/promise';
 
 /** Sessions setup uses for its DDL: metadata changes on different tables overlap. */
@@ -203,8 +204,10 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const meta = await loadMeta(source, input.table.sourceSchema, input.table.table);
       const capture = await ensureCapture(source, meta);
       const conn = await target.getConnection();
+      const claims = [claimName(input.table.targetSchema, meta.name, `range-${input.range.index}`)];
       try {
         await prepareTargetSession(conn);
+        await claimTable(conn, claims, () => Context.current().heartbeat(prior), Context.current().cancellationSignal);
         const copied = await copyRows({
           sourcePool: source, sourceSchema: meta.schema, targetConn: conn, targetSchema: input.table.targetSchema, table: meta.name,
           columns: copyColumns(meta).map((c) => c.name), key: meta.primaryKey,
@@ -227,7 +230,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
           lastKey: copied.lastKey ? String(copied.lastKey[0]) : prior?.lastKey,
         };
       } finally {
-        conn.release();
+        await releaseTable(conn, claims);
       }
     },
 

@@ -6,7 +6,12 @@ import { copyRows } from './copy';
 import { applyDeltas } from './delta';
 import { copyColumns, readTable, type TableMeta } from './introspect';
 import { errorText, isTableError, type KeyValue } from './sql';
+import { claimName, claimTable, releaseTable } from './table-claim';
 import { prepareTargetSession, TableWriter } from './writer';
+
+/** The claims of a ranged load's attempts (copyKeyRange), one per range. */
+export const rangeClaims = (targetSchema: string, table: string, ranges: number): string[] =>
+  Array.from({ length: ranges }, (_, i) => claimName(targetSchema, table, `range-${i}`));
 
 export interface TableIo {
   source: Pool;
@@ -60,8 +65,11 @@ export async function migrateTable(
     key: work.key, status: 'In Progress', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
   };
   const conn = await io.target.getConnection();
+  // This attempt alone writes the table (and, after a ranged load, no stale range attempt either).
+  const claims = [claimName(work.targetSchema, work.table), ...(work.precopied ? rangeClaims(work.targetSchema, work.table, io.copy.rangesPerTable) : [])];
   try {
     await prepareTargetSession(conn);
+    await claimTable(conn, claims, () => report(resume ?? { key: work.key, rows: 0 }), io.signal);
     if (!known) throw tableGone(work.sourceSchema, work.table);
     const meta = known;
     const columns = copyColumns(meta).map((c) => c.name);
@@ -120,6 +128,6 @@ export async function migrateTable(
   } finally {
     // The returned object is this one, so it gets the duration too (range copies count in it).
     result.durationMs = Date.now() - started + (work.precopied?.durationMs ?? 0);
-    conn.release();
+    await releaseTable(conn, claims);
   }
 }
