@@ -118,22 +118,36 @@ export interface WorkerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Where a worker process points: the global dev server and the test's MySQL unless told otherwise. */
+export interface WorkerProcessOptions {
+  /** Temporal address (a test's own server). */
+  address?: string;
+  /** MySQL URL of the worker's `local` connection (e.g. a dedicated account). */
+  mysqlUrl?: string;
+}
+
 /** Starts `cm worker` (bin/cm.js) as a separate process on the test server and task queue. */
-export function spawnWorkerProcess(taskQueue: string): WorkerProcess {
+export function spawnWorkerProcess(taskQueue: string, opts: WorkerProcessOptions = {}): WorkerProcess {
+  const mysqlUrl = opts.mysqlUrl ?? MYSQL_URL;
   const child = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), 'worker'], {
     cwd: REPO,
     env: {
       ...process.env,
-      TEMPORAL_ADDRESS: settingsFor(taskQueue).address,
+      TEMPORAL_ADDRESS: opts.address ?? settingsFor(taskQueue).address,
       CM_TASK_QUEUE: taskQueue,
       CM_WORKFLOW_BUNDLE: process.env.CM_TEST_WORKFLOW_BUNDLE,
-      MYSQL_URL,
+      MYSQL_URL: mysqlUrl,
+      CM_CONN_LOCAL_URL: mysqlUrl,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  // The tail is enough for diagnostics; a long-lived worker's log would otherwise grow unbounded.
+  const keep = (b: Buffer): void => {
+    out = (out + b.toString()).slice(-200_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });

@@ -1,16 +1,14 @@
 // Plumbing for the fault-injection suite (`npm run test:faults`): a seeded PRNG, worker processes
 // with their own environment (another Temporal address, another MySQL account), a small source
 // schema, and the checks every fault test ends with: target equals source, fence down.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { escapeId } from 'mysql2/promise';
 import { getStatus } from '../../client/operations';
 import { controlParkingSchema, parkingSchema } from '../../activities/restore-point';
-import { count, expectSameTable, MYSQL_URL, settingsFor, waitUntil, type WorkerProcess } from '../helpers';
-
-const REPO = join(__dirname, '..', '..');
+import {
+  count, expectSameTable, spawnWorkerProcess, waitForWorkerProcess, type WorkerProcess, type WorkerProcessOptions,
+} from '../helpers';
 
 export { announceSeed, faultSeed, seededRng, type Rng } from './seed';
 
@@ -18,47 +16,11 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 // --- worker processes ---------------------------------------------------------------------------
 
-export interface SpawnOptions {
+export interface SpawnOptions extends WorkerProcessOptions {
   taskQueue: string;
-  /** Temporal address; the global dev server by default. */
-  address?: string;
-  /** MySQL URL for the worker's `local` connection; the test's by default. */
-  mysqlUrl?: string;
 }
 
-/** `cm worker` (bin/cm.js, the compiled dist/) as a separate process that a test may SIGKILL. */
-export function spawnWorker(opts: SpawnOptions): WorkerProcess {
-  const mysqlUrl = opts.mysqlUrl ?? MYSQL_URL;
-  const child: ChildProcess = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), 'worker'], {
-    cwd: REPO,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: opts.address ?? settingsFor(opts.taskQueue).address,
-      CM_TASK_QUEUE: opts.taskQueue,
-      CM_WORKFLOW_BUNDLE: process.env.CM_TEST_WORKFLOW_BUNDLE,
-      MYSQL_URL: mysqlUrl,
-      CM_CONN_LOCAL_URL: mysqlUrl,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const keep = (b: Buffer) => (out = (out + b.toString()).slice(-200_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, output: () => out, exited };
-}
-
-export async function waitReady(w: WorkerProcess, timeoutMs = 60_000): Promise<void> {
-  let exited = false;
-  void w.exited.then(() => (exited = true));
-  await waitUntil('the worker process to start polling', async () => {
-    if (exited) throw new Error(`worker process exited before it was ready:\n${w.output()}`);
-    return /"msg":"worker running"/.test(w.output());
-  }, timeoutMs);
-}
+export const spawnWorker = (opts: SpawnOptions): WorkerProcess => spawnWorkerProcess(opts.taskQueue, opts);
 
 export const isRunning = (w: WorkerProcess): boolean => w.child.exitCode === null && w.child.signalCode === null;
 
@@ -77,7 +39,7 @@ export class Workers {
   async start(over: Partial<SpawnOptions> = {}): Promise<WorkerProcess> {
     const w = spawnWorker({ ...this.defaults, ...over });
     this.all.push(w);
-    await waitReady(w);
+    await waitForWorkerProcess(w);
     return w;
   }
 

@@ -3,16 +3,15 @@
 // shows, and starts nothing; well-formed JSON with a bad tenant name starts the workflow, which
 // fails at once with a message naming the field and the rule; an input that is JSON but not an
 // object (null, or no input at all) must fail the same clear way, not leave a workflow stuck.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
+import { launchBrowser, waitForUi, type Browser } from '../browser';
 import { managementWorkflowId } from '../../lib/constants';
 import { uniqueName, waitUntil } from '../helpers';
 import { tenantFixture } from '../fixture';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'bad-input-ui');
 const f = tenantFixture('biui', {
   cleanup: async (f) => {
@@ -21,8 +20,7 @@ const f = tenantFixture('biui', {
 });
 const started: string[] = [];
 let uiUrl: string;
-let userDataDir: string;
-let context: BrowserContext;
+let browser: Browser | undefined;
 let page: Page;
 
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -59,27 +57,18 @@ async function replaceInput(editor: Locator, text: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium is missing (${CHROMIUM})`);
   const url = process.env.CM_TEST_UI_URL;
   if (!url) throw new Error('CM_TEST_UI_URL is not set: run integration tests through jest (global setup)');
   uiUrl = url;
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
-  await waitUntil('the Temporal Web UI to answer', async () => (await fetch(`${uiUrl}/api/v1/settings`).catch(() => undefined))?.ok === true, 30_000);
-  userDataDir = mkdtempSync(join(tmpdir(), 'cm-bad-ui-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(30_000);
+  await waitForUi(uiUrl, waitUntil);
+  browser = await launchBrowser();
+  ({ page } = browser);
 });
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 function step(name: string, fn: () => Promise<void>): void {

@@ -4,19 +4,19 @@
 // and send the `runMigrationNow` and `runDataUpgradeNow` updates from the Send an Update form.
 // The outcomes are checked on the client side too. Screenshots of every step are kept in
 // test-artifacts/ui/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
+import { launchBrowser, waitForUi, type Browser } from '../browser';
 import { buildAudit, NO_IDENTITY } from '../../client/audit';
 import { getStatus, tenantHandle, waitForRun, waitForUpgrade } from '../../client/operations';
 import type { WorkerHandle } from '../../worker/main';
 import type { RunStarted, UpgradeStarted } from '../../workflows/messages';
 import { dropCaptureFor, dropSchemas, testClient, testPool, testWorker, uniqueName, waitUntil } from '../helpers';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'ui');
 
 const src = uniqueName('ui_src');
@@ -28,8 +28,7 @@ let uiUrl: string;
 let pool: Pool;
 let client: Client;
 let worker: WorkerHandle;
-let userDataDir: string;
-let context: BrowserContext;
+let browser: Browser | undefined;
 let page: Page;
 let steps: string;
 
@@ -83,9 +82,6 @@ async function sendUpdateFromUi(name: string, input: object, updateId: string, s
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`chromium is missing (${CHROMIUM}): the Web UI test needs Debian's chromium. scripts/bootstrap.mjs installs it when run as root (apt-get install chromium)`);
-  }
   const url = process.env.CM_TEST_UI_URL;
   if (!url) throw new Error('CM_TEST_UI_URL is not set: run integration tests through jest (global setup starts the dev server with its Web UI)');
   uiUrl = url;
@@ -105,21 +101,13 @@ beforeAll(async () => {
   worker = await testWorker(taskQueue);
 
   // The UI server comes up beside the frontend; it may answer a moment after it.
-  await waitUntil('the Temporal Web UI to answer', async () => (await fetch(`${uiUrl}/api/v1/settings`).catch(() => undefined))?.ok === true, 30_000);
-  userDataDir = mkdtempSync(join(tmpdir(), 'cm-ui-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1400, height: 1000 },
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(30_000);
+  await waitForUi(uiUrl, waitUntil);
+  browser = await launchBrowser();
+  ({ page } = browser);
 });
 
 afterAll(async () => {
-  await context?.close().catch(() => undefined);
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
   if (steps) rmSync(join(steps, '..'), { recursive: true, force: true });
   if (client) await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
   await worker?.stop();
