@@ -22,9 +22,6 @@ import { prepareTargetSession } from './writer';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import type { RowDataPacket } from 'mysql2/promise';
 
-/** Sessions setup uses for its DDL: metadata changes on different tables overlap. */
-const SETUP_DDL_SESSIONS = 4;
-
 export interface SetupInput {
   tenant: string;
   sourceConnection: string;
@@ -157,7 +154,9 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       let installed = 0;
       await ensureCaptureSchema(source);
       const keyed = input.tables.map((t) => metas.get(t.key)).filter((m): m is NonNullable<typeof m> => !!m && m.primaryKey.length > 0);
-      await forEachLimited(keyed, SETUP_DDL_SESSIONS, async (meta) => {
+      // One at a time: MariaDB 10.11 creating triggers of one schema from several sessions at once
+      // leaves stray .TRG- files in the schema's directory (seen here), which then block DROP DATABASE.
+      await forEachLimited(keyed, 1, async (meta) => {
         await ensureCapture(source, meta, { schemaReady: true });
         installed++;
         Context.current().heartbeat(installed);
