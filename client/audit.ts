@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { managementWorkflowId } from '../lib/constants';
-import type { RunResult, TableRunResult } from '../lib/types';
+import type { CompanyMapping, RunResult, TableRunResult } from '../lib/types';
 import { UserFacingError } from '../lib/errors';
 import { getStatus } from './operations';
 
@@ -98,12 +98,23 @@ const CHILDREN: Record<string, { prefix: string; started(i: any): string; comple
   },
 };
 
+/** A company and the configuration an auditor asks about: which tables, from which year. */
+function describeCompany(c: CompanyMapping): string {
+  const settings = [
+    c.includeTables ? `only ${c.includeTables.join(', ')}` : '',
+    c.excludeTables ? `excluding ${c.excludeTables.join(', ')}` : '',
+    c.oldestYear !== undefined ? `history from ${c.oldestYear}` : '',
+    c.historyTables ? `history tables ${c.historyTables.join(', ')}` : '',
+  ].filter(Boolean);
+  return `${c.source} → ${c.target}${settings.length ? ` (${settings.join('; ')})` : ''}`;
+}
+
 /** An update's answer in a few words: the run or upgrade it started, where a hotfix went, the companies set. */
 function answer(r: any): string {
   if (r?.workflowId) return ` → ${r.workflowId}${r.kind ? ` (${r.kind})` : ''}`;
   if (r?.keyId) return ` → runtime service key ${r.keyId}, delivered to ${r.deliveredTo}`;
   if (Array.isArray(r?.applied)) return ` → applied on ${r.applied.join(', ') || 'no schema'}${r.skipped?.length ? `; already applied on ${r.skipped.join(', ')}` : ''}`;
-  if (Array.isArray(r) && r.every((c) => c?.source)) return ` → companies ${r.map((c) => `${c.source} → ${c.target}`).join(', ')}`;
+  if (Array.isArray(r) && r.every((c) => c?.source)) return ` → companies ${r.map(describeCompany).join(', ')}`;
   return '';
 }
 

@@ -2,6 +2,7 @@
 // and Rerun Detail Snapshot: the target holds exactly the configured part of the source, through the
 // full copy, the deltas (a row dated out of range leaves the target) and a snapshot after a change.
 import type { RowDataPacket } from 'mysql2/promise';
+import { buildAudit } from '../../client/audit';
 import { createTenant, getStatus, rerunDetailSnapshot, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
 import { configureCompaniesUpdate } from '../../workflows/messages';
 import { tenantFixture } from '../fixture';
@@ -87,6 +88,11 @@ it('a new configuration: setup again, the excluded table loses its capture, and 
   expect((await waitForRun(f.client, tenant, snap)).status).toBe('Completed');
   expect(await entries(dst)).toEqual(await entries(src, '2019-01-01'));
   expect(await count(f.pool, dst, 'customer_archive')).toBe(1);
+  const events = await buildAudit(f.client, tenant);
+  expect(events.find((e) => e.kind === 'update.configureCompanies')).toMatchObject({
+    actor: 'jest', reason: 'keep two more years', summary: expect.stringContaining(`→ companies ${src} → ${dst} (excluding customer; history from 2019)`),
+  });
+  expect(events.find((e) => e.kind === 'update.rerunDetailSnapshot')?.summary).toContain(`→ ${snap.workflowId} (full)`);
   const after = await getStatus(f.client, tenant);
   expect(after.tables.find((t) => t.table === 'gl_entry')).toMatchObject({ status: 'Successful', fullLoadRows: (await entries(src, '2019-01-01')).length });
 });
