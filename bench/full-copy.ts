@@ -8,7 +8,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createTenant, runMigrationNow, waitForRun } from '../client/operations';
 import { id, qualified } from '../activities/sql';
 import { sameChecksum, type BenchContext } from './context';
-import { activitySpan, dropTenant, dumpAndLoad, timed, workflowFigures, type WorkerProcess } from './harness';
+import { activitySpan, dropTenant, dumpAndLoad, settle, timed, workflowFigures, type WorkerProcess } from './harness';
 import { engineCopyMs } from './engine';
 import { createLedger } from './ledger';
 import { ms, n, times, verdict, type Section } from './report';
@@ -64,15 +64,19 @@ export async function benchFullCopy(ctx: BenchContext, rows = 1_000_000): Promis
   let loadFloorMs: number | undefined;
   try {
     await pool.query(`CREATE TABLE ${qualified(anchor, table)} LIKE ${qualified(source, table)}`);
+    await settle(pool, ctx.log);
     insertSelectMs = (await timed(() => pool.query(`INSERT INTO ${qualified(anchor, table)} SELECT * FROM ${qualified(source, table)}`))).ms;
     await pool.query(`DROP TABLE ${qualified(anchor, table)}`);
     ctx.log(`    ${ms(insertSelectMs)}; anchor: mysqldump | mysql…`);
+    await settle(pool, ctx.log);
     dumpMs = await dumpAndLoad(ctx.url, source, anchor, table);
     ctx.log(`    ${ms(dumpMs)}; anchor: server-side LOAD DATA INFILE of the table's export…`);
     loadFloorMs = await loadFloor(ctx, source, anchor, table);
     ctx.log(`    ${loadFloorMs === undefined ? 'not possible on this server (secure_file_priv)' : ms(loadFloorMs)}; the engine alone, LOAD DATA then REPLACE…`);
     const columns = ['entry_no', 'posting_date', 'document_no', 'account_no', 'description', 'amount', 'debit_amount', 'credit_amount', 'currency_code', 'dimension_set_id', 'source_code', 'user_id', 'created_at', 'reversed'];
+    await settle(pool, ctx.log);
     engineLoadMs = await engineCopyMs(pool, source, table, columns, 'load');
+    await settle(pool, ctx.log);
     engineReplaceMs = await engineCopyMs(pool, source, table, columns, 'replace');
     ctx.log(`    ${ms(engineLoadMs)} / ${ms(engineReplaceMs)}`);
   } finally {
@@ -96,6 +100,7 @@ async function copyThroughWorkflow(ctx: BenchContext, anchors: Pick<FullCopyFigu
   const { status } = await createTenant(h.client, LEDGER.taskQueue, { tenant, companies: [{ source, target }], requestedBy: 'bench' });
   if (status.status !== 'Ready') throw new Error(`bench tenant setup ended ${status.status}: ${status.setupError ?? ''}`);
   ctx.log('  the workflow: full copy…');
+  await settle(pool, ctx.log);
   const run = await runMigrationNow(h.client, tenant, { requestedBy: 'bench', reason: 'full copy benchmark' });
   const entry = await waitForRun(h.client, tenant, run);
   if (entry.status !== 'Completed') throw new Error(`the full copy run ended ${entry.status}: ${entry.failure ?? ''}`);
@@ -131,6 +136,7 @@ async function loadFloor(ctx: BenchContext, source: string, anchor: string, tabl
   try {
     await ctx.pool.query(`DROP TABLE IF EXISTS ${qualified(anchor, table)}`); // the dump-and-load anchor's copy
     await ctx.pool.query(`CREATE TABLE ${qualified(anchor, table)} LIKE ${qualified(source, table)}`);
+    await settle(ctx.pool, ctx.log);
     return (await timed(() => ctx.pool.query(`LOAD DATA INFILE ? INTO TABLE ${qualified(anchor, table)}`, [file]))).ms;
   } finally {
     rmSync(file, { force: true });

@@ -18,6 +18,27 @@ export const REPO = join(__dirname, '..', '..');
 
 export const elapsedMs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
+/**
+ * Waits (at most a minute) until InnoDB has written out the pages earlier steps dirtied and purged
+ * their undo. A load larger than the buffer pool leaves the server flushing for tens of seconds;
+ * whatever is timed next would otherwise pay for the step before it.
+ */
+export async function settle(pool: Pool, log: (s: string) => void = () => undefined): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_buffer_pool_pages_total', 'Innodb_history_list_length')",
+    );
+    const v = Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]));
+    const quiet = v.Innodb_buffer_pool_pages_dirty <= v.Innodb_buffer_pool_pages_total * 0.02 && (v.Innodb_history_list_length ?? 0) < 1000;
+    if (quiet || Date.now() - started > 60_000) {
+      if (Date.now() - started > 1000) log(`    (waited ${((Date.now() - started) / 1000).toFixed(0)} s for the server to settle)`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t0 = process.hrtime.bigint();
   const value = await fn();

@@ -5,7 +5,7 @@ import { createTenant, runMigrationNow, waitForRun } from '../client/operations'
 import { managementWorkflowId, setupWorkflowId } from '../lib/constants';
 import { id, qualified } from '../activities/sql';
 import { type BenchContext } from './context';
-import { dropTenant, dumpAndLoad, workflowFigures } from './harness';
+import { dropTenant, dumpAndLoad, settle, workflowFigures } from './harness';
 import { ms, n, times, verdict, type Section } from './report';
 
 const MANY = { source: 'bench_src_many', target: 'bench_dst_many', anchor: 'bench_anchor_many', tenant: 'bench_many', taskQueue: 'bench-many' };
@@ -43,11 +43,13 @@ export async function benchManyTables(ctx: BenchContext, tables = 1000, rowsPerT
     await createMany(ctx, tables, rowsPerTable);
     ctx.log('  anchor: mysqldump | mysql of the schema…');
     await ctx.pool.query(`CREATE SCHEMA ${id(MANY.anchor)}`);
+    await settle(ctx.pool, ctx.log);
     const dumpMs = await dumpAndLoad(ctx.url, MANY.source, MANY.anchor);
     await ctx.pool.query(`DROP SCHEMA ${id(MANY.anchor)}`);
     ctx.log(`    ${ms(dumpMs)}; the workflow: tenant setup, then the first run…`);
 
     await h.worker(MANY.taskQueue);
+    await settle(ctx.pool, ctx.log);
     const { status } = await createTenant(h.client, MANY.taskQueue, { tenant: MANY.tenant, companies: [{ source: MANY.source, target: MANY.target }], requestedBy: 'bench' });
     if (status.status !== 'Ready') throw new Error(`bench tenant setup ended ${status.status}: ${status.setupError ?? ''}`);
     const run = await runMigrationNow(h.client, MANY.tenant, { requestedBy: 'bench' });
