@@ -1,31 +1,31 @@
 // The Cloud Migration Management page as a long-lived entity workflow, one per tenant.
-// Handlers only record requests; the main loop below does the work, one thing at a time, so the
-// history reads as the business process: setup, then runs, each a child workflow.
+// The handlers of runs, upgrades, setup and disable only record requests; the main loop below does
+// that work, one thing at a time, so the history reads as the business process: setup, then runs
+// and upgrades, each a child workflow. Actions that are one activity each are in operator-actions.
 import {
   allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, setCurrentDetails, setHandler,
   startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId } from '../lib/constants';
 import {
-  configureCompaniesSchema, describeIssues, disableRequestSchema, hotfixRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, resetRequestSchema,
-  scheduleRequestSchema, upgradeRequestSchema,
-  type TenantInput,
+  configureCompaniesSchema, describeIssues, disableRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema, type TenantInput,
 } from '../lib/schemas';
-import { describeSchedule } from '../lib/schedule';
 import type { DisableResult, Requester, RunInput, TenantConfig, UpgradeLogEntry } from '../lib/types';
-import { hotfixActivities, setupActivities } from './activity-options';
+import { setupActivities } from './activity-options';
 import { dataUpgrade } from './data-upgrade';
 import {
-  applyHotfixUpdate, checkForUpdateQuery, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, updateServiceUpdate, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal,
-  rerunDetailSnapshotUpdate, resetRuntimeServiceKeyUpdate, runMigrationNowUpdate, runtimeServiceKeyQuery, setReplicationScheduleUpdate, setupChecklistQuery, statusQuery, type HotfixApplied, type RunStarted, type UpgradeStarted,
+  checkForUpdateQuery, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal, runMigrationNowUpdate,
+  setupChecklistQuery, statusQuery, updateServiceUpdate, type RunStarted, type UpgradeStarted,
 } from './messages';
+import { registerOperatorActions } from './operator-actions';
 import { replicationRun } from './replication-run';
 import { runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
 import {
-  applyAssessment, applyReset, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseHotfix, refuseReset,
-  applySnapshotReset, refuseKeyReset, refuseRun, refuseSnapshot, refuseUpgrade, setupChecklist, startRunEntry, statusPage, toWork, type TenantState,
+  applyAssessment, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade, setupChecklist,
+  startRunEntry, statusPage, toWork, type TenantState,
 } from './tenant-state';
+import { validated } from './validate';
 
 export interface Carried {
   config: TenantConfig;
@@ -57,11 +57,6 @@ function describeFailure(err: unknown): Pick<UpgradeLogEntry, 'error' | 'failedS
   };
 }
 
-function validated<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, raw: unknown): T {
-  const r = schema.safeParse(raw ?? {});
-  if (!r.success) throw new Error(`invalid request: ${describeIssues(r.error)}`);
-  return r.data;
-}
 
 export async function cloudMigration(input: ManagementInput): Promise<DisableResult> {
   // The UI's Start Workflow form accepts any JSON: anything but an object is refused at once.
@@ -113,15 +108,18 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
 
   setHandler(statusQuery, () => statusPage(config, state), { description: DESCRIPTIONS.status });
 
+  /** Asks the main loop for a run and waits until it has started it. */
+  const requestRun = async (req?: Requester): Promise<RunStarted> => {
+    const run = state.nextRun;
+    state.pendingRun = { trigger: 'update', ...req };
+    await condition(() => startedRun >= run);
+    const entry = state.log.find((e) => e.run === run)!;
+    return { run, workflowId: entry.workflowId, kind: entry.kind };
+  };
+
   setHandler(
     runMigrationNowUpdate,
-    async (req?: Requester): Promise<RunStarted> => {
-      const run = state.nextRun;
-      state.pendingRun = { trigger: 'update', ...req };
-      await condition(() => startedRun >= run);
-      const entry = state.log.find((e) => e.run === run)!;
-      return { run, workflowId: entry.workflowId, kind: entry.kind };
-    },
+    requestRun,
     {
       description: DESCRIPTIONS.runMigrationNowUpdate,
       validator: (req?: Requester) => {
@@ -183,83 +181,6 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     },
   );
 
-  const targetSchemas = (): string[] => config.companies.map((c) => c.target);
-  setHandler(
-    applyHotfixUpdate,
-    async (req): Promise<HotfixApplied> => {
-      state.hotfixInProgress = req.name;
-      try {
-        const schemas = req.schemas ?? targetSchemas();
-        const out = await hotfixActivities.applyHotfix.executeWithOptions({ summary: `Hotfix ${req.name} on ${schemas.join(', ')}` }, [{
-          targetConnection: config.targetConnection, tenant: config.tenant, name: req.name, sql: req.sql, schemas,
-          requestedBy: req.requestedBy, workflowId: workflowInfo().workflowId,
-        }]);
-        state.hotfixes.push({ name: req.name, checksum: out.checksum, schemas: out.applied, appliedAt: new Date().toISOString(), requestedBy: req.requestedBy, reason: req.reason });
-        return { name: req.name, ...out };
-      } finally {
-        state.hotfixInProgress = undefined;
-      }
-    },
-    {
-      description: DESCRIPTIONS.applyHotfix,
-      validator: (req) => {
-        const parsed = validated(hotfixRequestSchema, req);
-        const refusal = refuseHotfix(state, parsed.schemas ?? [], targetSchemas());
-        if (refusal) throw new Error(refusal);
-      },
-    },
-  );
-
-  setHandler(
-    rerunDetailSnapshotUpdate,
-    async (req) => {
-      const tables = migratableTables(state).filter((t) => t.history).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
-      state.resetInProgress = true; // no run may start on half-emptied tables
-      try {
-        await setupActivities.emptyTargetTables.executeWithOptions(
-          { summary: `Rerun Detail Snapshot: empty ${tables.length} historical tables on the target` },
-          [{ targetConnection: config.targetConnection, tables }],
-        );
-      } finally {
-        state.resetInProgress = false;
-      }
-      applySnapshotReset(state, tables.map((t) => t.key));
-      const run = state.nextRun;
-      state.pendingRun = { trigger: 'update', ...req };
-      await condition(() => startedRun >= run);
-      const entry = state.log.find((e) => e.run === run)!;
-      return { run, workflowId: entry.workflowId, kind: entry.kind, tables: tables.length };
-    },
-    {
-      description: DESCRIPTIONS.rerunDetailSnapshot,
-      validator: (req) => {
-        validated(requesterSchema, req);
-        const refusal = refuseSnapshot(state);
-        if (refusal) throw new Error(refusal);
-      },
-    },
-  );
-
-  setHandler(runtimeServiceKeyQuery, () => state.runtimeKey ?? null, { description: DESCRIPTIONS.runtimeServiceKey });
-  setHandler(
-    resetRuntimeServiceKeyUpdate,
-    async (req) => {
-      state.runtimeKey = await setupActivities.resetRuntimeServiceKey.executeWithOptions(
-        { summary: `Reset Runtime Service Key of ${config.tenant}${req?.requestedBy ? ` for ${req.requestedBy}` : ''}` },
-        [{ tenant: config.tenant, targetConnection: config.targetConnection, requestedBy: req?.requestedBy }],
-      );
-      return state.runtimeKey;
-    },
-    {
-      description: DESCRIPTIONS.resetRuntimeServiceKey,
-      validator: (req) => {
-        validated(requesterSchema, req);
-        const refusal = refuseKeyReset(state);
-        if (refusal) throw new Error(refusal);
-      },
-    },
-  );
-
   setHandler(setupChecklistQuery, () => setupChecklist(state), { description: DESCRIPTIONS.setupChecklist });
 
   const versions = () => ({ running: runningVersion, deployed: SERVICE_VERSION, updateAvailable: runningVersion !== SERVICE_VERSION });
@@ -299,45 +220,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     },
   );
 
-  setHandler(
-    setReplicationScheduleUpdate,
-    async (req) => {
-      await setupActivities.setReplicationSchedule.executeWithOptions(
-        { summary: req.schedule ? `Replication schedule: ${describeSchedule(req.schedule)}` : 'Replication schedule: off' },
-        [{ tenant: config.tenant, taskQueue: workflowInfo().taskQueue, spec: req.schedule }],
-      );
-      state.schedule = req.schedule ?? undefined;
-      return req.schedule ? describeSchedule(req.schedule) : 'off';
-    },
-    { description: DESCRIPTIONS.setReplicationSchedule, validator: (req) => void validated(scheduleRequestSchema, req) },
-  );
-
-  setHandler(
-    resetCloudDataUpdate,
-    async () => {
-      state.resetInProgress = true;
-      try {
-        const tables = migratableTables(state).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
-        const out = await setupActivities.emptyTargetTables.executeWithOptions(
-          { summary: `Reset Cloud Data: empty ${tables.length} target tables` },
-          [{ targetConnection: config.targetConnection, tables }],
-        );
-        applyReset(state);
-        publish();
-        return out;
-      } finally {
-        state.resetInProgress = false;
-      }
-    },
-    {
-      description: DESCRIPTIONS.resetCloudData,
-      validator: (req) => {
-        const parsed = validated(resetRequestSchema, req);
-        const refusal = refuseReset(state, parsed.confirm === true);
-        if (refusal) throw new Error(refusal);
-      },
-    },
-  );
+  registerOperatorActions({ config, state, publish, requestRun });
 
   // --- the process -------------------------------------------------------------------------------
   const setup = async (): Promise<void> => {
@@ -421,7 +304,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       const child = await startChild(dataUpgrade, {
         workflowId,
         args: [{
-          tenant: config.tenant, number, targetConnection: config.targetConnection, schemas: targetSchemas(), appUsers: config.appUsers,
+          tenant: config.tenant, number, targetConnection: config.targetConnection, schemas: config.companies.map((c) => c.target), appUsers: config.appUsers,
           dataVersion: state.dataVersion, stepsDir: request.stepsDir,
         }],
         staticSummary: `Data upgrade #${number} of ${config.tenant} from version ${state.dataVersion}`,

@@ -1,0 +1,140 @@
+// Operator actions that do their own work, one activity inside the update handler, while the main
+// loop goes on: hotfixes, Reset Cloud Data, Rerun Detail Snapshot, the runtime service key and the
+// replication schedule. Each refuses in its validator (nothing in history) with the reason.
+import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { hotfixRequestSchema, requesterSchema, resetRequestSchema, scheduleRequestSchema } from '../lib/schemas';
+import { describeSchedule } from '../lib/schedule';
+import type { Requester, TenantConfig } from '../lib/types';
+import { hotfixActivities, setupActivities } from './activity-options';
+import {
+  applyHotfixUpdate, DESCRIPTIONS, rerunDetailSnapshotUpdate, resetCloudDataUpdate, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery,
+  setReplicationScheduleUpdate, type HotfixApplied, type RunStarted,
+} from './messages';
+import {
+  applyReset, applySnapshotReset, migratableTables, refuseHotfix, refuseKeyReset, refuseReset, refuseSnapshot, type TenantState,
+} from './tenant-state';
+import { validated } from './validate';
+
+export interface ActionContext {
+  config: TenantConfig;
+  state: TenantState;
+  /** Refreshes search attributes and current details after the page changed. */
+  publish(): void;
+  /** Asks the main loop for a run and waits until it has started it. */
+  requestRun(req?: Requester): Promise<RunStarted>;
+}
+
+export function registerOperatorActions({ config, state, publish, requestRun }: ActionContext): void {
+  const targetSchemas = (): string[] => config.companies.map((c) => c.target);
+  setHandler(
+    applyHotfixUpdate,
+    async (req): Promise<HotfixApplied> => {
+      state.hotfixInProgress = req.name;
+      try {
+        const schemas = req.schemas ?? targetSchemas();
+        const out = await hotfixActivities.applyHotfix.executeWithOptions({ summary: `Hotfix ${req.name} on ${schemas.join(', ')}` }, [{
+          targetConnection: config.targetConnection, tenant: config.tenant, name: req.name, sql: req.sql, schemas,
+          requestedBy: req.requestedBy, workflowId: workflowInfo().workflowId,
+        }]);
+        state.hotfixes.push({ name: req.name, checksum: out.checksum, schemas: out.applied, appliedAt: new Date().toISOString(), requestedBy: req.requestedBy, reason: req.reason });
+        return { name: req.name, ...out };
+      } finally {
+        state.hotfixInProgress = undefined;
+      }
+    },
+    {
+      description: DESCRIPTIONS.applyHotfix,
+      validator: (req) => {
+        const parsed = validated(hotfixRequestSchema, req);
+        const refusal = refuseHotfix(state, parsed.schemas ?? [], targetSchemas());
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  setHandler(
+    rerunDetailSnapshotUpdate,
+    async (req) => {
+      const tables = migratableTables(state).filter((t) => t.history).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
+      state.resetInProgress = true; // no run may start on half-emptied tables
+      try {
+        await setupActivities.emptyTargetTables.executeWithOptions(
+          { summary: `Rerun Detail Snapshot: empty ${tables.length} historical tables on the target` },
+          [{ targetConnection: config.targetConnection, tables }],
+        );
+      } finally {
+        state.resetInProgress = false;
+      }
+      applySnapshotReset(state, tables.map((t) => t.key));
+      return { ...(await requestRun(req)), tables: tables.length };
+    },
+    {
+      description: DESCRIPTIONS.rerunDetailSnapshot,
+      validator: (req) => {
+        validated(requesterSchema, req);
+        const refusal = refuseSnapshot(state);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  setHandler(runtimeServiceKeyQuery, () => state.runtimeKey ?? null, { description: DESCRIPTIONS.runtimeServiceKey });
+  setHandler(
+    resetRuntimeServiceKeyUpdate,
+    async (req) => {
+      state.runtimeKey = await setupActivities.resetRuntimeServiceKey.executeWithOptions(
+        { summary: `Reset Runtime Service Key of ${config.tenant}${req?.requestedBy ? ` for ${req.requestedBy}` : ''}` },
+        [{ tenant: config.tenant, targetConnection: config.targetConnection, requestedBy: req?.requestedBy }],
+      );
+      return state.runtimeKey;
+    },
+    {
+      description: DESCRIPTIONS.resetRuntimeServiceKey,
+      validator: (req) => {
+        validated(requesterSchema, req);
+        const refusal = refuseKeyReset(state);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  setHandler(
+    setReplicationScheduleUpdate,
+    async (req) => {
+      await setupActivities.setReplicationSchedule.executeWithOptions(
+        { summary: req.schedule ? `Replication schedule: ${describeSchedule(req.schedule)}` : 'Replication schedule: off' },
+        [{ tenant: config.tenant, taskQueue: workflowInfo().taskQueue, spec: req.schedule }],
+      );
+      state.schedule = req.schedule ?? undefined;
+      return req.schedule ? describeSchedule(req.schedule) : 'off';
+    },
+    { description: DESCRIPTIONS.setReplicationSchedule, validator: (req) => void validated(scheduleRequestSchema, req) },
+  );
+
+  setHandler(
+    resetCloudDataUpdate,
+    async () => {
+      state.resetInProgress = true;
+      try {
+        const tables = migratableTables(state).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
+        const out = await setupActivities.emptyTargetTables.executeWithOptions(
+          { summary: `Reset Cloud Data: empty ${tables.length} target tables` },
+          [{ targetConnection: config.targetConnection, tables }],
+        );
+        applyReset(state);
+        publish();
+        return out;
+      } finally {
+        state.resetInProgress = false;
+      }
+    },
+    {
+      description: DESCRIPTIONS.resetCloudData,
+      validator: (req) => {
+        const parsed = validated(resetRequestSchema, req);
+        const refusal = refuseReset(state, parsed.confirm === true);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+}
