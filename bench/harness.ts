@@ -3,7 +3,6 @@
 // memory can be read), a client, and small measuring helpers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -13,6 +12,7 @@ import { ensureDevServer, type DevServer } from '../client/dev-server';
 import { tenantHandle } from '../client/operations';
 import { id } from '../activities/sql';
 import { CAPTURE_SCHEMA } from '../lib/constants';
+import { freePort } from '../lib/free-port';
 
 export const REPO = join(__dirname, '..', '..');
 
@@ -45,16 +45,6 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   return { ms: elapsedMs(t0), value };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface WorkerProcess {
   child: ChildProcess;

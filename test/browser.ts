@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -39,4 +39,14 @@ export async function launchBrowser(): Promise<Browser> {
 /** Waits until the dev server's Web UI answers (it may come up a moment after the frontend). */
 export async function waitForUi(url: string, waitUntil: (what: string, check: () => Promise<boolean>, ms: number) => Promise<void>): Promise<void> {
   await waitUntil('the Temporal Web UI to answer', async () => (await fetch(`${url}/api/v1/settings`).catch(() => undefined))?.ok === true, 30_000);
+}
+
+/** Waits for a text in the page; on timeout, fails with what the page showed instead. */
+export async function waitForText(page: Page, scope: Locator, text: string | RegExp, what: string, timeout = 30_000): Promise<void> {
+  try {
+    await scope.getByText(text).first().waitFor({ timeout });
+  } catch {
+    const shown = await page.locator('body').innerText().catch(() => '(page gone)');
+    throw new Error(`the UI did not show ${what} within ${timeout / 1000} s; it showed:\n${shown.slice(0, 3000)}`);
+  }
 }

@@ -4,7 +4,6 @@
 // outage; the run's history survives in the SQLite file; the run completes and target = source.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -18,6 +17,7 @@ import {
   activityAttempts, announceSeed, createSource, expectFenceDown, expectSameSchemas, FAULT_COPY, faultSeed, isRunning, pendingLog, seededRng,
   sleep, Workers,
 } from './harness';
+import { freePort } from '../../lib/free-port';
 
 const BIG_ROWS = 40_000;
 const seed = faultSeed();
@@ -35,16 +35,6 @@ let pool: Pool;
 let client: Client;
 let worker: WorkerProcess;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address() as { port: number };
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** `temporal server start-dev` on our port and SQLite file, headless; resolves once it answers. */
 async function startServer(): Promise<void> {

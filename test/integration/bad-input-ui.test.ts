@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, waitForUi, type Browser } from '../browser';
+import { launchBrowser, waitForText as waitForUiText, waitForUi, type Browser } from '../browser';
 import { managementWorkflowId } from '../../lib/constants';
 import { uniqueName, waitUntil } from '../helpers';
 import { tenantFixture } from '../fixture';
@@ -25,14 +25,8 @@ let page: Page;
 
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
-async function waitForText(scope: Locator, text: string | RegExp, what: string, timeout = 30_000): Promise<void> {
-  try {
-    await scope.getByText(text).first().waitFor({ timeout });
-  } catch {
-    const shown = await page.locator('body').innerText().catch(() => '(page gone)');
-    throw new Error(`the UI did not show ${what} within ${timeout / 1000} s; it showed:\n${shown.slice(0, 3000)}`);
-  }
-}
+const waitForText = (scope: Locator, text: string | RegExp, what: string, timeout?: number): Promise<void> =>
+  waitForUiText(page, scope, text, what, timeout);
 
 /** Opens Start Workflow and fills the three fields; waits until the form sees the test worker. */
 async function openStartForm(workflowId: string): Promise<Locator> {

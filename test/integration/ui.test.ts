@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, waitForUi, type Browser } from '../browser';
+import { launchBrowser, waitForText as waitForUiText, waitForUi, type Browser } from '../browser';
 import { buildAudit, NO_IDENTITY } from '../../client/audit';
 import { getStatus, tenantHandle, waitForRun, waitForUpgrade } from '../../client/operations';
 import type { WorkerHandle } from '../../worker/main';
@@ -47,15 +47,8 @@ async function typeJson(editor: Locator, json: string): Promise<void> {
   await editor.locator('.cm-line').nth(1).waitFor();
 }
 
-/** Waits for a UI text; on timeout, fails with what the page (or dialog) showed instead. */
-async function waitForText(scope: Locator, text: string | RegExp, what: string, timeout = 30_000): Promise<void> {
-  try {
-    await scope.getByText(text).first().waitFor({ timeout });
-  } catch {
-    const shown = await page.locator('body').innerText().catch(() => '(page gone)');
-    throw new Error(`the UI did not show ${what} within ${timeout / 1000} s; it showed:\n${shown.slice(0, 3000)}`);
-  }
-}
+const waitForText = (scope: Locator, text: string | RegExp, what: string, timeout?: number): Promise<void> =>
+  waitForUiText(page, scope, text, what, timeout);
 
 /** The workflow page of the management workflow. */
 async function openWorkflowPage(): Promise<void> {
