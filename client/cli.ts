@@ -196,7 +196,10 @@ export function buildProgram(): Command {
         if (entry.status === 'Complete') {
           process.stdout.write(`Upgrade completed successfully: data version ${entry.from} → ${entry.to}\n`);
         } else {
-          process.stdout.write(`Upgrade failed${entry.failedStep ? ` at step ${entry.failedStep}` : ''}: ${entry.error}\nThe restore point was restored; status is back to Upgrade pending. Stack trace: cm status ${name} --upgrades\n`);
+          const after = entry.restored === false
+            ? 'The restore could NOT be verified: the fence stays up and everyone stays out until an operator has compared the target with the restore point.'
+            : 'The restore point was restored; status is back to Upgrade pending.';
+          process.stdout.write(`Upgrade failed${entry.failedStep ? ` at step ${entry.failedStep}` : ''}: ${entry.error}\n${after} Stack trace: cm status ${name} --upgrades\n`);
           process.exitCode = 1;
         }
       });

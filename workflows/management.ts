@@ -23,7 +23,7 @@ import { runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
 import {
   applyAssessment, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade, setupChecklist,
-  startRunEntry, statusPage, toWork, type TenantState,
+  startRunEntry, statusPage, tableRefs, toWork, unknownCompanies, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
 
@@ -44,7 +44,7 @@ function rootMessage(err: unknown): string {
 }
 
 /** What an auditor needs of a failed upgrade: the first application error, its step, all stacks. */
-function describeFailure(err: unknown): Pick<UpgradeLogEntry, 'error' | 'failedStep' | 'stackTrace'> {
+function describeFailure(err: unknown): Pick<UpgradeLogEntry, 'error' | 'failedStep' | 'stackTrace' | 'restored'> {
   const chain: { message?: string; stack?: string; type?: string; details?: unknown[]; cause?: unknown }[] = [];
   for (let e = err as (typeof chain)[number] | undefined; e && typeof e === 'object'; e = e.cause as typeof e) chain.push(e);
   const app = chain.find((e) => e.type) ?? chain[chain.length - 1];
@@ -54,9 +54,10 @@ function describeFailure(err: unknown): Pick<UpgradeLogEntry, 'error' | 'failedS
     error: cancelled && !app?.type ? 'cancelled' : app?.message ?? String(err),
     failedStep: step,
     stackTrace: chain.map((e) => e.stack).filter(Boolean).join('\nCaused by: '),
+    // The child restores before it fails; only a restore that could not be verified says otherwise.
+    restored: !chain.some((e) => e.type === 'RestoreVerificationFailed'),
   };
 }
-
 
 export async function cloudMigration(input: ManagementInput): Promise<DisableResult> {
   // The UI's Start Workflow form accepts any JSON: anything but an object is refused at once.
@@ -232,7 +233,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         { summary: `List schemas on source connection ${config.sourceConnection}` },
         [{ sourceConnection: config.sourceConnection, targetConnection: config.targetConnection }],
       );
-      const unknown = refuseCompanies({ ...state, currentRun: undefined, pendingRun: undefined }, config.companies);
+      const unknown = unknownCompanies(state.sourceSchemas, config.companies);
       if (unknown) throw new Error(unknown);
       const result = await executeChild(tenantSetup, {
         workflowId: setupWorkflowId(config.tenant),
@@ -319,12 +320,10 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       state.status = 'Upgrade completed successfully';
     } catch (err) {
       startedUpgrade = number;
-      // The child restores before it fails; only a restore that could not be verified says otherwise.
       const failure = describeFailure(err);
-      const restored = !/restore verification failed/.test(failure.error ?? '');
-      Object.assign(entry, { status: 'Failed', restored }, failure);
+      Object.assign(entry, { status: 'Failed' }, failure);
       state.status = 'Upgrade pending';
-      if (!restored) {
+      if (!failure.restored) {
         // The target does not match its restore point: keep everyone out until an operator looks.
         entry.endedAt = new Date().toISOString();
         publish();
@@ -341,7 +340,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   /** Disable Cloud Migration: change capture off the source, no more scheduled runs, the end of this workflow. */
   const disable = async (): Promise<DisableResult> => {
     const request = state.disableRequest!;
-    const tables = Object.values(state.tables).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
+    const tables = tableRefs(Object.values(state.tables));
     const { removed } = await setupActivities.removeChangeCapture.executeWithOptions(
       { summary: `Disable: remove change capture from ${tables.length} source tables` },
       [{ sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables }],

@@ -11,7 +11,7 @@ import {
   setReplicationScheduleUpdate, type HotfixApplied, type RunStarted,
 } from './messages';
 import {
-  applyReset, applySnapshotReset, migratableTables, refuseHotfix, refuseKeyReset, refuseReset, refuseSnapshot, type TenantState,
+  applyReset, applySnapshotReset, migratableTables, tableRefs, refuseHotfix, refuseKeyReset, refuseReset, refuseSchedule, refuseSnapshot, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
 
@@ -55,8 +55,10 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
   setHandler(
     rerunDetailSnapshotUpdate,
     async (req) => {
-      const tables = migratableTables(state).filter((t) => t.history).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
+      const tables = tableRefs(migratableTables(state).filter((t) => t.history));
       state.resetInProgress = true; // no run may start on half-emptied tables
+      // Marked for a full load first: if emptying stops half-way, the next run still reloads them all.
+      applySnapshotReset(state, tables.map((t) => t.key));
       try {
         await setupActivities.emptyTargetTables.executeWithOptions(
           { summary: `Rerun Detail Snapshot: empty ${tables.length} historical tables on the target` },
@@ -65,7 +67,6 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
       } finally {
         state.resetInProgress = false;
       }
-      applySnapshotReset(state, tables.map((t) => t.key));
       return { ...(await requestRun(req)), tables: tables.length };
     },
     {
@@ -108,22 +109,29 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
       state.schedule = req.schedule ?? undefined;
       return req.schedule ? describeSchedule(req.schedule) : 'off';
     },
-    { description: DESCRIPTIONS.setReplicationSchedule, validator: (req) => void validated(scheduleRequestSchema, req) },
+    {
+      description: DESCRIPTIONS.setReplicationSchedule,
+      validator: (req) => {
+        validated(scheduleRequestSchema, req);
+        const refusal = refuseSchedule(state);
+        if (refusal) throw new Error(refusal);
+      },
+    },
   );
 
   setHandler(
     resetCloudDataUpdate,
     async () => {
       state.resetInProgress = true;
+      const tables = tableRefs(migratableTables(state));
+      // Marked for a full load first: if emptying stops half-way, the next run still reloads every table.
+      applyReset(state);
+      publish();
       try {
-        const tables = migratableTables(state).map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
-        const out = await setupActivities.emptyTargetTables.executeWithOptions(
+        return await setupActivities.emptyTargetTables.executeWithOptions(
           { summary: `Reset Cloud Data: empty ${tables.length} target tables` },
           [{ targetConnection: config.targetConnection, tables }],
         );
-        applyReset(state);
-        publish();
-        return out;
       } finally {
         state.resetInProgress = false;
       }

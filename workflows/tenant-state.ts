@@ -3,7 +3,7 @@
 import type {
   DisableResult,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
-  RuntimeKeyInfo, TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
+  RuntimeKeyInfo, TableRef, TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
 import { describeSchedule, nextRun, type ScheduleSpec } from '../lib/schedule';
 import { runKindOf } from './run-plan';
@@ -76,9 +76,32 @@ export function initialState(dataVersion = '1.0'): TenantState {
   };
 }
 
+export type Work = 'run' | 'upgrade' | 'setup' | 'hotfix' | 'reset';
+
+/**
+ * What is going on in the tenant that an action must not overlap ("run #3", "a data upgrade"…), or
+ * undefined when nothing is. One list for every action, so that no action forgets one: each names
+ * only the work it may run beside. Requested-but-not-started work counts: the main loop starts it
+ * later, and two updates accepted in one activation must not both go ahead.
+ */
+export function busyWith(state: TenantState, allowed: Work[] = []): string | undefined {
+  const work: [Work, string | false][] = [
+    ['run', (state.currentRun !== undefined || !!state.pendingRun) && `run #${state.currentRun ?? state.nextRun}`],
+    ['upgrade', (state.currentUpgrade !== undefined || !!state.pendingUpgrade || !!state.fence) && 'a data upgrade'],
+    ['setup', state.setupPending && 'setup'],
+    ['hotfix', !!state.hotfixInProgress && `hotfix ${state.hotfixInProgress}`],
+    ['reset', !!state.resetInProgress && 'a reset'],
+  ];
+  const found = work.find(([kind, what]) => what && !allowed.includes(kind));
+  return found ? (found[1] as string) : undefined;
+}
+
+const DISABLED = 'cloud migration is disabled for this tenant';
+const isDisabled = (state: TenantState): boolean => !!(state.disabled || state.disableRequest);
+
 /** Why a migration run cannot start now, or undefined when it can. */
 export function refuseRun(state: TenantState): string | undefined {
-  if (state.disabled || state.disableRequest) return 'cloud migration is disabled for this tenant';
+  if (isDisabled(state)) return DISABLED;
   if (state.fence) return `a data upgrade (${state.fence.holder}) holds the fence: replication is refused until it ends`;
   if (state.status === 'Upgrade completed successfully') {
     return `the tenant's data was upgraded to version ${state.dataVersion}: replication from the on-premises version is refused; disable cloud migration, upgrade on-premises, then set it up again`;
@@ -88,7 +111,9 @@ export function refuseRun(state: TenantState): string | undefined {
   if (state.currentRun !== undefined) return `run #${state.currentRun} is already in progress`;
   if (state.pendingRun) return 'a run was just requested and is starting';
   if (state.resetInProgress) return 'the target is being reset: run after it ends';
-  return undefined;
+  // A hotfix may run beside replication; nothing else may (an upgrade requested but not yet started included).
+  const busy = busyWith(state, ['hotfix']);
+  return busy && `${busy} is in progress`;
 }
 
 /**
@@ -97,9 +122,7 @@ export function refuseRun(state: TenantState): string | undefined {
  */
 export function refuseDisable(state: TenantState, skipFinalRun: boolean): string | undefined {
   if (state.disabled || state.disableRequest) return 'cloud migration is already disabled';
-  const busy = state.currentRun !== undefined || state.pendingRun ? `run #${state.currentRun ?? state.nextRun}`
-    : state.currentUpgrade !== undefined || state.pendingUpgrade ? 'a data upgrade'
-    : state.setupPending ? 'setup' : state.hotfixInProgress ? `hotfix ${state.hotfixInProgress}` : state.resetInProgress ? 'a reset' : undefined;
+  const busy = busyWith(state);
   if (busy) return `checklist: nothing may be running, but ${busy} is in progress`;
   const last = state.log[state.log.length - 1];
   if (!skipFinalRun && state.status !== 'Upgrade completed successfully' && last?.status !== 'Completed') {
@@ -111,6 +134,7 @@ export function refuseDisable(state: TenantState, skipFinalRun: boolean): string
 /** Why the target cannot be reset now. */
 export function refuseReset(state: TenantState, confirm: boolean): string | undefined {
   if (!confirm) return 'Reset Cloud Data empties every migrated table of the target: send {"confirm": true} to confirm';
+  if (isDisabled(state)) return DISABLED;
   if (!state.setupDone || state.setupPending) return 'setup has not completed yet';
   if (state.currentRun !== undefined || state.pendingRun) return 'a run is in progress: reset after it ends';
   if (state.fence || state.currentUpgrade !== undefined || state.pendingUpgrade) return 'a data upgrade is in progress';
@@ -118,7 +142,8 @@ export function refuseReset(state: TenantState, confirm: boolean): string | unde
     return `the target's data was upgraded to version ${state.dataVersion}: emptying it cannot bring back version 1 tables; set up a new tenant instead`;
   }
   if (state.resetInProgress) return 'a reset is already in progress';
-  return undefined;
+  const busy = busyWith(state);
+  return busy && `${busy} is in progress: reset after it ends`;
 }
 
 /** After the target was emptied: every table starts over, and the next run is a full copy. */
@@ -134,8 +159,10 @@ export function applyReset(state: TenantState): void {
 
 /** Rerun Detail Snapshot: the historical tables, or why it cannot run now. */
 export function refuseSnapshot(state: TenantState): string | undefined {
-  const busy = refuseRun(state);
-  if (busy) return busy;
+  const refused = refuseRun(state);
+  if (refused) return refused;
+  const busy = busyWith(state); // unlike a run, not beside a hotfix: it empties tables
+  if (busy) return `${busy} is in progress`;
   if (!migratableTables(state).some((t) => t.history)) {
     return 'no historical tables: none of the migrated tables matches a company\'s historyTables (default *_entry, *_history, *_hist)';
   }
@@ -172,6 +199,7 @@ export function setupChecklist(state: TenantState): ChecklistItem[] {
  * who starts an upgrade should decide after seeing how the run ended.
  */
 export function refuseUpgrade(state: TenantState): string | undefined {
+  if (isDisabled(state)) return DISABLED;
   if (!state.setupDone || state.setupPending) return 'setup has not completed yet';
   if (state.currentUpgrade !== undefined || state.pendingUpgrade) return `data upgrade #${state.currentUpgrade ?? state.nextUpgrade} is already in progress`;
   if (state.status === 'Upgrade completed successfully') return `the tenant is already upgraded to version ${state.dataVersion}`;
@@ -181,23 +209,29 @@ export function refuseUpgrade(state: TenantState): string | undefined {
   }
   if (state.hotfixInProgress) return `hotfix ${state.hotfixInProgress} is being applied: start the upgrade after it ends`;
   if (state.resetInProgress) return 'the target is being reset';
-  return undefined;
+  const busy = busyWith(state);
+  return busy && `${busy} is in progress`;
 }
 
 /** Why the runtime service key cannot be reset now. */
 export function refuseKeyReset(state: TenantState): string | undefined {
-  if (state.disabled || state.disableRequest) return 'cloud migration is disabled for this tenant';
+  if (isDisabled(state)) return DISABLED;
   if (!state.setupDone) return 'setup has not completed yet: the first key is issued by setup';
   if (state.fence || state.currentUpgrade !== undefined || state.pendingUpgrade) {
     return 'a data upgrade holds the fence: reset the key after it ends, so that no runtime is shut out of its restore';
   }
+  // Setup keeps (or issues) the key; a reset beside it would race its answer. Runs may go on.
+  if (state.setupPending) return 'setup is in progress: reset the key after it ends';
   return undefined;
 }
 
 export function refuseHotfix(state: TenantState, schemas: string[], known: string[]): string | undefined {
+  if (isDisabled(state)) return DISABLED;
   if (state.fence) return `a data upgrade (${state.fence.holder}) holds the fence: hotfixes are refused until it ends`;
   if (!state.setupDone) return 'setup has not completed yet';
   if (state.hotfixInProgress) return `hotfix ${state.hotfixInProgress} is being applied`;
+  const busy = busyWith(state, ['run']); // beside replication, yes; beside an upgrade, setup or reset, no
+  if (busy) return `${busy} is in progress: apply the hotfix after it ends`;
   const unknown = schemas.filter((s) => !known.includes(s));
   if (unknown.length > 0) return `not a target schema of this tenant: ${unknown.join(', ')} (known: ${known.join(', ')})`;
   return undefined;
@@ -205,12 +239,23 @@ export function refuseHotfix(state: TenantState, schemas: string[], known: strin
 
 /** Why these companies cannot be configured, or undefined when they can. */
 export function refuseCompanies(state: TenantState, companies: CompanyMapping[]): string | undefined {
+  if (isDisabled(state)) return DISABLED;
   if (state.currentRun !== undefined || state.pendingRun) return 'a run is in progress: change the companies after it ends';
-  const unknown = companies.filter((c) => !state.sourceSchemas.includes(c.source));
-  if (unknown.length > 0) {
-    return `unknown company ${unknown.map((c) => `'${c.source}'`).join(', ')}: no such schema on the source; known schemas: ${state.sourceSchemas.join(', ') || 'none'}`;
-  }
-  return undefined;
+  const busy = busyWith(state);
+  if (busy) return `${busy} is in progress: change the companies after it ends`;
+  return unknownCompanies(state.sourceSchemas, companies);
+}
+
+/** Companies whose source schema does not exist, as the message the operator sees. */
+export function unknownCompanies(sourceSchemas: string[], companies: CompanyMapping[]): string | undefined {
+  const unknown = companies.filter((c) => !sourceSchemas.includes(c.source));
+  if (unknown.length === 0) return undefined;
+  return `unknown company ${unknown.map((c) => `'${c.source}'`).join(', ')}: no such schema on the source; known schemas: ${sourceSchemas.join(', ') || 'none'}`;
+}
+
+/** Why the replication schedule cannot be changed now. */
+export function refuseSchedule(state: TenantState): string | undefined {
+  return isDisabled(state) ? DISABLED : undefined;
 }
 
 export function recordRefusal(state: TenantState, entry: RefusalEntry): void {
@@ -243,6 +288,9 @@ export function applyAssessment(state: TenantState, assessment: Assessment): voi
   }
   state.tables = next;
 }
+
+/** Just what activities need to find the tables (the page's statistics stay in the workflow). */
+export const tableRefs = (tables: TableState[]): TableRef[] => tables.map(({ key, sourceSchema, targetSchema, table }) => ({ key, sourceSchema, targetSchema, table }));
 
 export function migratableTables(state: TenantState): TableState[] {
   return Object.values(state.tables).filter((t) => !t.notMigratedReason);

@@ -1,5 +1,6 @@
 import {
-  applyAssessment, applyRunResult, initialState, recordRefusal, refuseCompanies, refuseHotfix, refuseRun, refuseUpgrade, runKind,
+  applyAssessment, applyRunResult, busyWith, initialState, recordRefusal, refuseCompanies, refuseDisable, refuseHotfix, refuseKeyReset, refuseReset,
+  refuseRun, refuseSchedule, refuseSnapshot, refuseUpgrade, runKind,
   startRunEntry, statusPage, tiles,
   type TenantState,
 } from '../../workflows/tenant-state';
@@ -421,5 +422,62 @@ describe('refuseHotfix', () => {
     expect(refuseHotfix(readyState({ fence: { holder: 'up-1' } }), [], ['acme_cronus'])).toBe('a data upgrade (up-1) holds the fence: hotfixes are refused until it ends');
     expect(refuseHotfix(s, ['mysql'], ['acme_cronus'])).toBe('not a target schema of this tenant: mysql (known: acme_cronus)');
     expect(refuseHotfix(readyState({ hotfixInProgress: 'h' }), [], ['acme_cronus'])).toBe('hotfix h is being applied');
+  });
+});
+
+describe('actions never overlap work they must not (one busyWith list for all)', () => {
+  // A tenant that has completed a run, with history tables: every action would be allowed when idle.
+  const idle = (): TenantState =>
+    readyState({
+      status: 'Upgrade Pending', log: [logEntry(1, { status: 'Completed' })], nextRun: 2,
+      tables: { 'cronus.gl_entry': tableState('gl_entry', { history: true, fullLoadDone: true }) },
+    });
+  const actions: Record<string, (s: TenantState) => string | undefined> = {
+    run: refuseRun,
+    upgrade: refuseUpgrade,
+    reset: (s) => refuseReset(s, true),
+    snapshot: refuseSnapshot,
+    hotfix: (s) => refuseHotfix(s, [], ['acme_cronus']),
+    companies: (s) => refuseCompanies(s, [{ source: 'cronus', target: 'acme_cronus' }]),
+    keyReset: refuseKeyReset,
+    schedule: refuseSchedule,
+    disable: (s) => refuseDisable(s, false),
+  };
+  const work: Record<string, Partial<TenantState>> = {
+    'a run starting': { pendingRun: { trigger: 'update' } },
+    'a run going': { currentRun: 2 },
+    'an upgrade requested, not started yet': { pendingUpgrade: { trigger: 'update' } },
+    'an upgrade holding the fence': { currentUpgrade: 1, fence: { holder: 'cloud-migration/acme/upgrade-1' } },
+    'setup': { setupPending: true },
+    'a hotfix': { hotfixInProgress: 'fix-1' },
+    'a reset or snapshot emptying tables': { resetInProgress: true },
+    'a disable request': { disableRequest: { trigger: 'update', skipFinalRun: true } },
+  };
+  // What may run beside what: everything else must be refused.
+  const allowed = new Set([
+    'run|a hotfix', 'hotfix|a run starting', 'hotfix|a run going', 'keyReset|a run starting', 'keyReset|a run going',
+    'keyReset|a hotfix', 'keyReset|a reset or snapshot emptying tables',
+    'schedule|a run starting', 'schedule|a run going', 'schedule|an upgrade requested, not started yet', 'schedule|an upgrade holding the fence',
+    'schedule|setup', 'schedule|a hotfix', 'schedule|a reset or snapshot emptying tables',
+  ]);
+
+  it('every action is allowed on an idle tenant', () => {
+    for (const [name, refuse] of Object.entries(actions)) expect({ name, refusal: refuse(idle()) }).toEqual({ name, refusal: undefined });
+  });
+
+  for (const [during, over] of Object.entries(work)) {
+    it(`during ${during}`, () => {
+      for (const [name, refuse] of Object.entries(actions)) {
+        const refusal = refuse({ ...idle(), ...over });
+        expect({ name, refused: refusal !== undefined }).toEqual({ name, refused: !allowed.has(`${name}|${during}`) });
+      }
+    });
+  }
+
+  it('names what is going on', () => {
+    expect(busyWith({ ...idle(), pendingUpgrade: { trigger: 'update' } })).toBe('a data upgrade');
+    expect(refuseRun({ ...idle(), pendingUpgrade: { trigger: 'update' } })).toBe('a data upgrade is in progress');
+    expect(refuseReset({ ...idle(), hotfixInProgress: 'fix-1' }, true)).toBe('hotfix fix-1 is in progress: reset after it ends');
+    expect(busyWith({ ...idle(), hotfixInProgress: 'fix-1', currentRun: 2 }, ['run'])).toBe('hotfix fix-1');
   });
 });
