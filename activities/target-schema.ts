@@ -87,6 +87,9 @@ const CONTROL_TABLES: Record<string, string> = {
      issued_on VARCHAR(255) NOT NULL`,
 };
 
+/** Every control table; each is keyed by tenant. */
+export const CONTROL_TABLE_NAMES = Object.keys(CONTROL_TABLES);
+
 /** Control tables whose tenant rows belong in a restore point (the fence's own rows do not). */
 export const RESTORED_CONTROL_TABLES = ['environment', 'job_queue', 'schema_history', 'hotfix_log'];
 

@@ -45,7 +45,6 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   return { ms: elapsedMs(t0), value };
 }
 
-
 export interface WorkerProcess {
   child: ChildProcess;
   /** Peak resident memory so far (VmHWM), in MiB. */
@@ -64,6 +63,7 @@ export interface Harness {
 export async function startHarness(mysqlUrl: string): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cm-bench-'));
   process.env.CM_DATA_DIR = dataDir; // the dev server's SQLite state: fresh, thrown away afterwards
+  process.env.CM_RUNTIME_KEY_DIR = join(dataDir, 'keys'); // the bench workers' runtime keys, thrown away too
   const server: DevServer = await ensureDevServer({ port: await freePort(), uiPort: await freePort() });
   const address = `127.0.0.1:${server.port}`;
   const bundlePath = join(dataDir, 'workflow-bundle.js');

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { tenantHandle } from '../client/operations';
 import type { WorkerHandle } from '../worker/main';
-import { dropCaptureFor, dropRuntimeKey, dropSchemas, testClient, testPool, testWorker, uniqueName } from './helpers';
+import { dropCaptureFor, dropTenantState, dropSchemas, testClient, testPool, testWorker, uniqueName } from './helpers';
 
 export interface TenantFixture {
   src: string;
@@ -35,7 +35,7 @@ export function tenantFixture(prefix: string, opts: { cleanup?: (f: TenantFixtur
       await f.worker?.stop();
       await dropCaptureFor(f.pool, f.src);
       await dropSchemas(f.pool, f.src, f.dst);
-      await dropRuntimeKey(f.pool, f.tenant);
+      await dropTenantState(f.pool, f.tenant);
       await f.pool.end();
       await f.client.connection.close();
     }

@@ -2,12 +2,13 @@
 // pool, and table digests to compare source and target.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createMysqlPool, DEFAULT_MYSQL_URL } from '../activities/connections';
-import { RuntimeKeyFiles } from '../activities/runtime-key';
+import { CONTROL_TABLE_NAMES } from '../activities/target-schema';
+import { CAPTURE_SCHEMA, CONTROL_SCHEMA } from '../lib/constants';
 import { checksumTable, hasStoredGenerated, tableDigest } from '../activities/verify';
 import { escapeId } from 'mysql2/promise';
 import type { TemporalSettings } from '../lib/env';
@@ -57,10 +58,11 @@ export async function dropSchemas(pool: Pool, ...schemas: string[]): Promise<voi
 
 /** Removes capture triggers and logs for a schema (tests reuse the shared cm_capture registry). */
 export async function dropCaptureFor(pool: Pool, schema: string): Promise<void> {
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT id FROM cm_capture.capture_table WHERE schema_name = ?', [schema]).catch(() => [[]] as unknown as [RowDataPacket[]]);
+  const capture = escapeId(CAPTURE_SCHEMA, true);
+  const [rows] = await pool.query<RowDataPacket[]>(`SELECT id FROM ${capture}.capture_table WHERE schema_name = ?`, [schema]).catch(() => [[]] as unknown as [RowDataPacket[]]);
   for (const r of rows) {
-    await pool.query(`DROP TABLE IF EXISTS cm_capture.${escapeId(`log_${r.id}`)}`);
-    await pool.query('DELETE FROM cm_capture.capture_table WHERE id = ?', [r.id]);
+    await pool.query(`DROP TABLE IF EXISTS ${capture}.${escapeId(`log_${r.id}`)}`);
+    await pool.query(`DELETE FROM ${capture}.capture_table WHERE id = ?`, [r.id]);
   }
 }
 
@@ -174,8 +176,9 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** The runtime service key a test tenant left: its hash on the target and its file in the default key folder. */
-export async function dropRuntimeKey(pool: Pool, tenant: string): Promise<void> {
-  await pool.query('DELETE FROM cm_control.runtime_key WHERE tenant = ?', [tenant]).catch(() => undefined);
-  rmSync(new RuntimeKeyFiles().path(tenant), { force: true });
+/** What a test tenant leaves on the target's control schema: its rows in every control table. */
+export async function dropTenantState(pool: Pool, tenant: string): Promise<void> {
+  for (const table of CONTROL_TABLE_NAMES) {
+    await pool.query(`DELETE FROM ${escapeId(CONTROL_SCHEMA, true)}.${escapeId(table, true)} WHERE tenant = ?`, [tenant]).catch(() => undefined);
+  }
 }

@@ -35,7 +35,6 @@ let pool: Pool;
 let client: Client;
 let worker: WorkerProcess;
 
-
 /** `temporal server start-dev` on our port and SQLite file, headless; resolves once it answers. */
 async function startServer(): Promise<void> {
   const child = spawn(ensureTemporalCli(), [

@@ -6,7 +6,7 @@ import type { Pool } from 'mysql2/promise';
 import { tenantHandle } from '../../client/operations';
 import type { StatusPage } from '../../lib/types';
 import type { WorkerHandle } from '../../worker/main';
-import { count, dropCaptureFor, dropRuntimeKey, dropSchemas, settingsFor, testClient, testPool, testWorker, uniqueName } from '../helpers';
+import { count, dropCaptureFor, dropTenantState, dropSchemas, settingsFor, testClient, testPool, testWorker, uniqueName } from '../helpers';
 
 const CM = join(__dirname, '..', '..', 'bin', 'cm.js');
 const src = uniqueName('cli_src');
@@ -44,7 +44,7 @@ afterAll(async () => {
   await worker?.stop();
   await dropCaptureFor(pool, src);
   await dropSchemas(pool, src, `${tenant}_${src}`, `${badTenant}_${src}`);
-  for (const t of [tenant, badTenant]) await dropRuntimeKey(pool, t);
+  for (const t of [tenant, badTenant]) await dropTenantState(pool, t);
   await pool.end();
   await client.connection.close();
 });

@@ -1,7 +1,8 @@
 // One Temporal dev server (the pinned CLI, never a download) and one workflow bundle for all
 // integration tests. Test files find both through environment variables. The dev server's Web UI
 // is on too, on a free port, for the browser test (test/integration/ui.test.ts).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
@@ -32,4 +33,7 @@ export default async function globalSetup(): Promise<void> {
   const bundlePath = join(dir, `workflow-bundle-${process.pid}.js`);
   writeFileSync(bundlePath, code);
   process.env.CM_TEST_WORKFLOW_BUNDLE = bundlePath;
+  // Runtime service keys of test tenants go to a folder of this run (workers, spawned or not, and
+  // `cm` read it), not to the operator's ~/.config/cm.
+  process.env.CM_RUNTIME_KEY_DIR = mkdtempSync(join(tmpdir(), 'cm-test-keys-'));
 }
