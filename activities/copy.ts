@@ -88,13 +88,13 @@ export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
 
   const source = await spec.sourcePool.getConnection();
   let clean = false;
+  let writing: Promise<void> | undefined;
   try {
     // Streaming needs the core (callback) connection under the promise wrapper. Read-ahead is one
     // batch's worth of bytes: the next batch fills while the previous one is written, no more.
     const core = source.connection as unknown as CoreConnection;
     let batch: unknown[][] = [];
     let bytes = 0;
-    let writing: Promise<void> | undefined;
     for await (const chunk of readRows(core, sql, params, spec.batchBytes)) {
       for (let i = 0; i < chunk.rows.length; i++) {
         batch.push(chunk.rows[i]);
@@ -113,6 +113,9 @@ export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
     if (batch.length > 0) await flush(batch);
     clean = true;
   } finally {
+    // A read that failed mid-batch must not return the target session (or its table lock) while a
+    // write still runs on it: a later user would find its statements inside that transaction.
+    await writing?.catch(() => undefined);
     // A half-read result set leaves the connection unusable: drop it rather than return it.
     if (clean) source.release();
     else source.destroy();

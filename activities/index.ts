@@ -12,9 +12,9 @@ import { assess, UnknownCompanyError } from './assess';
 import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
 import { copyColumns, listSchemas, readTables } from './introspect';
-import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
-import { ensureCaptureSchema, removeCapture, requeueKeys } from './capture';
-import { forEachLimited, id, qualified } from './sql';
+import { ensureCapture, keyColumns, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
+import { ensureCaptureSchema, installCapture, removeCapture, requeueKeys } from './capture';
+import { id, qualified } from './sql';
 import { createTargetTables, emptyTargetTables, ensureControlSchema, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
@@ -156,11 +156,13 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const keyed = input.tables.map((t) => metas.get(t.key)).filter((m): m is NonNullable<typeof m> => !!m && m.primaryKey.length > 0);
       // One at a time: MariaDB 10.11 creating triggers of one schema from several sessions at once
       // leaves stray .TRG- files in the schema's directory (seen here), which then block DROP DATABASE.
-      await forEachLimited(keyed, 1, async (meta) => {
-        await ensureCapture(source, meta, { schemaReady: true });
+      for (const meta of keyed) {
+        // installCapture, not ensureCapture: an attempt that died after registering the table but
+        // before its last trigger left it half-installed, and only installCapture completes it.
+        await installCapture(source, meta, keyColumns(meta), { schemaReady: true });
         installed++;
         Context.current().heartbeat(installed);
-      });
+      }
       return { installed };
     },
 

@@ -5,7 +5,7 @@ import { findCapture, installCapture, requeueKeys, type CaptureRef } from './cap
 import { copyRows } from './copy';
 import { applyDeltas } from './delta';
 import { copyColumns, readTable, type TableMeta } from './introspect';
-import { errorText, isTableError, type KeyValue } from './sql';
+import { errorText, isTableError, reviveKey, type KeyValue } from './sql';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import { prepareTargetSession, TableWriter } from './writer';
 
@@ -42,9 +42,11 @@ export async function loadMeta(source: Pool, schema: string, table: string): Pro
 export async function ensureCapture(source: Pool, meta: TableMeta, opts: { schemaReady?: boolean } = {}): Promise<CaptureRef> {
   const existing = await findCapture(source, meta.schema, meta.name);
   if (existing) return existing;
-  const keyCols = meta.primaryKey.map((k) => meta.columns.find((c) => c.name === k)!);
-  return installCapture(source, meta, keyCols, opts);
+  return installCapture(source, meta, keyColumns(meta), opts);
 }
+
+/** The primary key's column definitions, which the capture log repeats. */
+export const keyColumns = (meta: TableMeta) => meta.primaryKey.map((k) => meta.columns.find((c) => c.name === k)!);
 
 /** Rejected rows make a table `Warning`, or `Failed` when none of its rows made it to the target. */
 export function tableStatus(hasRowsOnTarget: boolean, errors: number, standingWarning?: string): TableStatus {
@@ -65,8 +67,10 @@ export async function migrateTable(
     key: work.key, status: 'In Progress', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
   };
   const conn = await io.target.getConnection();
-  // This attempt alone writes the table (and, after a ranged load, no stale range attempt either).
-  const claims = [claimName(work.targetSchema, work.table), ...(work.precopied ? rangeClaims(work.targetSchema, work.table, io.copy.rangesPerTable) : [])];
+  // This attempt alone writes the table, and no range attempt of this or an earlier run may either:
+  // a run whose range failed moves on while the other ranges still copy.
+  const mayHaveRanges = !!work.precopied || (work.full && work.splittable && work.estimatedRows >= io.copy.largeTableRows);
+  const claims = [claimName(work.targetSchema, work.table), ...(mayHaveRanges ? rangeClaims(work.targetSchema, work.table, io.copy.rangesPerTable) : [])];
   try {
     await prepareTargetSession(conn);
     await claimTable(conn, claims, () => report(resume ?? { key: work.key, rows: 0 }), io.signal);
@@ -101,7 +105,7 @@ export async function migrateTable(
       const prior = resume?.key === work.key ? resume : undefined;
       const copied = await copyRows({
         ...base, ...batch, key,
-        after: prior?.lastKey,
+        after: prior?.lastKey && reviveKey(prior.lastKey), // a binary key came back through JSON
         onRejected: (keys) => requeueKeys(io.source, capture, key, keys),
         onProgress: (p) => report({ key: work.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey }),
       });

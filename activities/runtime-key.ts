@@ -17,7 +17,7 @@ const KEY_PATTERN = /^cmk_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$/;
 
 export const keyId = (key: string): string | undefined => KEY_PATTERN.exec(key.trim())?.[1];
 
-function newKey(): string {
+export function newKey(): string {
   return `cmk_${randomBytes(4).toString('hex')}_${randomBytes(32).toString('base64url')}`;
 }
 
@@ -27,9 +27,12 @@ const digest = (salt: Buffer, key: string): Buffer => createHmac('sha256', salt)
 /** Where this runtime keeps its keys: one file per tenant, or one key for every tenant in CM_RUNTIME_KEY. */
 export class RuntimeKeyFiles {
   readonly dir: string;
+  /** One key for every tenant, from CM_RUNTIME_KEY (containers): issuing registers it, never replaces it. */
+  readonly fixed: string | undefined;
 
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(env: NodeJS.ProcessEnv = process.env) {
     this.dir = env.CM_RUNTIME_KEY_DIR || join(homedir(), '.config', 'cm', 'runtime-keys');
+    this.fixed = env.CM_RUNTIME_KEY?.trim() || undefined;
   }
 
   path(tenant: string): string {
@@ -37,7 +40,7 @@ export class RuntimeKeyFiles {
   }
 
   read(tenant: string): string | undefined {
-    if (this.env.CM_RUNTIME_KEY) return this.env.CM_RUNTIME_KEY.trim();
+    if (this.fixed) return this.fixed;
     try {
       return readFileSync(this.path(tenant), 'utf8').trim() || undefined;
     } catch {
@@ -78,13 +81,19 @@ async function storedKey(pool: Pool, tenant: string): Promise<StoredKey | undefi
 
 const publicInfo = ({ keyId: id, issuedAt, issuedBy, deliveredTo }: StoredKey): RuntimeKeyInfo => ({ keyId: id, issuedAt, issuedBy, deliveredTo });
 
-/** Generates a key, stores its hash (replacing any earlier one) and hands the key to this runtime. */
+/**
+ * Generates a key, stores its hash (replacing any earlier one) and hands the key to this runtime.
+ * A runtime with CM_RUNTIME_KEY registers that key instead: it could not use any other.
+ */
 async function issue(pool: Pool, files: RuntimeKeyFiles, tenant: string, issuedBy: string | undefined): Promise<RuntimeKeyInfo> {
+  if (files.fixed && !keyId(files.fixed)) {
+    throw ApplicationFailure.nonRetryable('CM_RUNTIME_KEY on this runtime is not a cm runtime key (cmk_<8 hex>_<43 characters>): make one with `cm key new`', 'RuntimeKeyRejected');
+  }
   await ensureControlSchema(pool);
-  const key = newKey();
+  const key = files.fixed ?? newKey();
   const salt = randomBytes(16);
   // The file first: a key stored but delivered nowhere would lock every runtime out.
-  files.write(tenant, key);
+  if (!files.fixed) files.write(tenant, key);
   await pool.query(
     `REPLACE INTO ${qualified(CONTROL_SCHEMA, 'runtime_key')} (tenant, key_id, salt, key_hash, issued_by, issued_on) VALUES (?, ?, ?, ?, ?, ?)`,
     [tenant, keyId(key), salt, digest(salt, key), issuedBy ?? null, hostname()],
@@ -98,7 +107,10 @@ export async function ensureRuntimeKey(pool: Pool, files: RuntimeKeyFiles, tenan
   return existing ? publicInfo(existing) : issue(pool, files, tenant, 'setup');
 }
 
-/** Reset Runtime Service Key: a new key; every runtime still holding the old one is shut out. */
+/**
+ * Reset Runtime Service Key: a new key; every runtime still holding the old one is shut out. On a
+ * runtime with CM_RUNTIME_KEY, the "new key" is the one its environment now holds (rotate it there first).
+ */
 export async function resetRuntimeKey(pool: Pool, files: RuntimeKeyFiles, tenant: string, requestedBy: string | undefined): Promise<RuntimeKeyInfo> {
   return issue(pool, files, tenant, requestedBy);
 }

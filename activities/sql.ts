@@ -34,6 +34,14 @@ export function keyAfter(key: string[], last: KeyValue[]): Fragment {
   return { sql: `(${ors.join(' OR ')})`, params };
 }
 
+/** Key values back from heartbeat details, where JSON turned a Buffer into { type: 'Buffer', data: [...] }. */
+export function reviveKey(values: unknown[]): KeyValue[] {
+  return values.map((v) => {
+    const b = v as { type?: unknown; data?: unknown } | null;
+    return (b && typeof b === 'object' && b.type === 'Buffer' && Array.isArray(b.data) ? Buffer.from(b.data as number[]) : v) as KeyValue;
+  });
+}
+
 /** Predicate "key IN (keys)" for a (possibly composite) key. */
 export function keyIn(key: string[], keys: KeyValue[][]): Fragment {
   if (keys.length === 0) return { sql: '1 = 0', params: [] };

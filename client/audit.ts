@@ -7,6 +7,7 @@ import type { temporal } from '@temporalio/proto';
 import { managementWorkflowId } from '../lib/constants';
 import type { CompanyMapping, RunResult, TableRunResult } from '../lib/types';
 import { UserFacingError } from '../lib/errors';
+import { rowsOf, runKindOf } from '../workflows/run-plan';
 import { getStatus } from './operations';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -82,8 +83,7 @@ const CHILDREN: Record<string, { prefix: string; started(i: any): string; comple
   },
   replicationRun: {
     prefix: 'run',
-    // Full when a keyed table still needs its first load (as tenant-state's runKind): keyless tables go in full every run.
-    started: (i) => `Run #${i.run} started (${i.tables.some((t: { full: boolean; hasPrimaryKey: boolean }) => t.full && t.hasPrimaryKey) ? 'full' : 'delta'}): ${plural(i.tables.length, 'table')}`,
+    started: (i) => `Run #${i.run} started (${runKindOf(i.tables)}): ${plural(i.tables.length, 'table')}`,
     completed: (r: RunResult) => {
       const by = (s: string): number => r.tables.filter((t) => t.status === s).length;
       const rows = r.tables.reduce((n, t) => n + rowsOf(t), 0);
@@ -118,7 +118,6 @@ function answer(r: any): string {
   return '';
 }
 
-export const rowsOf = (t: TableRunResult): number => t.fullLoadRows + t.inserts + t.updates + t.deletes;
 
 // Every client sends an identity with each request (cm: cm-cli:<os user>@<host>); the Web UI sends an
 // empty one unless its sign-in is configured. The record says so rather than leaving a blank.

@@ -9,13 +9,12 @@ import { temporalSettings } from '../lib/env';
 import { UserFacingError } from '../lib/errors';
 import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings } from '../lib/types';
-import { configureCompaniesUpdate, type RunStarted } from '../workflows/messages';
+import type { RunStarted } from '../workflows/messages';
 import {
-  applyHotfix, checkForUpdate, createTenant, disableCloudMigration, getStatus, refusedAs, updateService, resetCloudData, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist,
-  tenantHandle, waitForRun, rerunDetailSnapshot, resetRuntimeServiceKey, runtimeKeyInfo,
-  waitForUpgrade,
+  applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getStatus, rerunDetailSnapshot, resetCloudData, resetRuntimeServiceKey,
+  runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, setReplicationSchedule, setupChecklist, updateService, waitForRun, waitForUpgrade,
 } from './operations';
-import { keyId, RuntimeKeyFiles } from '../activities/runtime-key';
+import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
 import { ProgressView } from './progress';
 import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderUpgrades } from './render';
@@ -131,11 +130,7 @@ export function buildProgram(): Command {
     .option('--reason <text>', 'why, for the audit trail')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
-        const companies = await refusedAs('companies refused', () =>
-          tenantHandle(client, name).executeUpdate(configureCompaniesUpdate, {
-            args: [{ companies: companiesFrom(opts), requestedBy: operator(), reason: opts.reason }],
-          }),
-        );
+        const companies = await configureCompanies(client, name, { companies: companiesFrom(opts), requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Companies of ${name}:\n${renderCompanies(companies)}`);
       });
     });
@@ -303,6 +298,12 @@ export function buildProgram(): Command {
         process.stdout.write(`${held}\n`);
         process.stderr.write(`(${about}; keep it secret: give it to other runtimes in CM_RUNTIME_KEY or ${new RuntimeKeyFiles().path(name)})\n`);
       });
+    });
+  key
+    .command('new')
+    .description('print a fresh runtime service key, for CM_RUNTIME_KEY on runtimes that take their key from the environment')
+    .action(() => {
+      process.stdout.write(`${newKey()}\n`);
     });
   key
     .command('reset')

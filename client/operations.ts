@@ -5,12 +5,12 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
 import { UserFacingError } from '../lib/errors';
 import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
-import type { DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress } from '../lib/types';
+import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
   checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
-  type UpgradeStarted, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted,
+  type UpgradeStarted, configureCompaniesUpdate, type ConfigureCompaniesRequest, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
 
@@ -207,4 +207,9 @@ export function resetRuntimeServiceKey(client: Client, tenant: string, requester
 /** Rerun Detail Snapshot: the historical tables emptied and copied again by the companies' oldest year. */
 export function rerunDetailSnapshot(client: Client, tenant: string, requester: Requester): Promise<SnapshotStarted> {
   return refusedAs('snapshot refused', () => tenantHandle(client, tenant).executeUpdate(rerunDetailSnapshotUpdate, { args: [requester] }));
+}
+
+/** Company configuration: the companies and their settings; setup runs again before the answer. */
+export function configureCompanies(client: Client, tenant: string, request: ConfigureCompaniesRequest): Promise<CompanyMapping[]> {
+  return refusedAs('companies refused', () => tenantHandle(client, tenant).executeUpdate(configureCompaniesUpdate, { args: [request] }));
 }

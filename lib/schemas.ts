@@ -1,7 +1,7 @@
 // Input validation shared by workflow validators, the start input and the CLI. Objects are strict:
 // a misspelt field is an error, not silently ignored.
 import { z } from 'zod';
-import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_COPY } from './constants';
+import { CAPTURE_SCHEMA, CONTROL_SCHEMA, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_COPY } from './constants';
 import { scheduleSpecSchema } from './schedule';
 import type { CompanyMapping, TenantConfig } from './types';
 
@@ -79,6 +79,11 @@ export function normalizeCompanies(tenant: string, companies: z.infer<typeof com
   });
   const dup = mapped.find((c, i) => mapped.findIndex((d) => d.target === c.target || d.source === c.source) !== i);
   if (dup) throw new Error(`company ${dup.source} → ${dup.target} is listed twice or shares a target schema`);
+  // The target is emptied and overwritten: it must never be a company's source, nor a schema the
+  // server or this product keeps for itself (both connections default to the same server).
+  const reserved = new Set([CONTROL_SCHEMA, CAPTURE_SCHEMA, 'mysql', 'sys', 'information_schema', 'performance_schema']);
+  const clash = mapped.find((c) => mapped.some((d) => d.source.toLowerCase() === c.target.toLowerCase()) || reserved.has(c.target.toLowerCase()));
+  if (clash) throw new Error(`company ${clash.source} → ${clash.target}: the target schema is a source schema or a reserved one; choose another target`);
   return mapped;
 }
 

@@ -22,10 +22,13 @@ import { replicationRun } from './replication-run';
 import { runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
 import {
-  applyAssessment, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade, setupChecklist,
+  appendCapped, applyAssessment, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade, setupChecklist,
   startRunEntry, statusPage, tableRefs, toWork, unknownCompanies, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
+
+/** Environment Operations keeps this many upgrades (each with its stack trace when it failed). */
+const MAX_UPGRADES = 100;
 
 export interface Carried {
   config: TenantConfig;
@@ -53,7 +56,8 @@ function describeFailure(err: unknown): Pick<UpgradeLogEntry, 'error' | 'failedS
   return {
     error: cancelled && !app?.type ? 'cancelled' : app?.message ?? String(err),
     failedStep: step,
-    stackTrace: chain.map((e) => e.stack).filter(Boolean).join('\nCaused by: '),
+    // Capped: it is kept on the page, which every continue-as-new carries.
+    stackTrace: chain.map((e) => e.stack).filter(Boolean).join('\nCaused by: ').slice(0, 16_000),
     // The child restores before it fails; only a restore that could not be verified says otherwise.
     restored: !chain.some((e) => e.type === 'RestoreVerificationFailed'),
   };
@@ -299,7 +303,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     const entry: UpgradeLogEntry = {
       number, workflowId, status: 'In Progress', requestedBy: request.requestedBy, reason: request.reason, startedAt: new Date().toISOString(),
     };
-    state.upgrades.push(entry);
+    appendCapped(state.upgrades, entry, MAX_UPGRADES);
     publish();
     try {
       const child = await startChild(dataUpgrade, {

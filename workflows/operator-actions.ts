@@ -11,7 +11,7 @@ import {
   setReplicationScheduleUpdate, type HotfixApplied, type RunStarted,
 } from './messages';
 import {
-  applyReset, applySnapshotReset, migratableTables, tableRefs, refuseHotfix, refuseKeyReset, refuseReset, refuseSchedule, refuseSnapshot, type TenantState,
+  appendCapped, applyReset, applySnapshotReset, migratableTables, tableRefs, refuseHotfix, refuseKeyReset, refuseReset, refuseSchedule, refuseSnapshot, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
 
@@ -36,7 +36,7 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
           targetConnection: config.targetConnection, tenant: config.tenant, name: req.name, sql: req.sql, schemas,
           requestedBy: req.requestedBy, workflowId: workflowInfo().workflowId,
         }]);
-        state.hotfixes.push({ name: req.name, checksum: out.checksum, schemas: out.applied, appliedAt: new Date().toISOString(), requestedBy: req.requestedBy, reason: req.reason });
+        appendCapped(state.hotfixes, { name: req.name, checksum: out.checksum, schemas: out.applied, appliedAt: new Date().toISOString(), requestedBy: req.requestedBy, reason: req.reason });
         return { name: req.name, ...out };
       } finally {
         state.hotfixInProgress = undefined;

@@ -4,7 +4,7 @@ import { ActivityFailure, ApplicationFailure, setHandler, workflowInfo } from '@
 import type { RangeResult, RunInput, RunProgress, RunResult, TableRunResult, TableWork } from '../lib/types';
 import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, progressQuery } from './messages';
-import { describeTables, needsFullLoad, planRun, runKindOf } from './run-plan';
+import { describeTables, needsFullLoad, planRun, rowsOf, runKindOf } from './run-plan';
 import { Semaphore } from './semaphore';
 
 export async function replicationRun(input: RunInput): Promise<RunResult> {
@@ -22,7 +22,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
   const record = (r: TableRunResult): void => {
     results.set(r.key, r);
     const p = progress.tables.find((t) => t.key === r.key);
-    if (p) Object.assign(p, { status: r.status, rows: r.fullLoadRows + r.inserts + r.updates + r.deletes });
+    if (p) Object.assign(p, { status: r.status, rows: rowsOf(r) });
   };
   const markStarted = (tables: TableWork[]): void => {
     for (const t of tables) {

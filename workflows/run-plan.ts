@@ -1,10 +1,13 @@
 // How a run splits its tables into activities. Pure, so it is unit-tested and replay-safe.
 // Small tables travel many to an activity (a run over thousands of tables stays a short history);
 // a large table needing a full load gets key-range activities of its own, copied in parallel.
-import type { CopySettings, RunKind, TableWork } from '../lib/types';
+import type { CopySettings, RunKind, TableStats, TableWork } from '../lib/types';
 
 /** Whether a table's part of a run is a full load. Key-less tables are copied whole every run: that does not make a run a full copy. */
 export const needsFullLoad = (t: TableWork): boolean => t.full && t.hasPrimaryKey;
+
+/** The rows a table's part of a run moved: its full load plus every change applied. */
+export const rowsOf = (t: Pick<TableStats, 'fullLoadRows' | 'inserts' | 'updates' | 'deletes'>): number => t.fullLoadRows + t.inserts + t.updates + t.deletes;
 
 /** A run is `full` while any table still needs its first complete load. */
 export const runKindOf = (tables: TableWork[]): RunKind => (tables.some(needsFullLoad) ? 'full' : 'delta');

@@ -6,7 +6,7 @@ import type {
   RuntimeKeyInfo, TableRef, TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
 import { describeSchedule, nextRun, type ScheduleSpec } from '../lib/schedule';
-import { runKindOf } from './run-plan';
+import { rowsOf, runKindOf } from './run-plan';
 
 export interface PendingRun {
   trigger: 'update' | 'signal';
@@ -258,9 +258,14 @@ export function refuseSchedule(state: TenantState): string | undefined {
   return isDisabled(state) ? DISABLED : undefined;
 }
 
+/** Appends, dropping the oldest beyond `max`: the page travels in every continue-as-new input. */
+export function appendCapped<T>(list: T[], entry: T, max = MAX_LOG): void {
+  list.push(entry);
+  if (list.length > max) list.splice(0, list.length - max);
+}
+
 export function recordRefusal(state: TenantState, entry: RefusalEntry): void {
-  state.refusals.push(entry);
-  if (state.refusals.length > MAX_REFUSALS) state.refusals.splice(0, state.refusals.length - MAX_REFUSALS);
+  appendCapped(state.refusals, entry, MAX_REFUSALS);
 }
 
 /** Takes an assessment into the per-table state, keeping what earlier runs recorded. */
@@ -311,8 +316,7 @@ export function runKind(state: TenantState): RunKind {
 }
 
 export function startRunEntry(state: TenantState, entry: RunLogEntry): void {
-  state.log.push(entry);
-  if (state.log.length > MAX_LOG) state.log.splice(0, state.log.length - MAX_LOG);
+  appendCapped(state.log, entry);
   state.currentRun = entry.run;
 }
 
@@ -322,7 +326,7 @@ export function applyRunResult(state: TenantState, result: RunResult, endedAt: s
   for (const r of result.tables) {
     const t = state.tables[r.key];
     if (!t) continue;
-    rows += r.fullLoadRows + r.inserts + r.updates + r.deletes;
+    rows += rowsOf(r);
     const loadedInFull = !t.fullLoadDone || !t.hasPrimaryKey;
     state.tables[r.key] = {
       ...t,

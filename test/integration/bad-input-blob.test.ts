@@ -1,8 +1,9 @@
 // Contract item 7, huge BLOBs: a 50 MB value on the source, a target whose max_allowed_packet is
-// the server's default (16 MB here). The value cannot travel as one statement: the table must say
+// the server's default (16 MB here). The full load streams it (LOAD DATA) and must copy it byte for
+// byte. A later change to it travels as one REPLACE statement, which cannot fit: the table must say
 // so, naming the problem, within one run (not after minutes of retries), and every other row and
 // table must arrive. Once the DBA raises max_allowed_packet (and the worker reconnects), the next
-// run must bring the value byte for byte.
+// run must bring the changed row.
 // The GLOBAL max_allowed_packet is raised only to load the value (and for the second part), and
 // put back in afterAll: new connections of other tests see a larger limit meanwhile, never a smaller one.
 import { createHash } from 'node:crypto';
@@ -70,32 +71,32 @@ beforeAll(async () => {
   expect({ n: Number(row.n), sha: row.sha }).toEqual({ n: BLOB_BYTES, sha: blobSha });
 });
 
-it('a 50 MB BLOB over the target\'s max_allowed_packet: a clear per-table error within the run, every other row arrives', async () => {
+it('a 50 MB BLOB: the full load (LOAD DATA) copies it byte for byte; a change to it, too big for one statement under the target\'s max_allowed_packet, is a clear per-table error within the run, and every other row arrives', async () => {
   const { status } = await createTenant(f.client, f.taskQueue, { tenant, companies: [{ source: src }] });
   expect(status.status).toBe('Ready');
-  const started = await runMigrationNow(f.client, tenant, { requestedBy: 'jest' });
-  const entry = await runWithin(started, 2 * 60_000);
-
-  // Every other row and table is there.
+  const full = await runWithin(await runMigrationNow(f.client, tenant, { requestedBy: 'jest' }), 2 * 60_000);
+  expect(full.status).toBe('Completed');
+  // LOAD DATA streams the value: no single statement carries it.
+  const [[copied]] = await f.pool.query<RowDataPacket[]>(`SELECT LENGTH(body) AS n, SHA2(body, 256) AS sha FROM ${dst}.doc WHERE id = 2`);
+  expect({ n: Number(copied.n), sha: copied.sha }).toEqual({ n: BLOB_BYTES, sha: blobSha });
   await expectSameTable(f.pool, [src, 'other'], [dst, 'other']);
-  const [rows] = await f.pool.query<RowDataPacket[]>(`SELECT id, name, HEX(body) AS body FROM ${dst}.doc ORDER BY id`);
-  const page = await getStatus(f.client, tenant);
-  const doc = page.tables.find((t) => t.table === 'doc')!;
-  expect(page.tables.find((t) => t.table === 'other')).toMatchObject({ status: 'Successful', fullLoadRows: 100 });
-  expect(rows.filter((r) => r.id !== 2).map((r) => [r.id, r.name, r.body])).toEqual([[1, 'small', '00FF27'], [3, 'after', '78'], [4, 'none', null]]);
 
-  if (rows.some((r) => r.id === 2)) {
-    // Copied after all: then byte for byte.
-    const [[copied]] = await f.pool.query<RowDataPacket[]>(`SELECT LENGTH(body) AS n, SHA2(body, 256) AS sha FROM ${dst}.doc WHERE id = 2`);
-    expect({ n: Number(copied.n), sha: copied.sha }).toEqual({ n: BLOB_BYTES, sha: blobSha });
-    expect(doc).toMatchObject({ status: 'Successful', errors: 0 });
-    expect(entry.status).toBe('Completed');
-  } else {
-    // Not copied: the one row is counted and named with the reason, the table is a Warning, the run completes.
-    expect(doc).toMatchObject({ status: 'Warning', fullLoadRows: 3, errors: 1 });
-    expect(doc.errorMessage).toMatch(/^1 rows rejected by the target; first: .*max_allowed_packet/);
-    expect(entry.status).toBe('Completed');
-  }
+  // A change travels as REPLACE … VALUES: 100 MB of hex in one statement, over the 16 MB limit.
+  await f.pool.query(`UPDATE ${src}.doc SET name = 'huge, renamed' WHERE id = 2`);
+  await f.pool.query(`UPDATE ${src}.doc SET name = 'after, renamed' WHERE id = 3`);
+  await f.pool.query(`UPDATE ${src}.other SET v = 'row 1, renamed' WHERE id = 1`);
+  const entry = await runWithin(await runMigrationNow(f.client, tenant, { requestedBy: 'jest' }), 2 * 60_000);
+  expect(entry.status).toBe('Completed');
+
+  // Every other row and table is there; the big row keeps its previous version on the target.
+  await expectSameTable(f.pool, [src, 'other'], [dst, 'other']);
+  const [rows] = await f.pool.query<RowDataPacket[]>(`SELECT id, name, HEX(body) AS body FROM ${dst}.doc WHERE id <> 2 ORDER BY id`);
+  expect(rows.map((r) => [r.id, r.name, r.body])).toEqual([[1, 'small', '00FF27'], [3, 'after, renamed', '78'], [4, 'none', null]]);
+  const [[kept]] = await f.pool.query<RowDataPacket[]>(`SELECT name, SHA2(body, 256) AS sha FROM ${dst}.doc WHERE id = 2`);
+  expect(kept).toEqual({ name: 'huge', sha: blobSha });
+  const doc = (await getStatus(f.client, tenant)).tables.find((t) => t.table === 'doc')!;
+  expect(doc).toMatchObject({ status: 'Warning', errors: 1 });
+  expect(doc.errorMessage).toMatch(/^1 rows rejected by the target; first: row too large for the target: about 100\.0 MB in one statement, over the target's max_allowed_packet of 16\.0 MB/);
 });
 
 it('after max_allowed_packet is raised (and the worker reconnects), the next run brings the BLOB byte for byte', async () => {

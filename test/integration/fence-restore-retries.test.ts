@@ -62,6 +62,8 @@ it('a fence raised twice and released twice puts back exactly the prior state', 
   expect(first.lockedAccounts).toEqual([`'${openUser}'@'%'`]);
   expect(again.lockedAccounts).toEqual([`'${openUser}'@'%'`]); // still known as "unlocked before"
   expect(again.alreadyLockedAccounts).toEqual([`'${lockedUser}'@'%'`]);
+  const [raised] = await pool.query<RowDataPacket[]>('SELECT state FROM cm_control.environment WHERE tenant = ?', [tenant]);
+  expect(raised[0].state).toBe('Update'); // what the tenant's applications read while the fence is up
 
   const released = await releaseFence(pool, tenant, 'upgrade-x');
   await releaseFence(pool, tenant, 'upgrade-x');

@@ -90,6 +90,8 @@ it('Disable Cloud Migration works through its checklist, removes change capture 
   expect(out).toMatchObject({ requestedBy: 'jest', reason: 'cut-over done', captureRemoved: 2, finalRun: expect.stringMatching(/^run #\d+ Completed$/) });
   const [after] = await f.pool.query('SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?', [src]);
   expect((after as { TRIGGER_NAME: string }[]).map((t) => t.TRIGGER_NAME)).toEqual(['item_audit']); // the source's own trigger stays
+  const [registered] = await f.pool.query('SELECT id FROM cm_capture.capture_table WHERE schema_name = ?', [src]);
+  expect(registered).toEqual([]); // the logs and their registry rows are gone too, not only the triggers
   const handle = tenantHandle(f.client, tenant);
   expect(await handle.result()).toEqual(out);
   expect((await getStatus(f.client, tenant))).toMatchObject({ status: 'Cloud Migration Disabled', disabled: out });

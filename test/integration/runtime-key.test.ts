@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
 import { createTenant, getStatus, resetRuntimeServiceKey, runMigrationNow, runtimeKeyInfo, waitForRun } from '../../client/operations';
-import { keyId, RuntimeKeyFiles } from '../../activities/runtime-key';
+import { checkRuntimeKey, ensureRuntimeKey, keyId, newKey, RuntimeKeyFiles } from '../../activities/runtime-key';
 import { tenantFixture } from '../fixture';
-import { count, expectSameTable, testWorker } from '../helpers';
+import { count, dropTenantState, expectSameTable, testWorker } from '../helpers';
 import type { WorkerHandle } from '../../worker/main';
 
 const dirA = mkdtempSync(join(tmpdir(), 'cm-keys-a-'));
@@ -88,4 +88,21 @@ it('a key reset with an unknown field is refused by its validator, with the reas
   await expect(resetRuntimeServiceKey(f.client, tenant, { requestedBy: 'jest', confirm: true } as never)).rejects.toThrow(
     /key reset refused: invalid request: input: Unrecognized key: "confirm"/,
   );
+});
+
+it('a runtime with CM_RUNTIME_KEY registers that key at setup (it could use no other), and still passes its own check', async () => {
+  const fixed = newKey();
+  const files = new RuntimeKeyFiles({ CM_RUNTIME_KEY: fixed, CM_RUNTIME_KEY_DIR: dirB });
+  const envTenant = `${tenant}_env`;
+  try {
+    const info = await ensureRuntimeKey(f.pool, files, envTenant);
+    expect(info.keyId).toBe(keyId(fixed));
+    await expect(checkRuntimeKey(f.pool, files, envTenant)).resolves.toBeUndefined();
+    await expect(checkRuntimeKey(f.pool, new RuntimeKeyFiles({ CM_RUNTIME_KEY: newKey() }), envTenant)).rejects.toThrow(/runtime service key rejected/);
+    await expect(ensureRuntimeKey(f.pool, new RuntimeKeyFiles({ CM_RUNTIME_KEY: 'not-a-key' }), `${envTenant}2`)).rejects.toThrow(
+      'CM_RUNTIME_KEY on this runtime is not a cm runtime key',
+    );
+  } finally {
+    await dropTenantState(f.pool, envTenant);
+  }
 });

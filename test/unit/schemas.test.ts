@@ -216,3 +216,16 @@ describe('requesterSchema and configureCompaniesSchema', () => {
     expect(configureCompaniesSchema.safeParse({ companies: [{ source: 'a' }], extra: 1 }).success).toBe(false);
   });
 });
+
+describe('a target schema that would overwrite data it must not', () => {
+  it('is refused when it is a source schema (its own or another company\'s) or reserved', () => {
+    expect(() => normalizeCompanies('acme', [{ source: 'cronus', target: 'cronus' }])).toThrow(
+      'company cronus → cronus: the target schema is a source schema or a reserved one; choose another target',
+    );
+    expect(() => normalizeCompanies('acme', [{ source: 'a', target: 'B' }, { source: 'b' }])).toThrow('company a → B: the target schema is a source schema');
+    for (const target of ['cm_control', 'cm_capture', 'mysql', 'information_schema']) {
+      expect(() => normalizeCompanies('acme', [{ source: 'a', target }])).toThrow('the target schema is a source schema or a reserved one');
+    }
+    expect(normalizeCompanies('acme', [{ source: 'a' }, { source: 'b', target: 'b_cloud' }]).map((c) => c.target)).toEqual(['acme_a', 'b_cloud']);
+  });
+});

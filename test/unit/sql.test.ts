@@ -197,3 +197,14 @@ describe('errorText', () => {
     expect(errorText(42)).toBe('42');
   });
 });
+
+describe('reviveKey (a resumed copy of a table with a binary key)', () => {
+  it('turns the JSON form of a Buffer, as heartbeat details bring it back, into the Buffer again', () => {
+    const { defaultPayloadConverter } = require('@temporalio/common') as typeof import('@temporalio/common');
+    const { reviveKey } = require('../../activities/sql') as typeof import('../../activities/sql');
+    const key = [Buffer.from([0, 255, 16]), 'x', 7, null];
+    const back = defaultPayloadConverter.fromPayload<unknown[]>(defaultPayloadConverter.toPayload(key));
+    expect(Buffer.isBuffer(back[0])).toBe(false); // what the resume used to pass to mysql2
+    expect(reviveKey(back)).toEqual(key);
+  });
+});
