@@ -7,7 +7,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Connection as CoreConnection } from 'mysql2';
 import type { WriteMode } from '../lib/types';
 import { readRows } from './row-reader';
-import { columnList, keyAfter, qualified, type KeyValue } from './sql';
+import { columnList, keyAfter, qualified, selectList, type Approximate, type KeyValue } from './sql';
 import { TableWriter, type WriteOutcome } from './writer';
 import type { KeepFrom } from '../lib/types';
 
@@ -22,6 +22,8 @@ export interface TablePair {
   columns: string[];
   /** Primary key columns; empty for a table without one (then it is read unordered, no resume). */
   key: string[];
+  /** Columns of approximate type: read and compared exactly (see sql.ts). */
+  approx?: Approximate;
   signal?: AbortSignal;
 }
 
@@ -48,11 +50,11 @@ export interface CopyProgress {
   firstError?: string;
 }
 
-export function buildSelect(spec: Pick<CopySpec, 'sourceSchema' | 'table' | 'columns' | 'key' | 'after' | 'upTo' | 'keepFrom'>): { sql: string; params: unknown[] } {
+export function buildSelect(spec: Pick<CopySpec, 'sourceSchema' | 'table' | 'columns' | 'key' | 'after' | 'upTo' | 'keepFrom' | 'approx'>): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   if (spec.after && spec.key.length > 0) {
-    const f = keyAfter(spec.key, spec.after);
+    const f = keyAfter(spec.key, spec.after, spec.approx);
     where.push(f.sql);
     params.push(...f.params);
   }
@@ -66,14 +68,14 @@ export function buildSelect(spec: Pick<CopySpec, 'sourceSchema' | 'table' | 'col
     params.push(spec.keepFrom.from);
   }
   const order = spec.key.length > 0 ? ` ORDER BY ${columnList(spec.key)}` : '';
-  const sql = `SELECT ${columnList(spec.columns)} FROM ${qualified(spec.sourceSchema, spec.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${order}`;
+  const sql = `SELECT ${selectList(spec.columns, spec.approx)} FROM ${qualified(spec.sourceSchema, spec.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${order}`;
   return { sql, params };
 }
 
 export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
   const { sql, params } = buildSelect(spec);
   const keyPositions = spec.key.map((k) => spec.columns.indexOf(k));
-  const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key, spec.writeMode);
+  const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key, spec.writeMode, spec.approx);
   const progress: CopyProgress = { rows: 0, rejected: 0, lastKey: spec.after };
 
   const flush = async (rows: unknown[][]): Promise<void> => {

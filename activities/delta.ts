@@ -6,7 +6,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { CAPTURE_SCHEMA } from '../lib/constants';
 import type { CaptureRef } from './capture';
 import type { TablePair } from './copy';
-import { columnList, keyIn, keyString, qualified, type KeyValue } from './sql';
+import { keyIn, keyString, qualified, selectList, type KeyValue } from './sql';
 import { TableWriter } from './writer';
 import { keptByDate } from '../lib/company-tables';
 import type { KeepFrom } from '../lib/types';
@@ -38,10 +38,7 @@ interface LogRow {
 export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
   const progress: DeltaProgress = { inserts: 0, updates: 0, deletes: 0, errors: 0 };
   const log = qualified(CAPTURE_SCHEMA, spec.capture.logTable);
-  const source = qualified(spec.sourceSchema, spec.table);
-  const keyCols = columnList(spec.key);
-  const keyPositions = spec.key.map((k) => spec.columns.indexOf(k));
-  const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key);
+  const writer = tableWriter(spec);
   let afterSeq = '0';
   const rejectedKeys = new Set<string>();
 
@@ -50,7 +47,7 @@ export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
     // Within one pass we move forward by seq so rejected rows (left in the log) are not re-read;
     // nothing persists this position, so a seq that becomes visible late is read by the next run.
     const [logRows] = await spec.sourcePool.query<RowDataPacket[]>({
-      sql: `SELECT seq, op, ${keyCols} FROM ${log} WHERE seq > ? ORDER BY seq LIMIT ?`,
+      sql: `SELECT seq, op, ${selectList(spec.key, spec.approx)} FROM ${log} WHERE seq > ? ORDER BY seq LIMIT ?`,
       values: [afterSeq, spec.batchRows],
       rowsAsArray: true,
     });
@@ -64,37 +61,17 @@ export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
       const k = keyString(e.key);
       if (!firstOp.has(k)) firstOp.set(k, { op: e.op, key: e.key });
     }
-    const keys = [...firstOp.values()].map((v) => v.key);
-    const sel = keyIn(spec.key, keys);
-    const [found] = await spec.sourcePool.query<RowDataPacket[]>({
-      sql: `SELECT ${columnList(spec.columns)} FROM ${source} WHERE ${sel.sql}`,
-      values: sel.params,
-      rowsAsArray: true,
-    });
-    const all = found as unknown as unknown[][];
-    const present = new Set(all.map((r) => keyString(keyPositions.map((i) => r[i]))));
-    // The target holds a historical table's rows from the oldest year on: a row moved before it goes.
-    const dateAt = spec.keepFrom ? spec.columns.indexOf(spec.keepFrom.column) : -1;
-    const rows = dateAt < 0 ? all : all.filter((r) => keptByDate(r[dateAt], spec.keepFrom!.from));
-    const tooOld = dateAt < 0 ? [] : all.filter((r) => !keptByDate(r[dateAt], spec.keepFrom!.from)).map((r) => keyPositions.map((i) => r[i] as KeyValue));
-    const gone = [...tooOld, ...(await confirmGone(spec.sourcePool, source, spec.key, keys.filter((k) => !present.has(keyString(k)))))];
-
-    // Deletes first: an upsert that follows can then never be undone by a delete of a key that
-    // compares equal under a case-insensitive collation.
-    progress.deletes += await writer.deleteKeys(gone);
-    const out = await writer.write(rows);
+    const out = await syncKeys(spec, [...firstOp.values()].map((v) => v.key), writer);
+    progress.deletes += out.deleted;
     progress.firstError ??= out.firstError;
-    const rejected = new Set(out.rejectedKeys.map((k) => keyString(k)));
-    for (const k of rejected) rejectedKeys.add(k);
+    for (const k of out.rejected) rejectedKeys.add(k);
     progress.errors = rejectedKeys.size;
-    for (const r of rows) {
-      const k = keyString(keyPositions.map((i) => r[i]));
-      if (rejected.has(k)) continue;
-      if (firstOp.get(k)?.op === 'I') progress.inserts++;
+    for (const k of out.written) {
+      if (firstOp.get(keyString(k))?.op === 'I') progress.inserts++;
       else progress.updates++;
     }
 
-    const applied = entries.filter((e) => !rejected.has(keyString(e.key))).map((e) => e.seq);
+    const applied = entries.filter((e) => !out.rejected.has(keyString(e.key))).map((e) => e.seq);
     if (applied.length > 0) await spec.sourcePool.query(`DELETE FROM ${log} WHERE seq IN (?)`, [applied]);
     progress.lastSeq = afterSeq;
     spec.onProgress?.(progress);
@@ -102,19 +79,66 @@ export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
   return progress;
 }
 
+export type SyncSpec = TablePair & { keepFrom?: KeepFrom };
+
+export interface SyncOutcome {
+  /** Keys whose source row was written to the target. */
+  written: KeyValue[][];
+  /** Target rows deleted: keys gone from the source (or dated before a historical table's oldest year). */
+  deleted: number;
+  /** keyString of each key the target rejected: that row is, right now, not as on the source. */
+  rejected: Set<string>;
+  firstError?: string;
+}
+
+const tableWriter = (spec: SyncSpec): TableWriter =>
+  new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key, 'replace', spec.approx);
+
+/**
+ * Makes the target rows of these keys equal to the source rows as they are now: written if the
+ * source has the row, deleted if not. The one way a change is applied, by the delta and by a repair.
+ */
+export async function syncKeys(spec: SyncSpec, keys: KeyValue[][], writer: TableWriter = tableWriter(spec)): Promise<SyncOutcome> {
+  if (keys.length === 0) return { written: [], deleted: 0, rejected: new Set() };
+  const source = qualified(spec.sourceSchema, spec.table);
+  const keyPositions = spec.key.map((k) => spec.columns.indexOf(k));
+  const keyOf = (r: unknown[]): KeyValue[] => keyPositions.map((i) => r[i] as KeyValue);
+  const sel = keyIn(spec.key, keys, spec.approx);
+  const [found] = await spec.sourcePool.query<RowDataPacket[]>({
+    sql: `SELECT ${selectList(spec.columns, spec.approx)} FROM ${source} WHERE ${sel.sql}`,
+    values: sel.params,
+    rowsAsArray: true,
+  });
+  const all = found as unknown as unknown[][];
+  const present = new Set(all.map((r) => keyString(keyOf(r))));
+  // The target holds a historical table's rows from the oldest year on: a row moved before it goes.
+  const dateAt = spec.keepFrom ? spec.columns.indexOf(spec.keepFrom.column) : -1;
+  const rows = dateAt < 0 ? all : all.filter((r) => keptByDate(r[dateAt], spec.keepFrom!.from));
+  const tooOld = dateAt < 0 ? [] : all.filter((r) => !keptByDate(r[dateAt], spec.keepFrom!.from)).map(keyOf);
+  const gone = [...tooOld, ...(await confirmGone(spec, keys.filter((k) => !present.has(keyString(k)))))];
+
+  // Deletes first: an upsert that follows can then never be undone by a delete of a key that
+  // compares equal under a case-insensitive collation.
+  const deleted = await writer.deleteKeys(gone);
+  const out = await writer.write(rows);
+  const rejected = new Set(out.rejectedKeys.map((k) => keyString(k)));
+  return { written: rows.map(keyOf).filter((k) => !rejected.has(keyString(k))), deleted, rejected, firstError: out.firstError };
+}
+
 /**
  * Keys not returned by an exact-match read may still exist under the column's collation (a key
  * whose case changed, say). Only keys that match nothing at all are deleted from the target.
  */
-async function confirmGone(pool: Pool, source: string, key: string[], candidates: KeyValue[][]): Promise<KeyValue[][]> {
+async function confirmGone(spec: SyncSpec, candidates: KeyValue[][]): Promise<KeyValue[][]> {
   if (candidates.length === 0) return [];
-  const sel = keyIn(key, candidates);
-  const [rows] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${source} WHERE ${sel.sql} LIMIT 1`, sel.params);
+  const source = qualified(spec.sourceSchema, spec.table);
+  const sel = keyIn(spec.key, candidates, spec.approx);
+  const [rows] = await spec.sourcePool.query<RowDataPacket[]>(`SELECT 1 FROM ${source} WHERE ${sel.sql} LIMIT 1`, sel.params);
   if (rows.length === 0) return candidates;
   const gone: KeyValue[][] = [];
   for (const k of candidates) {
-    const one = keyIn(key, [k]);
-    const [hit] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${source} WHERE ${one.sql} LIMIT 1`, one.params);
+    const one = keyIn(spec.key, [k], spec.approx);
+    const [hit] = await spec.sourcePool.query<RowDataPacket[]>(`SELECT 1 FROM ${source} WHERE ${one.sql} LIMIT 1`, one.params);
     if (hit.length === 0) gone.push(k);
   }
   return gone;

@@ -11,7 +11,7 @@ import type {
 import { assess, UnknownCompanyError } from './assess';
 import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
-import { copyColumns, listSchemas, readTables } from './introspect';
+import { approximateColumns, copyColumns, listSchemas, readTables } from './introspect';
 import { ensureCapture, keyColumns, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
 import { ensureCaptureSchema, installCapture, removeCapture, requeueKeys } from './capture';
 import { id, qualified } from './sql';
@@ -211,7 +211,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
         await claimTable(conn, claims, () => Context.current().heartbeat(prior), Context.current().cancellationSignal);
         const copied = await copyRows({
           sourcePool: source, sourceSchema: meta.schema, targetConn: conn, targetSchema: input.table.targetSchema, table: meta.name,
-          columns: copyColumns(meta).map((c) => c.name), key: meta.primaryKey,
+          columns: copyColumns(meta).map((c) => c.name), key: meta.primaryKey, approx: approximateColumns(meta),
           after: prior?.lastKey !== undefined ? [prior.lastKey] : input.range.after !== undefined ? [input.range.after] : undefined,
           upTo: input.range.upTo,
           keepFrom: input.table.keepFrom,

@@ -1,5 +1,6 @@
 // Reads table definitions from information_schema. Works the same on MariaDB 10.11 and MySQL 8.0.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Approximate } from './sql';
 
 export interface ColumnMeta {
   name: string;
@@ -91,6 +92,16 @@ export async function readTable(pool: Pool, schema: string, table: string): Prom
 /** Columns that are written on copy: generated columns are recomputed by the target. */
 export function copyColumns(meta: TableMeta): ColumnMeta[] {
   return meta.columns.filter((c) => !c.generated);
+}
+
+/** The columns of approximate type (see Approximate in sql.ts). */
+export function approximateColumns(meta: TableMeta): Approximate {
+  const out: Record<string, 'float' | 'double'> = {};
+  for (const c of meta.columns) {
+    if (c.dataType === 'float') out[c.name] = 'float';
+    else if (c.dataType === 'double' || c.dataType === 'real') out[c.name] = 'double';
+  }
+  return out;
 }
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);

@@ -4,7 +4,7 @@ import type { CopySettings, TableRunResult, TableStatus, TableWork } from '../li
 import { findCapture, installCapture, requeueKeys, type CaptureRef } from './capture';
 import { copyRows } from './copy';
 import { applyDeltas } from './delta';
-import { copyColumns, readTable, type TableMeta } from './introspect';
+import { approximateColumns, copyColumns, readTable, type TableMeta } from './introspect';
 import { errorText, isTableError, reviveKey, type KeyValue } from './sql';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import { prepareTargetSession, TableWriter } from './writer';
@@ -80,7 +80,7 @@ export async function migrateTable(
     const key = meta.primaryKey;
     const base = {
       sourcePool: io.source, sourceSchema: work.sourceSchema, targetConn: conn, targetSchema: work.targetSchema, table: work.table, columns, signal: io.signal,
-      keepFrom: work.keepFrom,
+      keepFrom: work.keepFrom, approx: approximateColumns(meta),
     };
     const batch = { batchRows: io.copy.writeBatchRows, batchBytes: io.copy.writeBatchBytes, writeMode: io.copy.writeMode ?? 'load' };
 

@@ -21,13 +21,30 @@ export interface Fragment {
   params: unknown[];
 }
 
+/**
+ * Columns of approximate type, by name. MariaDB prints a FLOAT with 6 significant digits (1.00000012
+ * reads "1", 16777217 reads "16777200"), so FLOAT is read as CAST(… AS DOUBLE), whose text is the
+ * exact value; and a parameter compared with FLOAT or DOUBLE is cast to DOUBLE, or the server
+ * compares a decimal literal and matches nothing.
+ */
+export type Approximate = Readonly<Record<string, 'float' | 'double'>>;
+
+/** The select list of `columns`, each read exactly (FLOAT through DOUBLE), named as the column. */
+export function selectList(columns: string[], approx: Approximate = {}, alias?: string): string {
+  const q = (c: string): string => (alias ? `${id(alias)}.${id(c)}` : id(c));
+  return columns.map((c) => (approx[c] === 'float' ? `CAST(${q(c)} AS DOUBLE) AS ${id(c)}` : q(c))).join(', ');
+}
+
+/** The placeholder for a value compared with column `c`. */
+const param = (c: string, approx: Approximate): string => (approx[c] ? 'CAST(? AS DOUBLE)' : '?');
+
 /** Keyset predicate "key > last" for a (possibly composite) key, in the OR form both optimizers turn into ranges. */
-export function keyAfter(key: string[], last: KeyValue[]): Fragment {
+export function keyAfter(key: string[], last: KeyValue[], approx: Approximate = {}): Fragment {
   const ors: string[] = [];
   const params: unknown[] = [];
   for (let i = 0; i < key.length; i++) {
-    const parts = key.slice(0, i).map((c) => `${id(c)} = ?`);
-    parts.push(`${id(key[i])} > ?`);
+    const parts = key.slice(0, i).map((c) => `${id(c)} = ${param(c, approx)}`);
+    parts.push(`${id(key[i])} > ${param(key[i], approx)}`);
     ors.push(`(${parts.join(' AND ')})`);
     params.push(...last.slice(0, i), last[i]);
   }
@@ -43,10 +60,13 @@ export function reviveKey(values: unknown[]): KeyValue[] {
 }
 
 /** Predicate "key IN (keys)" for a (possibly composite) key. */
-export function keyIn(key: string[], keys: KeyValue[][]): Fragment {
+export function keyIn(key: string[], keys: KeyValue[][], approx: Approximate = {}): Fragment {
   if (keys.length === 0) return { sql: '1 = 0', params: [] };
-  if (key.length === 1) return { sql: `${id(key[0])} IN (?)`, params: [keys.map((k) => k[0])] };
-  const one = `(${key.map((c) => `${id(c)} = ?`).join(' AND ')})`;
+  if (key.length === 1) {
+    if (!approx[key[0]]) return { sql: `${id(key[0])} IN (?)`, params: [keys.map((k) => k[0])] };
+    return { sql: `${id(key[0])} IN (${keys.map(() => param(key[0], approx)).join(', ')})`, params: keys.map((k) => k[0]) };
+  }
+  const one = `(${key.map((c) => `${id(c)} = ${param(c, approx)}`).join(' AND ')})`;
   return { sql: `(${keys.map(() => one).join(' OR ')})`, params: keys.flat() };
 }
 

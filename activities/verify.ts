@@ -11,10 +11,11 @@ import { id, qualified } from './sql';
  */
 export async function tableDigest(pool: Pool, schema: string, table: string, where = '1 = 1'): Promise<string> {
   const [cols] = await pool.query<RowDataPacket[]>(
-    'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+    'SELECT COLUMN_NAME AS c, DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
     [schema, table],
   );
-  const row = cols.map((c) => `QUOTE(${id(String(c.c))})`).join(', ');
+  // A FLOAT prints with 6 significant digits: through DOUBLE it prints exactly (see sql.ts).
+  const row = cols.map((c) => (String(c.t).toLowerCase() === 'float' ? `QUOTE(CAST(${id(String(c.c))} AS DOUBLE))` : `QUOTE(${id(String(c.c))})`)).join(', ');
   const [rows] = await pool.query<RowDataPacket[]>(
     `SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(CONCAT_WS('|', ${row}))), 0) AS crc FROM ${qualified(schema, table)} WHERE ${where}`,
   );

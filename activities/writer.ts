@@ -13,7 +13,7 @@ import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/prom
 import { TARGET_SQL_MODE } from '../lib/constants';
 import type { WriteMode } from '../lib/types';
 import { encodeBatch, loadDataSql } from './load-data';
-import { columnList, errorText, isDataError, keyIn, qualified, type KeyValue } from './sql';
+import { columnList, errorText, isDataError, keyIn, qualified, type Approximate, type KeyValue } from './sql';
 
 export async function prepareTargetSession(conn: PoolConnection): Promise<void> {
   // The copy writes rows in key order, not dependency order, and target tables carry no triggers.
@@ -107,6 +107,7 @@ export class TableWriter {
     private readonly columns: string[],
     private readonly key: string[],
     private readonly mode: WriteMode = 'replace',
+    private readonly approx: Approximate = {},
   ) {
     this.insertSql = `REPLACE INTO ${qualified(schema, table)} (${columnList(columns)}) VALUES ?`;
     this.keyPositions = key.map((k) => columns.indexOf(k));
@@ -216,7 +217,7 @@ export class TableWriter {
 
   async deleteKeys(keys: KeyValue[][]): Promise<number> {
     if (keys.length === 0) return 0;
-    const where = keyIn(this.key, keys);
+    const where = keyIn(this.key, keys, this.approx);
     const [res] = await this.conn.query<ResultSetHeader>(`DELETE FROM ${qualified(this.schema, this.table)} WHERE ${where.sql}`, where.params);
     return res.affectedRows;
   }

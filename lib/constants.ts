@@ -39,8 +39,12 @@ export const CONTROL_SCHEMA = 'cm_control';
 /** Schema that holds change capture logs on the source. */
 export const CAPTURE_SCHEMA = 'cm_capture';
 
-/** Session settings of a cloud target: strict, so bad data is rejected instead of mangled. */
-export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+/**
+ * Session settings of a cloud target: strict, so bad data is rejected instead of mangled; and
+ * NO_AUTO_VALUE_ON_ZERO, so a source row whose AUTO_INCREMENT key is 0 stays 0 instead of taking
+ * the next value (and overwriting another row).
+ */
+export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO';
 
 /**
  * The version of the workflow code in this build. A worker deployed with a new version answers
