@@ -19,6 +19,7 @@ import { createTargetTables, emptyTargetTables, ensureControlSchema, writeEnviro
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
 import { prepareTargetSession } from './writer';
+import { definitionDrift, driftMessage, type Drift } from './definition-drift';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import type { RowDataPacket } from 'mysql2/promise';
 
@@ -242,12 +243,18 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       await assertNoFence(io.target, input.tenant, 'replication');
       const todo = input.tables.filter((w) => !checkpoint.done.some((d) => d.key === w.key));
       // One read of information_schema for the whole batch, not one per table.
-      const metas = await readTables(io.source, [...new Set(todo.map((w) => w.sourceSchema))], [...new Set(todo.map((w) => w.table))]);
+      const names = [...new Set(todo.map((w) => w.table))];
+      const metas = await readTables(io.source, [...new Set(todo.map((w) => w.sourceSchema))], names);
+      const targets = await readTables(io.target, [...new Set(todo.map((w) => w.targetSchema))], names);
       for (const work of todo) {
-        const result = await migrateTable(io, work, checkpoint.current, (current) => {
-          checkpoint.current = current;
-          ctx.heartbeat(checkpoint);
-        }, metas.get(work.key));
+        const meta = metas.get(work.key);
+        const drift = meta ? definitionDrift(meta, targets.get(`${work.targetSchema}.${work.table}`)) : undefined;
+        const result = drift?.blocking.length
+          ? driftedTable(work, drift)
+          : withDriftWarning(await migrateTable(io, work, checkpoint.current, (current) => {
+            checkpoint.current = current;
+            ctx.heartbeat(checkpoint);
+          }, meta), drift);
         checkpoint.done.push(result);
         checkpoint.current = undefined;
         ctx.heartbeat(checkpoint);
@@ -258,6 +265,20 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
 }
 
 export type Activities = ReturnType<typeof createTenantActivities>;
+
+/** A table whose target can no longer hold its rows exactly: nothing is written, its changes wait in the log. */
+function driftedTable(work: TableWork, drift: Drift): TableRunResult {
+  return {
+    key: work.key, status: 'Failed', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0,
+    fullLoadDone: !work.full, errorMessage: driftMessage(drift),
+  };
+}
+
+/** A difference that keeps values exact (a column only on the target) still keeps the table from `Successful`. */
+function withDriftWarning(result: TableRunResult, drift: Drift | undefined): TableRunResult {
+  if (!drift?.other.length || result.status !== 'Successful') return result;
+  return { ...result, status: 'Warning', errorMessage: `the definition differs from the source: ${drift.other.join('; ')}` };
+}
 
 /** Splits [lo, hi] into n contiguous ranges; the last one is open-ended so rows added meanwhile are not missed. */
 export function splitKeyRange(lo: unknown, hi: unknown, n: number): KeyRange[] {

@@ -196,23 +196,45 @@ export class TableWriter {
 
   private async replaceChunk(rows: unknown[][], outcome: WriteOutcome): Promise<void> {
     if (rows.length === 0) return;
-    try {
-      await this.conn.query(this.insertSql, [rows]);
+    if ((await this.replaceExactly(rows)) === undefined) {
       outcome.written += rows.length;
       return;
+    }
+    // One bad row spoils the whole statement: find the bad ones row by row.
+    for (const row of rows) {
+      const problem = await this.replaceExactly([row]);
+      if (problem === undefined) outcome.written++;
+      else this.reject(outcome, row, problem);
+    }
+  }
+
+  /**
+   * One REPLACE in a transaction that is kept only when the server stored every value as given.
+   * Strict mode errors on most bad values, but some it only notes (a DECIMAL rounded to a
+   * narrower scale is Note 1265): those are rolled back too, never stored changed.
+   * Resolves to undefined when written, or to the reason the rows were refused.
+   */
+  private async replaceExactly(rows: unknown[][]): Promise<string | undefined> {
+    await this.conn.query('START TRANSACTION');
+    let committed = false;
+    try {
+      const [res] = await this.conn.query<ResultSetHeader>(this.insertSql, [rows]);
+      if (res.warningStatus > 0) return await this.firstWarning();
+      await this.conn.query('COMMIT');
+      committed = true;
+      return undefined;
     } catch (err) {
       if (!isDataError(err)) throw withoutStatement(err);
+      return errorText(err);
+    } finally {
+      if (!committed) await this.rollback();
     }
-    // One bad row fails the whole statement: find the bad ones row by row.
-    for (const row of rows) {
-      try {
-        await this.conn.query(this.insertSql, [[row]]);
-        outcome.written++;
-      } catch (err) {
-        if (!isDataError(err)) throw withoutStatement(err);
-        this.reject(outcome, row, errorText(err));
-      }
-    }
+  }
+
+  private async firstWarning(): Promise<string> {
+    const [rows] = await this.conn.query<RowDataPacket[]>('SHOW WARNINGS LIMIT 1');
+    const w = rows[0];
+    return w ? `${String(w.Message)} (the target would store it changed)` : 'the target would store a value changed';
   }
 
   async deleteKeys(keys: KeyValue[][]): Promise<number> {
