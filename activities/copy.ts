@@ -88,6 +88,8 @@ export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
     spec.onProgress?.(progress);
   };
 
+  // The range is replaced, not merged into: rows only the target has must not outlive a full load.
+  if (spec.key.length > 0) await writer.deleteRange(spec.after, spec.upTo);
   const source = await spec.sourcePool.getConnection();
   let clean = false;
   let writing: Promise<void> | undefined;

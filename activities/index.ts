@@ -15,7 +15,7 @@ import { approximateColumns, copyColumns, listSchemas, readTables } from './intr
 import { ensureCapture, keyColumns, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
 import { ensureCaptureSchema, installCapture, removeCapture, requeueKeys } from './capture';
 import { id, qualified } from './sql';
-import { createTargetTables, emptyTargetTables, ensureControlSchema, writeEnvironmentState } from './target-schema';
+import { claimTargetSchemas, createTargetTables, emptyTargetTables, ensureControlSchema, TargetRefused, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
 import { prepareTargetSession } from './writer';
@@ -28,6 +28,8 @@ export interface SetupInput {
   sourceConnection: string;
   targetConnection: string;
   companies: CompanyMapping[];
+  /** The tenant's data version: a target upgraded past it is refused (absent in older histories). */
+  dataVersion?: string;
 }
 
 export interface MigrateTablesInput {
@@ -137,6 +139,12 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const source = conns.pool(input.sourceConnection);
       const target = conns.pool(input.targetConnection);
       await ensureControlSchema(target);
+      try {
+        await claimTargetSchemas(target, input.tenant, input.companies.map((c) => c.target), input.dataVersion);
+      } catch (err) {
+        if (err instanceof TargetRefused) throw ApplicationFailure.nonRetryable(err.message, 'TargetRefused');
+        throw err;
+      }
       let tablesCreated = 0;
       const failed: { key: string; error: string }[] = [];
       for (const company of input.companies) {

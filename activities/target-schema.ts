@@ -77,6 +77,10 @@ const CONTROL_TABLES: Record<string, string> = {
      applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
      applied_by VARCHAR(200) NULL,
      workflow_id VARCHAR(255) NOT NULL`,
+  // Which tenant put its data in a target schema: setup refuses a schema holding anyone else's data.
+  target_owner: `target_schema VARCHAR(64) NOT NULL PRIMARY KEY,
+     tenant VARCHAR(64) NOT NULL,
+     claimed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)`,
   // The runtime service key: its salted hash only (see activities/runtime-key.ts). Never restored.
   runtime_key: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
      key_id CHAR(8) NOT NULL,
@@ -179,4 +183,73 @@ export async function emptyTargetTables(target: Pool, tables: { schema: string; 
     conn.release();
   }
   return deleted;
+}
+
+/** Setup may not use a target schema: the reason names the schema and the way out. */
+export class TargetRefused extends Error {}
+
+/** The data version an upgrade directory moves to: 1.0-2.0 → 2.0. */
+const upgradedTo = (version: string): string => version.slice(version.indexOf('-') + 1);
+
+/**
+ * Makes sure `tenant` may migrate into each of `schemas`, then records it as their owner. Refused:
+ * a schema owned by another tenant, or holding rows nobody recorded putting there (another
+ * application's, or an earlier tool's), which a full load would mix with the source's or a reset
+ * would empty; and a schema whose history says it was upgraded past the tenant's data version, where
+ * replication would put old-version rows into new-version tables. Nothing is claimed unless all pass.
+ */
+export async function claimTargetSchemas(pool: Pool, tenant: string, schemas: string[], dataVersion?: string): Promise<void> {
+  const owners = qualified(CONTROL_SCHEMA, 'target_owner');
+  // A tenant set up before owners were recorded has an environment row: its schemas are its own.
+  const [env] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(CONTROL_SCHEMA, 'environment')} WHERE tenant = ?`, [tenant]);
+  const setUpBefore = env.length > 0;
+  const toClaim: string[] = [];
+  for (const schema of schemas) {
+    const [owner] = await pool.query<RowDataPacket[]>(`SELECT tenant FROM ${owners} WHERE target_schema = ?`, [schema]);
+    const holder = owner[0] ? String(owner[0].tenant) : undefined;
+    if (holder !== undefined && holder !== tenant) {
+      throw new TargetRefused(`target schema '${schema}' holds the data of tenant '${holder}': choose another target schema for this company (target in its mapping)`);
+    }
+    if (holder === undefined) {
+      const withRows = setUpBefore ? [] : await tablesWithRows(pool, schema, 3);
+      if (withRows.length > 0) {
+        throw new TargetRefused(
+          `target schema '${schema}' already holds data that tenant '${tenant}' did not put there (rows in ${withRows.join(', ')}): ` +
+          'a full load would mix it with the source\'s rows and Reset Cloud Data would empty it; choose another target schema for this company ' +
+          `(target in its mapping), or empty it (DROP SCHEMA ${id(schema)}) if that data is not needed`,
+        );
+      }
+      toClaim.push(schema);
+    }
+    if (dataVersion !== undefined) {
+      const [history] = await pool.query<RowDataPacket[]>(
+        `SELECT version FROM ${qualified(CONTROL_SCHEMA, 'schema_history')} WHERE target_schema = ? ORDER BY applied_at DESC, version DESC LIMIT 1`,
+        [schema],
+      );
+      const at = history[0] ? upgradedTo(String(history[0].version)) : undefined;
+      if (at !== undefined && at !== dataVersion) {
+        throw new TargetRefused(
+          `target schema '${schema}' was upgraded to data version ${at} (cm_control.schema_history: ${String(history[0].version)}), ` +
+          `but tenant '${tenant}' replicates data version ${dataVersion}: old-version rows would land in new-version tables. ` +
+          `Create the tenant with "dataVersion": "${at}" if its source is at ${at}; otherwise choose another target schema, or drop this one and its schema history`,
+        );
+      }
+    }
+  }
+  for (const schema of toClaim) await pool.query(`INSERT IGNORE INTO ${owners} (target_schema, tenant) VALUES (?, ?)`, [schema, tenant]);
+}
+
+/** Up to `limit` tables of the schema that hold at least one row. */
+async function tablesWithRows(pool: Pool, schema: string, limit: number): Promise<string[]> {
+  const [tables] = await pool.query<RowDataPacket[]>(
+    "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    [schema],
+  );
+  const found: string[] = [];
+  for (const r of tables) {
+    const [hit] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(schema, String(r.t))} LIMIT 1`);
+    if (hit.length > 0) found.push(String(r.t));
+    if (found.length >= limit) break;
+  }
+  return found;
 }

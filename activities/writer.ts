@@ -13,7 +13,7 @@ import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/prom
 import { TARGET_SQL_MODE } from '../lib/constants';
 import type { WriteMode } from '../lib/types';
 import { encodeBatch, loadDataSql } from './load-data';
-import { columnList, errorText, isDataError, keyIn, qualified, type Approximate, type KeyValue } from './sql';
+import { columnList, errorText, id, isDataError, keyAfter, keyIn, qualified, type Approximate, type KeyValue } from './sql';
 
 export async function prepareTargetSession(conn: PoolConnection): Promise<void> {
   // The copy writes rows in key order, not dependency order, and target tables carry no triggers.
@@ -241,6 +241,27 @@ export class TableWriter {
     if (keys.length === 0) return 0;
     const where = keyIn(this.key, keys, this.approx);
     const [res] = await this.conn.query<ResultSetHeader>(`DELETE FROM ${qualified(this.schema, this.table)} WHERE ${where.sql}`, where.params);
+    return res.affectedRows;
+  }
+
+  /**
+   * Deletes the target rows of a key range (after < key <= upTo, either bound optional): a full
+   * load replaces its range, so rows the source no longer has (a tenant set up again after source
+   * deletes) do not survive it.
+   */
+  async deleteRange(after: KeyValue[] | undefined, upTo: KeyValue | undefined): Promise<number> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (after) {
+      const f = keyAfter(this.key, after, this.approx);
+      where.push(f.sql);
+      params.push(...f.params);
+    }
+    if (upTo !== undefined && this.key.length === 1) {
+      where.push(`${id(this.key[0])} <= ?`);
+      params.push(upTo);
+    }
+    const [res] = await this.conn.query<ResultSetHeader>(`DELETE FROM ${qualified(this.schema, this.table)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, params);
     return res.affectedRows;
   }
 

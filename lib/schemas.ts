@@ -122,4 +122,4 @@ export const resetRequestSchema = requesterSchema.extend({ confirm: z.boolean().
 
 export const scheduleRequestSchema = requesterSchema.extend({ schedule: scheduleSpecSchema.nullable() }).strict();
 
-export const disableRequestSchema = requesterSchema.extend({ skipFinalRun: z.boolean().optional() }).strict();
+export const disableRequestSchema = requesterSchema.extend({ skipFinalRun: z.boolean().optional(), skipVerification: z.boolean().optional() }).strict();

@@ -241,7 +241,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       if (unknown) throw new Error(unknown);
       const result = await executeChild(tenantSetup, {
         workflowId: setupWorkflowId(config.tenant),
-        args: [{ tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, companies: config.companies }],
+        args: [{ tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, companies: config.companies, dataVersion: state.dataVersion }],
         staticSummary: `Setup of ${config.tenant}: assessment, target tables, change capture`,
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
       });

@@ -39,7 +39,7 @@ export type ResetRequest = Requester & { confirm?: boolean };
 export const resetCloudDataUpdate = defineUpdate<{ tablesEmptied: number; rowsDeleted: number }, [ResetRequest]>('resetCloudData');
 export const setupChecklistQuery = defineQuery<ChecklistItem[]>('setupChecklist');
 export type ScheduleRequest = Requester & { schedule: ScheduleSpec | null };
-export type DisableRequest = Requester & { skipFinalRun?: boolean };
+export type DisableRequest = Requester & { skipFinalRun?: boolean; skipVerification?: boolean };
 export interface ServiceVersions {
   running: string;
   deployed: string;
