@@ -5,6 +5,13 @@
 // visible at commit time, so "everything above the last seq I saw" skips a slow transaction's
 // smaller seq forever. Here nothing is ever skipped: a run applies every log row it can see and
 // deletes exactly those rows (by seq). A row committed later stays in the log for the next run.
+//
+// Capture is per tenant (the registry's `consumer`): two tenants may migrate one source company, and
+// each drains its own log, so neither takes the other's changes and disabling one leaves the other's
+// triggers. Several triggers per event are allowed since MariaDB 10.2 and MySQL 5.7. A log is fed by
+// triggers, not by a shared log that tenants subscribe to: CREATE TRIGGER waits for the table's
+// metadata lock, so a writer's transaction in flight at install is either logged or in the copy.
+import { createHash } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { CAPTURE_SCHEMA } from '../lib/constants';
 import type { TableMeta } from './introspect';
@@ -15,33 +22,145 @@ export interface CaptureRef {
   logTable: string;
 }
 
+/** A tenant's capture of one table, as registered. */
+export interface CaptureEntry extends CaptureRef {
+  /** The InnoDB table id when capture was installed: TRUNCATE and rebuilds give the table a new one. */
+  tableId?: string;
+  /** All three triggers were created (false only while an install is under way or died half-way). */
+  complete: boolean;
+  /** Why a full copy is owed: set when capture is (re)installed, cleared once the table was copied in full. */
+  copyOwed?: string;
+}
+
+/** Set on every fresh install: a full load is owed, which is no news unless the table was loaded before. */
+export const CAPTURE_INSTALLED = 'change capture was installed after the table was last copied: table copied again in full';
+/** What a table's result says when its capture was lost and put back: the cause comes from captureLost. */
+export const captureLostMessage = (cause: string): string => `change capture was lost (${cause}): reinstalled, table copied again in full`;
+
 const registry = qualified(CAPTURE_SCHEMA, 'capture_table');
 const logTableName = (id: number): string => `log_${id}`;
-const triggerName = (id: number, kind: 'ai' | 'au' | 'ad'): string => `cm_capture_${id}_${kind}`;
+const TRIGGER_KINDS = ['ai', 'au', 'ad'] as const;
+const triggerName = (id: number, kind: (typeof TRIGGER_KINDS)[number]): string => `cm_capture_${id}_${kind}`;
+const errno = (err: unknown): number | undefined => (err as { errno?: number } | null)?.errno;
 
 export async function ensureCaptureSchema(pool: Pool): Promise<void> {
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${id(CAPTURE_SCHEMA)} DEFAULT CHARACTER SET utf8mb4`);
   await pool.query(
     `CREATE TABLE IF NOT EXISTS ${registry} (
        id INT AUTO_INCREMENT PRIMARY KEY,
+       consumer VARCHAR(64) NOT NULL DEFAULT '',
        schema_name VARCHAR(64) NOT NULL,
        table_name VARCHAR(64) NOT NULL,
+       table_id BIGINT UNSIGNED NULL,
+       complete TINYINT NOT NULL DEFAULT 1,
+       copy_owed VARCHAR(512) NULL,
        created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-       UNIQUE KEY uq_table (schema_name, table_name)
+       UNIQUE KEY uq_consumer_table (consumer, schema_name, table_name)
      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   );
+  await migrateRegistry(pool);
 }
 
-export async function findCapture(pool: Pool, schema: string, table: string): Promise<CaptureRef | undefined> {
+/**
+ * A registry from before capture was per tenant: one row per table, shared. The columns are added in
+ * place (its rows get consumer '' and are adopted by the first tenant that looks for the table).
+ * Every step tolerates a concurrent worker having done it first.
+ */
+async function migrateRegistry(pool: Pool): Promise<void> {
+  const [cols] = await pool.query<RowDataPacket[]>(
+    'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [CAPTURE_SCHEMA, 'capture_table'],
+  );
+  const have = new Set(cols.map((r) => String(r.c)));
+  const add: [string, string][] = [
+    ['consumer', "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL DEFAULT '' AFTER id"],
+    ['table_id', 'BIGINT UNSIGNED NULL'],
+    ['complete', 'TINYINT NOT NULL DEFAULT 1'],
+    ['copy_owed', 'VARCHAR(512) NULL'],
+  ];
+  for (const [name, def] of add) {
+    if (have.has(name)) continue;
+    await tolerate(pool.query(`ALTER TABLE ${registry} ADD COLUMN ${id(name)} ${def}`), 1060); // duplicate column
+  }
+  const [keys] = await pool.query<RowDataPacket[]>(
+    'SELECT DISTINCT INDEX_NAME AS k FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [CAPTURE_SCHEMA, 'capture_table'],
+  );
+  const indexes = new Set(keys.map((r) => String(r.k)));
+  if (!indexes.has('uq_consumer_table')) {
+    await tolerate(pool.query(`ALTER TABLE ${registry} ADD UNIQUE KEY uq_consumer_table (consumer, schema_name, table_name)`), 1061); // duplicate key name
+  }
+  if (indexes.has('uq_table')) await tolerate(pool.query(`ALTER TABLE ${registry} DROP INDEX uq_table`), 1091); // already dropped
+}
+
+async function tolerate(statement: Promise<unknown>, ...errnos: number[]): Promise<void> {
   try {
-    const [rows] = await pool.query<RowDataPacket[]>(`SELECT id FROM ${registry} WHERE schema_name = ? AND table_name = ?`, [schema, table]);
-    if (rows.length === 0) return undefined;
-    const id = Number(rows[0].id);
-    return { id, logTable: logTableName(id) };
+    await statement;
+  } catch (err) {
+    if (!errnos.includes(errno(err) ?? 0)) throw err;
+  }
+}
+
+const entryOf = (r: RowDataPacket): CaptureEntry => ({
+  id: Number(r.id),
+  logTable: logTableName(Number(r.id)),
+  tableId: r.table_id === null || r.table_id === undefined ? undefined : String(r.table_id),
+  complete: Number(r.complete) === 1,
+  copyOwed: r.copy_owed === null || r.copy_owed === undefined ? undefined : String(r.copy_owed),
+});
+
+async function selectEntry(pool: Pool, tenant: string, schema: string, table: string): Promise<CaptureEntry | undefined> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT id, table_id, complete, copy_owed FROM ${registry} WHERE consumer = ? AND schema_name = ? AND table_name = ?`, [tenant, schema, table],
+  );
+  return rows.length === 0 ? undefined : entryOf(rows[0]);
+}
+
+/** This tenant's capture of a table; a row from before capture was per tenant becomes this tenant's. */
+export async function findCapture(pool: Pool, tenant: string, schema: string, table: string): Promise<CaptureEntry | undefined> {
+  if (!tenant) throw new Error('change capture needs the tenant it belongs to');
+  try {
+    const own = await selectEntry(pool, tenant, schema, table);
+    if (own) return own;
+    try {
+      await pool.query(`UPDATE ${registry} SET consumer = ? WHERE consumer = '' AND schema_name = ? AND table_name = ?`, [tenant, schema, table]);
+    } catch (err) {
+      if (errno(err) !== 1062) throw err; // this tenant registered the table meanwhile
+    }
+    return await selectEntry(pool, tenant, schema, table);
   } catch (err) {
     if (isMissingObject(err)) return undefined;
+    if (errno(err) === 1054) { // unknown column: a registry from before capture was per tenant
+      await ensureCaptureSchema(pool);
+      return findCapture(pool, tenant, schema, table);
+    }
     throw err;
   }
+}
+
+/**
+ * InnoDB table ids, keyed `schema.table`: a TRUNCATE fires no trigger but gives the table a new id.
+ * Reading them needs the PROCESS privilege; without it (or for a name InnoDB stores encoded, or a
+ * table of another engine) a table is simply absent. One read for many tables: the view scans the
+ * whole dictionary whatever the filter.
+ */
+export async function readTableIds(pool: Pool, tables: { schema: string; table: string }[]): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  const names = [...new Set(tables.map((t) => `${t.schema}/${t.table}`))];
+  for (const view of ['INNODB_SYS_TABLES', 'INNODB_TABLES']) { // MariaDB and MySQL 5.7; MySQL 8
+    try {
+      for (let i = 0; i < names.length; i += 5000) {
+        const [rows] = await pool.query<RowDataPacket[]>(
+          `SELECT NAME AS n, TABLE_ID AS id FROM information_schema.${view} WHERE NAME IN (?)`, [names.slice(i, i + 5000)],
+        );
+        for (const r of rows) ids.set(String(r.n).replace('/', '.'), String(r.id));
+      }
+      return ids;
+    } catch (err) {
+      if (errno(err) === 1109) continue; // no such view on this server
+      if ([1227, 1142, 1044].includes(errno(err) ?? 0)) return ids; // no PROCESS privilege
+      throw err;
+    }
+  }
+  return ids;
 }
 
 // The table name matters for speed: with it, MariaDB reads one table's triggers; without it, every
@@ -56,21 +175,93 @@ async function existingTriggers(pool: Pool, schema: string, table: string): Prom
 
 async function createTriggerOnce(pool: Pool, existing: Set<string>, name: string, sql: string): Promise<void> {
   if (existing.has(name)) return;
+  await tolerate(pool.query(sql), 1359); // created meanwhile: fine
+}
+
+/** What checking a capture may use besides the source. */
+export interface CaptureCheck {
+  /** The table's InnoDB id now (readTableIds), when it could be read. */
+  tableId?: string;
+  /** Whether the tenant's target table has rows: the check for a TRUNCATE when ids cannot be compared. */
+  targetHasRows?: () => Promise<boolean>;
+  /** Called while waiting for another session's capture DDL on the schema (to heartbeat). */
+  onWait?: () => void;
+}
+
+/**
+ * Why this capture no longer sees every change of the table (the cause, in a few words), or
+ * undefined when it is intact: its
+ * three triggers must be on this very table (a rebuild by rename leaves them on the old one), its
+ * log must exist, and the table must be the one capture was installed on.
+ */
+export async function captureLost(pool: Pool, ref: CaptureEntry, meta: TableMeta, check: CaptureCheck = {}): Promise<string | undefined> {
+  const triggers = await existingTriggers(pool, meta.schema, meta.name);
+  if (!TRIGGER_KINDS.every((k) => triggers.has(triggerName(ref.id, k)))) {
+    return 'table re-created or renamed on the source, or its capture triggers dropped';
+  }
+  const logEmpty = async (): Promise<boolean> => {
+    const [rows] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(CAPTURE_SCHEMA, ref.logTable)} LIMIT 1`);
+    return rows.length === 0;
+  };
   try {
-    await pool.query(sql);
+    await logEmpty();
   } catch (err) {
-    if ((err as { errno?: number }).errno !== 1359) throw err; // created meanwhile: fine
+    if (isMissingObject(err)) return 'its change log on the source was dropped';
+    throw err;
+  }
+  if (ref.tableId !== undefined && check.tableId !== undefined) {
+    return ref.tableId === check.tableId ? undefined : 'table truncated or re-created on the source';
+  }
+  // Without ids: a table emptied with nothing logged while the target still has rows was truncated.
+  // Source first, then the log: a row written in between is in the log, and the answer is "intact".
+  if (check.targetHasRows) {
+    const [rows] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(meta.schema, meta.name)} LIMIT 1`);
+    if (rows.length === 0 && (await logEmpty()) && (await check.targetHasRows())) return 'table truncated on the source';
+  }
+  // Learned now, so later truncations are noticed (a row registered without one, or PROCESS granted since).
+  if (ref.tableId === undefined && check.tableId !== undefined) {
+    await pool.query(`UPDATE ${registry} SET table_id = ? WHERE id = ? AND table_id IS NULL`, [check.tableId, ref.id]);
+  }
+  return undefined;
+}
+
+/**
+ * Trigger DDL on a schema from one session at a time, across workers and tenants: MariaDB 10.11
+ * creating triggers of one schema from several sessions at once leaves stray .TRG- files (seen
+ * here), which then block DROP DATABASE. A named lock on the source server itself.
+ */
+async function withSchemaLock<T>(pool: Pool, schema: string, onWait: (() => void) | undefined, fn: () => Promise<T>): Promise<T> {
+  const name = `cm_capture:${createHash('sha1').update(schema).digest('hex')}`; // GET_LOCK names: at most 64 characters
+  const conn = await pool.getConnection();
+  let held = false;
+  try {
+    for (;;) {
+      const [rows] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, 2) AS got', [name]);
+      if (Number(rows[0].got) === 1) break;
+      onWait?.();
+    }
+    held = true;
+    return await fn();
+  } finally {
+    let released = !held;
+    if (held) released = await conn.query('SELECT RELEASE_LOCK(?)', [name]).then(() => true, () => false);
+    // A session that may still hold the lock must not go back to the pool.
+    if (released) conn.release();
+    else conn.destroy();
   }
 }
 
-/** Installs capture for one table; safe to run any number of times. */
-export async function installCapture(
-  pool: Pool, meta: TableMeta, keyColumns: { name: string; columnType: string; collation?: string }[], opts: { schemaReady?: boolean } = {},
-): Promise<CaptureRef> {
-  if (!opts.schemaReady) await ensureCaptureSchema(pool);
-  await pool.query(`INSERT IGNORE INTO ${registry} (schema_name, table_name) VALUES (?, ?)`, [meta.schema, meta.name]);
-  const ref = await findCapture(pool, meta.schema, meta.name);
+type KeyColumn = { name: string; columnType: string; collation?: string };
+
+/** Registers (if needed) and completes a capture; the caller holds the schema lock. */
+async function install(pool: Pool, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], tableId: string | undefined, copyOwed: string): Promise<CaptureEntry> {
+  await pool.query(
+    `INSERT IGNORE INTO ${registry} (consumer, schema_name, table_name, table_id, complete, copy_owed) VALUES (?, ?, ?, ?, 0, ?)`,
+    [tenant, meta.schema, meta.name, tableId ?? null, copyOwed],
+  );
+  const ref = await findCapture(pool, tenant, meta.schema, meta.name);
   if (!ref) throw new Error(`capture registry has no row for ${meta.schema}.${meta.name}`);
+  if (ref.complete) return ref;
 
   const log = qualified(CAPTURE_SCHEMA, ref.logTable);
   const keyDefs = keyColumns
@@ -103,18 +294,57 @@ export async function installCapture(
   await createTriggerOnce(pool, existing, triggerName(ref.id, 'ad'),
     `CREATE TRIGGER ${qualified(meta.schema, triggerName(ref.id, 'ad'))} AFTER DELETE ON ${source} FOR EACH ROW
        INSERT INTO ${log} (op, ${cols}) VALUES ('D', ${values('OLD')})`);
-  return ref;
+  await pool.query(`UPDATE ${registry} SET complete = 1 WHERE id = ?`, [ref.id]);
+  return { ...ref, complete: true };
 }
 
-/** Removes capture for one table (triggers first, so no write fails on a missing log). */
-export async function removeCapture(pool: Pool, schema: string, table: string): Promise<boolean> {
-  const ref = await findCapture(pool, schema, table);
-  if (!ref) return false;
-  for (const kind of ['ai', 'au', 'ad'] as const) {
-    await pool.query(`DROP TRIGGER IF EXISTS ${qualified(schema, triggerName(ref.id, kind))}`);
-  }
+/** Drops one capture: triggers first (by name, wherever they are now), so no write fails on a missing log. */
+async function drop(pool: Pool, schema: string, ref: CaptureRef): Promise<void> {
+  for (const kind of TRIGGER_KINDS) await pool.query(`DROP TRIGGER IF EXISTS ${qualified(schema, triggerName(ref.id, kind))}`);
   await pool.query(`DROP TABLE IF EXISTS ${qualified(CAPTURE_SCHEMA, ref.logTable)}`);
   await pool.query(`DELETE FROM ${registry} WHERE id = ?`, [ref.id]);
+}
+
+/** Installs (or completes) a tenant's capture of one table; safe to run any number of times. */
+export async function installCapture(
+  pool: Pool, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], opts: { schemaReady?: boolean; tableId?: string; onWait?: () => void } = {},
+): Promise<CaptureEntry> {
+  if (!opts.schemaReady) await ensureCaptureSchema(pool);
+  return withSchemaLock(pool, meta.schema, opts.onWait, () => install(pool, tenant, meta, keyColumns, opts.tableId, CAPTURE_INSTALLED));
+}
+
+/**
+ * A tenant's capture of one table, in place and intact when this returns: installed when missing,
+ * completed when half-installed, and put back from scratch when it was lost (then `copyOwed` says
+ * why, and the table must be copied in full before its log can be trusted).
+ */
+export async function checkedCapture(
+  pool: Pool, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], check: CaptureCheck & { schemaReady?: boolean } = {},
+): Promise<CaptureEntry> {
+  const found = await findCapture(pool, tenant, meta.schema, meta.name);
+  if (!found || !found.complete) return installCapture(pool, tenant, meta, keyColumns, check);
+  const cause = await captureLost(pool, found, meta, check);
+  if (!cause) return found;
+  const reason = captureLostMessage(cause);
+  return withSchemaLock(pool, meta.schema, check.onWait, async () => {
+    const now = await findCapture(pool, tenant, meta.schema, meta.name);
+    // Another session (a parallel key range) put it back while this one waited.
+    if (now && now.id !== found.id) return install(pool, tenant, meta, keyColumns, check.tableId, now.copyOwed ?? CAPTURE_INSTALLED);
+    if (now) await drop(pool, meta.schema, now);
+    return install(pool, tenant, meta, keyColumns, check.tableId, reason);
+  });
+}
+
+/** A full copy of the table was made under this capture: its log alone keeps the table in step now. */
+export async function captureCopied(pool: Pool, ref: CaptureRef): Promise<void> {
+  await pool.query(`UPDATE ${registry} SET copy_owed = NULL WHERE id = ?`, [ref.id]);
+}
+
+/** Removes a tenant's capture of one table; other tenants' captures of it stay. */
+export async function removeCapture(pool: Pool, tenant: string, schema: string, table: string): Promise<boolean> {
+  const ref = await findCapture(pool, tenant, schema, table);
+  if (!ref) return false;
+  await withSchemaLock(pool, schema, undefined, () => drop(pool, schema, ref));
   return true;
 }
 

@@ -12,8 +12,8 @@ import { assess, UnknownCompanyError } from './assess';
 import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
 import { approximateColumns, copyColumns, listSchemas, readTables } from './introspect';
-import { ensureCapture, keyColumns, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
-import { ensureCaptureSchema, installCapture, removeCapture, requeueKeys } from './capture';
+import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
+import { ensureCaptureSchema, readTableIds, removeCapture, requeueKeys } from './capture';
 import { id, qualified } from './sql';
 import { claimTargetSchemas, createTargetTables, emptyTargetTables, ensureControlSchema, TargetRefused, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
@@ -70,6 +70,13 @@ export interface ActivityServices {
 function callerTenant(): string | undefined {
   const m = /^cloud-migration\/([^/]+)/.exec(Context.current().info.workflowExecution?.workflowId ?? '');
   return m?.[1];
+}
+
+/** Whose change capture: histories from before capture was per tenant do not name the tenant. */
+function captureTenant(input: { tenant?: string }): string {
+  const tenant = input.tenant ?? callerTenant();
+  if (!tenant) throw ApplicationFailure.nonRetryable('change capture needs the tenant it belongs to', 'NoTenant');
+  return tenant;
 }
 
 // Activities that manage the key themselves, and the undo of a failed upgrade, which must never be
@@ -157,18 +164,21 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       return { tablesCreated, failed };
     },
 
-    async installChangeCapture(input: { sourceConnection: string; targetConnection?: string; tables: TableRef[] }): Promise<{ installed: number }> {
+    async installChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[] }): Promise<{ installed: number }> {
+      const tenant = captureTenant(input);
       const source = conns.pool(input.sourceConnection);
       const metas = await readTables(source, [...new Set(input.tables.map((t) => t.sourceSchema))]);
       let installed = 0;
       await ensureCaptureSchema(source);
       const keyed = input.tables.map((t) => metas.get(t.key)).filter((m): m is NonNullable<typeof m> => !!m && m.primaryKey.length > 0);
+      // Read before any trigger goes in: a TRUNCATE in between then shows as a changed id, never as none.
+      const tableIds = await readTableIds(source, keyed.map((m) => ({ schema: m.schema, table: m.name })));
       // One at a time: MariaDB 10.11 creating triggers of one schema from several sessions at once
       // leaves stray .TRG- files in the schema's directory (seen here), which then block DROP DATABASE.
       for (const meta of keyed) {
-        // installCapture, not ensureCapture: an attempt that died after registering the table but
-        // before its last trigger left it half-installed, and only installCapture completes it.
-        await installCapture(source, meta, keyColumns(meta), { schemaReady: true });
+        // Completes a half-installed capture (an attempt that died mid-way), and puts back a lost one
+        // with a full copy owed, rather than quietly adding triggers to a table that lost them.
+        await ensureCapture(source, tenant, meta, { schemaReady: true, tableId: tableIds.get(`${meta.schema}.${meta.name}`), onWait: () => Context.current().heartbeat(installed) });
         installed++;
         Context.current().heartbeat(installed);
       }
@@ -181,11 +191,12 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       return { tablesEmptied: input.tables.length, rowsDeleted };
     },
 
-    async removeChangeCapture(input: { sourceConnection: string; targetConnection?: string; tables: TableRef[] }): Promise<{ removed: number }> {
+    async removeChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[] }): Promise<{ removed: number }> {
+      const tenant = captureTenant(input);
       const source = conns.pool(input.sourceConnection);
       let removed = 0;
       for (const t of input.tables) {
-        if (await removeCapture(source, t.sourceSchema, t.table)) removed++;
+        if (await removeCapture(source, tenant, t.sourceSchema, t.table)) removed++;
         Context.current().heartbeat(removed);
       }
       return { removed };
@@ -209,10 +220,15 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const started = Date.now();
       const source = conns.pool(input.sourceConnection);
       const target = conns.pool(input.targetConnection);
-      const prior = resumeFrom<{ rows: number; rejected: number; lastKey?: string }>();
+      const resumed = resumeFrom<{ rows: number; rejected: number; lastKey?: string; captureId?: number }>();
       await assertNoFence(target, input.tenant, 'replication');
       const meta = await loadMeta(source, input.table.sourceSchema, input.table.table);
-      const capture = await ensureCapture(source, meta);
+      const tableIds = await readTableIds(source, [{ schema: meta.schema, table: meta.name }]);
+      const capture = await ensureCapture(source, input.tenant, meta, {
+        tableId: tableIds.get(input.table.key), onWait: () => Context.current().heartbeat(resumed),
+      });
+      // Rows copied before capture was put back may be stale: such a range starts over.
+      const prior = resumed && (resumed.captureId ?? capture.id) === capture.id ? resumed : undefined;
       const conn = await target.getConnection();
       const claims = [claimName(input.table.targetSchema, meta.name, `range-${input.range.index}`)];
       try {
@@ -230,6 +246,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
           onProgress: (p) => Context.current().heartbeat({
             key: input.table.key,
             rows: (prior?.rows ?? 0) + p.rows, rejected: (prior?.rejected ?? 0) + p.rejected, lastKey: p.lastKey ? String(p.lastKey[0]) : prior?.lastKey,
+            captureId: capture.id,
           }),
         });
         return {
@@ -247,12 +264,17 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
     async migrateTables(input: MigrateTablesInput): Promise<TableRunResult[]> {
       const ctx = Context.current();
       const checkpoint: MigrateTablesCheckpoint = resumeFrom<MigrateTablesCheckpoint>() ?? { done: [] };
-      const io = { source: conns.pool(input.sourceConnection), target: conns.pool(input.targetConnection), copy: input.copy, signal: ctx.cancellationSignal };
-      await assertNoFence(io.target, input.tenant, 'replication');
+      const source = conns.pool(input.sourceConnection);
+      await assertNoFence(conns.pool(input.targetConnection), input.tenant, 'replication');
       const todo = input.tables.filter((w) => !checkpoint.done.some((d) => d.key === w.key));
       // One read of information_schema for the whole batch, not one per table.
       const names = [...new Set(todo.map((w) => w.table))];
-      const metas = await readTables(io.source, [...new Set(todo.map((w) => w.sourceSchema))], names);
+      const metas = await readTables(source, [...new Set(todo.map((w) => w.sourceSchema))], names);
+      const keyed = todo.filter((w) => (metas.get(w.key)?.primaryKey.length ?? 0) > 0);
+      const io = {
+        tenant: input.tenant, source, target: conns.pool(input.targetConnection), copy: input.copy, signal: ctx.cancellationSignal,
+        sourceTableIds: keyed.length > 0 ? await readTableIds(source, keyed.map((w) => ({ schema: w.sourceSchema, table: w.table }))) : undefined,
+      };
       const targets = await readTables(io.target, [...new Set(todo.map((w) => w.targetSchema))], names);
       for (const work of todo) {
         const meta = metas.get(work.key);

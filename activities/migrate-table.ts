@@ -1,11 +1,11 @@
 // One table's part of a run: its full load when it needs one, then every captured change.
-import type { Pool } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { CopySettings, TableRunResult, TableStatus, TableWork } from '../lib/types';
-import { findCapture, installCapture, requeueKeys, type CaptureRef } from './capture';
+import { CAPTURE_INSTALLED, captureCopied, captureLost, checkedCapture, findCapture, requeueKeys, type CaptureCheck, type CaptureEntry } from './capture';
 import { copyRows } from './copy';
 import { applyDeltas } from './delta';
 import { approximateColumns, copyColumns, readTable, type TableMeta } from './introspect';
-import { errorText, isTableError, reviveKey, type KeyValue } from './sql';
+import { errorText, isTableError, qualified, reviveKey, type KeyValue } from './sql';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import { prepareTargetSession, TableWriter } from './writer';
 
@@ -14,10 +14,14 @@ export const rangeClaims = (targetSchema: string, table: string, ranges: number)
   Array.from({ length: ranges }, (_, i) => claimName(targetSchema, table, `range-${i}`));
 
 export interface TableIo {
+  /** The tenant whose change capture this is. */
+  tenant: string;
   source: Pool;
   target: Pool;
   copy: CopySettings;
   signal?: AbortSignal;
+  /** InnoDB ids of the source tables (readTableIds), read for the whole batch at once. */
+  sourceTableIds?: ReadonlyMap<string, string>;
 }
 
 /** Where a table's copy stands, as carried in heartbeat details. */
@@ -25,6 +29,8 @@ export interface TableCheckpoint {
   key: string;
   rows: number;
   lastKey?: KeyValue[];
+  /** The capture the copy started under: a copy from before capture was put back is not resumed. */
+  captureId?: number;
 }
 
 /** A table-level error (fails this table, not the activity) for a table that is gone. */
@@ -38,11 +44,18 @@ export async function loadMeta(source: Pool, schema: string, table: string): Pro
   return meta;
 }
 
-/** Capture must be in place before a full load starts, or changes made during the load are lost. */
-export async function ensureCapture(source: Pool, meta: TableMeta, opts: { schemaReady?: boolean } = {}): Promise<CaptureRef> {
-  const existing = await findCapture(source, meta.schema, meta.name);
-  if (existing) return existing;
-  return installCapture(source, meta, keyColumns(meta), opts);
+/**
+ * The tenant's capture, checked intact (and put back if lost) before any copy or drain: a full load
+ * needs it in place first, and its log is trusted only while it is intact. When it says a full
+ * copy is owed (`copyOwed`), the table is copied in full before its log is drained.
+ */
+export async function ensureCapture(source: Pool, tenant: string, meta: TableMeta, check: CaptureCheck & { schemaReady?: boolean } = {}): Promise<CaptureEntry> {
+  return checkedCapture(source, tenant, meta, keyColumns(meta), check);
+}
+
+async function targetHasRows(conn: PoolConnection, schema: string, table: string): Promise<boolean> {
+  const [rows] = await conn.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(schema, table)} LIMIT 1`);
+  return rows.length > 0;
 }
 
 /** The primary key's column definitions, which the capture log repeats. */
@@ -96,23 +109,48 @@ export async function migrateTable(
       return result;
     }
 
-    const capture = await ensureCapture(io.source, meta);
+    const check: CaptureCheck = {
+      tableId: io.sourceTableIds?.get(work.key),
+      targetHasRows: () => targetHasRows(conn, work.targetSchema, work.table),
+      onWait: () => report(resume ?? { key: work.key, rows: 0 }),
+    };
+    const precopied = work.full ? work.precopied : undefined;
+    let capture: CaptureEntry;
+    if (precopied) {
+      // The key ranges copied under the capture they checked. One lost since cannot be put back
+      // here without copying again: the next run (a full load again) puts it back before its ranges.
+      const found = await findCapture(io.source, io.tenant, meta.schema, meta.name);
+      const cause = found?.complete ? await captureLost(io.source, found, meta, check) : 'not installed';
+      if (!found || cause) {
+        return Object.assign(result, {
+          status: 'Failed', fullLoadDone: false,
+          errorMessage: `change capture was lost during this run's copy (${cause}): the next run puts it back and copies the table again in full`,
+        });
+      }
+      capture = found;
+    } else {
+      capture = await ensureCapture(io.source, io.tenant, meta, check);
+    }
+    // A capture (re)installed since the table's last full copy: its log misses what came before.
+    const owed = capture.copyOwed;
+    const full = work.full || owed !== undefined;
     let firstError: string | undefined;
-    if (work.full && work.precopied) {
-      result.fullLoadRows = work.precopied.rows;
-      firstError = work.precopied.firstError;
-    } else if (work.full) {
-      const prior = resume?.key === work.key ? resume : undefined;
+    if (precopied) {
+      result.fullLoadRows = precopied.rows;
+      firstError = precopied.firstError;
+    } else if (full) {
+      const prior = resume?.key === work.key && (resume.captureId ?? capture.id) === capture.id ? resume : undefined;
       const copied = await copyRows({
         ...base, ...batch, key,
         after: prior?.lastKey && reviveKey(prior.lastKey), // a binary key came back through JSON
         onRejected: (keys) => requeueKeys(io.source, capture, key, keys),
-        onProgress: (p) => report({ key: work.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey }),
+        onProgress: (p) => report({ key: work.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey, captureId: capture.id }),
       });
       result.fullLoadRows = (prior?.rows ?? 0) + copied.rows;
       firstError = copied.firstError;
       result.lastSyncPosition = copied.lastKey ? `key ${copied.lastKey.join(',')}` : undefined;
     }
+    if (owed !== undefined) await captureCopied(io.source, capture);
     result.fullLoadDone = true;
 
     // Rows the target rejected during the load were put back in the log, so the drain retries
@@ -120,9 +158,12 @@ export async function migrateTable(
     const drained = await applyDeltas({ ...base, key, capture, batchRows: io.copy.writeBatchRows });
     Object.assign(result, { inserts: drained.inserts, updates: drained.updates, deletes: drained.deletes, errors: drained.errors });
     if (drained.lastSeq) result.lastSyncPosition = `change log seq ${drained.lastSeq}`;
-    const hasRows = !work.full || result.fullLoadRows + drained.inserts + drained.updates > 0;
-    result.status = tableStatus(hasRows, result.errors, work.warning);
-    if (result.errors > 0) result.errorMessage = `${result.errors} rows rejected by the target; first: ${drained.firstError ?? firstError}`;
+    const hasRows = !full || result.fullLoadRows + drained.inserts + drained.updates > 0;
+    // A first load under a new capture is no news; a copy forced by a lost capture is.
+    const notice = owed !== undefined && (!work.full || owed !== CAPTURE_INSTALLED) ? owed : undefined;
+    result.status = tableStatus(hasRows, result.errors, notice ?? work.warning);
+    const rejected = result.errors > 0 ? `${result.errors} rows rejected by the target; first: ${drained.firstError ?? firstError}` : undefined;
+    if (notice || rejected) result.errorMessage = [notice, rejected].filter(Boolean).join('; ');
     return result;
   } catch (err) {
     // A table-level problem fails this table only; anything else (connection lost, worker

@@ -56,11 +56,14 @@ export async function dropSchemas(pool: Pool, ...schemas: string[]): Promise<voi
   for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${escapeId(s, true)}`);
 }
 
-/** Removes capture triggers and logs for a schema (tests reuse the shared cm_capture registry). */
+/** Removes every tenant's capture of a schema: triggers, logs, registry rows (tests share cm_capture). */
 export async function dropCaptureFor(pool: Pool, schema: string): Promise<void> {
   const capture = escapeId(CAPTURE_SCHEMA, true);
   const [rows] = await pool.query<RowDataPacket[]>(`SELECT id FROM ${capture}.capture_table WHERE schema_name = ?`, [schema]).catch(() => [[]] as unknown as [RowDataPacket[]]);
   for (const r of rows) {
+    for (const kind of ['ai', 'au', 'ad']) {
+      await pool.query(`DROP TRIGGER IF EXISTS ${escapeId(schema, true)}.${escapeId(`cm_capture_${r.id}_${kind}`, true)}`).catch(() => undefined); // schema gone: so are they
+    }
     await pool.query(`DROP TABLE IF EXISTS ${capture}.${escapeId(`log_${r.id}`)}`);
     await pool.query(`DELETE FROM ${capture}.capture_table WHERE id = ?`, [r.id]);
   }

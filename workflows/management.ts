@@ -347,7 +347,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     const tables = tableRefs(Object.values(state.tables));
     const { removed } = await setupActivities.removeChangeCapture.executeWithOptions(
       { summary: `Disable: remove change capture from ${tables.length} source tables` },
-      [{ sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables }],
+      [{ tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables }],
     );
     if (state.schedule) {
       await setupActivities.setReplicationSchedule.executeWithOptions(

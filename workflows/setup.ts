@@ -37,14 +37,14 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
   // Capture goes in before any copy starts, so changes made during the first full load are kept.
   const { installed } = await act.installChangeCapture.executeWithOptions(
     { summary: 'Install change capture on the source' },
-    [{ sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: migratable }],
+    [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: migratable }],
   );
   // Tables the company configuration now leaves out keep no capture on the source (its log would only grow).
   const excluded = assessment.tables.filter((t) => t.notMigratedReason?.startsWith(EXCLUDED_BY_CONFIGURATION));
   if (excluded.length > 0 && patched('company-table-filter')) {
     await act.removeChangeCapture.executeWithOptions(
       { summary: `Remove change capture from ${excluded.length} tables the company configuration excludes` },
-      [{ sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: excluded }],
+      [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: excluded }],
     );
   }
   await act.setEnvironmentState.executeWithOptions(
