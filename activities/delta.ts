@@ -17,6 +17,8 @@ export interface DeltaSpec extends TablePair {
   keepFrom?: KeepFrom;
   batchRows: number;
   onProgress?: (p: DeltaProgress) => void;
+  /** Compares the rows just applied with the source: how many differ with no change pending, and a few keys. */
+  check?: (keys: KeyValue[][]) => Promise<{ unequal: number; examples: string[] }>;
 }
 
 export interface DeltaProgress {
@@ -27,6 +29,9 @@ export interface DeltaProgress {
   errors: number;
   firstError?: string;
   lastSeq?: string;
+  /** Rows applied that were not equal to the source right after (see DeltaSpec.check). */
+  unequal: number;
+  unequalExamples: string[];
 }
 
 interface LogRow {
@@ -36,7 +41,7 @@ interface LogRow {
 }
 
 export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
-  const progress: DeltaProgress = { inserts: 0, updates: 0, deletes: 0, errors: 0 };
+  const progress: DeltaProgress = { inserts: 0, updates: 0, deletes: 0, errors: 0, unequal: 0, unequalExamples: [] };
   const log = qualified(CAPTURE_SCHEMA, spec.capture.logTable);
   const writer = tableWriter(spec);
   let afterSeq = '0';
@@ -70,9 +75,14 @@ export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
       if (firstOp.get(keyString(k))?.op === 'I') progress.inserts++;
       else progress.updates++;
     }
-
     const applied = entries.filter((e) => !out.rejected.has(keyString(e.key))).map((e) => e.seq);
     if (applied.length > 0) await spec.sourcePool.query(`DELETE FROM ${log} WHERE seq IN (?)`, [applied]);
+    // Checked once their own log rows are gone: a change still pending then is a newer one.
+    if (spec.check) {
+      const checked = await spec.check([...out.written, ...out.gone]);
+      progress.unequal += checked.unequal;
+      progress.unequalExamples.push(...checked.examples.slice(0, 3 - progress.unequalExamples.length));
+    }
     progress.lastSeq = afterSeq;
     spec.onProgress?.(progress);
   }
@@ -86,6 +96,8 @@ export interface SyncOutcome {
   written: KeyValue[][];
   /** Target rows deleted: keys gone from the source (or dated before a historical table's oldest year). */
   deleted: number;
+  /** The keys that were deleted (or found nowhere) on the target. */
+  gone: KeyValue[][];
   /** keyString of each key the target rejected: that row is, right now, not as on the source. */
   rejected: Set<string>;
   firstError?: string;
@@ -99,7 +111,7 @@ const tableWriter = (spec: SyncSpec): TableWriter =>
  * source has the row, deleted if not. The one way a change is applied, by the delta and by a repair.
  */
 export async function syncKeys(spec: SyncSpec, keys: KeyValue[][], writer: TableWriter = tableWriter(spec)): Promise<SyncOutcome> {
-  if (keys.length === 0) return { written: [], deleted: 0, rejected: new Set() };
+  if (keys.length === 0) return { written: [], deleted: 0, gone: [], rejected: new Set() };
   const source = qualified(spec.sourceSchema, spec.table);
   const keyPositions = spec.key.map((k) => spec.columns.indexOf(k));
   const keyOf = (r: unknown[]): KeyValue[] => keyPositions.map((i) => r[i] as KeyValue);
@@ -122,7 +134,7 @@ export async function syncKeys(spec: SyncSpec, keys: KeyValue[][], writer: Table
   const deleted = await writer.deleteKeys(gone);
   const out = await writer.write(rows);
   const rejected = new Set(out.rejectedKeys.map((k) => keyString(k)));
-  return { written: rows.map(keyOf).filter((k) => !rejected.has(keyString(k))), deleted, rejected, firstError: out.firstError };
+  return { written: rows.map(keyOf).filter((k) => !rejected.has(keyString(k))), deleted, gone, rejected, firstError: out.firstError };
 }
 
 /**

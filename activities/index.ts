@@ -6,7 +6,7 @@ import type { ScheduleSpec } from '../lib/schedule';
 import { upsertSchedule } from './schedule';
 import type {
   RuntimeKeyInfo, KeepFrom,
-  Assessment, CompanyMapping, CopySettings, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork,
+  Assessment, CompanyMapping, CopySettings, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork, VerifySettings,
 } from '../lib/types';
 import { assess, UnknownCompanyError } from './assess';
 import type { ConnectionRegistry } from './connections';
@@ -20,6 +20,7 @@ import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
 import { prepareTargetSession } from './writer';
 import { definitionDrift, driftMessage, type Drift } from './definition-drift';
+import { createVerifyActivities } from './verify-tables';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import type { RowDataPacket } from 'mysql2/promise';
 
@@ -38,6 +39,8 @@ export interface MigrateTablesInput {
   targetConnection: string;
   tables: TableWork[];
   copy: CopySettings;
+  /** How the run verifies what it touched; absent in runs started before verification (then it does not). */
+  verify?: VerifySettings;
 }
 
 interface MigrateTablesCheckpoint {
@@ -112,6 +115,7 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
 function createTenantActivities(conns: ConnectionRegistry, services: ActivityServices, runtimeKeys: RuntimeKeyFiles) {
   return {
     ...createUpgradeActivities(conns),
+    ...createVerifyActivities(conns),
 
     /** Setup: the tenant's first runtime service key, delivered to this runtime (nothing changes if it has one). */
     async issueRuntimeKey(input: { tenant: string; targetConnection: string }): Promise<RuntimeKeyInfo> {
@@ -272,7 +276,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const metas = await readTables(source, [...new Set(todo.map((w) => w.sourceSchema))], names);
       const keyed = todo.filter((w) => (metas.get(w.key)?.primaryKey.length ?? 0) > 0);
       const io = {
-        tenant: input.tenant, source, target: conns.pool(input.targetConnection), copy: input.copy, signal: ctx.cancellationSignal,
+        tenant: input.tenant, source, target: conns.pool(input.targetConnection), copy: input.copy, verify: input.verify, signal: ctx.cancellationSignal,
         sourceTableIds: keyed.length > 0 ? await readTableIds(source, keyed.map((w) => ({ schema: w.sourceSchema, table: w.table }))) : undefined,
       };
       const targets = await readTables(io.target, [...new Set(todo.map((w) => w.targetSchema))], names);

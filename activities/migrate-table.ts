@@ -1,6 +1,6 @@
 // One table's part of a run: its full load when it needs one, then every captured change.
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { CopySettings, TableRunResult, TableStatus, TableWork } from '../lib/types';
+import type { CopySettings, TableRunResult, TableStatus, TableWork, VerifySettings } from '../lib/types';
 import { CAPTURE_INSTALLED, captureCopied, captureLost, checkedCapture, findCapture, requeueKeys, type CaptureCheck, type CaptureEntry } from './capture';
 import { copyRows } from './copy';
 import { applyDeltas } from './delta';
@@ -8,6 +8,7 @@ import { approximateColumns, copyColumns, readTable, type TableMeta } from './in
 import { errorText, isTableError, qualified, reviveKey, type KeyValue } from './sql';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import { prepareTargetSession, TableWriter } from './writer';
+import { checkApplied, verifySlice, type RunVerifyIo } from './run-verify';
 
 /** The claims of a ranged load's attempts (copyKeyRange), one per range. */
 export const rangeClaims = (targetSchema: string, table: string, ranges: number): string[] =>
@@ -22,6 +23,8 @@ export interface TableIo {
   signal?: AbortSignal;
   /** InnoDB ids of the source tables (readTableIds), read for the whole batch at once. */
   sourceTableIds?: ReadonlyMap<string, string>;
+  /** How the run verifies what it touched (absent: runs started before verification do not). */
+  verify?: VerifySettings;
 }
 
 /** Where a table's copy stands, as carried in heartbeat details. */
@@ -71,11 +74,18 @@ export async function migrateTable(
   io: TableIo,
   work: TableWork,
   resume: TableCheckpoint | undefined,
-  report: (c: TableCheckpoint) => void,
+  reportCheckpoint: (c: TableCheckpoint) => void,
   /** The table's definition, read for the whole batch at once; undefined when it is gone. */
   known: TableMeta | undefined,
 ): Promise<TableRunResult> {
   const started = Date.now();
+  // The latest checkpoint, heartbeated again while the run's verification goes on (a retry then
+  // resumes where the copy stood, never before it).
+  let last: TableCheckpoint = resume ?? { key: work.key, rows: 0 };
+  const report = (c: TableCheckpoint): void => {
+    last = c;
+    reportCheckpoint(c);
+  };
   const result: TableRunResult = {
     key: work.key, status: 'In Progress', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
   };
@@ -155,15 +165,27 @@ export async function migrateTable(
 
     // Rows the target rejected during the load were put back in the log, so the drain retries
     // them and its count is the number of rows that are not on the target now.
-    const drained = await applyDeltas({ ...base, key, capture, batchRows: io.copy.writeBatchRows });
+    const verifying: RunVerifyIo | undefined = io.verify && {
+      source: io.source, target: io.target, tenant: io.tenant, chunkRows: io.verify.chunkRows, runsPerPass: io.verify.runsPerPass, signal: io.signal,
+      onChunk: () => reportCheckpoint(last),
+    };
+    const drained = await applyDeltas({
+      ...base, key, capture, batchRows: io.copy.writeBatchRows, check: verifying && ((keys) => checkApplied(verifying, work, meta, keys)),
+    });
+    // The next slice of the table compared with its source: every table in full every few runs.
+    if (verifying) result.verification = await verifySlice(verifying, work, meta);
     Object.assign(result, { inserts: drained.inserts, updates: drained.updates, deletes: drained.deletes, errors: drained.errors });
     if (drained.lastSeq) result.lastSyncPosition = `change log seq ${drained.lastSeq}`;
     const hasRows = !full || result.fullLoadRows + drained.inserts + drained.updates > 0;
     // A first load under a new capture is no news; a copy forced by a lost capture is.
     const notice = owed !== undefined && (!work.full || owed !== CAPTURE_INSTALLED) ? owed : undefined;
-    result.status = tableStatus(hasRows, result.errors, notice ?? work.warning);
+    const unequal = drained.unequal > 0
+      ? `${drained.unequal} rows applied but not equal to the source afterwards (e.g. ${drained.unequalExamples.join(', ')}): something on the target changes them; ` +
+        'once the cause is gone, `cm verify --repair` makes them equal'
+      : undefined;
+    result.status = tableStatus(hasRows, result.errors, notice ?? unequal ?? work.warning);
     const rejected = result.errors > 0 ? `${result.errors} rows rejected by the target; first: ${drained.firstError ?? firstError}` : undefined;
-    if (notice || rejected) result.errorMessage = [notice, rejected].filter(Boolean).join('; ');
+    if (notice || rejected || unequal) result.errorMessage = [notice, unequal, rejected].filter(Boolean).join('; ');
     return result;
   } catch (err) {
     // A table-level problem fails this table only; anything else (connection lost, worker

@@ -81,6 +81,13 @@ const CONTROL_TABLES: Record<string, string> = {
   target_owner: `target_schema VARCHAR(64) NOT NULL PRIMARY KEY,
      tenant VARCHAR(64) NOT NULL,
      claimed_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)`,
+  // Where each table's rolling verification stands: every run compares the next slice of chunks.
+  verify_cursor: `tenant VARCHAR(64) NOT NULL,
+     target_schema VARCHAR(64) NOT NULL,
+     table_name VARCHAR(64) NOT NULL,
+     progress MEDIUMTEXT NOT NULL,
+     updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+     PRIMARY KEY (tenant, target_schema, table_name)`,
   // The runtime service key: its salted hash only (see activities/runtime-key.ts). Never restored.
   runtime_key: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
      key_id CHAR(8) NOT NULL,

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { managementWorkflowId } from '../lib/constants';
-import type { CompanyMapping, RunResult, TableRunResult } from '../lib/types';
+import type { CompanyMapping, RunResult, TableRunResult, VerificationResult } from '../lib/types';
 import { UserFacingError } from '../lib/errors';
 import { rowsOf, runKindOf } from '../workflows/run-plan';
 import { getStatus } from './operations';
@@ -89,6 +89,17 @@ const CHILDREN: Record<string, { prefix: string; started(i: any): string; comple
       const rows = r.tables.reduce((n, t) => n + rowsOf(t), 0);
       return `Run #${r.run} ${r.status}: ${by('Successful')} successful, ${by('Warning')} with warnings, ${by('Failed')} failed; ` +
         `${rows} rows, ${r.tables.reduce((n, t) => n + t.errors, 0)} errors${r.failure ? `; ${r.failure}` : ''}`;
+    },
+  },
+  verification: {
+    prefix: 'verification',
+    started: (i) => `Verification #${i.number} started${i.repair ? ' with repair' : ''} after run #${i.afterRun}: ${plural(i.tables.length, 'table')}`,
+    completed: (r: VerificationResult) => {
+      const sum = (f: (t: VerificationResult['tables'][number]) => number): number => r.tables.reduce((n, t) => n + f(t), 0);
+      const differing = r.tables.filter((t) => t.status !== 'Verified');
+      return `Verification #${r.number} ${r.status}: ${r.tables.length - differing.length} of ${plural(r.tables.length, 'table')} verified; ` +
+        `${sum((t) => t.missing)} rows missing, ${sum((t) => t.extra)} extra, ${sum((t) => t.different)} different, ${sum((t) => t.rejected)} rejected by the target` +
+        `${r.repair ? `; ${sum((t) => t.repaired)} rows repaired` : ''}${list(differing.slice(0, 10).map((t) => `${t.key} ${t.status}`))}${differing.length > 10 ? ` (+${differing.length - 10} more)` : ''}`;
     },
   },
   dataUpgrade: {

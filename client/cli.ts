@@ -12,12 +12,12 @@ import type { CopySettings } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
 import {
   applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getStatus, rerunDetailSnapshot, resetCloudData, resetRuntimeServiceKey,
-  runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, setReplicationSchedule, setupChecklist, updateService, waitForRun, waitForUpgrade,
+  runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
 } from './operations';
 import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
 import { ProgressView } from './progress';
-import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderUpgrades } from './render';
+import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderUpgrades, renderVerification } from './render';
 
 const operator = (): string => {
   try {
@@ -164,6 +164,32 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('verify')
+    .description('Verify the target against its source, table by table in checksummed key-range chunks (rows travel only where a chunk differs), definitions too; --repair makes every differing row equal to the source')
+    .argument('<tenant>')
+    .option('--company <source>', 'only this company (its source schema)')
+    .option('--table <pattern>', 'only tables matching this name or pattern (* and ?)')
+    .option('--repair', 'make each differing row equal to the source, the way a change is applied, and record it')
+    .option('--json', 'print the result as JSON')
+    .option('--reason <text>', 'why, for the audit trail')
+    .addHelpText('after', '\nExit code: 0 when every compared table is equal to its source at the end (rows the target rejected, e.g. zero dates, are listed with their reason), 1 when differences remain or a table could not be compared.')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const started = await verifyNow(client, name, { requestedBy: operator(), reason: opts.reason, company: opts.company, table: opts.table, repair: opts.repair === true });
+        if (!opts.json) process.stdout.write(`Verification #${started.number} of ${started.tables} tables started${opts.repair ? ' (with repair)' : ''}: ${started.workflowId}\n`);
+        let last = -1;
+        const result = await waitForVerification(client, name, started, opts.json ? undefined : (p) => {
+          if (p.done !== last && process.stdout.isTTY) process.stdout.write(`\r  ${(last = p.done)}/${p.tables} tables compared`);
+        });
+        if (!opts.json && last >= 0 && process.stdout.isTTY) process.stdout.write('\n');
+        const page = await getStatus(client, name);
+        const reasons = Object.fromEntries(page.tables.map((t) => [t.key, t.errors > 0 ? t.errorMessage : undefined]));
+        process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerification(result, reasons));
+        if (result.status !== 'Equal') process.exitCode = 1;
+      });
+    });
+
+  program
     .command('upgrade')
     .description('Run Data Upgrade Now: fence the tenant, take a restore point, run the upgrade steps, release; restore automatically on failure')
     .argument('<tenant>')
@@ -261,14 +287,17 @@ export function buildProgram(): Command {
 
   program
     .command('disable')
-    .description('Disable Cloud Migration: checks nothing runs and the final run is done, removes change capture from the source, ends the tenant\'s workflow')
+    .description('Disable Cloud Migration: checks nothing runs, the final run is done and a verification after it found no difference, removes change capture from the source, ends the tenant\'s workflow')
     .argument('<tenant>')
     .option('--skip-final-run', 'disable even though the latest run did not complete')
+    .option('--skip-verification', 'disable without a verification after the final run (recorded)')
     .option('--reason <text>', 'why, for the audit trail')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
-        const out = await disableCloudMigration(client, name, { skipFinalRun: !!opts.skipFinalRun, requestedBy: operator(), reason: opts.reason });
-        process.stdout.write(`Cloud migration of ${name} disabled at ${out.disabledAt}: change capture removed from ${out.captureRemoved} source tables; final run: ${out.finalRun}.\n`);
+        const out = await disableCloudMigration(client, name, {
+          skipFinalRun: !!opts.skipFinalRun, skipVerification: !!opts.skipVerification, requestedBy: operator(), reason: opts.reason,
+        });
+        process.stdout.write(`Cloud migration of ${name} disabled at ${out.disabledAt}: change capture removed from ${out.captureRemoved} source tables; final run: ${out.finalRun}; verification: ${out.verification ?? 'not recorded'}.\n`);
       });
     });
 

@@ -5,12 +5,13 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
 import { UserFacingError } from '../lib/errors';
 import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
-import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress } from '../lib/types';
+import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress, VerificationResult, VerifyRequest } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
   checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
   type UpgradeStarted, configureCompaniesUpdate, type ConfigureCompaniesRequest, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted,
+  verifyNowUpdate, verificationProgressQuery, type VerificationProgress, type VerificationStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
 
@@ -163,6 +164,27 @@ export async function waitForUpgrade(
   await untilClosed(child, onProgress && (async () => onProgress(await child.query(upgradeProgressQuery))), pollMs);
   const status = await waitForStatus(client, tenant, (s) => !!s.upgrades.find((u) => u.number === started.number)?.endedAt);
   return status.upgrades.find((u) => u.number === started.number)!;
+}
+
+/** Verify Now: starts a verification (repair optional), or says why it is refused. */
+export function verifyNow(client: Client, tenant: string, request: VerifyRequest = {}): Promise<VerificationStarted> {
+  return refusedAs('verification refused', () => tenantHandle(client, tenant).executeUpdate(verifyNowUpdate, { args: [request] }));
+}
+
+/** Waits for a verification to end; its result lists every table it compared. */
+export async function waitForVerification(
+  client: Client,
+  tenant: string,
+  started: VerificationStarted,
+  onProgress?: (p: VerificationProgress) => void,
+  pollMs = 1000,
+): Promise<VerificationResult> {
+  const child = client.workflow.getHandle(started.workflowId);
+  await untilClosed(child, onProgress && (async () => onProgress(await child.query(verificationProgressQuery))), pollMs);
+  const result = (await child.result()) as VerificationResult;
+  // The page has taken it in once the tenant's log says so: `cm status` agrees from here on.
+  await waitForStatus(client, tenant, (s) => !!s.verifications.find((v) => v.number === started.number)?.endedAt);
+  return result;
 }
 
 /** Reset Cloud Data: empties the target; the next run is a full copy. Needs confirm: true. */

@@ -1,7 +1,7 @@
 // The Cloud Migration Management page, drawn in the terminal.
 import Table from 'cli-table3';
 import { DEFAULT_HISTORY_TABLES } from '../lib/company-tables';
-import type { CompanyMapping, FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry } from '../lib/types';
+import type { CompanyMapping, FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry, VerificationResult } from '../lib/types';
 import type { ChecklistItem } from '../workflows/tenant-state';
 
 const n = (v: number): string => v.toLocaleString('en-US');
@@ -27,8 +27,8 @@ function table(head: string[], rows: (string | number)[][]): string {
 
 export function renderTiles(s: StatusPage): string {
   return table(
-    ['Tables successful', 'With warnings', 'Failed', 'Not migrated', 'Next scheduled run'],
-    [[s.tiles.successful, s.tiles.warnings, s.tiles.failed, s.tiles.notMigrated, s.tiles.nextScheduledRun ?? 'not scheduled']],
+    ['Tables successful', 'With warnings', 'Failed', 'Not migrated', 'Verified', 'Next scheduled run'],
+    [[s.tiles.successful, s.tiles.warnings, s.tiles.failed, s.tiles.notMigrated, s.tiles.verified ?? 0, s.tiles.nextScheduledRun ?? 'not scheduled']],
   );
 }
 
@@ -65,13 +65,31 @@ function renderHotfixes(hotfixes: HotfixRecord[]): string {
   return `Hotfixes\n${table(['Applied', 'Name', 'Schemas', 'By', 'Reason'], hotfixes.slice(-10).reverse().map((h) => [time(h.appliedAt), h.name, h.schemas.join(', '), h.requestedBy ?? '', h.reason ?? '']))}`;
 }
 
+/** When the table was last proven equal to its source, or what its last verification found. */
+function verifiedCell(t: TableState): string {
+  const v = t.verification;
+  if (!v) return t.notMigratedReason ? '' : 'not yet';
+  return v.status === 'Verified' ? time(v.at) : `${v.status} ${time(v.at)}`;
+}
+
+export function renderVerifications(list: StatusPage['verifications'], latest = 5): string {
+  if (!list || list.length === 0) return 'Verifications: none yet (`cm verify <tenant>`).\n';
+  return `Verifications\n${table(
+    ['Verification', 'Status', 'After run', 'Started', 'Ended', 'Tables', 'Verified', 'Differing', 'Repaired rows', 'By'],
+    [...list].reverse().slice(0, latest).map((v) => [
+      `#${v.number}${v.repair ? ' (repair)' : ''}`, v.status, `#${v.afterRun}`, time(v.startedAt), time(v.endedAt), v.tables, v.verified ?? '', v.differing ?? '',
+      v.repaired ?? '', [v.requestedBy, v.failure].filter(Boolean).join(' · '),
+    ]),
+  )}`;
+}
+
 export function renderTables(tables: TableState[]): string {
   if (tables.length === 0) return '';
   return `Tables\n${table(
-    ['Table (source schema.table)', 'Status', 'Full load rows', 'Inserts', 'Updates', 'Deletes', 'Errors', 'Duration', 'Last sync position', 'Message'],
+    ['Table (source schema.table)', 'Status', 'Full load rows', 'Inserts', 'Updates', 'Deletes', 'Errors', 'Duration', 'Last sync position', 'Verified', 'Message'],
     tables.map((t) => [
       t.key, t.status, t.fullLoadRows, t.inserts, t.updates, t.deletes, t.errors,
-      t.durationMs ? duration(t.durationMs) : '', t.lastSyncPosition ?? '', t.notMigratedReason ?? t.errorMessage ?? '',
+      t.durationMs ? duration(t.durationMs) : '', t.lastSyncPosition ?? '', verifiedCell(t), t.notMigratedReason ?? t.errorMessage ?? '',
     ]),
   )}`;
 }
@@ -108,6 +126,7 @@ export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' |
     renderTiles(s),
     renderLog(s.log),
     renderUpgrades(s.upgrades),
+    renderVerifications(s.verifications),
     renderHotfixes(s.hotfixes),
     renderTables(rows),
     renderFindings(s.findings),
@@ -132,4 +151,28 @@ export function renderCompanies(companies: CompanyMapping[]): string {
       c.oldestYear !== undefined ? String(c.oldestYear) : 'all years', (c.historyTables ?? DEFAULT_HISTORY_TABLES).join(', '),
     ]),
   );
+}
+
+/**
+ * A verification's outcome, table by table: what was compared, what differs (with example keys and
+ * definition differences), what was repaired. `reasons` gives the table's own error for rows the
+ * target rejected (a zero date, say): those are missing for a known reason.
+ */
+export function renderVerification(result: VerificationResult, reasons: Record<string, string | undefined> = {}, opts: { notableOnly?: boolean } = {}): string {
+  const shown = opts.notableOnly ? result.tables.filter((t) => t.status !== 'Verified' || t.rejected > 0 || t.repaired > 0) : result.tables;
+  const rows = shown.map((t) => {
+    const notes = [
+      t.rejected > 0 && `${n(t.rejected)} rows missing: rejected by the target${reasons[t.key] ? ` (${reasons[t.key]})` : ''}`,
+      t.pending > 0 && `${n(t.pending)} with a change still to apply`,
+      ...t.definition.map((d) => `definition: ${d}`),
+      t.examples.length > 0 && `e.g. ${t.examples.join(', ')}`,
+      t.pauses > 0 && `paused ${t.pauses}× (${duration(t.pausedMs)}) while the source was busy`,
+      t.error,
+    ].filter(Boolean);
+    return [t.key, t.status, t.rowsCompared, t.missing, t.extra, t.different, result.repair ? t.repaired : '', notes.join('; ')];
+  });
+  const verified = result.tables.filter((t) => t.status === 'Verified').length;
+  const summary = `Verification #${result.number}: ${result.status} — ${verified} of ${result.tables.length} tables verified` +
+    (result.repair ? `, ${n(result.tables.reduce((a, t) => a + t.repaired, 0))} rows repaired` : '');
+  return `${rows.length ? table(['Table', 'Status', 'Rows compared', 'Missing', 'Extra', 'Different', 'Repaired', 'Notes'], rows) : ''}${summary}\n`;
 }

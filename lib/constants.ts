@@ -1,6 +1,6 @@
 // Names every part agrees on: task queue, workflow ids, search attributes, defaults.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { CopySettings } from './types';
+import type { CopySettings, VerifySettings } from './types';
 
 // Workflow code imports this module too, so nothing here may read process.env (see client/env.ts).
 export const DEFAULT_TASK_QUEUE = 'cloud-migration';
@@ -9,6 +9,7 @@ export const managementWorkflowId = (tenant: string): string => `cloud-migration
 export const setupWorkflowId = (tenant: string): string => `cloud-migration/${tenant}/setup`;
 export const runWorkflowId = (tenant: string, run: number): string => `cloud-migration/${tenant}/run-${run}`;
 export const upgradeWorkflowId = (tenant: string, n: number): string => `cloud-migration/${tenant}/upgrade-${n}`;
+export const verificationWorkflowId = (tenant: string, n: number): string => `cloud-migration/${tenant}/verify-${n}`;
 export const scheduleWorkflowId = (tenant: string): string => `cloud-migration/${tenant}/scheduled`;
 
 // Search attributes make the UI's list filterable: TenantId="demo", MigrationStatus="Upgrade Pending".
@@ -27,6 +28,16 @@ export const DEFAULT_COPY: CopySettings = {
   writeBatchBytes: 4 * 1024 * 1024,
   writeMode: 'load',
   heartbeatTimeoutSeconds: 30,
+};
+
+/** Verification: 1,000-row chunks, two tables at a time, pausing while the source runs more than 16 threads; every table compared in full every 4 runs. */
+export const DEFAULT_VERIFY: VerifySettings = {
+  chunkRows: 1_000,
+  concurrency: 2,
+  maxThreadsRunning: 16,
+  pauseMs: 500,
+  maxPauseMs: 60_000,
+  runsPerPass: 4,
 };
 
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;

@@ -1,7 +1,7 @@
 // Input validation shared by workflow validators, the start input and the CLI. Objects are strict:
 // a misspelt field is an error, not silently ignored.
 import { z } from 'zod';
-import { CAPTURE_SCHEMA, CONTROL_SCHEMA, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_COPY } from './constants';
+import { CAPTURE_SCHEMA, CONTROL_SCHEMA, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_COPY, DEFAULT_VERIFY } from './constants';
 import { scheduleSpecSchema } from './schedule';
 import type { CompanyMapping, TenantConfig } from './types';
 
@@ -43,6 +43,25 @@ export const copySettingsSchema = z
   .strict()
   .partial();
 
+export const verifySettingsSchema = z
+  .object({
+    chunkRows: z.number().int().min(10).max(1_000_000),
+    concurrency: z.number().int().min(1).max(64),
+    maxThreadsRunning: z.number().int().min(0).max(100_000),
+    pauseMs: z.number().int().min(0).max(60_000),
+    maxPauseMs: z.number().int().min(0).max(24 * 3600_000),
+    runsPerPass: z.number().int().min(1).max(1000),
+  })
+  .strict()
+  .partial();
+
+/** Verify Now: a company and a table pattern to narrow it, and whether to repair. */
+export const verifyRequestSchema = requesterSchema.extend({
+  company: identifier.optional(),
+  table: z.string().regex(/^[^`]{1,64}$/, 'a table name or pattern (* and ?), at most 64 characters').optional(),
+  repair: z.boolean().optional(),
+}).strict();
+
 /** What an operator pastes into the UI's Start Workflow form, or what `cm tenant create` sends. */
 export const tenantInputSchema = z
   .object({
@@ -52,6 +71,7 @@ export const tenantInputSchema = z
     companies: z.array(companyInputSchema).min(1, 'at least one company is needed'),
     appUsers: z.array(z.string().min(1).max(80)).default([]),
     copy: copySettingsSchema.default({}),
+    verify: verifySettingsSchema.default({}),
     continueAsNewAfterEvents: z.number().int().min(100).default(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS),
     dataVersion: z.string().regex(/^[A-Za-z0-9_.]{1,20}$/, 'letters, digits, _ and . only').default('1.0'),
     requestedBy: z.string().max(200).optional(),
@@ -103,6 +123,7 @@ export function parseTenantInput(raw: unknown): TenantConfig {
     companies: normalizeCompanies(v.tenant, v.companies),
     appUsers: v.appUsers,
     copy: { ...DEFAULT_COPY, ...v.copy },
+    verify: { ...DEFAULT_VERIFY, ...v.verify },
     continueAsNewAfterEvents: v.continueAsNewAfterEvents,
     dataVersion: v.dataVersion,
   };

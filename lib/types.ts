@@ -72,6 +72,8 @@ export interface TenantConfig {
   /** Application accounts on the target that the upgrade fence locks out. */
   appUsers: string[];
   copy: CopySettings;
+  /** How verification reads (absent in tenants created before it: the defaults apply). */
+  verify?: VerifySettings;
   /** Start a new history once it grows past this many events, even if Temporal has not suggested it. */
   continueAsNewAfterEvents: number;
   /** The version of the data when the tenant is created (upgrades/<from>-<to> moves it on). */
@@ -148,11 +150,110 @@ export interface TableStats {
 /** Per-table result of one activity's work in a run. */
 export interface TableRunResult extends TableStats {
   key: string;
+  /** Set when the run's rolling verification finished a pass over the table, or found a difference. */
+  verification?: VerificationSummary;
 }
 
 /** Per-table row of the management page: the latest known state (inserts/updates/deletes add up over runs). */
 export interface TableState extends TablePlan, TableStats {
   lastRun?: number;
+  /** The latest comparison of this table's target with its source. */
+  verification?: VerificationSummary;
+}
+
+// --- Verification ------------------------------------------------------------------------------
+
+/** Verify Now: which tables, and whether to make the differing rows equal to the source. */
+export interface VerifyRequest extends Requester {
+  /** A company's source schema; all companies when absent. */
+  company?: string;
+  /** A table name or pattern (* and ?); all tables when absent. */
+  table?: string;
+  repair?: boolean;
+}
+
+/** How gently a verification reads: chunk size, chunks in flight, and a pause while the source is busy. */
+export interface VerifySettings {
+  chunkRows: number;
+  /** Activities (each comparing one table at a time) in flight at once. */
+  concurrency: number;
+  /** Pause before a chunk while the source's Threads_running is above this. */
+  maxThreadsRunning: number;
+  pauseMs: number;
+  /** Most time spent pausing per table before going on anyway (and saying so). */
+  maxPauseMs: number;
+  /** Every run compares the next slice of each table: a full pass over a table takes this many runs. */
+  runsPerPass: number;
+}
+
+export interface VerificationInput {
+  tenant: string;
+  number: number;
+  sourceConnection: string;
+  targetConnection: string;
+  tables: TableWork[];
+  repair: boolean;
+  settings: VerifySettings;
+  /** The run the verification follows: the disable checklist asks for one after the final run. */
+  afterRun: number;
+}
+
+/** `Verified`: equal to the source when compared; `Differs`: rows or definition differ; `Failed`: could not compare. */
+export type TableVerificationStatus = 'Verified' | 'Differs' | 'Failed';
+
+export interface VerificationSummary {
+  status: TableVerificationStatus;
+  /** When it was compared (the end of the table's comparison). */
+  at: string;
+  missing: number;
+  extra: number;
+  different: number;
+  /** Rows missing because the target rejected them (each run retries them): known, with the table's reason. */
+  rejected: number;
+  repaired: number;
+  /** A few example keys: "missing [3]", "different [7]". */
+  examples: string[];
+  /** Definition differences (columns, types, key). */
+  definition: string[];
+  error?: string;
+}
+
+export interface TableVerification extends VerificationSummary {
+  key: string;
+  rowsCompared: number;
+  chunks: number;
+  /** Rows with a captured change still pending on the source: not differences, the next run applies them. */
+  pending: number;
+  /** Pauses while the source was busy, and their total. */
+  pauses: number;
+  pausedMs: number;
+}
+
+export type VerificationStatus = 'In Progress' | 'Equal' | 'Differences' | 'Failed';
+
+export interface VerificationResult {
+  number: number;
+  status: Exclude<VerificationStatus, 'In Progress'>;
+  repair: boolean;
+  tables: TableVerification[];
+}
+
+/** A line of the page's verification log. */
+export interface VerificationLogEntry {
+  number: number;
+  workflowId: string;
+  status: VerificationStatus;
+  requestedBy?: string;
+  reason?: string;
+  repair: boolean;
+  afterRun: number;
+  startedAt: string;
+  endedAt?: string;
+  tables: number;
+  verified?: number;
+  differing?: number;
+  repaired?: number;
+  failure?: string;
 }
 
 export interface RunLogEntry {
@@ -183,6 +284,8 @@ export interface Tiles {
   warnings: number;
   failed: number;
   notMigrated: number;
+  /** Tables whose latest verification found them equal to the source. */
+  verified: number;
   nextScheduledRun: string | null;
 }
 
@@ -204,6 +307,8 @@ export interface StatusPage {
   /** Environment Operations: every data upgrade with its outcome (and stack trace on failure). */
   upgrades: UpgradeLogEntry[];
   hotfixes: HotfixRecord[];
+  /** Every verification (Verify Now, cm verify), newest last. */
+  verifications: VerificationLogEntry[];
   /** The replication schedule, e.g. "daily at 02:00 UTC". */
   schedule?: string;
   /** The runtime service key's public id (never the key). */
@@ -218,6 +323,8 @@ export interface RunInput {
   sourceConnection: string;
   targetConnection: string;
   copy: CopySettings;
+  /** How the run verifies what it touched (absent in runs started before verification). */
+  verify?: VerifySettings;
   /** Tables to process; `full` says whether each needs a full load. */
   tables: (TablePlan & { full: boolean })[];
 }
@@ -344,5 +451,7 @@ export interface DisableResult {
   requestedBy?: string;
   reason?: string;
   finalRun: string;
+  /** The verification after the final run ("verification #3 after run #5: Equal"), or "skipped on request". */
+  verification?: string;
   captureRemoved: number;
 }

@@ -4,3 +4,4 @@ export { tenantSetup } from './setup';
 export { replicationRun } from './replication-run';
 export { dataUpgrade } from './data-upgrade';
 export { scheduledReplication } from './scheduled-replication';
+export { verification } from './verification';

@@ -6,29 +6,32 @@ import {
   allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, setCurrentDetails, setHandler,
   startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId } from '../lib/constants';
+import { DEFAULT_VERIFY, MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId, verificationWorkflowId } from '../lib/constants';
 import {
-  configureCompaniesSchema, describeIssues, disableRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema, type TenantInput,
+  configureCompaniesSchema, describeIssues, disableRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema, verifyRequestSchema, type TenantInput,
 } from '../lib/schemas';
-import type { DisableResult, Requester, RunInput, TenantConfig, UpgradeLogEntry } from '../lib/types';
+import type { DisableResult, Requester, RunInput, TenantConfig, UpgradeLogEntry, VerificationLogEntry } from '../lib/types';
 import { setupActivities } from './activity-options';
 import { dataUpgrade } from './data-upgrade';
 import {
   checkForUpdateQuery, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal, runMigrationNowUpdate,
-  setupChecklistQuery, statusQuery, updateServiceUpdate, type RunStarted, type UpgradeStarted,
+  setupChecklistQuery, statusQuery, updateServiceUpdate, verifyNowUpdate, type RunStarted, type UpgradeStarted, type VerificationStarted,
 } from './messages';
 import { registerOperatorActions } from './operator-actions';
 import { replicationRun } from './replication-run';
 import { runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
+import { verification } from './verification';
 import {
-  appendCapped, applyAssessment, applyRunResult, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade, setupChecklist,
-  startRunEntry, statusPage, tableRefs, toWork, unknownCompanies, type TenantState,
+  appendCapped, applyAssessment, applyRunResult, applyVerification, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade,
+  refuseVerify, setupChecklist, startRunEntry, statusPage, tableRefs, toWork, unknownCompanies, verifiableTables, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
 
 /** Environment Operations keeps this many upgrades (each with its stack trace when it failed). */
 const MAX_UPGRADES = 100;
+/** The page keeps this many verifications. */
+const MAX_VERIFICATIONS = 100;
 
 export interface Carried {
   config: TenantConfig;
@@ -40,6 +43,11 @@ export interface Carried {
 export type ManagementInput = TenantInput & { carried?: Carried };
 
 /** The innermost message of a failure chain: what actually went wrong. */
+function describeLastVerification(state: TenantState): string {
+  const v = [...state.verifications].reverse().find((e) => e.endedAt);
+  return v ? `verification #${v.number} after run #${v.afterRun}: ${v.status}` : 'none';
+}
+
 function rootMessage(err: unknown): string {
   let e = err as { message?: string; cause?: unknown } | undefined;
   while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
@@ -86,6 +94,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   // Not carried: only in-flight updates wait on these, and none cross continue-as-new.
   let startedRun = 0;
   let startedUpgrade = 0;
+  let startedVerification = 0;
 
   // --- what the UI and `cm` see -----------------------------------------------------------------
   let published = '';
@@ -94,7 +103,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       ? 'disabled'
       : !state.setupDone || state.setupPending
       ? 'setup'
-      : state.currentUpgrade !== undefined ? 'upgrade' : state.currentRun !== undefined ? 'replication' : 'idle';
+      : state.currentUpgrade !== undefined ? 'upgrade' : state.currentRun !== undefined ? 'replication' : state.currentVerification !== undefined ? 'verification' : 'idle';
     const key = `${state.status}|${phase}`;
     if (key !== published) {
       published = key;
@@ -186,6 +195,24 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     },
   );
 
+  setHandler(
+    verifyNowUpdate,
+    async (req): Promise<VerificationStarted> => {
+      const number = state.nextVerification;
+      state.pendingVerification = { trigger: 'update', ...req };
+      await condition(() => startedVerification >= number);
+      const entry = state.verifications.find((e) => e.number === number)!;
+      return { number, workflowId: entry.workflowId, tables: entry.tables };
+    },
+    {
+      description: DESCRIPTIONS.verifyNow,
+      validator: (req) => {
+        const refusal = refuseVerify(state, validated(verifyRequestSchema, req), config.companies);
+        if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
   setHandler(setupChecklistQuery, () => setupChecklist(state), { description: DESCRIPTIONS.setupChecklist });
 
   const versions = () => ({ running: runningVersion, deployed: SERVICE_VERSION, updateAvailable: runningVersion !== SERVICE_VERSION });
@@ -211,7 +238,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   setHandler(
     disableCloudMigrationUpdate,
     async (req): Promise<DisableResult> => {
-      state.disableRequest = { trigger: 'update', ...req, skipFinalRun: req.skipFinalRun === true };
+      state.disableRequest = { trigger: 'update', ...req, skipFinalRun: req.skipFinalRun === true, skipVerification: req.skipVerification === true };
       await condition(() => state.disabled !== undefined);
       return state.disabled!;
     },
@@ -219,7 +246,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       description: DESCRIPTIONS.disableCloudMigration,
       validator: (req) => {
         const parsed = validated(disableRequestSchema, req);
-        const refusal = refuseDisable(state, parsed.skipFinalRun === true);
+        const refusal = refuseDisable(state, parsed.skipFinalRun === true, parsed.skipVerification === true);
         if (refusal) throw new Error(refusal);
       },
     },
@@ -272,6 +299,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     publish();
     const runInput: RunInput = {
       tenant: config.tenant, run, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, copy: config.copy, tables,
+      verify: { ...DEFAULT_VERIFY, ...config.verify },
     };
     try {
       const child = await startChild(replicationRun, {
@@ -341,6 +369,40 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     publish();
   };
 
+  const verify = async (): Promise<void> => {
+    const request = state.pendingVerification!;
+    state.pendingVerification = undefined;
+    const number = state.nextVerification++;
+    const workflowId = verificationWorkflowId(config.tenant, number);
+    const tables = verifiableTables(state, request).map(toWork);
+    const repair = request.repair === true;
+    const entry: VerificationLogEntry = {
+      number, workflowId, status: 'In Progress', requestedBy: request.requestedBy, reason: request.reason, repair,
+      afterRun: state.log[state.log.length - 1]?.run ?? 0, startedAt: new Date().toISOString(), tables: tables.length,
+    };
+    appendCapped(state.verifications, entry, MAX_VERIFICATIONS);
+    state.currentVerification = number;
+    publish();
+    try {
+      const child = await startChild(verification, {
+        workflowId,
+        args: [{
+          tenant: config.tenant, number, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables, repair,
+          settings: { ...DEFAULT_VERIFY, ...config.verify }, afterRun: entry.afterRun,
+        }],
+        staticSummary: `Verification #${number}${repair ? ' with repair' : ''} of ${config.tenant}: ${tables.length} tables`,
+        typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
+      });
+      startedVerification = number;
+      applyVerification(state, await child.result(), new Date().toISOString());
+    } catch (err) {
+      startedVerification = number;
+      Object.assign(entry, { status: 'Failed', endedAt: new Date().toISOString(), failure: rootMessage(err) });
+      state.currentVerification = undefined;
+    }
+    publish();
+  };
+
   /** Disable Cloud Migration: change capture off the source, no more scheduled runs, the end of this workflow. */
   const disable = async (): Promise<DisableResult> => {
     const request = state.disableRequest!;
@@ -362,6 +424,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       requestedBy: request.requestedBy,
       reason: request.reason,
       finalRun: request.skipFinalRun ? 'skipped on request' : last ? `run #${last.run} ${last.status}` : 'none',
+      verification: request.skipVerification ? 'skipped on request' : describeLastVerification(state),
       captureRemoved: removed,
     };
     state.status = 'Cloud Migration Disabled';
@@ -381,7 +444,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     }
     await condition(
       () => state.pendingRun !== undefined || state.pendingUpgrade !== undefined || state.setupPending || state.disableRequest !== undefined ||
-        serviceUpdateRequested || historyIsLong(),
+        state.pendingVerification !== undefined || serviceUpdateRequested || historyIsLong(),
     );
     if (state.disableRequest) return disable();
     if (state.setupPending) continue;
@@ -393,9 +456,13 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       await replicate();
       continue;
     }
+    if (state.pendingVerification) {
+      await verify();
+      continue;
+    }
     // Idle with a long history: hand the state to a fresh run once every handler has answered.
     await condition(allHandlersFinished);
-    if (state.pendingRun || state.pendingUpgrade || state.setupPending) continue;
+    if (state.pendingRun || state.pendingUpgrade || state.setupPending || state.pendingVerification) continue;
     // The new execution runs on the code the workers have now: SERVICE_VERSION is what it runs.
     await continueAsNew<typeof cloudMigration>({
       ...raw, tenant: config.tenant, companies: config.companies, carried: { config, state, serviceVersion: SERVICE_VERSION },

@@ -1,7 +1,7 @@
 // The management workflow's and the run workflow's public messages: what the UI's Signal, Update
 // and Query buttons list (with the descriptions below), and what `cm` calls.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunKind, RunProgress, StatusPage, UpgradeProgress } from '../lib/types';
+import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunKind, RunProgress, StatusPage, TableVerification, UpgradeProgress, VerifyRequest } from '../lib/types';
 import type { ScheduleSpec } from '../lib/schedule';
 import type { ChecklistItem } from './tenant-state';
 
@@ -54,7 +54,26 @@ export const runtimeServiceKeyQuery = defineQuery<RuntimeKeyInfo | null>('runtim
 export const resetRuntimeServiceKeyUpdate = defineUpdate<RuntimeKeyInfo, [Requester]>('resetRuntimeServiceKey');
 export const setReplicationScheduleUpdate = defineUpdate<string, [ScheduleRequest]>('setReplicationSchedule');
 
+export interface VerificationStarted {
+  number: number;
+  workflowId: string;
+  tables: number;
+}
+export interface VerificationProgress {
+  number: number;
+  repair: boolean;
+  tables: number;
+  /** Tables compared so far, differing ones first (at most 200 listed). */
+  done: number;
+  differing: TableVerification[];
+}
+export const verifyNowUpdate = defineUpdate<VerificationStarted, [VerifyRequest]>('verifyNow');
+export const verificationProgressQuery = defineQuery<VerificationProgress>('verificationProgress');
+
 export const DESCRIPTIONS = {
+  verifyNow:
+    'Verify Now: compares every loaded table of the target with its source, by key-range chunks checksummed on each server (rows travel only where a chunk differs), and the definitions too. {"company":"cronus","table":"*_entry","repair":true} narrow it and make each differing row equal to the source. Refused while a run, an upgrade, setup, a reset or a hotfix is going. Returns the verification number and its workflow id.',
+  verificationProgress: 'Tables compared so far by this verification, and the ones that differ.',
   runMigrationNowUpdate:
     'Run Migration Now: the first run copies everything, later runs copy only the changes. Refused until setup is done, while a run is going, or while an upgrade holds the fence. Returns the run number and its workflow id.',
   runMigrationNowSignal: 'Run Migration Now, fire-and-forget (for scripts). A refused request is recorded on the status page under refusals.',
@@ -74,7 +93,7 @@ export const DESCRIPTIONS = {
   setReplicationSchedule:
     'Replication schedule: {"schedule":{"frequency":"daily","at":"02:00"}} or {"schedule":{"frequency":"weekly","weekday":"sunday","at":"03:30"}} (UTC), kept as a Temporal Schedule that requests Run Migration Now; {"schedule":null} turns it off. The next run shows as a tile.',
   disableCloudMigration:
-    'Disable Cloud Migration: after its checklist (nothing running; the final run done, or {"skipFinalRun": true}), removes change capture from the source and the replication schedule, records the result and completes this workflow. The target keeps its data.',
+    'Disable Cloud Migration: after its checklist (nothing running; the final run done, or {"skipFinalRun": true}; a verification with no differences after it, or {"skipVerification": true}), removes change capture from the source and the replication schedule, records the result and completes this workflow. The target keeps its data.',
   checkForUpdate: 'Check for Update: the version of the workflow code this tenant runs, next to the version the workers have deployed.',
   updateService:
     'Update: continue this workflow as new on the deployed code, carrying the whole page. Refused when already current, and while a run, an upgrade or another action is going.',

@@ -36,7 +36,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
       record({ key: t.key, status: 'Failed', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false, errorMessage: message });
     }
   };
-  const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, copy: input.copy };
+  const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, copy: input.copy, verify: input.verify };
   const slots = new Semaphore(input.copy.concurrency);
 
   const migrate = (tables: TableWork[]): Promise<void> =>

@@ -1,12 +1,13 @@
 // The management page's state and the rules over it. Pure functions: no Temporal calls, so they
 // are unit-tested directly and behave the same on replay.
 import type {
-  DisableResult,
+  DisableResult, TableVerification, VerificationLogEntry, VerificationResult, VerifyRequest,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
   RuntimeKeyInfo, TableRef, TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
 import { describeSchedule, nextRun, type ScheduleSpec } from '../lib/schedule';
 import { rowsOf, runKindOf } from './run-plan';
+import { matchesPattern } from '../lib/company-tables';
 
 export interface PendingRun {
   trigger: 'update' | 'signal';
@@ -44,7 +45,11 @@ export interface TenantState {
   disabled?: DisableResult;
   /** The runtime service key's public id and history (never the key). */
   runtimeKey?: RuntimeKeyInfo;
-  disableRequest?: PendingRun & { skipFinalRun: boolean };
+  disableRequest?: PendingRun & { skipFinalRun: boolean; skipVerification?: boolean };
+  verifications: VerificationLogEntry[];
+  nextVerification: number;
+  pendingVerification?: PendingRun & VerifyRequest;
+  currentVerification?: number;
 }
 
 /** One line of the Setup Checklist: what must be set up online before the cloud tenant takes over. */
@@ -73,10 +78,12 @@ export function initialState(dataVersion = '1.0'): TenantState {
     log: [],
     refusals: [],
     nextRun: 1,
+    verifications: [],
+    nextVerification: 1,
   };
 }
 
-export type Work = 'run' | 'upgrade' | 'setup' | 'hotfix' | 'reset';
+export type Work = 'run' | 'upgrade' | 'setup' | 'hotfix' | 'reset' | 'verify';
 
 /**
  * What is going on in the tenant that an action must not overlap ("run #3", "a data upgrade"…), or
@@ -91,6 +98,7 @@ export function busyWith(state: TenantState, allowed: Work[] = []): string | und
     ['setup', state.setupPending && 'setup'],
     ['hotfix', !!state.hotfixInProgress && `hotfix ${state.hotfixInProgress}`],
     ['reset', !!state.resetInProgress && 'a reset'],
+    ['verify', (state.currentVerification !== undefined || !!state.pendingVerification) && `verification #${state.currentVerification ?? state.nextVerification}`],
   ];
   const found = work.find(([kind, what]) => what && !allowed.includes(kind));
   return found ? (found[1] as string) : undefined;
@@ -120,15 +128,85 @@ export function refuseRun(state: TenantState): string | undefined {
  * Disable Cloud Migration's checklist: nothing running, and the final run done (the latest run
  * completed) or explicitly skipped. Returns the reason it cannot go ahead, or undefined.
  */
-export function refuseDisable(state: TenantState, skipFinalRun: boolean): string | undefined {
+export function refuseDisable(state: TenantState, skipFinalRun: boolean, skipVerification = false): string | undefined {
   if (state.disabled || state.disableRequest) return 'cloud migration is already disabled';
   const busy = busyWith(state);
   if (busy) return `checklist: nothing may be running, but ${busy} is in progress`;
   const last = state.log[state.log.length - 1];
-  if (!skipFinalRun && state.status !== 'Upgrade completed successfully' && last?.status !== 'Completed') {
+  // After a successful upgrade the target is a new version of the data: it no longer equals the source.
+  const upgraded = state.status === 'Upgrade completed successfully';
+  if (!skipFinalRun && !upgraded && last?.status !== 'Completed') {
     return `checklist: the final run is not done (${last ? `run #${last.run} ${last.status}` : 'no run yet'}): run it, or send {"skipFinalRun": true}`;
   }
+  if (!skipVerification && !upgraded && last) {
+    const v = [...state.verifications].reverse().find((e) => e.status !== 'In Progress');
+    if (!v || v.afterRun !== last.run || v.status !== 'Equal') {
+      const seen = v ? `verification #${v.number} after run #${v.afterRun}: ${v.status}` : 'no verification yet';
+      return `checklist: the target has not been verified equal to the source after the final run #${last.run} (${seen}): run \`cm verify\` (with --repair to mend differences), or send {"skipVerification": true}`;
+    }
+  }
   return undefined;
+}
+
+/** Why a verification cannot start now. */
+export function refuseVerify(state: TenantState, req: VerifyRequest, companies: CompanyMapping[]): string | undefined {
+  if (isDisabled(state)) return DISABLED;
+  if (!state.setupDone || state.setupPending) return 'setup has not completed yet';
+  if (state.status === 'Upgrade completed successfully') return `the target was upgraded to data version ${state.dataVersion}: it is meant to differ from the source now`;
+  const busy = busyWith(state); // a run would drain changes mid-comparison; an upgrade, reset or hotfix changes the target
+  if (busy) return `${busy} is in progress: verify after it ends`;
+  if (req.company && !companies.some((c) => c.source === req.company)) {
+    return `unknown company '${req.company}': this tenant's companies are ${companies.map((c) => c.source).join(', ')}`;
+  }
+  if (verifiableTables(state, req).length === 0) {
+    return req.table || req.company ? `no migrated table matches ${[req.company && `company ${req.company}`, req.table && `table ${req.table}`].filter(Boolean).join(' and ')}` : 'no table has been loaded yet: run a migration first';
+  }
+  return undefined;
+}
+
+/** The tables a verification compares: loaded, keyed or not, narrowed by company and table pattern. */
+export function verifiableTables(state: TenantState, req: VerifyRequest): TableState[] {
+  return migratableTables(state).filter((t) => t.fullLoadDone && (!req.company || t.sourceSchema === req.company) && (!req.table || matchesPattern(t.table, req.table)));
+}
+
+/** The operator's line for a table that does not verify. */
+export function verificationMessage(v: TableVerification | NonNullable<TableState['verification']>): string {
+  if (v.status === 'Failed') return `verification failed: ${v.error ?? 'unknown error'}`;
+  const parts = [
+    v.missing && `${v.missing} rows missing`, v.extra && `${v.extra} extra`, v.different && `${v.different} different`,
+    v.definition.length > 0 && `definition differs (${v.definition.join('; ')})`,
+  ].filter(Boolean);
+  return `verification at ${v.at}: ${parts.join(', ')}${v.examples.length ? ` (e.g. ${v.examples.join(', ')})` : ''}`;
+}
+
+const VERIFICATION_NOTE = /^verification (at|failed)/;
+
+/** Folds a verification into the page: a table that does not verify is `Warning` with the reason, never `Successful`. */
+export function applyVerification(state: TenantState, result: VerificationResult, endedAt: string): void {
+  for (const r of result.tables) {
+    const t = state.tables[r.key];
+    if (!t) continue;
+    const { key: _key, rowsCompared: _rows, chunks: _chunks, pending: _pending, pauses: _pauses, pausedMs: _paused, ...summary } = r;
+    t.verification = summary;
+    if (r.status !== 'Verified') {
+      if (t.status !== 'Failed') t.status = 'Warning';
+      t.errorMessage = verificationMessage(r);
+    } else if (t.errorMessage && VERIFICATION_NOTE.test(t.errorMessage)) {
+      // The difference it reported is gone: the table is what its runs say again.
+      t.status = t.errors > 0 || t.warning ? 'Warning' : 'Successful';
+      t.errorMessage = t.warning;
+    }
+  }
+  const entry = state.verifications.find((e) => e.number === result.number);
+  if (entry) {
+    Object.assign(entry, {
+      status: result.status, endedAt,
+      verified: result.tables.filter((t) => t.status === 'Verified').length,
+      differing: result.tables.filter((t) => t.status !== 'Verified').length,
+      repaired: result.tables.reduce((n, t) => n + t.repaired, 0),
+    });
+  }
+  state.currentVerification = undefined;
 }
 
 /** Why the target cannot be reset now. */
@@ -153,6 +231,7 @@ export function applyReset(state: TenantState): void {
     Object.assign(t, { status: 'Not Started', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false });
     delete t.lastSyncPosition;
     delete t.errorMessage;
+    delete t.verification;
   }
   state.status = 'Ready';
 }
@@ -176,6 +255,7 @@ export function applySnapshotReset(state: TenantState, keys: string[]): void {
     if (!t) continue;
     Object.assign(t, { status: 'Not Started', fullLoadRows: 0, errors: 0, fullLoadDone: false });
     delete t.errorMessage;
+    delete t.verification;
   }
 }
 
@@ -328,9 +408,14 @@ export function applyRunResult(state: TenantState, result: RunResult, endedAt: s
     if (!t) continue;
     rows += rowsOf(r);
     const loadedInFull = !t.fullLoadDone || !t.hasPrimaryKey;
+    // A difference a verification found (this run's rolling one, or an earlier one nothing has
+    // mended since) keeps the table from `Successful`.
+    const verification = r.verification ?? t.verification;
+    const unverified = r.status === 'Successful' && verification && verification.status !== 'Verified';
     state.tables[r.key] = {
       ...t,
-      status: r.status,
+      verification,
+      status: unverified ? 'Warning' : r.status,
       fullLoadRows: loadedInFull ? r.fullLoadRows : t.fullLoadRows,
       inserts: t.inserts + r.inserts,
       updates: t.updates + r.updates,
@@ -338,7 +423,7 @@ export function applyRunResult(state: TenantState, result: RunResult, endedAt: s
       errors: r.errors,
       durationMs: r.durationMs,
       lastSyncPosition: r.lastSyncPosition ?? t.lastSyncPosition,
-      errorMessage: r.errorMessage,
+      errorMessage: unverified ? verificationMessage(verification!) : r.errorMessage,
       fullLoadDone: r.fullLoadDone,
       lastRun: result.run,
     };
@@ -357,7 +442,8 @@ export function applyRunResult(state: TenantState, result: RunResult, endedAt: s
 export function tiles(state: TenantState, nextScheduledRun: string | null = null): Tiles {
   const all = Object.values(state.tables);
   const count = (s: TableState['status']): number => all.filter((t) => t.status === s).length;
-  return { successful: count('Successful'), warnings: count('Warning'), failed: count('Failed'), notMigrated: count('Not Migrated'), nextScheduledRun };
+  const verified = all.filter((t) => t.verification?.status === 'Verified').length;
+  return { successful: count('Successful'), warnings: count('Warning'), failed: count('Failed'), notMigrated: count('Not Migrated'), verified, nextScheduledRun };
 }
 
 export function statusPage(config: TenantConfig, state: TenantState): StatusPage {
@@ -382,5 +468,6 @@ export function statusPage(config: TenantConfig, state: TenantState): StatusPage
     dataVersion: state.dataVersion,
     upgrades: state.upgrades,
     hotfixes: state.hotfixes,
+    verifications: state.verifications,
   };
 }

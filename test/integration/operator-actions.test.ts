@@ -1,7 +1,7 @@
 // Operator actions of the management page beyond runs and upgrades: Setup Checklist, Reset Cloud Data,
 // the replication schedule, and Disable Cloud Migration (last: it ends the tenant's workflow).
 import {
-  createTenant, disableCloudMigration, getStatus, resetCloudData, runMigrationNow, setReplicationSchedule, setupChecklist, tenantHandle, waitForRun,
+  createTenant, disableCloudMigration, getStatus, resetCloudData, runMigrationNow, setReplicationSchedule, setupChecklist, tenantHandle, verifyNow, waitForRun, waitForVerification,
   waitForStatus,
 } from '../../client/operations';
 import { scheduleId } from '../../activities/schedule';
@@ -86,8 +86,17 @@ it('Disable Cloud Migration works through its checklist, removes change capture 
   const [before] = await f.pool.query('SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE ?', [src, 'cm\\_capture\\_%']);
   expect((before as unknown[]).length).toBe(6); // item and item_log: insert, update, delete
 
+  // Checklist: a verification with no difference after the final run (or skipped explicitly).
+  await expect(disableCloudMigration(f.client, tenant, { requestedBy: 'jest' })).rejects.toThrow(
+    new RegExp(`disable refused: checklist: the target has not been verified equal to the source after the final run #${run.run} \\(no verification yet\\)`),
+  );
+  const verification = await verifyNow(f.client, tenant, { requestedBy: 'jest' });
+  expect((await waitForVerification(f.client, tenant, verification)).status).toBe('Equal');
   const out = await disableCloudMigration(f.client, tenant, { requestedBy: 'jest', reason: 'cut-over done' });
-  expect(out).toMatchObject({ requestedBy: 'jest', reason: 'cut-over done', captureRemoved: 2, finalRun: expect.stringMatching(/^run #\d+ Completed$/) });
+  expect(out).toMatchObject({
+    requestedBy: 'jest', reason: 'cut-over done', captureRemoved: 2, finalRun: expect.stringMatching(/^run #\d+ Completed$/),
+    verification: `verification #${verification.number} after run #${run.run}: Equal`,
+  });
   const [after] = await f.pool.query('SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?', [src]);
   expect((after as { TRIGGER_NAME: string }[]).map((t) => t.TRIGGER_NAME)).toEqual(['item_audit']); // the source's own trigger stays
   const [registered] = await f.pool.query('SELECT id FROM cm_capture.capture_table WHERE schema_name = ?', [src]);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import {
   configureCompaniesSchema, defaultTargetSchema, describeIssues, normalizeCompanies, parseTenantInput, requesterSchema,
 } from '../../lib/schemas';
-import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_COPY } from '../../lib/constants';
+import { DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_COPY, DEFAULT_VERIFY } from '../../lib/constants';
 
 describe('parseTenantInput', () => {
   it('fills every default', () => {
@@ -13,6 +13,7 @@ describe('parseTenantInput', () => {
       companies: [{ source: 'cronus', target: 'acme_cronus' }],
       appUsers: [],
       copy: DEFAULT_COPY,
+      verify: DEFAULT_VERIFY,
       continueAsNewAfterEvents: DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
       dataVersion: '1.0',
     });
@@ -27,6 +28,7 @@ describe('parseTenantInput', () => {
       companies: [{ source: 'cronus', target: 'cloud_cronus' }, { source: 'fabrikam' }],
       appUsers: ['bc_app'],
       copy: { concurrency: 8, writeBatchRows: 500 },
+      verify: { chunkRows: 5000 },
       continueAsNewAfterEvents: 500,
       requestedBy: 'ann',
       reason: 'first tenant',
@@ -38,6 +40,7 @@ describe('parseTenantInput', () => {
       companies: [{ source: 'cronus', target: 'cloud_cronus' }, { source: 'fabrikam', target: 'acme-eu.1_fabrikam' }],
       appUsers: ['bc_app'],
       copy: { ...DEFAULT_COPY, concurrency: 8, writeBatchRows: 500 },
+      verify: { ...DEFAULT_VERIFY, chunkRows: 5000 },
       continueAsNewAfterEvents: 500,
       dataVersion: '1.0',
     });

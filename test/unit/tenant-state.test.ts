@@ -1,11 +1,11 @@
 import {
-  applyAssessment, applyRunResult, busyWith, initialState, recordRefusal, refuseCompanies, refuseDisable, refuseHotfix, refuseKeyReset, refuseReset,
-  refuseRun, refuseSchedule, refuseSnapshot, refuseUpgrade, runKind,
+  applyAssessment, applyRunResult, applyVerification, busyWith, initialState, recordRefusal, refuseCompanies, refuseDisable, refuseHotfix, refuseKeyReset, refuseReset,
+  refuseRun, refuseSchedule, refuseSnapshot, refuseUpgrade, refuseVerify, runKind,
   startRunEntry, statusPage, tiles,
   type TenantState,
 } from '../../workflows/tenant-state';
 import { DEFAULT_COPY } from '../../lib/constants';
-import type { Assessment, RunLogEntry, TablePlan, TableRunResult, TableState, TenantConfig } from '../../lib/types';
+import type { Assessment, RunLogEntry, TablePlan, TableRunResult, TableState, TableVerification, TenantConfig, VerificationLogEntry } from '../../lib/types';
 
 function plan(name: string, over: Partial<TablePlan> = {}): TablePlan {
   return {
@@ -21,6 +21,12 @@ function tableState(name: string, over: Partial<TableState> = {}): TableState {
 }
 function readyState(over: Partial<TenantState> = {}): TenantState {
   return { ...initialState(), status: 'Ready', setupDone: true, setupPending: false, sourceSchemas: ['cronus', 'fabrikam'], ...over };
+}
+function verificationEntry(number: number, over: Partial<VerificationLogEntry> = {}): VerificationLogEntry {
+  return {
+    number, workflowId: `cloud-migration/acme/verify-${number}`, status: 'In Progress', repair: false, afterRun: 1,
+    startedAt: '2024-01-01T00:30:00.000Z', tables: 1, ...over,
+  };
 }
 function logEntry(run: number, over: Partial<RunLogEntry> = {}): RunLogEntry {
   return {
@@ -40,7 +46,7 @@ describe('initialState', () => {
     expect(initialState()).toEqual({
       status: 'Setup In Progress', environmentState: 'Active', setupDone: false, setupPending: true,
       sourceSchemas: [], tables: {}, findings: [], log: [], refusals: [], nextRun: 1,
-      dataVersion: '1.0', upgrades: [], nextUpgrade: 1, hotfixes: [],
+      dataVersion: '1.0', upgrades: [], nextUpgrade: 1, hotfixes: [], verifications: [], nextVerification: 1,
     });
     expect(initialState('3.1').dataVersion).toBe('3.1');
   });
@@ -327,11 +333,11 @@ describe('tiles', () => {
         i: tableState('i', { status: 'In Progress' }),
       },
     });
-    expect(tiles(s)).toEqual({ successful: 2, warnings: 1, failed: 1, notMigrated: 3, nextScheduledRun: null });
+    expect(tiles(s)).toEqual({ successful: 2, warnings: 1, failed: 1, notMigrated: 3, verified: 0, nextScheduledRun: null });
     expect(tiles(s, '2024-05-01T00:00:00Z').nextScheduledRun).toBe('2024-05-01T00:00:00Z');
   });
   it('is all zero with no tables', () => {
-    expect(tiles(initialState())).toEqual({ successful: 0, warnings: 0, failed: 0, notMigrated: 0, nextScheduledRun: null });
+    expect(tiles(initialState())).toEqual({ successful: 0, warnings: 0, failed: 0, notMigrated: 0, verified: 0, nextScheduledRun: null });
   });
 });
 
@@ -358,7 +364,7 @@ describe('statusPage', () => {
       targetConnection: 'tgt',
       companies: [{ source: 'cronus', target: 'acme_cronus' }],
       setupError: undefined,
-      tiles: { successful: 1, warnings: 0, failed: 1, notMigrated: 0, nextScheduledRun: null },
+      tiles: { successful: 1, warnings: 0, failed: 1, notMigrated: 0, verified: 0, nextScheduledRun: null },
       currentRun: logEntry(2),
       log: [logEntry(1, { status: 'Completed' }), logEntry(2)],
       tables: [tableState('a', { status: 'Successful' }), tableState('b', { status: 'Failed' })],
@@ -366,6 +372,7 @@ describe('statusPage', () => {
       refusals: [{ at: 't', action: 'a', reason: 'r' }],
       dataVersion: '1.0',
       upgrades: [],
+      verifications: [],
       hotfixes: [],
     });
   });
@@ -431,6 +438,7 @@ describe('actions never overlap work they must not (one busyWith list for all)',
     readyState({
       status: 'Upgrade Pending', log: [logEntry(1, { status: 'Completed' })], nextRun: 2,
       tables: { 'cronus.gl_entry': tableState('gl_entry', { history: true, fullLoadDone: true }) },
+      verifications: [verificationEntry(1, { afterRun: 1, status: 'Equal', endedAt: '2024-01-01T01:00:00.000Z' })], nextVerification: 2,
     });
   const actions: Record<string, (s: TenantState) => string | undefined> = {
     run: refuseRun,
@@ -442,6 +450,7 @@ describe('actions never overlap work they must not (one busyWith list for all)',
     keyReset: refuseKeyReset,
     schedule: refuseSchedule,
     disable: (s) => refuseDisable(s, false),
+    verify: (s) => refuseVerify(s, {}, [{ source: 'cronus', target: 'acme_cronus' }]),
   };
   const work: Record<string, Partial<TenantState>> = {
     'a run starting': { pendingRun: { trigger: 'update' } },
@@ -452,6 +461,8 @@ describe('actions never overlap work they must not (one busyWith list for all)',
     'a hotfix': { hotfixInProgress: 'fix-1' },
     'a reset or snapshot emptying tables': { resetInProgress: true },
     'a disable request': { disableRequest: { trigger: 'update', skipFinalRun: true } },
+    'a verification requested': { pendingVerification: { trigger: 'update' } },
+    'a verification going': { currentVerification: 2 },
   };
   // What may run beside what: everything else must be refused.
   const allowed = new Set([
@@ -459,6 +470,7 @@ describe('actions never overlap work they must not (one busyWith list for all)',
     'keyReset|a hotfix', 'keyReset|a reset or snapshot emptying tables',
     'schedule|a run starting', 'schedule|a run going', 'schedule|an upgrade requested, not started yet', 'schedule|an upgrade holding the fence',
     'schedule|setup', 'schedule|a hotfix', 'schedule|a reset or snapshot emptying tables',
+    'keyReset|a verification requested', 'keyReset|a verification going', 'schedule|a verification requested', 'schedule|a verification going',
   ]);
 
   it('every action is allowed on an idle tenant', () => {
@@ -479,5 +491,57 @@ describe('actions never overlap work they must not (one busyWith list for all)',
     expect(refuseRun({ ...idle(), pendingUpgrade: { trigger: 'update' } })).toBe('a data upgrade is in progress');
     expect(refuseReset({ ...idle(), hotfixInProgress: 'fix-1' }, true)).toBe('hotfix fix-1 is in progress: reset after it ends');
     expect(busyWith({ ...idle(), hotfixInProgress: 'fix-1', currentRun: 2 }, ['run'])).toBe('hotfix fix-1');
+  });
+});
+
+describe('verification on the page', () => {
+  const verified = (key: string, over: Partial<TableVerification> = {}): TableVerification => ({
+    key, status: 'Verified', at: '2024-01-02T00:00:00.000Z', missing: 0, extra: 0, different: 0, rejected: 0, repaired: 0, examples: [], definition: [],
+    rowsCompared: 10, chunks: 1, pending: 0, pauses: 0, pausedMs: 0, ...over,
+  });
+  const loaded = (): TenantState => readyState({
+    status: 'Upgrade Pending', log: [logEntry(1, { status: 'Completed' })], nextRun: 2,
+    tables: { 'cronus.item': tableState('item', { status: 'Successful', fullLoadDone: true }) },
+    verifications: [verificationEntry(1)], nextVerification: 2, currentVerification: 1,
+  });
+
+  it('a table that does not verify is Warning with the reason, and stays so after a run until it verifies', () => {
+    const s = loaded();
+    applyVerification(s, { number: 1, status: 'Differences', repair: false, tables: [verified('cronus.item', { status: 'Differs', missing: 2, examples: ['missing ["7"]'] })] }, '2024-01-02T00:00:01.000Z');
+    expect(s.tables['cronus.item']).toMatchObject({ status: 'Warning', errorMessage: 'verification at 2024-01-02T00:00:00.000Z: 2 rows missing (e.g. missing ["7"])' });
+    expect(s.verifications[0]).toMatchObject({ status: 'Differences', verified: 0, differing: 1, endedAt: '2024-01-02T00:00:01.000Z' });
+    expect(s.currentVerification).toBeUndefined();
+    expect(tiles(s).verified).toBe(0);
+
+    startRunEntry(s, logEntry(2));
+    applyRunResult(s, { run: 2, status: 'Completed', tables: [{ key: 'cronus.item', status: 'Successful', fullLoadRows: 0, inserts: 1, updates: 0, deletes: 0, errors: 0, durationMs: 5, fullLoadDone: true }] }, 'x');
+    expect(s.tables['cronus.item'].status).toBe('Warning');
+
+    s.verifications.push(verificationEntry(2));
+    applyVerification(s, { number: 2, status: 'Equal', repair: true, tables: [verified('cronus.item', { missing: 2, repaired: 2 })] }, 'y');
+    expect(s.tables['cronus.item']).toMatchObject({ status: 'Successful', errorMessage: undefined });
+    expect(tiles(s).verified).toBe(1);
+  });
+
+  it('disable asks for a verification with no difference after the final run, or an explicit skip', () => {
+    const s = readyState({ status: 'Upgrade Pending', log: [logEntry(1, { status: 'Completed' })], nextRun: 2 });
+    expect(refuseDisable(s, false)).toBe('checklist: the target has not been verified equal to the source after the final run #1 (no verification yet): run `cm verify` (with --repair to mend differences), or send {"skipVerification": true}');
+    expect(refuseDisable(s, false, true)).toBeUndefined();
+    s.verifications = [verificationEntry(1, { status: 'Differences', afterRun: 1, endedAt: 'z' })];
+    expect(refuseDisable(s, false)).toMatch(/\(verification #1 after run #1: Differences\)/);
+    s.verifications.push(verificationEntry(2, { status: 'Equal', afterRun: 0, endedAt: 'z' }));
+    expect(refuseDisable(s, false)).toMatch(/\(verification #2 after run #0: Equal\)/);
+    s.verifications.push(verificationEntry(3, { status: 'Equal', afterRun: 1, endedAt: 'z' }));
+    expect(refuseDisable(s, false)).toBeUndefined();
+  });
+
+  it('refuses a verification with nothing to compare, an unknown company or a busy tenant', () => {
+    const s = loaded();
+    s.currentVerification = undefined;
+    const companies = [{ source: 'cronus', target: 'acme_cronus' }];
+    expect(refuseVerify(s, {}, companies)).toBeUndefined();
+    expect(refuseVerify(s, { company: 'nope' }, companies)).toBe("unknown company 'nope': this tenant's companies are cronus");
+    expect(refuseVerify(s, { table: 'gl_*' }, companies)).toBe('no migrated table matches table gl_*');
+    expect(refuseVerify({ ...s, currentRun: 2 }, {}, companies)).toBe('run #2 is in progress: verify after it ends');
   });
 });

@@ -1,0 +1,57 @@
+// A verification: every chosen table of the target compared with its source (and, with repair,
+// made equal to it), a few tables at a time. Each activity compares its tables one after another
+// and heartbeats where it stands, so a killed worker's successor resumes at the next chunk.
+import { setHandler } from '@temporalio/workflow';
+import type { TableVerification, VerificationInput, VerificationResult } from '../lib/types';
+import { copyActivities } from './activity-options';
+import { DESCRIPTIONS, verificationProgressQuery, type VerificationProgress } from './messages';
+import { describeTables, planRun } from './run-plan';
+import { Semaphore } from './semaphore';
+
+/** The progress query lists this many differing tables at most: it stays small on any tenant. */
+const LISTED = 200;
+
+export async function verification(input: VerificationInput): Promise<VerificationResult> {
+  const { verifyTables } = copyActivities(60);
+  const results: TableVerification[] = [];
+  const progress = (): VerificationProgress => ({
+    number: input.number, repair: input.repair, tables: input.tables.length, done: results.length,
+    differing: results.filter((r) => r.status !== 'Verified').slice(0, LISTED),
+  });
+  setHandler(verificationProgressQuery, progress, { description: DESCRIPTIONS.verificationProgress });
+
+  // The same split as a run's full load: small tables many to an activity, a large one alone.
+  const plan = planRun(input.tables.map((t) => ({ ...t, full: true })), {
+    concurrency: input.settings.concurrency, rangesPerTable: 1, largeTableRows: 100_000, smallBatchRows: 200_000, smallBatchTables: 100,
+    writeBatchRows: 1, writeBatchBytes: 1, heartbeatTimeoutSeconds: 60,
+  });
+  const slots = new Semaphore(input.settings.concurrency);
+  const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, repair: input.repair, settings: input.settings };
+  await Promise.all([...plan.ranged.map((t) => [t]), ...plan.batches].map((tables) =>
+    slots.run(async () => {
+      try {
+        const out = await verifyTables.executeWithOptions(
+          { summary: `${input.repair ? 'Verify and repair' : 'Verify'} ${describeTables(tables)}` },
+          [{ ...io, tables }],
+        );
+        results.push(...out);
+      } catch (err) {
+        // The activity gave up after its retries: these tables could not be compared, the others go on.
+        const message = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
+        for (const t of tables) results.push(failedVerification(t.key, message));
+      }
+    }),
+  ));
+
+  const order = new Map(input.tables.map((t, i) => [t.key, i]));
+  results.sort((a, b) => order.get(a.key)! - order.get(b.key)!);
+  const status = results.some((r) => r.status === 'Failed') ? 'Failed' : results.some((r) => r.status === 'Differs') ? 'Differences' : 'Equal';
+  return { number: input.number, status, repair: input.repair, tables: results };
+}
+
+function failedVerification(key: string, error: string): TableVerification {
+  return {
+    key, status: 'Failed', at: new Date().toISOString(), missing: 0, extra: 0, different: 0, rejected: 0, repaired: 0, examples: [], definition: [],
+    error, rowsCompared: 0, chunks: 0, pending: 0, pauses: 0, pausedMs: 0,
+  };
+}
