@@ -9,6 +9,7 @@ import type { WriteMode } from '../lib/types';
 import { readRows } from './row-reader';
 import { columnList, keyAfter, qualified, selectList, type Approximate, type KeyValue } from './sql';
 import { TableWriter, type WriteOutcome } from './writer';
+import type { LossyColumn } from './definition-drift';
 import type { KeepFrom } from '../lib/types';
 
 /** One table on both sides: what both the full load and the change applier work on. */
@@ -24,6 +25,8 @@ export interface TablePair {
   key: string[];
   /** Columns of approximate type: read and compared exactly (see sql.ts). */
   approx?: Approximate;
+  /** Target columns that may store a value changed without an error: each value is checked first. */
+  lossy?: LossyColumn[];
   signal?: AbortSignal;
 }
 
@@ -75,7 +78,7 @@ export function buildSelect(spec: Pick<CopySpec, 'sourceSchema' | 'table' | 'col
 export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
   const { sql, params } = buildSelect(spec);
   const keyPositions = spec.key.map((k) => spec.columns.indexOf(k));
-  const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key, spec.writeMode, spec.approx);
+  const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key, spec.writeMode, spec.approx, spec.lossy);
   const progress: CopyProgress = { rows: 0, rejected: 0, lastKey: spec.after };
 
   const flush = async (rows: unknown[][]): Promise<void> => {

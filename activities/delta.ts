@@ -104,7 +104,7 @@ export interface SyncOutcome {
 }
 
 const tableWriter = (spec: SyncSpec): TableWriter =>
-  new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key, 'replace', spec.approx);
+  new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key, 'replace', spec.approx, spec.lossy);
 
 /**
  * Makes the target rows of these keys equal to the source rows as they are now: written if the

@@ -11,7 +11,7 @@ import type {
 import { assess, UnknownCompanyError } from './assess';
 import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
-import { approximateColumns, copyColumns, listSchemas, readTables } from './introspect';
+import { approximateColumns, copyColumns, listSchemas, readTable, readTables } from './introspect';
 import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
 import { ensureCaptureSchema, readTableIds, removeCapture, requeueKeys } from './capture';
 import { id, qualified } from './sql';
@@ -227,6 +227,8 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const resumed = resumeFrom<{ rows: number; rejected: number; lastKey?: string; captureId?: number }>();
       await assertNoFence(target, input.tenant, 'replication');
       const meta = await loadMeta(source, input.table.sourceSchema, input.table.table);
+      const drift = definitionDrift(meta, await readTable(target, input.table.targetSchema, meta.name));
+      if (drift.blocking.length > 0) throw ApplicationFailure.nonRetryable(driftMessage(drift), 'DefinitionDrift');
       const tableIds = await readTableIds(source, [{ schema: meta.schema, table: meta.name }]);
       const capture = await ensureCapture(source, input.tenant, meta, {
         tableId: tableIds.get(input.table.key), onWait: () => Context.current().heartbeat(resumed),
@@ -240,7 +242,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
         await claimTable(conn, claims, () => Context.current().heartbeat(prior), Context.current().cancellationSignal);
         const copied = await copyRows({
           sourcePool: source, sourceSchema: meta.schema, targetConn: conn, targetSchema: input.table.targetSchema, table: meta.name,
-          columns: copyColumns(meta).map((c) => c.name), key: meta.primaryKey, approx: approximateColumns(meta),
+          columns: copyColumns(meta).map((c) => c.name), key: meta.primaryKey, approx: approximateColumns(meta), lossy: drift.lossy,
           after: prior?.lastKey !== undefined ? [prior.lastKey] : input.range.after !== undefined ? [input.range.after] : undefined,
           upTo: input.range.upTo,
           keepFrom: input.table.keepFrom,
@@ -288,7 +290,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
           : withDriftWarning(await migrateTable(io, work, checkpoint.current, (current) => {
             checkpoint.current = current;
             ctx.heartbeat(checkpoint);
-          }, meta), drift);
+          }, meta, drift?.lossy), drift);
         checkpoint.done.push(result);
         checkpoint.current = undefined;
         ctx.heartbeat(checkpoint);

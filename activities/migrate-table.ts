@@ -9,6 +9,7 @@ import { errorText, isTableError, qualified, reviveKey, type KeyValue } from './
 import { claimName, claimTable, releaseTable } from './table-claim';
 import { prepareTargetSession, TableWriter } from './writer';
 import { checkApplied, verifySlice, type RunVerifyIo } from './run-verify';
+import type { LossyColumn } from './definition-drift';
 
 /** The claims of a ranged load's attempts (copyKeyRange), one per range. */
 export const rangeClaims = (targetSchema: string, table: string, ranges: number): string[] =>
@@ -77,6 +78,8 @@ export async function migrateTable(
   reportCheckpoint: (c: TableCheckpoint) => void,
   /** The table's definition, read for the whole batch at once; undefined when it is gone. */
   known: TableMeta | undefined,
+  /** Target columns that may store a source value changed without an error (definition-drift.ts). */
+  lossy: LossyColumn[] = [],
 ): Promise<TableRunResult> {
   const started = Date.now();
   // The latest checkpoint, heartbeated again while the run's verification goes on (a retry then
@@ -103,7 +106,7 @@ export async function migrateTable(
     const key = meta.primaryKey;
     const base = {
       sourcePool: io.source, sourceSchema: work.sourceSchema, targetConn: conn, targetSchema: work.targetSchema, table: work.table, columns, signal: io.signal,
-      keepFrom: work.keepFrom, approx: approximateColumns(meta),
+      keepFrom: work.keepFrom, approx: approximateColumns(meta), lossy,
     };
     const batch = { batchRows: io.copy.writeBatchRows, batchBytes: io.copy.writeBatchBytes, writeMode: io.copy.writeMode ?? 'load' };
 

@@ -13,6 +13,7 @@ import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/prom
 import { TARGET_SQL_MODE } from '../lib/constants';
 import type { WriteMode } from '../lib/types';
 import { encodeBatch, loadDataSql } from './load-data';
+import { lossMessage, valueFits, type LossyColumn } from './definition-drift';
 import { columnList, errorText, id, isDataError, keyAfter, keyIn, qualified, type Approximate, type KeyValue } from './sql';
 
 export async function prepareTargetSession(conn: PoolConnection): Promise<void> {
@@ -108,6 +109,8 @@ export class TableWriter {
     private readonly key: string[],
     private readonly mode: WriteMode = 'replace',
     private readonly approx: Approximate = {},
+    /** Columns the target may store changed without an error (definition-drift.ts): checked value by value. */
+    private readonly lossy: LossyColumn[] = [],
   ) {
     this.insertSql = `REPLACE INTO ${qualified(schema, table)} (${columnList(columns)}) VALUES ?`;
     this.keyPositions = key.map((k) => columns.indexOf(k));
@@ -116,10 +119,21 @@ export class TableWriter {
   /** Writes rows; rows the target rejects are counted and skipped, everything else is written. */
   async write(rows: unknown[][]): Promise<WriteOutcome> {
     if (rows.length === 0) return { written: 0, rejected: 0, rejectedKeys: [] };
-    if (this.mode === 'load' && !localInfileRefused && (await this.load(rows))) {
-      return { written: rows.length, rejected: 0, rejectedKeys: [] };
+    const outcome: WriteOutcome = { written: 0, rejected: 0, rejectedKeys: [] };
+    const fitting = this.lossy.length === 0 ? rows : rows.filter((row) => {
+      const loss = this.lossy.find((l) => !valueFits(row[this.columns.indexOf(l.column)], l));
+      if (loss) this.reject(outcome, row, lossMessage(row[this.columns.indexOf(loss.column)], loss));
+      return !loss;
+    });
+    if (fitting.length === 0) return outcome;
+    if (this.mode === 'load' && !localInfileRefused && (await this.load(fitting))) {
+      return { ...outcome, written: fitting.length };
     }
-    return this.replace(rows);
+    const out = await this.replace(fitting);
+    return {
+      written: out.written, rejected: outcome.rejected + out.rejected, firstError: outcome.firstError ?? out.firstError,
+      rejectedKeys: [...outcome.rejectedKeys, ...out.rejectedKeys],
+    };
   }
 
   /**

@@ -196,6 +196,8 @@ export interface VerificationInput {
   settings: VerifySettings;
   /** The run the verification follows: the disable checklist asks for one after the final run. */
   afterRun: number;
+  /** The tenant's copy.heartbeatTimeoutSeconds: how soon a dead worker's comparison resumes elsewhere. */
+  heartbeatTimeoutSeconds?: number;
 }
 
 /** `Verified`: equal to the source when compared; `Differs`: rows or definition differ; `Failed`: could not compare. */

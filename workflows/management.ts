@@ -388,7 +388,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         workflowId,
         args: [{
           tenant: config.tenant, number, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables, repair,
-          settings: { ...DEFAULT_VERIFY, ...config.verify }, afterRun: entry.afterRun,
+          settings: { ...DEFAULT_VERIFY, ...config.verify }, afterRun: entry.afterRun, heartbeatTimeoutSeconds: config.copy.heartbeatTimeoutSeconds,
         }],
         staticSummary: `Verification #${number}${repair ? ' with repair' : ''} of ${config.tenant}: ${tables.length} tables`,
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],

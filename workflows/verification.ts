@@ -12,7 +12,7 @@ import { Semaphore } from './semaphore';
 const LISTED = 200;
 
 export async function verification(input: VerificationInput): Promise<VerificationResult> {
-  const { verifyTables } = copyActivities(60);
+  const { verifyTables } = copyActivities(input.heartbeatTimeoutSeconds ?? 30);
   const results: TableVerification[] = [];
   const progress = (): VerificationProgress => ({
     number: input.number, repair: input.repair, tables: input.tables.length, done: results.length,
