@@ -7,7 +7,7 @@ import type { Pool } from 'mysql2/promise';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createTenant, runMigrationNow, tenantHandle, verifyNow, waitForRun, waitForVerification } from '../../client/operations';
 import { dropCaptureFor, dropSchemas, ensureBuilt, testClient, testPool, uniqueName, waitUntil } from '../helpers';
-import { announceSeed, createSource, expectSameSchemas, FAULT_COPY, faultSeed, hardKill, seededRng, Workers } from './harness';
+import { activityAttempts, announceSeed, createSource, expectSameSchemas, FAULT_COPY, faultSeed, hardKill, seededRng, Workers } from './harness';
 
 const BIG_ROWS = 60_000;
 const seed = faultSeed();
@@ -52,7 +52,7 @@ async function chunksDone(workflowId: string): Promise<number> {
 it('a worker SIGKILLed mid-verification: the next one resumes at the last chunk, finds and repairs every difference', async () => {
   let worker = await workers.start();
   const { status } = await createTenant(client, taskQueue, {
-    tenant, companies: [{ source: src }], copy: FAULT_COPY, verify: { chunkRows: 200, concurrency: 1 },
+    tenant, companies: [{ source: src }], copy: FAULT_COPY, verify: { chunkRows: 20, concurrency: 1 },
   });
   expect(status.status).toBe('Ready');
   await waitForRun(client, tenant, await runMigrationNow(client, tenant, { requestedBy: 'faults' }));
@@ -65,9 +65,15 @@ it('a worker SIGKILLed mid-verification: the next one resumes at the last chunk,
   const distinctGone = new Set(gone).size;
 
   const started = await verifyNow(client, tenant, { requestedBy: 'faults', repair: true });
-  // Killed once the verification of `big` (300 chunks) is a seeded share of the way in.
-  const killAt = rng.int(20, 220);
-  await waitUntil(`verification past chunk ${killAt}`, async () => (await chunksDone(started.workflowId)) >= killAt, 180_000);
+  // Killed once the verification of `big` (3,000 chunks of 20 rows) is a seeded share of the way in,
+  // as its heartbeats tell (they are throttled to about one every 2.4 s).
+  const killAt = rng.int(50, 900);
+  let closed = false;
+  void client.workflow.getHandle(started.workflowId).result().finally(() => (closed = true));
+  await waitUntil(`verification past chunk ${killAt}`, async () => {
+    if (closed) throw new Error(`the verification ended before chunk ${killAt}: nothing left to kill`);
+    return (await chunksDone(started.workflowId)) >= killAt;
+  }, 180_000);
   await hardKill(worker);
   worker = await workers.start();
 
@@ -79,7 +85,9 @@ it('a worker SIGKILLed mid-verification: the next one resumes at the last chunk,
   expect(big.missing + big.extra + big.different).toBe(big.repaired);
   expect(big.missing).toBeLessThanOrEqual(distinctGone);
   expect(big.repaired).toBeLessThanOrEqual(distinctGone + 3);
-  // Resumed, not restarted: every row compared once.
+  // The comparison was really retried on the new worker…
+  expect((await activityAttempts(client, started.workflowId)).byType.verifyTables.some((attempt) => attempt >= 2)).toBe(true);
+  // …and resumed, not restarted: every row compared once.
   expect(big.rowsCompared).toBe(BIG_ROWS);
   expect(result.status).toBe('Equal');
   await expectSameSchemas(pool, src, dst);
