@@ -1,5 +1,5 @@
 // The small tenant whose workflow histories are replayed against the current workflow code: setup,
-// one full run, a few source changes, one delta run. Shared by test/integration/replay.test.ts (fresh
+// one full run, a few source changes, one delta run, one verification. Shared by test/integration/replay.test.ts (fresh
 // histories) and ./record.ts (the committed ones), so both cover the same paths.
 import type { Client } from '@temporalio/client';
 import { dirname } from 'node:path';
@@ -7,7 +7,7 @@ import { historyFromJSON, historyToJSON, type History } from '@temporalio/common
 import * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import type { Pool } from 'mysql2/promise';
-import { createTenant, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
+import { createTenant, runMigrationNow, tenantHandle, verifyNow, waitForRun, waitForVerification } from '../../client/operations';
 import { managementWorkflowId, setupWorkflowId } from '../../lib/constants';
 import { dropCaptureFor, dropSchemas } from '../helpers';
 
@@ -88,7 +88,7 @@ export function scenarioNames(tenant: string, source: string): Scenario {
   return { tenant, source, target: `${tenant}_${source}` };
 }
 
-/** Runs the scenario on a worker already polling `taskQueue`; returns the four histories. */
+/** Runs the scenario on a worker already polling `taskQueue`; returns its histories (four before 1.3.0, five since). */
 export async function runScenario(client: Client, pool: Pool, taskQueue: string, s: Scenario): Promise<RecordedHistory[]> {
   const t = (table: string): string => `\`${s.source}\`.\`${table}\``;
   await pool.query(`CREATE SCHEMA \`${s.source}\``);
@@ -115,6 +115,10 @@ export async function runScenario(client: Client, pool: Pool, taskQueue: string,
   const deltaEntry = await waitForRun(client, s.tenant, delta);
   if (delta.kind !== 'delta' || deltaEntry.status !== 'Completed') throw new Error(`run #${delta.run} was ${delta.kind} and ended ${deltaEntry.status}`);
 
+  const verification = await verifyNow(client, s.tenant, { requestedBy: 'replay scenario', reason: 'before cut-over' });
+  const verified = await waitForVerification(client, s.tenant, verification);
+  if (verified.status !== 'Equal') throw new Error(`verification #${verification.number} ended ${verified.status}`);
+
   const fetch = async (name: string, workflowId: string): Promise<RecordedHistory> => ({
     name, workflowId, history: await client.workflow.getHandle(workflowId).fetchHistory(),
   });
@@ -122,6 +126,7 @@ export async function runScenario(client: Client, pool: Pool, taskQueue: string,
     await fetch('setup', setupWorkflowId(s.tenant)),
     await fetch('run-1-full', full.workflowId),
     await fetch('run-2-delta', delta.workflowId),
+    await fetch('verify-1', verification.workflowId),
     // Last, so that it holds the whole story: setup, both runs, their updates.
     await fetch('management', managementWorkflowId(s.tenant)),
   ];

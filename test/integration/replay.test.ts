@@ -60,8 +60,10 @@ afterAll(async () => {
 });
 
 it(`replays the ${committed.length} committed histories in test/histories without a determinism error`, async () => {
-  // Lost files must fail here, not skip: histories from before (0.1.0) and after (1.2.0) the setup patches.
+  // Lost files must fail here, not skip: histories from before (0.1.0) and after (1.2.0) the setup
+  // patches, and with a verification (1.3.0).
   for (const label of ['0.1.0', '1.2.0']) expect(committed.filter((f) => f.startsWith(`${label}-`)).length).toBeGreaterThanOrEqual(4);
+  expect(committed.filter((f) => f.startsWith('1.3.0-')).length).toBeGreaterThanOrEqual(5);
   const histories = committed.map((file) =>
     fromHistoryFile(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as HistoryFile, basename(file, '.json')),
   );
@@ -83,8 +85,8 @@ describe('fresh histories of a small tenant', () => {
     worker = undefined;
   });
 
-  it('replay without a determinism error: management, setup, full run and delta run', async () => {
-    expect(files).toHaveLength(4);
+  it('replay without a determinism error: management, setup, full run, delta run and verification', async () => {
+    expect(files).toHaveLength(5);
     for (const f of files) expect(f.events.length).toBeGreaterThan(5);
     const histories = files.map(load);
     expectClean(await replay(histories), histories.map((h) => h.workflowId));
