@@ -14,8 +14,9 @@ import { benchFullCopy, fullCopySection, type CopiedLedger } from './full-copy';
 import { benchManyTables, manyTablesSection } from './many-tables';
 import { benchMemory, memorySection } from './memory';
 import { renderSection, type Section } from './report';
+import { benchVerify, verifySection } from './verify';
 
-const SCENARIOS = ['copy', 'delta', 'many', 'fence', 'memory'] as const;
+const SCENARIOS = ['copy', 'delta', 'verify', 'many', 'fence', 'memory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function selected(argv: string[]): Scenario[] {
@@ -40,12 +41,13 @@ async function attempt(ctx: BenchContext, heading: string, fn: () => Promise<Sec
 
 async function runScenarios(ctx: BenchContext, which: Scenario[]): Promise<Section[]> {
   const sections: Section[] = [];
-  if (which.includes('copy') || which.includes('delta')) {
-    // The delta starts from the copied ledger, so it brings the full copy along.
+  if (which.includes('copy') || which.includes('delta') || which.includes('verify')) {
+    // The delta and the verification start from the copied ledger, so they bring the full copy along.
     let ledger: CopiedLedger | undefined;
     try {
       sections.push(await attempt(ctx, 'Full copy', async () => fullCopySection((ledger = await benchFullCopy(ctx)).figures)));
       if (which.includes('delta') && ledger) sections.push(await attempt(ctx, 'Delta', async () => deltaSection(await benchDelta(ctx, ledger!))));
+      if (which.includes('verify') && ledger) sections.push(await attempt(ctx, 'Verify Now', async () => verifySection(await benchVerify(ctx, ledger!))));
     } finally {
       await ledger?.worker.stop();
       await ledger?.drop();
