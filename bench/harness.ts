@@ -11,7 +11,8 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ensureDevServer, type DevServer } from '../client/dev-server';
 import { tenantHandle } from '../client/operations';
 import { id } from '../activities/sql';
-import { CAPTURE_SCHEMA } from '../lib/constants';
+import { CAPTURE_SCHEMA, CONTROL_SCHEMA } from '../lib/constants';
+import { CONTROL_TABLE_NAMES } from '../activities/target-schema';
 import { freePort } from '../lib/free-port';
 
 export const REPO = join(__dirname, '..', '..');
@@ -198,4 +199,9 @@ export async function dropTenant(client: Client, pool: Pool, tenant: string, sou
     await pool.query(`DELETE FROM ${id(CAPTURE_SCHEMA)}.capture_table WHERE id = ?`, [r.id]);
   }
   for (const s of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${id(s)}`);
+  // The tenant's rows of the control tables too: a runtime key left there refuses the next bench's
+  // setup (its key folder is new each run), and a target owner would refuse its target schema.
+  for (const table of CONTROL_TABLE_NAMES) {
+    await pool.query(`DELETE FROM ${id(CONTROL_SCHEMA)}.${id(table)} WHERE tenant = ?`, [tenant]).catch(() => undefined);
+  }
 }
