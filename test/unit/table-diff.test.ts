@@ -1,55 +1,85 @@
-// The verification hash's row encoding, as exact SQL: one piece per column, "length:bytes" or "-".
+// The verification hash's row encoding, as exact SQL: SHA1 of the columns' pieces joined by ',',
+// strings QUOTE'd, other values as their text or N for NULL, large values as their own SHA1.
 import type { ColumnMeta } from '../../activities/introspect';
 import { rowHashSql } from '../../activities/table-diff';
 
-const col = (name: string, dataType: string, columnType = dataType): ColumnMeta => ({ name, dataType, columnType, nullable: true, generated: false });
+const col = (name: string, dataType: string, columnType = dataType, extra: Partial<ColumnMeta> = {}): ColumnMeta => ({
+  name, dataType, columnType, nullable: true, generated: false, ...extra,
+});
+const utf8 = { collation: 'utf8mb4_general_ci' };
 
 describe('rowHashSql', () => {
-  it('encodes an integer as its text, length-prefixed, NULL as "-"', () => {
-    expect(rowHashSql([col('id', 'int', 'int(11)')])).toBe(
-      "MD5(CONCAT(COALESCE(CONCAT(LENGTH(CAST(`id` AS CHAR)), ':', CAST(`id` AS CHAR)), '-')))",
+  it('encodes an integer as its text, and a nullable one with N for NULL', () => {
+    expect(rowHashSql([col('id', 'int', 'int(11)', { nullable: false }), col('n', 'int')])).toBe(
+      "SHA1(CONCAT_WS(',', `id`, COALESCE(`n`, 'N')))",
     );
   });
 
-  it('encodes strings as utf8mb4 bytes and binary as raw bytes', () => {
-    expect(rowHashSql([col('name', 'varchar', 'varchar(20)'), col('raw', 'varbinary', 'varbinary(8)')])).toBe(
-      'MD5(CONCAT(' +
-        "COALESCE(CONCAT(LENGTH(CAST(CONVERT(`name` USING utf8mb4) AS BINARY)), ':', CAST(CONVERT(`name` USING utf8mb4) AS BINARY)), '-'), " +
-        "COALESCE(CONCAT(LENGTH(`raw`), ':', `raw`), '-')))",
+  it('quotes utf8mb4 strings as they are, converts other charsets, and quotes binary as raw bytes', () => {
+    expect(rowHashSql([
+      col('name', 'varchar', 'varchar(20)', utf8),
+      col('raw', 'varbinary', 'varbinary(8)'),
+      col('old', 'varchar', 'varchar(20)', { collation: 'latin1_swedish_ci' }),
+      col('e', 'enum', "enum('a','b')", { collation: 'utf8mb4_general_ci' }),
+    ])).toBe(
+      "SHA1(CONCAT_WS(',', QUOTE(`name`), QUOTE(`raw`), QUOTE(CAST(CONVERT(`old` USING utf8mb4) AS BINARY)), QUOTE(`e`)))",
+    );
+  });
+
+  it('reads text as binary where a row mixes collations', () => {
+    expect(rowHashSql([col('a', 'varchar', 'varchar(20)', utf8), col('b', 'varchar', 'varchar(20)', { collation: 'utf8mb4_bin' })])).toBe(
+      "SHA1(CONCAT_WS(',', QUOTE(CAST(`a` AS BINARY)), QUOTE(CAST(`b` AS BINARY))))",
+    );
+    expect(rowHashSql([col('a', 'varchar', 'varchar(20)', utf8), col('code', 'char', 'char(3)', { collation: 'ascii_general_ci' })])).toBe(
+      "SHA1(CONCAT_WS(',', QUOTE(CAST(`a` AS BINARY)), QUOTE(CAST(`code` AS BINARY))))",
     );
   });
 
   it('reads FLOAT through DOUBLE and BIT as a number', () => {
-    expect(rowHashSql([col('f', 'float'), col('d', 'double'), col('b', 'bit', 'bit(5)')])).toBe(
-      'MD5(CONCAT(' +
-        "COALESCE(CONCAT(LENGTH(CAST(`f` AS DOUBLE)), ':', CAST(`f` AS DOUBLE)), '-'), " +
-        "COALESCE(CONCAT(LENGTH(CAST(`d` AS CHAR)), ':', CAST(`d` AS CHAR)), '-'), " +
-        "COALESCE(CONCAT(LENGTH(CAST(`b` AS UNSIGNED)), ':', CAST(`b` AS UNSIGNED)), '-')))",
+    expect(rowHashSql([col('f', 'float'), col('d', 'double'), col('b', 'bit', 'bit(5)', { nullable: false })])).toBe(
+      "SHA1(CONCAT_WS(',', COALESCE(CAST(`f` AS DOUBLE), 'N'), COALESCE(`d`, 'N'), CAST(`b` AS UNSIGNED)))",
     );
   });
 
-  it('drops trailing fraction zeros only where the type has a fraction', () => {
-    const trimmed = (c: string): string => `TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(\`${c}\` AS CHAR)))`;
-    expect(rowHashSql([col('a', 'decimal', 'decimal(12,4)'), col('n', 'decimal', 'decimal(10,0)'), col('t', 'datetime', 'datetime(6)'), col('d', 'datetime')])).toBe(
-      'MD5(CONCAT(' +
-        `COALESCE(CONCAT(LENGTH(${trimmed('a')}), ':', ${trimmed('a')}), '-'), ` +
-        "COALESCE(CONCAT(LENGTH(CAST(`n` AS CHAR)), ':', CAST(`n` AS CHAR)), '-'), " +
-        `COALESCE(CONCAT(LENGTH(${trimmed('t')}), ':', ${trimmed('t')}), '-'), ` +
-        "COALESCE(CONCAT(LENGTH(CAST(`d` AS CHAR)), ':', CAST(`d` AS CHAR)), '-')))",
+  it('keeps fractions as printed when both sides have the same scale', () => {
+    expect(rowHashSql([col('a', 'decimal', 'decimal(38,20)', { nullable: false }), col('t', 'datetime', 'datetime(3)', { nullable: false })])).toBe(
+      "SHA1(CONCAT_WS(',', `a`, `t`))",
     );
   });
 
-  it('hashes large values on their own, so CONCAT never outgrows max_allowed_packet', () => {
-    expect(rowHashSql([col('doc', 'longtext'), col('img', 'blob')])).toBe(
-      'MD5(CONCAT(' +
-        "COALESCE(CONCAT(LENGTH(CAST(CONVERT(`doc` USING utf8mb4) AS BINARY)), ':', MD5(CAST(CONVERT(`doc` USING utf8mb4) AS BINARY))), '-'), " +
-        "COALESCE(CONCAT(LENGTH(`img`), ':', MD5(`img`)), '-')))",
+  it('drops trailing fraction zeros where the other side has another scale, and then reads text as binary', () => {
+    const trimmed = (c: string): string => `COALESCE(TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(\`${c}\` AS CHAR))), 'N')`;
+    const source = [
+      col('a', 'decimal', 'decimal(12,4)'), col('n', 'decimal', 'decimal(10,0)'), col('t', 'datetime', 'datetime(6)'),
+      col('d', 'datetime'), col('s', 'varchar', 'varchar(5)', utf8),
+    ];
+    const target = [
+      col('a', 'decimal', 'decimal(10,2)'), col('n', 'decimal', 'decimal(12,2)'), col('t', 'datetime', 'datetime(6)'),
+      col('d', 'datetime', 'datetime(3)'), col('s', 'varchar', 'varchar(5)', utf8),
+    ];
+    expect(rowHashSql(source, undefined, target)).toBe(
+      `SHA1(CONCAT_WS(',', ${trimmed('a')}, COALESCE(\`n\`, 'N'), COALESCE(\`t\`, 'N'), COALESCE(\`d\`, 'N'), QUOTE(CAST(\`s\` AS BINARY))))`,
+    );
+    expect(rowHashSql(target, undefined, source)).toBe(
+      `SHA1(CONCAT_WS(',', ${trimmed('a')}, ${trimmed('n')}, COALESCE(\`t\`, 'N'), ${trimmed('d')}, QUOTE(CAST(\`s\` AS BINARY))))`,
+    );
+  });
+
+  it('encodes a column by its kind on either side: a number quoted against a string, a string hashed alone against TEXT', () => {
+    expect(rowHashSql([col('v', 'int'), col('s', 'varchar', 'varchar(20)', utf8)], undefined, [col('v', 'varchar', 'varchar(11)', utf8), col('s', 'text', 'text', utf8)])).toBe(
+      "SHA1(CONCAT_WS(',', QUOTE(`v`), COALESCE(SHA1(`s`), 'N')))",
+    );
+  });
+
+  it('hashes large values on their own, so CONCAT_WS never outgrows max_allowed_packet', () => {
+    expect(rowHashSql([col('doc', 'longtext', 'longtext', { collation: 'utf8mb4_bin' }), col('j', 'json'), col('img', 'blob')])).toBe(
+      "SHA1(CONCAT_WS(',', COALESCE(SHA1(`doc`), 'N'), COALESCE(SHA1(CAST(CONVERT(`j` USING utf8mb4) AS BINARY)), 'N'), COALESCE(SHA1(`img`), 'N')))",
     );
   });
 
   it('quotes odd names and prefixes an alias', () => {
     expect(rowHashSql([col('we`ird "name"', 'date')], 't`1')).toBe(
-      "MD5(CONCAT(COALESCE(CONCAT(LENGTH(CAST(`t``1`.`we``ird \"name\"` AS CHAR)), ':', CAST(`t``1`.`we``ird \"name\"` AS CHAR)), '-')))",
+      "SHA1(CONCAT_WS(',', COALESCE(`t``1`.`we``ird \"name\"`, 'N')))",
     );
   });
 });
