@@ -284,13 +284,14 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const targets = await readTables(io.target, [...new Set(todo.map((w) => w.targetSchema))], names);
       for (const work of todo) {
         const meta = metas.get(work.key);
-        const drift = meta ? definitionDrift(meta, targets.get(`${work.targetSchema}.${work.table}`)) : undefined;
+        const targetMeta = targets.get(`${work.targetSchema}.${work.table}`);
+        const drift = meta ? definitionDrift(meta, targetMeta) : undefined;
         const result = drift?.blocking.length
           ? driftedTable(work, drift)
           : withDriftWarning(await migrateTable(io, work, checkpoint.current, (current) => {
             checkpoint.current = current;
             ctx.heartbeat(checkpoint);
-          }, meta, drift?.lossy), drift);
+          }, meta, drift?.lossy, targetMeta), drift);
         checkpoint.done.push(result);
         checkpoint.current = undefined;
         ctx.heartbeat(checkpoint);

@@ -80,6 +80,8 @@ export async function migrateTable(
   known: TableMeta | undefined,
   /** Target columns that may store a source value changed without an error (definition-drift.ts). */
   lossy: LossyColumn[] = [],
+  /** The target's definition, read for the whole batch at once (the run's verification uses it). */
+  targetMeta?: TableMeta,
 ): Promise<TableRunResult> {
   const started = Date.now();
   // The latest checkpoint, heartbeated again while the run's verification goes on (a retry then
@@ -173,10 +175,10 @@ export async function migrateTable(
       onChunk: () => reportCheckpoint(last),
     };
     const drained = await applyDeltas({
-      ...base, key, capture, batchRows: io.copy.writeBatchRows, check: verifying && ((keys) => checkApplied(verifying, work, meta, keys)),
+      ...base, key, capture, batchRows: io.copy.writeBatchRows, check: verifying && ((keys) => checkApplied(verifying, work, meta, keys, targetMeta)),
     });
     // The next slice of the table compared with its source: every table in full every few runs.
-    if (verifying) result.verification = await verifySlice(verifying, work, meta);
+    if (verifying) result.verification = await verifySlice(verifying, work, meta, targetMeta);
     Object.assign(result, { inserts: drained.inserts, updates: drained.updates, deletes: drained.deletes, errors: drained.errors });
     if (drained.lastSeq) result.lastSyncPosition = `change log seq ${drained.lastSeq}`;
     const hasRows = !full || result.fullLoadRows + drained.inserts + drained.updates > 0;

@@ -24,10 +24,11 @@ export interface RunVerifyIo {
   onChunk?: () => void;
 }
 
-function diffSpec(io: RunVerifyIo, work: TableWork, meta: TableMeta): DiffSpec {
+/** `target`: the target's definition when the caller read it with its batch (saves a read per table). */
+function diffSpec(io: RunVerifyIo, work: TableWork, meta: TableMeta, target?: TableMeta): DiffSpec {
   return {
     sourcePool: io.source, sourceSchema: work.sourceSchema, targetPool: io.target, targetSchema: work.targetSchema, table: work.table,
-    source: meta, chunkRows: io.chunkRows, keepFrom: work.keepFrom, signal: io.signal, onChunk: io.onChunk,
+    source: meta, target, chunkRows: io.chunkRows, keepFrom: work.keepFrom, signal: io.signal, onChunk: io.onChunk,
     pending: (keys) => pendingOps(io.source, io.tenant, meta, keys),
   };
 }
@@ -36,9 +37,11 @@ function diffSpec(io: RunVerifyIo, work: TableWork, meta: TableMeta): DiffSpec {
  * The rows a run applied, compared right after: keys that differ and have no captured change
  * pending. Returns how many, and a few of them.
  */
-export async function checkApplied(io: RunVerifyIo, work: TableWork, meta: TableMeta, keys: KeyValue[][]): Promise<{ unequal: number; examples: string[] }> {
+export async function checkApplied(
+  io: RunVerifyIo, work: TableWork, meta: TableMeta, keys: KeyValue[][], target?: TableMeta,
+): Promise<{ unequal: number; examples: string[] }> {
   if (keys.length === 0 || meta.primaryKey.length === 0) return { unequal: 0, examples: [] };
-  const spec = diffSpec(io, work, meta);
+  const spec = diffSpec(io, work, meta, target);
   const found = await checkKeys(spec, keys);
   const differing = [...found.missing, ...found.extra, ...found.different];
   if (differing.length === 0) return { unequal: 0, examples: [] };
@@ -52,13 +55,13 @@ export async function checkApplied(io: RunVerifyIo, work: TableWork, meta: Table
  * verification to show once the pass is complete, or as soon as a difference is found; undefined
  * while a pass goes on without one.
  */
-export async function verifySlice(io: RunVerifyIo, work: TableWork, meta: TableMeta): Promise<VerificationSummary | undefined> {
+export async function verifySlice(io: RunVerifyIo, work: TableWork, meta: TableMeta, target?: TableMeta): Promise<VerificationSummary | undefined> {
   if (meta.primaryKey.length === 0) return undefined; // copied whole by every run: nothing to roll over
   const where = [io.tenant, work.targetSchema, work.table];
   const [rows] = await io.target.query<RowDataPacket[]>(`SELECT progress FROM ${cursors} WHERE tenant = ? AND target_schema = ? AND table_name = ?`, where);
   const prior = rows[0] ? (JSON.parse(String(rows[0].progress)) as DiffProgress) : undefined;
   const slice = Math.max(5, Math.ceil(Math.max(1, work.estimatedRows) / io.chunkRows / io.runsPerPass));
-  const diff = await diffTable({ ...diffSpec(io, work, meta), maxChunks: (prior?.chunks ?? 0) + slice }, prior);
+  const diff = await diffTable({ ...diffSpec(io, work, meta, target), maxChunks: (prior?.chunks ?? 0) + slice }, prior);
   const found = diff.missing + diff.extra + diff.different;
   if (diff.complete || found > 0 || diff.definition.length > 0) {
     // A pass ends when it reaches the end of the table, or at its first difference: the next starts over.

@@ -22,6 +22,8 @@ export interface DiffSpec {
   table: string;
   /** The source definition (read by the caller). */
   source: TableMeta;
+  /** The target definition when the caller has it (null: known missing); read here otherwise. */
+  target?: TableMeta | null;
   /** Rows per chunk. */
   chunkRows: number;
   /** Resume: exclusive lower bound of the next chunk. */
@@ -221,38 +223,20 @@ function normaliseType(type: string): string {
   return type.toLowerCase().replace(/^(tinyint|smallint|mediumint|int|integer|bigint|year)\(\d+\)/, '$1');
 }
 
-async function columnDefs(pool: Pool, schema: string, table: string): Promise<ColumnDef[]> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT COLUMN_NAME AS c, COLUMN_TYPE AS t, IS_NULLABLE AS n, COLLATION_NAME AS coll,
-            (EXTRA LIKE '%VIRTUAL%' OR EXTRA LIKE '%STORED%' OR EXTRA LIKE '%PERSISTENT%') AS gen
-       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
-    [schema, table],
-  );
-  return rows.map((r) => ({
-    name: String(r.c),
-    type: normaliseType(String(r.t)),
-    nullable: r.n === 'YES',
-    collation: r.coll ? String(r.coll) : null,
-    generated: Number(r.gen) === 1,
-  }));
-}
+/** One column as the definition comparison sees it. */
+const defOf = (c: ColumnMeta): ColumnDef => ({
+  name: c.name, type: normaliseType(c.columnType), nullable: c.nullable, collation: c.collation ?? null, generated: c.generated,
+});
 
-async function primaryKeyOf(pool: Pool, schema: string, table: string): Promise<string[]> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    `SELECT COLUMN_NAME AS c FROM information_schema.STATISTICS
-      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX`,
-    [schema, table],
-  );
-  return rows.map((r) => String(r.c));
-}
-
-/** Definition differences (columns: name, order, type, nullability, collation, generated; primary key), one line each. */
-export async function compareDefinitions(
-  sourcePool: Pool, sourceSchema: string, targetPool: Pool, targetSchema: string, table: string,
-): Promise<string[]> {
-  const [src, tgt] = await Promise.all([columnDefs(sourcePool, sourceSchema, table), columnDefs(targetPool, targetSchema, table)]);
-  if (src.length === 0) return ['table missing on the source'];
-  if (tgt.length === 0) return ['table missing on the target'];
+/**
+ * Definition differences (columns: name, order, type, nullability, collation, generated; primary
+ * key), one line each, from definitions already read (a run reads a batch's at once).
+ */
+export function definitionDifferences(source: TableMeta | undefined, target: TableMeta | undefined): string[] {
+  if (!source || source.columns.length === 0) return ['table missing on the source'];
+  if (!target || target.columns.length === 0) return ['table missing on the target'];
+  const src = source.columns.map(defOf);
+  const tgt = target.columns.map(defOf);
   const lines: string[] = [];
   const tgtByName = new Map(tgt.map((c) => [c.name, c]));
   const srcNames = new Set(src.map((c) => c.name));
@@ -276,12 +260,21 @@ export async function compareDefinitions(
     if (i !== j) lines.push(both(col, `position ${i + 1}`, `position ${j + 1}`));
   }
   for (const t of tgt) if (!srcNames.has(t.name)) lines.push(`column ${t.name}: only on the target`);
-  const [spk, tpk] = await Promise.all([primaryKeyOf(sourcePool, sourceSchema, table), primaryKeyOf(targetPool, targetSchema, table)]);
+  const spk = source.primaryKey;
+  const tpk = target.primaryKey;
   if (spk.join('\u0000') !== tpk.join('\u0000')) {
     const pk = (k: string[]): string => (k.length ? `(${k.join(', ')})` : 'none');
     lines.push(`primary key ${pk(spk)} on the source, ${pk(tpk)} on the target`);
   }
   return lines;
+}
+
+/** Definition differences of a table, read from both servers. */
+export async function compareDefinitions(
+  sourcePool: Pool, sourceSchema: string, targetPool: Pool, targetSchema: string, table: string,
+): Promise<string[]> {
+  const [source, target] = await Promise.all([readTable(sourcePool, sourceSchema, table), readTable(targetPool, targetSchema, table)]);
+  return definitionDifferences(source, target);
 }
 
 // --- the comparison ------------------------------------------------------------------------------
@@ -320,8 +313,10 @@ function keepFilter(spec: DiffSpec): Fragment | undefined {
 
 type Planned = { plan: Plan } | { problem: string };
 
-async function makePlan(spec: DiffSpec): Promise<Planned> {
-  const target = await readTable(spec.targetPool, spec.targetSchema, spec.table);
+const targetOf = async (spec: DiffSpec): Promise<TableMeta | undefined> =>
+  spec.target !== undefined ? spec.target ?? undefined : readTable(spec.targetPool, spec.targetSchema, spec.table);
+
+async function makePlan(spec: DiffSpec, target: TableMeta | undefined): Promise<Planned> {
   if (!target) return { problem: 'table missing on the target' };
   const key = spec.source.primaryKey;
   const lost = key.filter((k) => !target.columns.some((c) => c.name === k));
@@ -415,7 +410,7 @@ export async function checkKeys(spec: DiffSpec, keys: KeyValue[][]): Promise<{ m
   const result = { missing: [] as KeyValue[][], extra: [] as KeyValue[][], different: [] as KeyValue[][] };
   if (keys.length === 0) return result;
   if (spec.source.primaryKey.length === 0) throw new Error(`table ${spec.table} has no primary key: rows cannot be checked by key`);
-  const planned = await makePlan(spec);
+  const planned = await makePlan(spec, await targetOf(spec));
   if ('problem' in planned) throw new Error(`table ${spec.table}: ${planned.problem}`);
   for (const d of await compareKeys(planned.plan, keys, false)) result[d.what].push(d.key);
   return result;
@@ -454,7 +449,8 @@ export async function diffTable(spec: DiffSpec, resume?: DiffProgress): Promise<
   const p: DiffProgress = resume
     ? { ...resume, examples: [...resume.examples], lastKey: resume.lastKey ? reviveKey(resume.lastKey) : undefined }
     : zero();
-  const definition = await compareDefinitions(spec.sourcePool, spec.sourceSchema, spec.targetPool, spec.targetSchema, spec.table);
+  const targetMeta = await targetOf(spec);
+  const definition = definitionDifferences(spec.source, targetMeta);
   if (p.complete) return { ...p, definition };
   const chunkRows = Math.max(1, Math.floor(spec.chunkRows));
 
@@ -473,7 +469,7 @@ export async function diffTable(spec: DiffSpec, resume?: DiffProgress): Promise<
     }
   };
 
-  const planned = await makePlan(spec);
+  const planned = await makePlan(spec, targetMeta);
   if ('problem' in planned) {
     // Nothing to compare rows with: every source row counts as missing.
     await throttle();

@@ -56,10 +56,14 @@ export function createVerifyActivities(conns: ConnectionRegistry) {
       const source = conns.pool(input.sourceConnection);
       const target = conns.pool(input.targetConnection);
       const todo = input.tables.filter((w) => !checkpoint.done.some((d) => d.key === w.key));
-      const metas = await readTables(source, [...new Set(todo.map((w) => w.sourceSchema))], [...new Set(todo.map((w) => w.table))]);
+      // Both sides' definitions for the whole batch at once, not per table.
+      const names = [...new Set(todo.map((w) => w.table))];
+      const metas = await readTables(source, [...new Set(todo.map((w) => w.sourceSchema))], names);
+      const targets = await readTables(target, [...new Set(todo.map((w) => w.targetSchema))], names);
       for (const work of todo) {
         const resume = checkpoint.current?.key === work.key ? checkpoint.current.progress : undefined;
-        const result = await verifyTable(input, source, target, work, metas.get(work.key), resume, (progress) => {
+        const targetMeta = targets.get(`${work.targetSchema}.${work.table}`) ?? null;
+        const result = await verifyTable(input, source, target, work, metas.get(work.key), targetMeta, resume, (progress) => {
           checkpoint.current = { key: work.key, progress };
           ctx.heartbeat(checkpoint);
         });
@@ -73,7 +77,7 @@ export function createVerifyActivities(conns: ConnectionRegistry) {
 }
 
 async function verifyTable(
-  input: VerifyTablesInput, source: Pool, target: Pool, work: TableWork, meta: TableMeta | undefined,
+  input: VerifyTablesInput, source: Pool, target: Pool, work: TableWork, meta: TableMeta | undefined, targetMeta: TableMeta | null,
   resume: DiffProgress | undefined, beat: (p: DiffProgress) => void,
 ): Promise<TableVerification> {
   const result: TableVerification = {
@@ -97,7 +101,7 @@ async function verifyTable(
     };
     const diff = await diffTable({
       sourcePool: source, sourceSchema: work.sourceSchema, targetPool: target, targetSchema: work.targetSchema, table: work.table,
-      source: meta, chunkRows: input.settings.chunkRows, keepFrom: work.keepFrom, signal,
+      source: meta, target: targetMeta, chunkRows: input.settings.chunkRows, keepFrom: work.keepFrom, signal,
       after: resume?.lastKey ? reviveKey(resume.lastKey) : undefined,
       pending: (keys) => pendingOps(source, input.tenant, meta, keys),
       repair: conn ? async (keys) => {
