@@ -171,7 +171,8 @@ export async function migrateTable(
     // Rows the target rejected during the load were put back in the log, so the drain retries
     // them and its count is the number of rows that are not on the target now.
     const verifying: RunVerifyIo | undefined = io.verify && {
-      source: io.source, target: io.target, tenant: io.tenant, chunkRows: io.verify.chunkRows, runsPerPass: io.verify.runsPerPass, signal: io.signal,
+      source: io.source, target: io.target, tenant: io.tenant, chunkRows: io.verify.chunkRows, runsPerPass: io.verify.runsPerPass,
+      maxChunksPerRun: io.verify.maxChunksPerRun ?? 100, signal: io.signal,
       onChunk: () => reportCheckpoint(last),
     };
     const drained = await applyDeltas({

@@ -1,6 +1,7 @@
 // What every run verifies of its own accord, so that a divergence nobody anticipated is caught
 // without a separate pass: the rows it just applied (cheap: their hashes on both sides), and the
-// next slice of each table's chunks, so that every table is compared in full every few runs.
+// next slice of each table's chunks, so that every table is compared in full every few runs (a big
+// one in more: a run compares at most maxChunksPerRun chunks of a table, to stay short).
 // Where a table's rolling pass stands is kept in cm_control.verify_cursor on the target.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
@@ -17,8 +18,10 @@ export interface RunVerifyIo {
   target: Pool;
   tenant: string;
   chunkRows: number;
-  /** A full pass over a table is spread over this many runs. */
+  /** A full pass over a table is spread over this many runs… */
   runsPerPass: number;
+  /** …comparing at most this many chunks of a table per run. */
+  maxChunksPerRun: number;
   signal?: AbortSignal;
   /** After every chunk compared: the caller heartbeats. */
   onChunk?: () => void;
@@ -60,7 +63,8 @@ export async function verifySlice(io: RunVerifyIo, work: TableWork, meta: TableM
   const where = [io.tenant, work.targetSchema, work.table];
   const [rows] = await io.target.query<RowDataPacket[]>(`SELECT progress FROM ${cursors} WHERE tenant = ? AND target_schema = ? AND table_name = ?`, where);
   const prior = rows[0] ? (JSON.parse(String(rows[0].progress)) as DiffProgress) : undefined;
-  const slice = Math.max(5, Math.ceil(Math.max(1, work.estimatedRows) / io.chunkRows / io.runsPerPass));
+  // About 1/runsPerPass of the table, at least 5 chunks, at most maxChunksPerRun: a big table takes more runs.
+  const slice = Math.min(io.maxChunksPerRun, Math.max(5, Math.ceil(Math.max(1, work.estimatedRows) / io.chunkRows / io.runsPerPass)));
   const diff = await diffTable({ ...diffSpec(io, work, meta, target), maxChunks: (prior?.chunks ?? 0) + slice }, prior);
   const found = diff.missing + diff.extra + diff.different;
   if (diff.complete || found > 0 || diff.definition.length > 0) {

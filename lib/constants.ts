@@ -30,7 +30,7 @@ export const DEFAULT_COPY: CopySettings = {
   heartbeatTimeoutSeconds: 30,
 };
 
-/** Verification: 1,000-row chunks, two tables at a time, pausing while the source runs more than 16 threads; every table compared in full every 4 runs. */
+/** Verification: 1,000-row chunks, two tables at a time, pausing while the source runs more than 16 threads; every table compared in full every 4 runs, at most 100 chunks of a table per run. */
 export const DEFAULT_VERIFY: VerifySettings = {
   chunkRows: 1_000,
   concurrency: 2,
@@ -38,6 +38,7 @@ export const DEFAULT_VERIFY: VerifySettings = {
   pauseMs: 500,
   maxPauseMs: 60_000,
   runsPerPass: 4,
+  maxChunksPerRun: 100,
 };
 
 export const DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;

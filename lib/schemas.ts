@@ -51,6 +51,7 @@ export const verifySettingsSchema = z
     pauseMs: z.number().int().min(0).max(60_000),
     maxPauseMs: z.number().int().min(0).max(24 * 3600_000),
     runsPerPass: z.number().int().min(1).max(1000),
+    maxChunksPerRun: z.number().int().min(1).max(1_000_000),
   })
   .strict()
   .partial();

@@ -182,8 +182,10 @@ export interface VerifySettings {
   pauseMs: number;
   /** Most time spent pausing per table before going on anyway (and saying so). */
   maxPauseMs: number;
-  /** Every run compares the next slice of each table: a full pass over a table takes this many runs. */
+  /** Every run compares the next slice of each table: a full pass over a table takes this many runs… */
   runsPerPass: number;
+  /** …but a run compares at most this many chunks of one table, so that a delta run stays short (absent: 100). */
+  maxChunksPerRun?: number;
 }
 
 export interface VerificationInput {
