@@ -4,7 +4,7 @@
 // range, not a date), and such a row is rejected by the writer. Some it stores changed without an
 // error: a DECIMAL rounded to a smaller scale is only a note, a DATETIME(6) into DATETIME(3) or a
 // DOUBLE into FLOAT not even that. For those the writer checks each value first (`LossyColumn`).
-import type { ColumnMeta, TableMeta } from './introspect';
+import { normalType, type ColumnMeta, type TableMeta } from './introspect';
 
 export interface Drift {
   /** Differences that make every write impossible or wrong (a column missing, another key): no write. */
@@ -25,10 +25,7 @@ export interface LossyColumn {
   target: string;
 }
 
-/** COLUMN_TYPE as both servers agree on it: MySQL 8 drops integer display widths, MariaDB keeps them. */
-export function normalType(c: ColumnMeta): string {
-  return c.columnType.toLowerCase().replace(/^(tinyint|smallint|mediumint|int|integer|bigint)\(\d+\)/, '$1').replace(/^integer/, 'int').trim();
-}
+const typeOf = (c: ColumnMeta): string => normalType(c.columnType);
 
 const INTEGER = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 const TEMPORAL = new Set(['datetime', 'timestamp', 'time']);
@@ -46,7 +43,7 @@ const fspOf = (c: ColumnMeta): number => Number(/\((\d)\)/.exec(c.columnType)?.[
 
 /** How the target may store a source value changed without an error, if it may. */
 function lossOf(s: ColumnMeta, t: ColumnMeta): LossyColumn | undefined {
-  const base = { column: s.name, source: normalType(s), target: normalType(t) };
+  const base = { column: s.name, source: typeOf(s), target: typeOf(t) };
   const targetScale = scaleOf(t);
   if (targetScale !== undefined && NUMERIC.has(s.dataType) && (scaleOf(s) === undefined || scaleOf(s)! > targetScale)) {
     return { ...base, kind: 'scale', limit: targetScale };
@@ -67,7 +64,7 @@ export function definitionDrift(source: TableMeta, target: TableMeta | undefined
       continue;
     }
     onTarget.delete(s.name.toLowerCase());
-    if (s.generated || t.generated || normalType(s) === normalType(t)) continue; // generated: each server computes its own
+    if (s.generated || t.generated || typeOf(s) === typeOf(t)) continue; // generated: each server computes its own
     const loss = lossOf(s, t);
     if (loss) drift.lossy.push(loss);
   }

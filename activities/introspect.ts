@@ -89,6 +89,14 @@ export async function readTable(pool: Pool, schema: string, table: string): Prom
   return (await readTables(pool, [schema], [table])).get(`${schema}.${table}`);
 }
 
+/**
+ * COLUMN_TYPE as both servers agree on it: MySQL 8 drops integer display widths (int(11) → int),
+ * MariaDB keeps them; they mean nothing, so neither side keeps them here.
+ */
+export function normalType(columnType: string): string {
+  return columnType.toLowerCase().replace(/^(tinyint|smallint|mediumint|int|integer|bigint|year)\(\d+\)/, '$1').replace(/^integer\b/, 'int').trim();
+}
+
 /** Columns that are written on copy: generated columns are recomputed by the target. */
 export function copyColumns(meta: TableMeta): ColumnMeta[] {
   return meta.columns.filter((c) => !c.generated);

@@ -11,7 +11,7 @@
 // 1.8 s and under SHA1 about 2.5 s (MD5 instead of SHA1: +0.9 s; the former length-prefixed,
 // converted, trimmed encoding: 7.3 s under CRC32 alone).
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { approximateColumns, copyColumns, readTable, type ColumnMeta, type TableMeta } from './introspect';
+import { approximateColumns, copyColumns, normalType, readTable, type ColumnMeta, type TableMeta } from './introspect';
 import { id, keyAfter, keyIn, keyString, qualified, reviveKey, type Approximate, type Fragment, type KeyValue } from './sql';
 
 export interface DiffSpec {
@@ -218,14 +218,10 @@ interface ColumnDef {
   generated: boolean;
 }
 
-/** MySQL 8 drops integer display widths (int(11) -> int): they mean nothing, so neither side keeps them. */
-function normaliseType(type: string): string {
-  return type.toLowerCase().replace(/^(tinyint|smallint|mediumint|int|integer|bigint|year)\(\d+\)/, '$1');
-}
 
 /** One column as the definition comparison sees it. */
 const defOf = (c: ColumnMeta): ColumnDef => ({
-  name: c.name, type: normaliseType(c.columnType), nullable: c.nullable, collation: c.collation ?? null, generated: c.generated,
+  name: c.name, type: normalType(c.columnType), nullable: c.nullable, collation: c.collation ?? null, generated: c.generated,
 });
 
 /**
