@@ -8,7 +8,7 @@ import { approximateColumns, copyColumns, readTable, type TableMeta } from './in
 import { errorText, isTableError, qualified, reviveKey, type KeyValue } from './sql';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import { prepareTargetSession, TableWriter } from './writer';
-import { checkApplied, verifySlice, type RunVerifyIo } from './run-verify';
+import { checkApplied, forgetSlice, verifySlice, type RunVerifyIo } from './run-verify';
 import type { LossyColumn } from './definition-drift';
 
 /** The claims of a ranged load's attempts (copyKeyRange), one per range. */
@@ -178,7 +178,9 @@ export async function migrateTable(
     const drained = await applyDeltas({
       ...base, key, capture, batchRows: io.copy.writeBatchRows, check: verifying && ((keys) => checkApplied(verifying, work, meta, keys, targetMeta)),
     });
-    // The next slice of the table compared with its source: every table in full every few runs.
+    // The next slice of the table compared with its source: every table in full every few runs. A
+    // table loaded in full starts a new pass: what an older pass compared was replaced.
+    if (verifying && full) await forgetSlice(io.target, io.tenant, work);
     if (verifying) result.verification = await verifySlice(verifying, work, meta, targetMeta);
     Object.assign(result, { inserts: drained.inserts, updates: drained.updates, deletes: drained.deletes, errors: drained.errors });
     if (drained.lastSeq) result.lastSyncPosition = `change log seq ${drained.lastSeq}`;

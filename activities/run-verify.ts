@@ -54,6 +54,14 @@ export async function checkApplied(
 }
 
 /**
+ * Forgets where a table's rolling pass stood: after a full load or a verification, a pass that began
+ * before would call chunks compared before them equal.
+ */
+export async function forgetSlice(target: Pool, tenant: string, work: Pick<TableWork, 'targetSchema' | 'table'>): Promise<void> {
+  await target.query(`DELETE FROM ${cursors} WHERE tenant = ? AND target_schema = ? AND table_name = ?`, [tenant, work.targetSchema, work.table]);
+}
+
+/**
  * Compares the next slice of the table's chunks (about 1/runsPerPass of the table). Returns the
  * verification to show once the pass is complete, or as soon as a difference is found; undefined
  * while a pass goes on without one.

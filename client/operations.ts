@@ -181,9 +181,11 @@ export async function waitForVerification(
 ): Promise<VerificationResult> {
   const child = client.workflow.getHandle(started.workflowId);
   await untilClosed(child, onProgress && (async () => onProgress(await child.query(verificationProgressQuery))), pollMs);
-  const result = (await child.result()) as VerificationResult;
   // The page has taken it in once the tenant's log says so: `cm status` agrees from here on.
-  await waitForStatus(client, tenant, (s) => !!s.verifications.find((v) => v.number === started.number)?.endedAt);
+  const page = await waitForStatus(client, tenant, (s) => !!s.verifications.find((v) => v.number === started.number)?.endedAt);
+  const entry = page.verifications.find((v) => v.number === started.number)!;
+  const result = (await child.result().catch(() => undefined)) as VerificationResult | undefined;
+  if (!result) throw new UserFacingError(`verification #${started.number} failed: ${entry.failure ?? 'it ended without a result'} (${started.workflowId})`);
   return result;
 }
 

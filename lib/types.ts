@@ -251,6 +251,8 @@ export interface VerificationLogEntry {
   reason?: string;
   repair: boolean;
   afterRun: number;
+  /** Set when it covered only some tables ("company cronus, tables cust_*"): Disable asks for a whole one. */
+  scope?: string;
   startedAt: string;
   endedAt?: string;
   tables: number;

@@ -380,6 +380,8 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       number, workflowId, status: 'In Progress', requestedBy: request.requestedBy, reason: request.reason, repair,
       afterRun: state.log[state.log.length - 1]?.run ?? 0, startedAt: new Date().toISOString(), tables: tables.length,
     };
+    const scope = [request.company && `company ${request.company}`, request.table && `tables ${request.table}`].filter(Boolean).join(', ');
+    if (scope) entry.scope = scope;
     appendCapped(state.verifications, entry, MAX_VERIFICATIONS);
     state.currentVerification = number;
     publish();

@@ -140,8 +140,8 @@ export function refuseDisable(state: TenantState, skipFinalRun: boolean, skipVer
   }
   if (!skipVerification && !upgraded && last) {
     const v = [...state.verifications].reverse().find((e) => e.status !== 'In Progress');
-    if (!v || v.afterRun !== last.run || v.status !== 'Equal') {
-      const seen = v ? `verification #${v.number} after run #${v.afterRun}: ${v.status}` : 'no verification yet';
+    if (!v || v.afterRun !== last.run || v.status !== 'Equal' || v.scope) {
+      const seen = v ? `verification #${v.number}${v.scope ? ` of ${v.scope} only` : ''} after run #${v.afterRun}: ${v.status}` : 'no verification yet';
       return `checklist: the target has not been verified equal to the source after the final run #${last.run} (${seen}): run \`cm verify\` (with --repair to mend differences), or send {"skipVerification": true}`;
     }
   }
@@ -188,10 +188,15 @@ export function applyVerification(state: TenantState, result: VerificationResult
     if (!t) continue;
     const { key: _key, rowsCompared: _rows, chunks: _chunks, pending: _pending, pauses: _pauses, pausedMs: _paused, ...summary } = r;
     t.verification = summary;
+    // A failed table keeps what its run said; a Warning keeps its run's reason (rejected rows, capture
+    // lost): the verification column says the rest. Only a table called Successful is changed.
+    const noted = !!t.errorMessage && VERIFICATION_NOTE.test(t.errorMessage);
     if (r.status !== 'Verified') {
-      if (t.status !== 'Failed') t.status = 'Warning';
-      t.errorMessage = verificationMessage(r);
-    } else if (t.errorMessage && VERIFICATION_NOTE.test(t.errorMessage)) {
+      if (t.status === 'Successful' || (t.status === 'Warning' && noted)) {
+        t.status = 'Warning';
+        t.errorMessage = verificationMessage(r);
+      }
+    } else if (t.status === 'Warning' && noted) {
       // The difference it reported is gone: the table is what its runs say again.
       t.status = t.errors > 0 || t.warning ? 'Warning' : 'Successful';
       t.errorMessage = t.warning;

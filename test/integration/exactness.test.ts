@@ -80,7 +80,7 @@ it('a change the target column cannot hold exactly is rejected with the reason, 
 });
 
 it('a full load into a target table that has rows leaves exactly the source rows', async () => {
-  await disableCloudMigration(f.client, tenant, { requestedBy: 'jest', reason: 'set up again', skipFinalRun: true, skipVerification: true } as never);
+  await disableCloudMigration(f.client, tenant, { requestedBy: 'jest', reason: 'set up again', skipFinalRun: true, skipVerification: true });
   await f.pool.query(`DELETE FROM ${src}.kept WHERE id IN (2, 4)`);
   const { status } = await createTenant(f.client, f.taskQueue, { tenant, companies: [{ source: src }], copy: { heartbeatTimeoutSeconds: 5 } });
   expect(status.status).toBe('Ready');

@@ -535,6 +535,27 @@ describe('verification on the page', () => {
     expect(refuseDisable(s, false)).toBeUndefined();
   });
 
+  it('a verification never turns a Failed table Successful, and leaves a Warning its run\'s reason', () => {
+    const s = loaded();
+    s.tables['cronus.item'] = { ...s.tables['cronus.item'], status: 'Failed', errors: 0, errorMessage: 'run failed: connection lost' };
+    s.tables['cronus.gl'] = tableState('gl', { key: 'cronus.gl', status: 'Warning', fullLoadDone: true, errors: 2, errorMessage: '2 rows rejected by the target; first: zero date' });
+    applyVerification(s, { number: 1, status: 'Differences', repair: false, tables: [
+      verified('cronus.item', { status: 'Differs', missing: 1 }), verified('cronus.gl', { status: 'Differs', different: 1 }),
+    ] }, 'x');
+    expect(s.tables['cronus.item']).toMatchObject({ status: 'Failed', errorMessage: 'run failed: connection lost' });
+    expect(s.tables['cronus.gl']).toMatchObject({ status: 'Warning', errorMessage: '2 rows rejected by the target; first: zero date', verification: { status: 'Differs' } });
+    s.verifications.push(verificationEntry(2));
+    applyVerification(s, { number: 2, status: 'Equal', repair: true, tables: [verified('cronus.item'), verified('cronus.gl')] }, 'y');
+    expect(s.tables['cronus.item'].status).toBe('Failed');
+    expect(s.tables['cronus.gl']).toMatchObject({ status: 'Warning', errorMessage: '2 rows rejected by the target; first: zero date' });
+  });
+
+  it('disable does not take a verification of some tables only', () => {
+    const s = readyState({ status: 'Upgrade Pending', log: [logEntry(1, { status: 'Completed' })], nextRun: 2 });
+    s.verifications = [verificationEntry(1, { status: 'Equal', afterRun: 1, endedAt: 'z', scope: 'company cronus' })];
+    expect(refuseDisable(s, false)).toMatch(/\(verification #1 of company cronus only after run #1: Equal\)/);
+  });
+
   it('refuses a verification with nothing to compare, an unknown company or a busy tenant', () => {
     const s = loaded();
     s.currentVerification = undefined;
