@@ -77,6 +77,10 @@ export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
     }
     const applied = entries.filter((e) => !out.rejected.has(keyString(e.key))).map((e) => e.seq);
     if (applied.length > 0) await spec.sourcePool.query(`DELETE FROM ${log} WHERE seq IN (?)`, [applied]);
+    // A rejected row's entries stay, marked R: a verification then counts the row as rejected by the
+    // target (with the table's reason), not as a change still to apply, which it would excuse.
+    const refused = entries.filter((e) => out.rejected.has(keyString(e.key)) && e.op !== 'R').map((e) => e.seq);
+    if (refused.length > 0) await spec.sourcePool.query(`UPDATE ${log} SET op = 'R' WHERE seq IN (?)`, [refused]);
     // Checked once their own log rows are gone: a change still pending then is a newer one.
     if (spec.check) {
       const checked = await spec.check([...out.written, ...out.gone]);

@@ -261,6 +261,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
           firstError: copied.firstError,
           durationMs: Date.now() - started,
           lastKey: copied.lastKey ? String(copied.lastKey[0]) : prior?.lastKey,
+          captureIds: [capture.id],
         };
       } finally {
         await releaseTable(conn, claims);

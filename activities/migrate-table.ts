@@ -101,7 +101,7 @@ export async function migrateTable(
   const claims = [claimName(work.targetSchema, work.table), ...(mayHaveRanges ? rangeClaims(work.targetSchema, work.table, io.copy.rangesPerTable) : [])];
   try {
     await prepareTargetSession(conn);
-    await claimTable(conn, claims, () => report(resume ?? { key: work.key, rows: 0 }), io.signal);
+    await claimTable(conn, claims, () => reportCheckpoint(last), io.signal);
     if (!known) throw tableGone(work.sourceSchema, work.table);
     const meta = known;
     const columns = copyColumns(meta).map((c) => c.name);
@@ -127,7 +127,7 @@ export async function migrateTable(
     const check: CaptureCheck = {
       tableId: io.sourceTableIds?.get(work.key),
       targetHasRows: () => targetHasRows(conn, work.targetSchema, work.table),
-      onWait: () => report(resume ?? { key: work.key, rows: 0 }),
+      onWait: () => reportCheckpoint(last),
     };
     const precopied = work.full ? work.precopied : undefined;
     let capture: CaptureEntry;
@@ -135,7 +135,9 @@ export async function migrateTable(
       // The key ranges copied under the capture they checked. One lost since cannot be put back
       // here without copying again: the next run (a full load again) puts it back before its ranges.
       const found = await findCapture(io.source, io.tenant, meta.schema, meta.name);
-      const cause = found?.complete ? await captureLost(io.source, found, meta, check) : 'not installed';
+      // A range that put a lost capture back dropped the log the ranges finished before it copied under.
+      const mixed = found && precopied.captureIds?.some((c) => c !== found.id) ? 'put back while other key ranges were copied' : undefined;
+      const cause = mixed ?? (found?.complete ? await captureLost(io.source, found, meta, check) : 'not installed');
       if (!found || cause) {
         return Object.assign(result, {
           status: 'Failed', fullLoadDone: false,

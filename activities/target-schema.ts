@@ -243,7 +243,14 @@ export async function claimTargetSchemas(pool: Pool, tenant: string, schemas: st
       }
     }
   }
-  for (const schema of toClaim) await pool.query(`INSERT IGNORE INTO ${owners} (target_schema, tenant) VALUES (?, ?)`, [schema, tenant]);
+  for (const schema of toClaim) {
+    await pool.query(`INSERT IGNORE INTO ${owners} (target_schema, tenant) VALUES (?, ?)`, [schema, tenant]);
+    // Two setups racing for one schema: the one whose row is not there lost.
+    const [owner] = await pool.query<RowDataPacket[]>(`SELECT tenant FROM ${owners} WHERE target_schema = ?`, [schema]);
+    if (String(owner[0]?.tenant) !== tenant) {
+      throw new TargetRefused(`target schema '${schema}' was just claimed by tenant '${String(owner[0]?.tenant)}': choose another target schema for this company`);
+    }
+  }
 }
 
 /** Up to `limit` tables of the schema that hold at least one row. */

@@ -369,6 +369,8 @@ export interface RangeResult {
   firstError?: string;
   durationMs: number;
   lastKey?: string;
+  /** The capture each range copied under (one id per range, or several after the capture was put back meanwhile). */
+  captureIds?: number[];
 }
 
 /** One table's work in a run; `precopied` is set when its full load was done by key-range activities. */

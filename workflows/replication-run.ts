@@ -72,6 +72,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
         rejected: parts.reduce((n, p) => n + p.rejected, 0),
         firstError: parts.find((p) => p.firstError)?.firstError,
         durationMs: Math.max(0, ...parts.map((p) => p.durationMs)),
+        captureIds: [...new Set(parts.flatMap((p) => p.captureIds ?? []))],
       };
       await migrate([{ ...table, precopied }]);
     } catch (err) {

@@ -91,6 +91,18 @@ it('finds rows deleted, changed and added on the target, by key, and --repair ma
   expect((await cm('verify', tenant)).code).toBe(0);
 });
 
+it('a row a run\'s delta could not write is a rejected row, not a change still to apply', async () => {
+  const lax = await f.pool.getConnection();
+  await lax.query("SET SESSION sql_mode = ''");
+  await lax.query(`INSERT INTO ${src}.dated VALUES (4, '0000-00-00')`);
+  lax.release();
+  await run('a zero date arrives');
+  const result = await verify({ table: 'dated' });
+  expect(result.tables[0]).toMatchObject({ status: 'Verified', rejected: 2, pending: 0 });
+  await f.pool.query(`DELETE FROM ${src}.dated WHERE id = 4`);
+  await run('gone again');
+});
+
 it('a change still to apply is pending, not a difference', async () => {
   await f.pool.query(`UPDATE ${src}.customer SET name = 'renamed' WHERE id = 42`);
   const result = await verify({ table: 'customer' });
