@@ -73,6 +73,8 @@ export const tenantInputSchema = z
     appUsers: z.array(z.string().min(1).max(80)).default([]),
     copy: copySettingsSchema.default({}),
     verify: verifySettingsSchema.default({}),
+    /** How changes are captured on the source; unset: the binary log where the source allows it, else triggers. */
+    captureMode: z.enum(['auto', 'binlog', 'triggers']).default('auto'),
     continueAsNewAfterEvents: z.number().int().min(100).default(DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS),
     dataVersion: z.string().regex(/^[A-Za-z0-9_.]{1,20}$/, 'letters, digits, _ and . only').default('1.0'),
     requestedBy: z.string().max(200).optional(),
@@ -125,6 +127,7 @@ export function parseTenantInput(raw: unknown): TenantConfig {
     appUsers: v.appUsers,
     copy: { ...DEFAULT_COPY, ...v.copy },
     verify: { ...DEFAULT_VERIFY, ...v.verify },
+    captureMode: v.captureMode,
     continueAsNewAfterEvents: v.continueAsNewAfterEvents,
     dataVersion: v.dataVersion,
   };

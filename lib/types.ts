@@ -74,10 +74,24 @@ export interface TenantConfig {
   copy: CopySettings;
   /** How verification reads (absent in tenants created before it: the defaults apply). */
   verify?: VerifySettings;
+  /**
+   * How changes are captured (absent in tenants created before binlog capture: `auto`). `auto` reads
+   * the source's binary log where it allows it (activities/binlog-capture.ts), else installs triggers.
+   */
+  captureMode?: CaptureModeSetting;
   /** Start a new history once it grows past this many events, even if Temporal has not suggested it. */
   continueAsNewAfterEvents: number;
   /** The version of the data when the tenant is created (upgrades/<from>-<to> moves it on). */
   dataVersion: string;
+}
+
+export type CaptureMode = 'binlog' | 'triggers';
+export type CaptureModeSetting = CaptureMode | 'auto';
+
+/** The capture mode setup chose for a tenant, and why: shown on the page. */
+export interface CaptureChoice {
+  mode: CaptureMode;
+  reason: string;
 }
 
 /** The public face of a tenant's runtime service key: never the key itself. */
