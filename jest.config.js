@@ -1,6 +1,6 @@
 // Unit tests need nothing; integration tests share one Temporal dev server and one workflow bundle,
 // started by the global setup. Everything runs serially (`--runInBand`): the machine has 2 cores.
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] };
+const { transform, transformIgnorePatterns } = require('./jest.shared');
 module.exports = {
   projects: [
     {
@@ -8,6 +8,7 @@ module.exports = {
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
     },
     {
       displayName: 'integration',
@@ -17,6 +18,7 @@ module.exports = {
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/setup/per-file.ts'],
       transform,
+      transformIgnorePatterns,
     },
   ],
 };

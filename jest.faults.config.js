@@ -3,7 +3,7 @@
 // restarted mid-run, a busy writer on the source. Same global setup as the integration tests (one
 // dev server, one workflow bundle); the restart test starts a dev server of its own.
 // Run serially (`--runInBand`): the machine has 2 cores. CM_FAULT_SEED=<n> replays a seed.
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] };
+const { transform, transformIgnorePatterns } = require('./jest.shared');
 module.exports = {
   displayName: 'faults',
   testEnvironment: 'node',
@@ -12,4 +12,5 @@ module.exports = {
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   setupFilesAfterEnv: ['<rootDir>/test/setup/per-file.ts'],
   transform,
+  transformIgnorePatterns,
 };

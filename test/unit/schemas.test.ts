@@ -14,6 +14,7 @@ describe('parseTenantInput', () => {
       appUsers: [],
       copy: DEFAULT_COPY,
       verify: DEFAULT_VERIFY,
+      captureMode: 'auto',
       continueAsNewAfterEvents: DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS,
       dataVersion: '1.0',
     });
@@ -29,6 +30,7 @@ describe('parseTenantInput', () => {
       appUsers: ['bc_app'],
       copy: { concurrency: 8, writeBatchRows: 500 },
       verify: { chunkRows: 5000 },
+      captureMode: 'triggers',
       continueAsNewAfterEvents: 500,
       requestedBy: 'ann',
       reason: 'first tenant',
@@ -41,6 +43,7 @@ describe('parseTenantInput', () => {
       appUsers: ['bc_app'],
       copy: { ...DEFAULT_COPY, concurrency: 8, writeBatchRows: 500 },
       verify: { ...DEFAULT_VERIFY, chunkRows: 5000 },
+      captureMode: 'triggers',
       continueAsNewAfterEvents: 500,
       dataVersion: '1.0',
     });
