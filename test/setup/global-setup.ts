@@ -1,6 +1,8 @@
 // One Temporal dev server (the pinned CLI, never a download) and one workflow bundle for all
 // integration tests. Test files find both through environment variables. The dev server's Web UI
-// is on too, on a free port, for the browser test (test/integration/ui.test.ts).
+// is on too, on a free port, for the browser test (test/integration/ui.test.ts). A second MariaDB
+// server with the binary log on stands in for an on-premises source (test/source-server.ts): the
+// connection name `onprem` points at it, for tests that copy between two servers.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../lib/constants';
 import { ensureTemporalCli } from '../../lib/temporal-cli';
 import { freePort } from '../../lib/free-port';
+import { startSourceServer, type SourceServer } from '../source-server';
 
 
 export default async function globalSetup(): Promise<void> {
@@ -25,6 +28,13 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as { __cmTestEnv?: TestWorkflowEnvironment }).__cmTestEnv = env;
   process.env.CM_TEST_TEMPORAL_ADDRESS = env.address;
   process.env.CM_TEST_UI_URL = `http://127.0.0.1:${uiPort}`;
+
+  const source = await startSourceServer();
+  (globalThis as { __cmSourceServer?: SourceServer }).__cmSourceServer = source;
+  process.env.CM_TEST_SOURCE_URL = source.url;
+  // Workers resolve a tenant's `sourceConnection: 'onprem'` here: those in the jest process (tests run
+  // in band, they see this process.env) and spawned ones (they inherit it).
+  process.env.CM_CONN_ONPREM_URL = source.url;
 
   const dir = join(__dirname, '..', '..', '.data', 'test');
   mkdirSync(dir, { recursive: true });
