@@ -1,5 +1,6 @@
-// Shared plumbing for integration tests: a client and worker on the global dev server, a MySQL
-// pool, and table digests to compare source and target.
+// Shared plumbing for integration tests: a client and worker on the global dev server, MySQL pools
+// (the machine server, and the on-premises source server of the global setup), and table digests to
+// compare source and target.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -37,6 +38,13 @@ export function testWorker(taskQueue: string, opts: Pick<StartWorkerOptions, 'ru
 
 export function testPool(): Pool {
   return createMysqlPool(MYSQL_URL, { connectionLimit: 8 });
+}
+
+/** The on-premises source server (test/source-server.ts, started by the global setup): connection name `onprem`. */
+export function sourcePool(): Pool {
+  const url = process.env.CM_TEST_SOURCE_URL;
+  if (!url) throw new Error('CM_TEST_SOURCE_URL is not set: run integration tests through jest (global setup)');
+  return createMysqlPool(url, { connectionLimit: 8 });
 }
 
 export async function count(pool: Pool, schema: string, table: string, where = '1 = 1'): Promise<number> {
@@ -81,6 +89,12 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
 export async function expectSameTable(pool: Pool, a: [string, string], b: [string, string]): Promise<void> {
   expect(await tableDigest(pool, b[0], b[1])).toBe(await tableDigest(pool, a[0], a[1]));
   if (!(await hasStoredGenerated(pool, a[0], a[1]))) expect(await checksumTable(pool, b[0], b[1])).toBe(await checksumTable(pool, a[0], a[1]));
+}
+
+/** Two copies of a table, each on its own server (pool), hold the same rows: content digests, each taken where its table lives. */
+export async function expectSameAcross(source: Pool, a: [string, string], target: Pool, b: [string, string]): Promise<void> {
+  const [want, got] = await Promise.all([tableDigest(source, a[0], a[1]), tableDigest(target, b[0], b[1])]);
+  expect({ table: `${b[0]}.${b[1]}`, digest: got }).toEqual({ table: `${b[0]}.${b[1]}`, digest: want });
 }
 
 // --- worker processes (for tests that kill a worker the hard way) ----------------------------------
