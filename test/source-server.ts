@@ -124,6 +124,8 @@ export async function startSourceServer(opts: { baseDir?: string; port?: number 
           `--socket=${join(dir, 'mysqld.sock')}`, `--pid-file=${join(dir, 'mariadbd.pid')}`,
           // server_id 1 is the machine server's: a binlog reader tells servers apart by it.
           '--server-id=2', `--log-bin=${join(dir, 'binlog', 'source-bin')}`, '--binlog-format=ROW', '--binlog-row-image=FULL',
+          // Each row event describes its own columns: a key is read exactly even after an ALTER or DROP.
+          '--binlog-row-metadata=FULL',
           // Throwaway data: speed over durability.
           '--innodb-buffer-pool-size=256M', '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0',
           '--max-connections=500', '--local-infile=1',
