@@ -11,11 +11,29 @@
 // triggers. Several triggers per event are allowed since MariaDB 10.2 and MySQL 5.7. A log is fed by
 // triggers, not by a shared log that tenants subscribe to: CREATE TRIGGER waits for the table's
 // metadata lock, so a writer's transaction in flight at install is either logged or in the copy.
+//
+// In binlog mode (binlog-capture.ts) the same registry and logs live on the *target* server: the
+// binary log reader fills them, nothing is installed or written on the source, and everything
+// downstream (deltas, verification, rejected rows) reads them the same way.
 import { createHash } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { CAPTURE_SCHEMA } from '../lib/constants';
+import type { CaptureMode } from '../lib/types';
 import type { TableMeta } from './introspect';
 import { id, isMissingObject, plainName, qualified } from './sql';
+
+/** Where a tenant's capture lives: on the source (triggers), or on the target (binlog). */
+export interface CaptureSite {
+  mode: CaptureMode;
+  /** The server with the registry and the logs. */
+  store: Pool;
+  /** The source server (triggers go on its tables). */
+  source: Pool;
+  /** Binlog mode: stages every change committed until now (called before a difference is judged). */
+  catchUp?: () => Promise<void>;
+}
+
+export const triggerSite = (source: Pool): CaptureSite => ({ mode: 'triggers', store: source, source });
 
 export interface CaptureRef {
   id: number;
@@ -194,8 +212,19 @@ export interface CaptureCheck {
  * three triggers must be on this very table (a rebuild by rename leaves them on the old one), its
  * log must exist, and the table must be the one capture was installed on.
  */
-export async function captureLost(pool: Pool, ref: CaptureEntry, meta: TableMeta, check: CaptureCheck = {}): Promise<string | undefined> {
-  const triggers = await existingTriggers(pool, meta.schema, meta.name);
+export async function captureLost(site: CaptureSite, ref: CaptureEntry, meta: TableMeta, check: CaptureCheck = {}): Promise<string | undefined> {
+  const pool = site.store;
+  if (site.mode === 'binlog') {
+    // The reader sees TRUNCATE, DROP and RENAME and marks the copy owed; only the log itself can go.
+    try {
+      await pool.query(`SELECT 1 FROM ${qualified(CAPTURE_SCHEMA, ref.logTable)} LIMIT 1`);
+      return undefined;
+    } catch (err) {
+      if (isMissingObject(err)) return 'its change log on the target was dropped';
+      throw err;
+    }
+  }
+  const triggers = await existingTriggers(site.source, meta.schema, meta.name);
   if (!TRIGGER_KINDS.every((k) => triggers.has(triggerName(ref.id, k)))) {
     return 'table re-created or renamed on the source, or its capture triggers dropped';
   }
@@ -233,7 +262,11 @@ export async function captureLost(pool: Pool, ref: CaptureEntry, meta: TableMeta
  * here), which then block DROP DATABASE. A named lock on the source server itself.
  */
 async function withSchemaLock<T>(pool: Pool, schema: string, onWait: (() => void) | undefined, fn: () => Promise<T>): Promise<T> {
-  const name = `cm_capture:${createHash('sha1').update(schema).digest('hex')}`; // GET_LOCK names: at most 64 characters
+  return withNamedLock(pool, `cm_capture:${createHash('sha1').update(schema).digest('hex')}`, onWait, fn); // GET_LOCK names: at most 64 characters
+}
+
+/** Runs `fn` while one session of `pool` holds a named lock (GET_LOCK), waiting as long as it takes. */
+export async function withNamedLock<T>(pool: Pool, name: string, onWait: (() => void) | undefined, fn: () => Promise<T>): Promise<T> {
   const conn = await pool.getConnection();
   let held = false;
   try {
@@ -256,7 +289,8 @@ async function withSchemaLock<T>(pool: Pool, schema: string, onWait: (() => void
 type KeyColumn = { name: string; columnType: string; collation?: string };
 
 /** Registers (if needed) and completes a capture; the caller holds the schema lock. */
-async function install(pool: Pool, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], tableId: string | undefined, copyOwed: string): Promise<CaptureEntry> {
+async function install(site: CaptureSite, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], tableId: string | undefined, copyOwed: string): Promise<CaptureEntry> {
+  const pool = site.store;
   await pool.query(
     `INSERT IGNORE INTO ${registry} (consumer, schema_name, table_name, table_id, complete, copy_owed) VALUES (?, ?, ?, ?, 0, ?)`,
     [tenant, meta.schema, meta.name, tableId ?? null, copyOwed],
@@ -278,6 +312,10 @@ async function install(pool: Pool, tenant: string, meta: TableMeta, keyColumns: 
      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   );
 
+  if (site.mode === 'binlog') { // the binary log reader fills the log: nothing on the source
+    await pool.query(`UPDATE ${registry} SET complete = 1 WHERE id = ?`, [ref.id]);
+    return { ...ref, complete: true };
+  }
   const cols = keyColumns.map((c) => id(c.name)).join(', ');
   const values = (prefix: 'NEW' | 'OLD'): string => keyColumns.map((c) => `${prefix}.${id(c.name)}`).join(', ');
   const source = qualified(meta.schema, meta.name);
@@ -301,18 +339,21 @@ async function install(pool: Pool, tenant: string, meta: TableMeta, keyColumns: 
 }
 
 /** Drops one capture: triggers first (by name, wherever they are now), so no write fails on a missing log. */
-async function drop(pool: Pool, schema: string, ref: CaptureRef): Promise<void> {
-  for (const kind of TRIGGER_KINDS) await pool.query(`DROP TRIGGER IF EXISTS ${qualified(schema, triggerName(ref.id, kind))}`);
+async function drop(site: CaptureSite, schema: string, ref: CaptureRef): Promise<void> {
+  const pool = site.store;
+  if (site.mode === 'triggers') {
+    for (const kind of TRIGGER_KINDS) await site.source.query(`DROP TRIGGER IF EXISTS ${qualified(schema, triggerName(ref.id, kind))}`);
+  }
   await pool.query(`DROP TABLE IF EXISTS ${qualified(CAPTURE_SCHEMA, ref.logTable)}`);
   await pool.query(`DELETE FROM ${registry} WHERE id = ?`, [ref.id]);
 }
 
 /** Installs (or completes) a tenant's capture of one table; safe to run any number of times. */
 export async function installCapture(
-  pool: Pool, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], opts: { schemaReady?: boolean; tableId?: string; onWait?: () => void } = {},
+  site: CaptureSite, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], opts: { schemaReady?: boolean; tableId?: string; onWait?: () => void } = {},
 ): Promise<CaptureEntry> {
-  if (!opts.schemaReady) await ensureCaptureSchema(pool);
-  return withSchemaLock(pool, meta.schema, opts.onWait, () => install(pool, tenant, meta, keyColumns, opts.tableId, CAPTURE_INSTALLED));
+  if (!opts.schemaReady) await ensureCaptureSchema(site.store);
+  return withSchemaLock(site.store, meta.schema, opts.onWait, () => install(site, tenant, meta, keyColumns, opts.tableId, CAPTURE_INSTALLED));
 }
 
 /**
@@ -321,19 +362,30 @@ export async function installCapture(
  * why, and the table must be copied in full before its log can be trusted).
  */
 export async function checkedCapture(
-  pool: Pool, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], check: CaptureCheck & { schemaReady?: boolean } = {},
+  site: CaptureSite, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], check: CaptureCheck & { schemaReady?: boolean } = {},
 ): Promise<CaptureEntry> {
+  const pool = site.store;
   const found = await findCapture(pool, tenant, meta.schema, meta.name);
-  if (!found || !found.complete) return installCapture(pool, tenant, meta, keyColumns, check);
-  const cause = await captureLost(pool, found, meta, check);
+  if (!found || !found.complete) return installCapture(site, tenant, meta, keyColumns, check);
+  const cause = await captureLost(site, found, meta, check);
   if (!cause) return found;
-  const reason = captureLostMessage(cause);
+  return replaceCapture(site, tenant, meta, keyColumns, found.id, captureLostMessage(cause), check);
+}
+
+/**
+ * Puts a new capture in place of one (lost, or keyed on columns the table no longer has): the new
+ * one owes a full copy, and says why.
+ */
+export async function replaceCapture(
+  site: CaptureSite, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], replacedId: number, reason: string, check: CaptureCheck = {},
+): Promise<CaptureEntry> {
+  const pool = site.store;
   return withSchemaLock(pool, meta.schema, check.onWait, async () => {
     const now = await findCapture(pool, tenant, meta.schema, meta.name);
     // Another session (a parallel key range) put it back while this one waited.
-    if (now && now.id !== found.id) return install(pool, tenant, meta, keyColumns, check.tableId, now.copyOwed ?? CAPTURE_INSTALLED);
-    if (now) await drop(pool, meta.schema, now);
-    return install(pool, tenant, meta, keyColumns, check.tableId, reason);
+    if (now && now.id !== replacedId) return install(site, tenant, meta, keyColumns, check.tableId, now.copyOwed ?? CAPTURE_INSTALLED);
+    if (now) await drop(site, meta.schema, now);
+    return install(site, tenant, meta, keyColumns, check.tableId, reason);
   });
 }
 
@@ -343,11 +395,30 @@ export async function captureCopied(pool: Pool, ref: CaptureRef): Promise<void> 
 }
 
 /** Removes a tenant's capture of one table; other tenants' captures of it stay. */
-export async function removeCapture(pool: Pool, tenant: string, schema: string, table: string): Promise<boolean> {
-  const ref = await findCapture(pool, tenant, schema, table);
+export async function removeCapture(site: CaptureSite, tenant: string, schema: string, table: string): Promise<boolean> {
+  const ref = await findCapture(site.store, tenant, schema, table);
   if (!ref) return false;
-  await withSchemaLock(pool, schema, undefined, () => drop(pool, schema, ref));
+  await withSchemaLock(site.store, schema, undefined, () => drop(site, schema, ref));
   return true;
+}
+
+/** Binlog mode: a change the reader saw that no row event carries (TRUNCATE, DROP, RENAME): a full copy is owed. */
+export async function markCopyOwed(pool: Pool, ids: number[], reason: string): Promise<void> {
+  if (ids.length === 0) return;
+  await pool.query(`UPDATE ${registry} SET copy_owed = ? WHERE id IN (?)`, [reason.slice(0, 512), ids]);
+}
+
+/** A tenant's registered captures (binlog mode: what the reader stages changes for). */
+export async function tenantCaptures(pool: Pool, tenant: string): Promise<(CaptureEntry & { schema: string; table: string })[]> {
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      `SELECT id, schema_name, table_name, table_id, complete, copy_owed FROM ${registry} WHERE consumer = ?`, [tenant],
+    );
+    return rows.map((r) => ({ ...entryOf(r), schema: String(r.schema_name), table: String(r.table_name) }));
+  } catch (err) {
+    if (isMissingObject(err)) return [];
+    throw err;
+  }
 }
 
 /** Puts keys back in the log, e.g. rows the target rejected, so every later run retries them. */

@@ -85,6 +85,11 @@ export class ConnectionRegistry {
     return conn;
   }
 
+  /** Connection options for a library that opens its own connections (the binary log reader). */
+  options(name: string): { uri: string } {
+    return { uri: resolveConnectionUrl(name, this.env) };
+  }
+
   /** Where a name points, for messages: host and port, never credentials. */
   where(name: string): string {
     return describeUrl(resolveConnectionUrl(name, this.env));

@@ -13,6 +13,8 @@ import type { KeepFrom } from '../lib/types';
 
 export interface DeltaSpec extends TablePair {
   capture: CaptureRef;
+  /** The server with the capture's log: the source (triggers) or the target (binlog). */
+  logPool: Pool;
   /** A historical table's oldest-year filter: a changed row dated before it leaves the target. */
   keepFrom?: KeepFrom;
   batchRows: number;
@@ -51,7 +53,7 @@ export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
     spec.signal?.throwIfAborted();
     // Within one pass we move forward by seq so rejected rows (left in the log) are not re-read;
     // nothing persists this position, so a seq that becomes visible late is read by the next run.
-    const [logRows] = await spec.sourcePool.query<RowDataPacket[]>({
+    const [logRows] = await spec.logPool.query<RowDataPacket[]>({
       sql: `SELECT seq, op, ${selectList(spec.key, spec.approx)} FROM ${log} WHERE seq > ? ORDER BY seq LIMIT ?`,
       values: [afterSeq, spec.batchRows],
       rowsAsArray: true,
@@ -76,11 +78,11 @@ export async function applyDeltas(spec: DeltaSpec): Promise<DeltaProgress> {
       else progress.updates++;
     }
     const applied = entries.filter((e) => !out.rejected.has(keyString(e.key))).map((e) => e.seq);
-    if (applied.length > 0) await spec.sourcePool.query(`DELETE FROM ${log} WHERE seq IN (?)`, [applied]);
+    if (applied.length > 0) await spec.logPool.query(`DELETE FROM ${log} WHERE seq IN (?)`, [applied]);
     // A rejected row's entries stay, marked R: a verification then counts the row as rejected by the
     // target (with the table's reason), not as a change still to apply, which it would excuse.
     const refused = entries.filter((e) => out.rejected.has(keyString(e.key)) && e.op !== 'R').map((e) => e.seq);
-    if (refused.length > 0) await spec.sourcePool.query(`UPDATE ${log} SET op = 'R' WHERE seq IN (?)`, [refused]);
+    if (refused.length > 0) await spec.logPool.query(`UPDATE ${log} SET op = 'R' WHERE seq IN (?)`, [refused]);
     // Checked once their own log rows are gone: a change still pending then is a newer one.
     if (spec.check) {
       const checked = await spec.check([...out.written, ...out.gone]);

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { ScheduleSpec } from '../lib/schedule';
 import { upsertSchedule } from './schedule';
 import type {
-  RuntimeKeyInfo, KeepFrom,
+  RuntimeKeyInfo, KeepFrom, CaptureChoice, CaptureMode, CaptureModeSetting,
   Assessment, CompanyMapping, CopySettings, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork, VerifySettings,
 } from '../lib/types';
 import { assess, UnknownCompanyError } from './assess';
@@ -14,6 +14,8 @@ import { copyRows } from './copy';
 import { approximateColumns, copyColumns, listSchemas, readTable, readTables } from './introspect';
 import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
 import { ensureCaptureSchema, readTableIds, removeCapture, requeueKeys } from './capture';
+import { captureSiteFor } from './capture-site';
+import { binlogUnusable, dropPosition, positionText, stageBinlogChanges, startPosition, type StageResult } from './binlog-capture';
 import { id, qualified } from './sql';
 import { claimTargetSchemas, createTargetTables, emptyTargetTables, ensureControlSchema, TargetRefused, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
@@ -22,13 +24,16 @@ import { prepareTargetSession } from './writer';
 import { definitionDrift, driftMessage, type Drift } from './definition-drift';
 import { createVerifyActivities } from './verify-tables';
 import { claimName, claimTable, releaseTable } from './table-claim';
-import type { RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 
 export interface SetupInput {
   tenant: string;
   sourceConnection: string;
   targetConnection: string;
   companies: CompanyMapping[];
+  /** The tenant's capture setting (absent in older histories: triggers), and the mode it has now. */
+  captureMode?: CaptureModeSetting;
+  currentCapture?: CaptureChoice;
   /** The tenant's data version: a target upgraded past it is refused (absent in older histories). */
   dataVersion?: string;
 }
@@ -39,6 +44,8 @@ export interface MigrateTablesInput {
   targetConnection: string;
   tables: TableWork[];
   copy: CopySettings;
+  /** How the tenant captures changes (absent in older histories: triggers). */
+  capture?: CaptureMode;
   /** How the run verifies what it touched; absent in runs started before verification (then it does not). */
   verify?: VerifySettings;
 }
@@ -55,6 +62,7 @@ export interface CopyRangeInput {
   table: TableRef & { keepFrom?: KeepFrom };
   range: KeyRange;
   copy: CopySettings;
+  capture?: CaptureMode;
 }
 
 /** Heartbeat details of the previous attempt, if this is a retry. */
@@ -73,6 +81,12 @@ export interface ActivityServices {
 function callerTenant(): string | undefined {
   const m = /^cloud-migration\/([^/]+)/.exec(Context.current().info.workflowExecution?.workflowId ?? '');
   return m?.[1];
+}
+
+/** The target's control schema, created if needed (setup creates it; a re-created target may lack it). */
+async function controlReady(target: Pool): Promise<Pool> {
+  await ensureControlSchema(target);
+  return target;
 }
 
 /** Whose change capture: histories from before capture was per tenant do not name the tenant. */
@@ -168,25 +182,53 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       return { tablesCreated, failed };
     },
 
-    async installChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[] }): Promise<{ installed: number }> {
+    /** Setup: which capture this tenant uses, and why (the setting, or what the source allows). */
+    async chooseCaptureMode(input: { sourceConnection: string; setting?: CaptureModeSetting; current?: CaptureChoice }): Promise<CaptureChoice> {
+      const setting = input.setting ?? 'auto';
+      // A tenant keeps the mode it started with unless told otherwise: its logs and position are there.
+      if (input.current && (setting === 'auto' || setting === input.current.mode)) return input.current;
+      if (setting === 'triggers') return { mode: 'triggers', reason: 'captureMode is set to triggers in the tenant configuration' };
+      const unusable = await binlogUnusable(conns.pool(input.sourceConnection));
+      if (setting === 'binlog') {
+        if (unusable) throw ApplicationFailure.nonRetryable(`captureMode is binlog, but ${unusable}`, 'BinlogUnusable');
+        return { mode: 'binlog', reason: 'captureMode is set to binlog in the tenant configuration' };
+      }
+      return unusable
+        ? { mode: 'triggers', reason: `${unusable}; triggers capture the changes instead` }
+        : { mode: 'binlog', reason: 'the source writes a binary log in ROW format with full images and metadata, and the account may read it' };
+    },
+
+    async installChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[]; capture?: CaptureMode }): Promise<{ installed: number; position?: string }> {
       const tenant = captureTenant(input);
-      const source = conns.pool(input.sourceConnection);
+      const site = captureSiteFor(conns, { ...input, tenant });
+      const source = site.source;
+      // Binlog mode: the position is taken before anything is copied, so changes made during the copy follow.
+      const position = site.mode === 'binlog' ? positionText(await startPosition(source, await controlReady(conns.pool(input.targetConnection!)), tenant)) : undefined;
       const metas = await readTables(source, [...new Set(input.tables.map((t) => t.sourceSchema))]);
       let installed = 0;
-      await ensureCaptureSchema(source);
+      await ensureCaptureSchema(site.store);
       const keyed = input.tables.map((t) => metas.get(t.key)).filter((m): m is NonNullable<typeof m> => !!m && m.primaryKey.length > 0);
       // Read before any trigger goes in: a TRUNCATE in between then shows as a changed id, never as none.
-      const tableIds = await readTableIds(source, keyed.map((m) => ({ schema: m.schema, table: m.name })));
+      const tableIds = site.mode === 'triggers' ? await readTableIds(source, keyed.map((m) => ({ schema: m.schema, table: m.name }))) : new Map<string, string>();
       // One at a time: MariaDB 10.11 creating triggers of one schema from several sessions at once
       // leaves stray .TRG- files in the schema's directory (seen here), which then block DROP DATABASE.
       for (const meta of keyed) {
         // Completes a half-installed capture (an attempt that died mid-way), and puts back a lost one
         // with a full copy owed, rather than quietly adding triggers to a table that lost them.
-        await ensureCapture(source, tenant, meta, { schemaReady: true, tableId: tableIds.get(`${meta.schema}.${meta.name}`), onWait: () => Context.current().heartbeat(installed) });
+        await ensureCapture(site, tenant, meta, { schemaReady: true, tableId: tableIds.get(`${meta.schema}.${meta.name}`), onWait: () => Context.current().heartbeat(installed) });
         installed++;
         Context.current().heartbeat(installed);
       }
-      return { installed };
+      return { installed, position };
+    },
+
+    /** Binlog mode, at the start of a run: every change committed until now, staged on the target. */
+    async stageChanges(input: { tenant: string; sourceConnection: string; targetConnection: string }): Promise<StageResult> {
+      const ctx = Context.current();
+      return stageBinlogChanges({
+        tenant: input.tenant, source: conns.pool(input.sourceConnection), sourceOptions: conns.options(input.sourceConnection),
+        target: conns.pool(input.targetConnection), signal: ctx.cancellationSignal, onProgress: (p) => ctx.heartbeat(p),
+      });
     },
 
     async emptyTargetTables(input: { targetConnection: string; tables: TableRef[] }): Promise<{ tablesEmptied: number; rowsDeleted: number }> {
@@ -195,14 +237,16 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       return { tablesEmptied: input.tables.length, rowsDeleted };
     },
 
-    async removeChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[] }): Promise<{ removed: number }> {
+    async removeChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[]; capture?: CaptureMode; all?: boolean }): Promise<{ removed: number }> {
       const tenant = captureTenant(input);
-      const source = conns.pool(input.sourceConnection);
+      const site = captureSiteFor(conns, { ...input, tenant });
       let removed = 0;
       for (const t of input.tables) {
-        if (await removeCapture(source, tenant, t.sourceSchema, t.table)) removed++;
+        if (await removeCapture(site, tenant, t.sourceSchema, t.table)) removed++;
         Context.current().heartbeat(removed);
       }
+      // The tenant stops following the source: its binary log position goes too.
+      if (input.all && site.mode === 'binlog') await dropPosition(site.store, tenant);
       return { removed };
     },
 
@@ -229,8 +273,9 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const meta = await loadMeta(source, input.table.sourceSchema, input.table.table);
       const drift = definitionDrift(meta, await readTable(target, input.table.targetSchema, meta.name));
       if (drift.blocking.length > 0) throw ApplicationFailure.nonRetryable(driftMessage(drift), 'DefinitionDrift');
-      const tableIds = await readTableIds(source, [{ schema: meta.schema, table: meta.name }]);
-      const capture = await ensureCapture(source, input.tenant, meta, {
+      const site = captureSiteFor(conns, input);
+      const tableIds = site.mode === 'triggers' ? await readTableIds(source, [{ schema: meta.schema, table: meta.name }]) : new Map<string, string>();
+      const capture = await ensureCapture(site, input.tenant, meta, {
         tableId: tableIds.get(input.table.key), onWait: () => Context.current().heartbeat(resumed),
       });
       // Rows copied before capture was put back may be stale: such a range starts over.
@@ -248,7 +293,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
           keepFrom: input.table.keepFrom,
           batchRows: input.copy.writeBatchRows, batchBytes: input.copy.writeBatchBytes, writeMode: input.copy.writeMode ?? 'load',
           signal: Context.current().cancellationSignal,
-          onRejected: (keys) => requeueKeys(source, capture, meta.primaryKey, keys),
+          onRejected: (keys) => requeueKeys(site.store, capture, meta.primaryKey, keys),
           onProgress: (p) => Context.current().heartbeat({
             key: input.table.key,
             rows: (prior?.rows ?? 0) + p.rows, rejected: (prior?.rejected ?? 0) + p.rejected, lastKey: p.lastKey ? String(p.lastKey[0]) : prior?.lastKey,
@@ -278,9 +323,10 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const names = [...new Set(todo.map((w) => w.table))];
       const metas = await readTables(source, [...new Set(todo.map((w) => w.sourceSchema))], names);
       const keyed = todo.filter((w) => (metas.get(w.key)?.primaryKey.length ?? 0) > 0);
+      const site = captureSiteFor(conns, input, () => ctx.heartbeat(checkpoint));
       const io = {
-        tenant: input.tenant, source, target: conns.pool(input.targetConnection), copy: input.copy, verify: input.verify, signal: ctx.cancellationSignal,
-        sourceTableIds: keyed.length > 0 ? await readTableIds(source, keyed.map((w) => ({ schema: w.sourceSchema, table: w.table }))) : undefined,
+        tenant: input.tenant, source, target: conns.pool(input.targetConnection), site, copy: input.copy, verify: input.verify, signal: ctx.cancellationSignal,
+        sourceTableIds: keyed.length > 0 && site.mode === 'triggers' ? await readTableIds(source, keyed.map((w) => ({ schema: w.sourceSchema, table: w.table }))) : undefined,
       };
       const targets = await readTables(io.target, [...new Set(todo.map((w) => w.targetSchema))], names);
       for (const work of todo) {

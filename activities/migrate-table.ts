@@ -1,7 +1,7 @@
 // One table's part of a run: its full load when it needs one, then every captured change.
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { CopySettings, TableRunResult, TableStatus, TableWork, VerifySettings } from '../lib/types';
-import { CAPTURE_INSTALLED, captureCopied, captureLost, checkedCapture, findCapture, requeueKeys, type CaptureCheck, type CaptureEntry } from './capture';
+import { CAPTURE_INSTALLED, captureCopied, captureLost, checkedCapture, findCapture, requeueKeys, type CaptureCheck, type CaptureEntry, type CaptureSite } from './capture';
 import { copyRows } from './copy';
 import { applyDeltas } from './delta';
 import { approximateColumns, copyColumns, readTable, type TableMeta } from './introspect';
@@ -20,6 +20,8 @@ export interface TableIo {
   tenant: string;
   source: Pool;
   target: Pool;
+  /** Where the tenant's change capture lives (triggers on the source, or the binary log's staging on the target). */
+  site: CaptureSite;
   copy: CopySettings;
   signal?: AbortSignal;
   /** InnoDB ids of the source tables (readTableIds), read for the whole batch at once. */
@@ -53,8 +55,8 @@ export async function loadMeta(source: Pool, schema: string, table: string): Pro
  * needs it in place first, and its log is trusted only while it is intact. When it says a full
  * copy is owed (`copyOwed`), the table is copied in full before its log is drained.
  */
-export async function ensureCapture(source: Pool, tenant: string, meta: TableMeta, check: CaptureCheck & { schemaReady?: boolean } = {}): Promise<CaptureEntry> {
-  return checkedCapture(source, tenant, meta, keyColumns(meta), check);
+export async function ensureCapture(site: CaptureSite, tenant: string, meta: TableMeta, check: CaptureCheck & { schemaReady?: boolean } = {}): Promise<CaptureEntry> {
+  return checkedCapture(site, tenant, meta, keyColumns(meta), check);
 }
 
 async function targetHasRows(conn: PoolConnection, schema: string, table: string): Promise<boolean> {
@@ -134,10 +136,10 @@ export async function migrateTable(
     if (precopied) {
       // The key ranges copied under the capture they checked. One lost since cannot be put back
       // here without copying again: the next run (a full load again) puts it back before its ranges.
-      const found = await findCapture(io.source, io.tenant, meta.schema, meta.name);
+      const found = await findCapture(io.site.store, io.tenant, meta.schema, meta.name);
       // A range that put a lost capture back dropped the log the ranges finished before it copied under.
       const mixed = found && precopied.captureIds?.some((c) => c !== found.id) ? 'put back while other key ranges were copied' : undefined;
-      const cause = mixed ?? (found?.complete ? await captureLost(io.source, found, meta, check) : 'not installed');
+      const cause = mixed ?? (found?.complete ? await captureLost(io.site, found, meta, check) : 'not installed');
       if (!found || cause) {
         return Object.assign(result, {
           status: 'Failed', fullLoadDone: false,
@@ -146,7 +148,7 @@ export async function migrateTable(
       }
       capture = found;
     } else {
-      capture = await ensureCapture(io.source, io.tenant, meta, check);
+      capture = await ensureCapture(io.site, io.tenant, meta, check);
     }
     // A capture (re)installed since the table's last full copy: its log misses what came before.
     const owed = capture.copyOwed;
@@ -160,25 +162,25 @@ export async function migrateTable(
       const copied = await copyRows({
         ...base, ...batch, key,
         after: prior?.lastKey && reviveKey(prior.lastKey), // a binary key came back through JSON
-        onRejected: (keys) => requeueKeys(io.source, capture, key, keys),
+        onRejected: (keys) => requeueKeys(io.site.store, capture, key, keys),
         onProgress: (p) => report({ key: work.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey, captureId: capture.id }),
       });
       result.fullLoadRows = (prior?.rows ?? 0) + copied.rows;
       firstError = copied.firstError;
       result.lastSyncPosition = copied.lastKey ? `key ${copied.lastKey.join(',')}` : undefined;
     }
-    if (owed !== undefined) await captureCopied(io.source, capture);
+    if (owed !== undefined) await captureCopied(io.site.store, capture);
     result.fullLoadDone = true;
 
     // Rows the target rejected during the load were put back in the log, so the drain retries
     // them and its count is the number of rows that are not on the target now.
     const verifying: RunVerifyIo | undefined = io.verify && {
-      source: io.source, target: io.target, tenant: io.tenant, chunkRows: io.verify.chunkRows, runsPerPass: io.verify.runsPerPass,
+      source: io.source, target: io.target, site: io.site, tenant: io.tenant, chunkRows: io.verify.chunkRows, runsPerPass: io.verify.runsPerPass,
       maxChunksPerRun: io.verify.maxChunksPerRun ?? 100, signal: io.signal,
       onChunk: () => reportCheckpoint(last),
     };
     const drained = await applyDeltas({
-      ...base, key, capture, batchRows: io.copy.writeBatchRows, check: verifying && ((keys) => checkApplied(verifying, work, meta, keys, targetMeta)),
+      ...base, key, capture, logPool: io.site.store, batchRows: io.copy.writeBatchRows, check: verifying && ((keys) => checkApplied(verifying, work, meta, keys, targetMeta)),
     });
     // The next slice of the table compared with its source: every table in full every few runs. A
     // table loaded in full starts a new pass: what an older pass compared was replaced.

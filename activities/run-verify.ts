@@ -10,12 +10,15 @@ import type { TableMeta } from './introspect';
 import { keyString, qualified, type KeyValue } from './sql';
 import { checkKeys, diffTable, type DiffProgress, type DiffSpec } from './table-diff';
 import { pendingOps } from './verify-tables';
+import type { CaptureSite } from './capture';
 
 const cursors = qualified(CONTROL_SCHEMA, 'verify_cursor');
 
 export interface RunVerifyIo {
   source: Pool;
   target: Pool;
+  /** Where pending changes are looked up. */
+  site: CaptureSite;
   tenant: string;
   chunkRows: number;
   /** A full pass over a table is spread over this many runs… */
@@ -32,7 +35,7 @@ function diffSpec(io: RunVerifyIo, work: TableWork, meta: TableMeta, target?: Ta
   return {
     sourcePool: io.source, sourceSchema: work.sourceSchema, targetPool: io.target, targetSchema: work.targetSchema, table: work.table,
     source: meta, target, chunkRows: io.chunkRows, keepFrom: work.keepFrom, signal: io.signal, onChunk: io.onChunk,
-    pending: (keys) => pendingOps(io.source, io.tenant, meta, keys),
+    pending: (keys) => pendingOps(io.site, io.tenant, meta, keys),
   };
 }
 

@@ -88,6 +88,12 @@ const CONTROL_TABLES: Record<string, string> = {
      progress MEDIUMTEXT NOT NULL,
      updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
      PRIMARY KEY (tenant, target_schema, table_name)`,
+  // Binlog capture: where the tenant's reader stands in the source's binary log (binlog-capture.ts).
+  capture_position: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
+     file VARCHAR(255) NOT NULL,
+     pos BIGINT UNSIGNED NOT NULL,
+     gtid VARCHAR(1024) NULL,
+     updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)`,
   // The runtime service key: its salted hash only (see activities/runtime-key.ts). Never restored.
   runtime_key: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
      key_id CHAR(8) NOT NULL,

@@ -4,8 +4,9 @@
 import { Context } from '@temporalio/activity';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CAPTURE_SCHEMA } from '../lib/constants';
-import type { TableVerification, TableWork, VerifySettings } from '../lib/types';
-import { findCapture } from './capture';
+import type { CaptureMode, TableVerification, TableWork, VerifySettings } from '../lib/types';
+import { captureSiteFor } from './capture-site';
+import { findCapture, type CaptureSite } from './capture';
 import type { ConnectionRegistry } from './connections';
 import { syncKeys } from './delta';
 import { approximateColumns, copyColumns, readTables, type TableMeta } from './introspect';
@@ -17,6 +18,8 @@ import { forgetSlice } from './run-verify';
 
 export interface VerifyTablesInput {
   tenant: string;
+  /** How the tenant captures changes (absent: triggers). */
+  capture?: CaptureMode;
   sourceConnection: string;
   targetConnection: string;
   tables: TableWork[];
@@ -30,13 +33,17 @@ interface Checkpoint {
 }
 
 /** The captured changes still pending for these keys: keyString → op ('R': a row the target rejected). */
-export async function pendingOps(source: Pool, tenant: string, meta: TableMeta, keys: KeyValue[][]): Promise<Map<string, string>> {
+export async function pendingOps(site: CaptureSite, tenant: string, meta: TableMeta, keys: KeyValue[][]): Promise<Map<string, string>> {
   const ops = new Map<string, string>();
-  const capture = await findCapture(source, tenant, meta.schema, meta.name);
-  if (!capture || keys.length === 0 || meta.primaryKey.length === 0) return ops;
+  if (keys.length === 0 || meta.primaryKey.length === 0) return ops;
+  // Binlog mode: what was committed until now is staged first, so a change made a moment ago counts as pending.
+  await site.catchUp?.();
+  const store = site.store;
+  const capture = await findCapture(store, tenant, meta.schema, meta.name);
+  if (!capture) return ops;
   const approx = approximateColumns(meta);
   const sel = keyIn(meta.primaryKey, keys, approx);
-  const [rows] = await source.query<RowDataPacket[]>({
+  const [rows] = await store.query<RowDataPacket[]>({
     sql: `SELECT op, ${selectList(meta.primaryKey, approx)} FROM ${qualified(CAPTURE_SCHEMA, capture.logTable)} WHERE ${sel.sql}`,
     values: sel.params,
     rowsAsArray: true,
@@ -56,6 +63,7 @@ export function createVerifyActivities(conns: ConnectionRegistry) {
       const checkpoint = (ctx.info.heartbeatDetails as Checkpoint | undefined) ?? { done: [] };
       const source = conns.pool(input.sourceConnection);
       const target = conns.pool(input.targetConnection);
+      const site = captureSiteFor(conns, input, () => ctx.heartbeat(checkpoint));
       const todo = input.tables.filter((w) => !checkpoint.done.some((d) => d.key === w.key));
       // Both sides' definitions for the whole batch at once, not per table.
       const names = [...new Set(todo.map((w) => w.table))];
@@ -64,7 +72,7 @@ export function createVerifyActivities(conns: ConnectionRegistry) {
       for (const work of todo) {
         const resume = checkpoint.current?.key === work.key ? checkpoint.current.progress : undefined;
         const targetMeta = targets.get(`${work.targetSchema}.${work.table}`) ?? null;
-        const result = await verifyTable(input, source, target, work, metas.get(work.key), targetMeta, resume, (progress) => {
+        const result = await verifyTable(input, site, source, target, work, metas.get(work.key), targetMeta, resume, (progress) => {
           checkpoint.current = { key: work.key, progress };
           ctx.heartbeat(checkpoint);
         });
@@ -78,7 +86,7 @@ export function createVerifyActivities(conns: ConnectionRegistry) {
 }
 
 async function verifyTable(
-  input: VerifyTablesInput, source: Pool, target: Pool, work: TableWork, meta: TableMeta | undefined, targetMeta: TableMeta | null,
+  input: VerifyTablesInput, site: CaptureSite, source: Pool, target: Pool, work: TableWork, meta: TableMeta | undefined, targetMeta: TableMeta | null,
   resume: DiffProgress | undefined, beat: (p: DiffProgress) => void,
 ): Promise<TableVerification> {
   const result: TableVerification = {
@@ -104,7 +112,7 @@ async function verifyTable(
       sourcePool: source, sourceSchema: work.sourceSchema, targetPool: target, targetSchema: work.targetSchema, table: work.table,
       source: meta, target: targetMeta, chunkRows: input.settings.chunkRows, keepFrom: work.keepFrom, signal,
       after: resume?.lastKey ? reviveKey(resume.lastKey) : undefined,
-      pending: (keys) => pendingOps(source, input.tenant, meta, keys),
+      pending: (keys) => pendingOps(site, input.tenant, meta, keys),
       repair: conn ? async (keys) => {
         const out = await syncKeys({ ...pair, targetConn: conn! }, keys);
         return { repaired: out.written.length + out.deleted, rejected: out.rejected.size, firstError: out.firstError };

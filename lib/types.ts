@@ -212,6 +212,8 @@ export interface VerificationInput {
   settings: VerifySettings;
   /** The run the verification follows: the disable checklist asks for one after the final run. */
   afterRun: number;
+  /** How the tenant captures changes (absent: triggers): where pending changes are looked up. */
+  capture?: CaptureMode;
   /** The tenant's copy.heartbeatTimeoutSeconds: how soon a dead worker's comparison resumes elsewhere. */
   heartbeatTimeoutSeconds?: number;
 }
@@ -290,6 +292,8 @@ export interface RunLogEntry {
   tablesDone: number;
   rows: number;
   failure?: string;
+  /** Binlog mode: the part of the source's binary log this run read (positions, keys, full copies owed). */
+  capture?: RunCapture;
 }
 
 export interface RefusalEntry {
@@ -316,6 +320,8 @@ export interface StatusPage {
   sourceConnection: string;
   targetConnection: string;
   companies: CompanyMapping[];
+  /** How changes are captured on the source, and why that way. */
+  capture?: CaptureChoice;
   setupError?: string;
   tiles: Tiles;
   currentRun?: RunLogEntry;
@@ -347,6 +353,20 @@ export interface RunInput {
   verify?: VerifySettings;
   /** Tables to process; `full` says whether each needs a full load. */
   tables: (TablePlan & { full: boolean })[];
+  /** How the tenant captures changes (absent in runs from before binlog capture: triggers). */
+  capture?: CaptureMode;
+}
+
+/** Binlog mode: what a run read of the source's binary log before it applied the changes. */
+export interface RunCapture {
+  from: string;
+  to: string;
+  rowEvents: number;
+  keys: number;
+  /** Statements that made tables owe a full copy (TRUNCATE, DROP, RENAME…), abbreviated. */
+  statements: string[];
+  /** The position was gone from the source's binary logs: every table copied again, and why. */
+  lost?: string;
 }
 
 export interface RunResult {
@@ -354,6 +374,7 @@ export interface RunResult {
   status: RunStatus;
   tables: TableRunResult[];
   failure?: string;
+  capture?: RunCapture;
 }
 
 export interface RunProgressTable {

@@ -268,12 +268,16 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       if (unknown) throw new Error(unknown);
       const result = await executeChild(tenantSetup, {
         workflowId: setupWorkflowId(config.tenant),
-        args: [{ tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, companies: config.companies, dataVersion: state.dataVersion }],
+        args: [{
+          tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, companies: config.companies, dataVersion: state.dataVersion,
+          captureMode: config.captureMode, currentCapture: state.capture,
+        }],
         staticSummary: `Setup of ${config.tenant}: assessment, target tables, change capture`,
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
       });
       applyAssessment(state, result);
       state.runtimeKey = result.runtimeKey ?? state.runtimeKey;
+      state.capture = result.capture ?? state.capture;
       state.setupDone = true;
       state.status = state.log.some((e) => e.status === 'Completed') ? 'Upgrade Pending' : 'Ready';
     } catch (err) {
@@ -299,6 +303,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     publish();
     const runInput: RunInput = {
       tenant: config.tenant, run, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, copy: config.copy, tables,
+      capture: state.capture?.mode,
       verify: { ...DEFAULT_VERIFY, ...config.verify },
     };
     try {
@@ -390,6 +395,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         workflowId,
         args: [{
           tenant: config.tenant, number, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables, repair,
+          capture: state.capture?.mode,
           settings: { ...DEFAULT_VERIFY, ...config.verify }, afterRun: entry.afterRun, heartbeatTimeoutSeconds: config.copy.heartbeatTimeoutSeconds,
         }],
         staticSummary: `Verification #${number}${repair ? ' with repair' : ''} of ${config.tenant}: ${tables.length} tables`,
@@ -411,7 +417,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     const tables = tableRefs(Object.values(state.tables));
     const { removed } = await setupActivities.removeChangeCapture.executeWithOptions(
       { summary: `Disable: remove change capture from ${tables.length} source tables` },
-      [{ tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables }],
+      [{ tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables, capture: state.capture?.mode, all: true }],
     );
     if (state.schedule) {
       await setupActivities.setReplicationSchedule.executeWithOptions(

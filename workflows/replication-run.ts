@@ -6,9 +6,10 @@ import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, progressQuery } from './messages';
 import { describeTables, needsFullLoad, planRun, rowsOf, runKindOf } from './run-plan';
 import { Semaphore } from './semaphore';
+import { positionText } from '../lib/binlog-position';
 
 export async function replicationRun(input: RunInput): Promise<RunResult> {
-  const { migrateTables, copyKeyRange, planKeyRanges } = copyActivities(input.copy.heartbeatTimeoutSeconds);
+  const { migrateTables, copyKeyRange, planKeyRanges, stageChanges } = copyActivities(input.copy.heartbeatTimeoutSeconds);
   const kind = runKindOf(input.tables);
   const progress: RunProgress = {
     run: input.run,
@@ -36,7 +37,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
       record({ key: t.key, status: 'Failed', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false, errorMessage: message });
     }
   };
-  const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, copy: input.copy, verify: input.verify };
+  const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, copy: input.copy, verify: input.verify, capture: input.capture };
   const slots = new Semaphore(input.copy.concurrency);
 
   const migrate = (tables: TableWork[]): Promise<void> =>
@@ -80,19 +81,39 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
     }
   };
 
+  // Binlog mode: everything committed on the source until now is read and its keys staged first;
+  // the tables then apply them like a trigger log (a TRUNCATE or DROP read here owes a full copy).
+  let capture: RunResult['capture'];
+  if (input.capture === 'binlog') {
+    try {
+      const staged = await stageChanges.executeWithOptions({ summary: "Read the source's binary log up to now" }, [io]);
+      capture = {
+        from: positionText(staged.from), to: positionText(staged.to), rowEvents: staged.rowEvents, keys: staged.keys, statements: staged.statements, lost: staged.lost,
+      };
+    } catch (err) {
+      // Without the log's changes no table can be called up to date: the run fails, every table says why.
+      failAll(input.tables, err);
+      return finish();
+    }
+  }
+
   const plan = planRun(input.tables, input.copy);
   await Promise.all([...plan.ranged.map(copyInRanges), ...plan.batches.map(migrate)]);
+  return finish();
 
-  const tables = input.tables.map((t) => results.get(t.key)!).filter(Boolean);
-  const failed = tables.filter((t) => t.status === 'Failed');
-  progress.status = failed.length > 0 ? 'Failed' : 'Completed';
-  if (tables.length !== input.tables.length) {
-    throw ApplicationFailure.nonRetryable(`run ${workflowInfo().workflowId} lost track of ${input.tables.length - tables.length} tables`);
+  function finish(): RunResult {
+    const tables = input.tables.map((t) => results.get(t.key)!).filter(Boolean);
+    const failed = tables.filter((t) => t.status === 'Failed');
+    progress.status = failed.length > 0 ? 'Failed' : 'Completed';
+    if (tables.length !== input.tables.length) {
+      throw ApplicationFailure.nonRetryable(`run ${workflowInfo().workflowId} lost track of ${input.tables.length - tables.length} tables`);
+    }
+    return {
+      run: input.run,
+      status: progress.status,
+      tables,
+      failure: failed.length > 0 ? `${failed.length} table(s) failed: ${describeTables(failed.map((t) => ({ key: t.key })))}` : undefined,
+      capture,
+    };
   }
-  return {
-    run: input.run,
-    status: progress.status,
-    tables,
-    failure: failed.length > 0 ? `${failed.length} table(s) failed: ${describeTables(failed.map((t) => ({ key: t.key })))}` : undefined,
-  };
 }

@@ -3,7 +3,7 @@
 import type { SetupInput } from '../activities';
 import { patched } from '@temporalio/workflow';
 import { EXCLUDED_BY_CONFIGURATION } from '../lib/company-tables';
-import type { Assessment, RuntimeKeyInfo } from '../lib/types';
+import type { Assessment, CaptureChoice, RuntimeKeyInfo } from '../lib/types';
 import { setupActivities as act } from './activity-options';
 
 export interface SetupResult extends Assessment {
@@ -11,6 +11,8 @@ export interface SetupResult extends Assessment {
   captureInstalled: number;
   /** The tenant's runtime service key (its public id): issued to the runtime that ran setup. */
   runtimeKey?: RuntimeKeyInfo;
+  /** How changes are captured, and why (absent in setups from before binlog capture: triggers). */
+  capture?: CaptureChoice;
 }
 
 export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
@@ -22,6 +24,16 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
     )
     : undefined;
   const assessment = await act.assessSource.executeWithOptions({ summary: 'Premigration assessment of the source' }, [input]);
+  // Added in service 1.4.0: the binary log where the source allows it, else triggers; the reason is on the page.
+  const capture = patched('binlog-capture')
+    ? await act.chooseCaptureMode.executeWithOptions(
+      { summary: 'Change capture: binary log or triggers' },
+      [{ sourceConnection: input.sourceConnection, setting: input.captureMode, current: input.currentCapture }],
+    )
+    : undefined;
+  if (capture) {
+    assessment.findings.push({ severity: capture.mode === 'binlog' ? 'info' : 'warning', message: `change capture: ${capture.mode} (${capture.reason})` });
+  }
   let migratable = assessment.tables.filter((t) => !t.notMigratedReason);
   const { tablesCreated, failed } = await act.prepareTarget.executeWithOptions(
     { summary: `Create ${migratable.length} target tables` },
@@ -36,20 +48,20 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
   migratable = migratable.filter((t) => !t.notMigratedReason);
   // Capture goes in before any copy starts, so changes made during the first full load are kept.
   const { installed } = await act.installChangeCapture.executeWithOptions(
-    { summary: 'Install change capture on the source' },
-    [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: migratable }],
+    { summary: capture?.mode === 'binlog' ? 'Change capture from the binary log: record the start position and the tables' : 'Install change capture on the source' },
+    [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: migratable, capture: capture?.mode }],
   );
   // Tables the company configuration now leaves out keep no capture on the source (its log would only grow).
   const excluded = assessment.tables.filter((t) => t.notMigratedReason?.startsWith(EXCLUDED_BY_CONFIGURATION));
   if (excluded.length > 0 && patched('company-table-filter')) {
     await act.removeChangeCapture.executeWithOptions(
       { summary: `Remove change capture from ${excluded.length} tables the company configuration excludes` },
-      [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: excluded }],
+      [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: excluded, capture: capture?.mode }],
     );
   }
   await act.setEnvironmentState.executeWithOptions(
     { summary: 'Environment state: Active' },
     [{ targetConnection: input.targetConnection, tenant: input.tenant, state: 'Active', changedBy: 'setup' }],
   );
-  return { ...assessment, tablesCreated, captureInstalled: installed, runtimeKey };
+  return { ...assessment, tablesCreated, captureInstalled: installed, runtimeKey, capture };
 }

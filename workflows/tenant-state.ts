@@ -1,7 +1,7 @@
 // The management page's state and the rules over it. Pure functions: no Temporal calls, so they
 // are unit-tested directly and behave the same on replay.
 import type {
-  DisableResult, TableVerification, VerificationLogEntry, VerificationResult, VerifyRequest,
+  CaptureChoice, DisableResult, TableVerification, VerificationLogEntry, VerificationResult, VerifyRequest,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
   RuntimeKeyInfo, TableRef, TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
@@ -48,6 +48,8 @@ export interface TenantState {
   disableRequest?: PendingRun & { skipFinalRun: boolean; skipVerification?: boolean };
   verifications: VerificationLogEntry[];
   nextVerification: number;
+  /** How changes are captured, chosen at setup (absent for tenants set up before binlog capture: triggers). */
+  capture?: CaptureChoice;
   pendingVerification?: PendingRun & VerifyRequest;
   currentVerification?: number;
 }
@@ -440,6 +442,7 @@ export function applyRunResult(state: TenantState, result: RunResult, endedAt: s
     entry.tablesDone = result.tables.length;
     entry.rows = rows;
     entry.failure = result.failure;
+    if (result.capture) entry.capture = result.capture;
   }
   state.currentRun = undefined;
 }
@@ -459,6 +462,8 @@ export function statusPage(config: TenantConfig, state: TenantState): StatusPage
     sourceConnection: config.sourceConnection,
     targetConnection: config.targetConnection,
     companies: config.companies,
+    // Tenants set up before binlog capture existed use triggers.
+    capture: state.capture ?? (state.setupDone ? { mode: 'triggers', reason: 'set up before binary log capture existed' } : undefined),
     setupError: state.setupError,
     // The workflow's clock (the time of its latest activation): deterministic, and fresh enough for a tile.
     tiles: tiles(state, state.schedule ? nextRun(state.schedule, new Date()) : null),

@@ -26,7 +26,7 @@ export async function verification(input: VerificationInput): Promise<Verificati
     writeBatchRows: 1, writeBatchBytes: 1, heartbeatTimeoutSeconds: 60,
   });
   const slots = new Semaphore(input.settings.concurrency);
-  const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, repair: input.repair, settings: input.settings };
+  const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, repair: input.repair, settings: input.settings, capture: input.capture };
   await Promise.all([...plan.ranged.map((t) => [t]), ...plan.batches].map((tables) =>
     slots.run(async () => {
       try {
