@@ -363,6 +363,7 @@ describe('statusPage', () => {
       sourceConnection: 'src',
       targetConnection: 'tgt',
       companies: [{ source: 'cronus', target: 'acme_cronus' }],
+      capture: { mode: 'triggers', reason: 'set up before binary log capture existed' },
       setupError: undefined,
       tiles: { successful: 1, warnings: 0, failed: 1, notMigrated: 0, verified: 0, nextScheduledRun: null },
       currentRun: logEntry(2),
