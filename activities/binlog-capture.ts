@@ -14,23 +14,15 @@ import { createHash, randomInt } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import ZongJi from '@vlasky/zongji';
 import { CAPTURE_SCHEMA, CONTROL_SCHEMA } from '../lib/constants';
+import type { RunCapture } from '../lib/types';
 import { markCopyOwed, tenantCaptures, withNamedLock } from './capture';
 import { id, keyString, qualified, type KeyValue } from './sql';
 import { positionText, reached, type BinlogPosition } from '../lib/binlog-position';
 
 export { positionText, type BinlogPosition };
 
-export interface StageResult {
-  from?: BinlogPosition;
-  to?: BinlogPosition;
-  /** Row changes read for tracked tables, and the distinct keys staged. */
-  rowEvents: number;
-  keys: number;
-  /** Statements that made a table owe a full copy, abbreviated (at most 20). */
-  statements: string[];
-  /** Set when the position was no longer in the source's binary logs: every table is copied again. */
-  lost?: string;
-}
+/** What a read did, as the run records it (positions as text, at most 20 statements). */
+export type StageResult = RunCapture;
 
 const positions = qualified(CONTROL_SCHEMA, 'capture_position');
 const errno = (err: unknown): number | undefined => (err as { errno?: number } | null)?.errno;
@@ -149,18 +141,17 @@ export async function stageBinlogChanges(io: StageIo): Promise<StageResult> {
   // One reader per tenant at a time: a named lock on the target, held for the whole read.
   const lock = `cm_binlog:${createHash('sha1').update(io.tenant).digest('hex')}`;
   return withNamedLock(io.target, lock, () => io.onProgress?.({ at: { file: '', pos: 0 }, keys: 0 }), async () => {
-    const result: StageResult = { rowEvents: 0, keys: 0, statements: [] };
     const from = await readPosition(io.target, io.tenant);
     const to = await currentPosition(io.source);
-    Object.assign(result, { from, to });
-    if (!from) {
-      await savePosition(io.target, io.tenant, to);
-      return result;
-    }
-    if (reached(from, to)) return result;
+    const result: StageResult = { from: positionText(from), to: positionText(to), rowEvents: 0, keys: 0, statements: [] };
+    if (from && reached(from, to)) return result;
     const [logs] = await io.source.query<RowDataPacket[]>('SHOW BINARY LOGS');
-    if (!logs.some((r) => String(r.Log_name) === from.file)) {
-      result.lost = `the tenant's position ${positionText(from)} is no longer in the source's binary logs (purged, or a long outage): every table is copied again in full`;
+    // No position (its record gone) or one the server no longer has: what was missed is unknown,
+    // so every table is copied again, never skipped.
+    if (!from || !logs.some((r) => String(r.Log_name) === from.file)) {
+      result.lost = from
+        ? `the tenant's position ${positionText(from)} is no longer in the source's binary logs (purged, or a long outage): every table copied again in full`
+        : `the tenant's binary log position is missing on the target: every table copied again in full from ${positionText(to)}`;
       const captures = await tenantCaptures(io.target, io.tenant);
       await markCopyOwed(io.target, captures.map((c) => c.id), result.lost);
       await savePosition(io.target, io.tenant, to);
@@ -192,8 +183,12 @@ async function trackedTables(target: Pool, tenant: string): Promise<Map<string, 
   return out;
 }
 
-/** Statements that change rows with no row event, and the tracked tables they name. */
-const ROWLESS = /^\s*(?:\/\*.*?\*\/\s*)*(TRUNCATE|DROP\s+TABLE|RENAME\s+TABLE|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE|ALTER\s+TABLE\s+\S+\s+RENAME)\b/i;
+/**
+ * Statements that may change rows with no row event. ALTER is among them: a column narrowed and then
+ * widened back cuts values and leaves the definition as it was, which no comparison of definitions
+ * sees. Each costs the table a full copy, needless after an ADD INDEX, but never a silent difference.
+ */
+const ROWLESS = /^\s*(?:\/\*.*?\*\/\s*)*(TRUNCATE|DROP\s+TABLE|RENAME\s+TABLE|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE|ALTER\s+(?:ONLINE\s+|IGNORE\s+)*TABLE)\b/i;
 
 export function namedTables(statement: string, currentSchema: string, tracked: Iterable<string>): string[] {
   const names: string[] = [];
@@ -219,7 +214,6 @@ async function readLog(io: StageIo, from: BinlogPosition, to: BinlogPosition, tr
   const zongji = new ZongJi({
     ...io.sourceOptions, dateStrings: true, timezone: 'Z', supportBigNumbers: true, bigNumberStrings: true, jsonStrings: true,
   });
-  const resume = (): BinlogPosition => ({ file: zongji.options.filename ?? from.file, pos: Number(zongji.options.position ?? from.pos) });
 
   const stage = async (at: BinlogPosition): Promise<void> => {
     const conn = await io.target.getConnection();
@@ -235,7 +229,7 @@ async function readLog(io: StageIo, from: BinlogPosition, to: BinlogPosition, tr
         }
         result.keys += rows.length;
       }
-      for (const [reason, ids] of owed) await conn.query(`UPDATE ${qualified(CAPTURE_SCHEMA, 'capture_table')} SET copy_owed = ? WHERE id IN (?)`, [reason.slice(0, 512), ids]);
+      for (const [reason, ids] of owed) await markCopyOwed(conn, ids, reason);
       await savePosition(conn, io.tenant, at);
       await conn.commit();
     } catch (err) {
@@ -250,11 +244,15 @@ async function readLog(io: StageIo, from: BinlogPosition, to: BinlogPosition, tr
     io.onProgress?.({ at, keys: result.keys });
   };
 
-  const add = (t: Tracked, op: string, row: Record<string, unknown>): void => {
+  // A reason names where in the log it was read: the copy that pays it clears exactly that one
+  // (captureCopied), never a later one read while it ran.
+  const owe = (reason: string, ids: number[]): void => {
+    owed.set(reason, [...(owed.get(reason) ?? []), ...ids]);
+  };
+  const add = (t: Tracked, op: string, row: Record<string, unknown>, at: BinlogPosition): void => {
     if (!t.keyColumns.every((c) => c in row)) {
       // The key the log holds is not in the row any more: the table changed its key; copy it again.
-      const reason = 'its primary key changed on the source: table copied again in full';
-      owed.set(reason, [...(owed.get(reason) ?? []), t.id]);
+      owe(`its primary key changed on the source (at ${positionText(at)}): table copied again in full`, [t.id]);
       return;
     }
     const key = t.keyColumns.map((c) => row[c] as KeyValue);
@@ -264,6 +262,32 @@ async function readLog(io: StageIo, from: BinlogPosition, to: BinlogPosition, tr
     if (!p.keys.has(k)) {
       p.keys.set(k, { op, key });
       held++;
+    }
+  };
+
+  const handle = (evt: BinlogEvent, at: BinlogPosition): void => {
+    const name = evt.getEventName();
+    if (name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
+      const map = evt.tableMap?.[evt.tableId!];
+      const t = map && tracked.get(`${map.parentSchema}.${map.tableName}`);
+      if (!t) return;
+      for (const row of evt.rows ?? []) {
+        result.rowEvents++;
+        if (name === 'writerows') add(t, 'I', row as Record<string, unknown>, at);
+        else if (name === 'deleterows') add(t, 'D', row as Record<string, unknown>, at);
+        else {
+          const { before, after } = row as { before: Record<string, unknown>; after: Record<string, unknown> };
+          add(t, 'D', before, at);
+          add(t, 'U', after, at);
+        }
+      }
+    } else if (name === 'query' && evt.query && ROWLESS.test(evt.query)) {
+      const hit = namedTables(evt.query, evt.schema ?? '', tracked.keys());
+      if (hit.length === 0) return;
+      const statement = evt.query.replace(/\s+/g, ' ');
+      const kind = ROWLESS.exec(evt.query)![1].replace(/\s+/g, ' ').toUpperCase();
+      owe(`${kind} on the source at ${positionText(at)} (${statement.slice(0, 160)}): table copied again in full`, hit.map((k) => tracked.get(k)!.id));
+      if (result.statements.length < 20) result.statements.push(statement.slice(0, 200));
     }
   };
 
@@ -287,48 +311,33 @@ async function readLog(io: StageIo, from: BinlogPosition, to: BinlogPosition, tr
     };
     io.signal?.addEventListener('abort', () => finish(io.signal!.reason ?? new Error('cancelled')), { once: true });
     zongji.on('error', (err: unknown) => finish(err));
+    // The stream runs ahead of the handling: zongji's file and resume position are read when an event
+    // arrives, never later (by then they may belong to events not handled yet, and a position saved
+    // from them would skip those). Memory stays bounded: the stream pauses while 1,000 events wait.
+    let waiting = 0;
+    let paused = false;
     zongji.on('binlog', (evt: BinlogEvent) => {
       watchdog();
-      // Events are handled in order; staging pauses the stream so memory stays bounded.
+      const file: string = zongji.options.filename ?? from.file;
+      const safe: BinlogPosition = { file, pos: Number(zongji.options.position ?? from.pos) };
+      if (++waiting >= 1000 && !paused) {
+        paused = true;
+        zongji.connection?.pause();
+      }
       busy = busy.then(async () => {
         if (settled) return;
+        handle(evt, safe);
+        // A rotate event's position is in the file it closes; any other event's is in `file`.
         const name = evt.getEventName();
-        if (name === 'writerows' || name === 'updaterows' || name === 'deleterows') {
-          const map = evt.tableMap?.[evt.tableId!];
-          const t = map && tracked.get(`${map.parentSchema}.${map.tableName}`);
-          if (t) {
-            for (const row of evt.rows ?? []) {
-              result.rowEvents++;
-              if (name === 'writerows') add(t, 'I', row as Record<string, unknown>);
-              else if (name === 'deleterows') add(t, 'D', row as Record<string, unknown>);
-              else {
-                const { before, after } = row as { before: Record<string, unknown>; after: Record<string, unknown> };
-                add(t, 'D', before);
-                add(t, 'U', after);
-              }
-            }
-          }
-        } else if (name === 'query' && evt.query && ROWLESS.test(evt.query)) {
-          const hit = namedTables(evt.query, evt.schema ?? '', tracked.keys());
-          if (hit.length > 0) {
-            const kind = ROWLESS.exec(evt.query)![1].replace(/\s+/g, ' ').toUpperCase();
-            const reason = `${kind} on the source (${evt.query.replace(/\s+/g, ' ').slice(0, 160)}): table copied again in full`;
-            owed.set(reason, [...(owed.get(reason) ?? []), ...hit.map((k) => tracked.get(k)!.id)]);
-            if (result.statements.length < 20) result.statements.push(evt.query.replace(/\s+/g, ' ').slice(0, 200));
-          }
-        }
-        const file = zongji.options.filename ?? from.file;
-        const done = evt.nextPosition ? reached({ file, pos: evt.nextPosition }, to) : file > to.file;
-        if (done || held >= maxKeys || owed.size > 0) {
-          zongji.connection?.pause();
-          try {
-            // The last event before `to` ends a transaction: `to` itself is then a safe position.
-            await stage(done ? to : resume());
-          } finally {
-            zongji.connection?.resume();
-          }
-        }
+        const done = name === 'rotate' || !evt.nextPosition ? file > to.file : reached({ file, pos: evt.nextPosition }, to);
+        // The last event before `to` ends a transaction: `to` itself is then a safe position.
+        if (done || held >= maxKeys || owed.size > 0) await stage(done ? to : safe);
         if (done) finish();
+      }).then(() => {
+        if (--waiting < 100 && paused) {
+          paused = false;
+          zongji.connection?.resume();
+        }
       }).catch((err) => finish(err));
     });
     watchdog();
@@ -336,7 +345,8 @@ async function readLog(io: StageIo, from: BinlogPosition, to: BinlogPosition, tr
       serverId: randomInt(1 << 20, 2 ** 31), // unique per reader: a server drops an older replica with the same id
       filename: from.file,
       position: from.pos,
-      includeEvents: ['rotate', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'query', 'xid'],
+      // Every event, so that the one ending at `to` is seen whatever it is (after FLUSH BINARY LOGS
+      // it is a header event of the new file): the handler skips what it does not need.
       includeSchema: Object.fromEntries(schemas.map((s) => [s, true])),
     });
   });

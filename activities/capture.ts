@@ -16,7 +16,7 @@
 // binary log reader fills them, nothing is installed or written on the source, and everything
 // downstream (deltas, verification, rejected rows) reads them the same way.
 import { createHash } from 'node:crypto';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CAPTURE_SCHEMA } from '../lib/constants';
 import type { CaptureMode } from '../lib/types';
 import type { TableMeta } from './introspect';
@@ -181,6 +181,11 @@ export async function readTableIds(pool: Pool, tables: { schema: string; table: 
   return ids;
 }
 
+/** The InnoDB ids a triggers capture checks tables against; binlog mode reads TRUNCATE from the log instead. */
+export async function captureTableIds(site: CaptureSite, tables: { schema: string; table: string }[]): Promise<Map<string, string>> {
+  return site.mode === 'triggers' && tables.length > 0 ? readTableIds(site.source, tables) : new Map();
+}
+
 // The table name matters for speed: with it, MariaDB reads one table's triggers; without it, every
 // table's in the schema, which made installing capture quadratic in the number of tables.
 async function existingTriggers(pool: Pool, schema: string, table: string): Promise<Set<string>> {
@@ -214,19 +219,11 @@ export interface CaptureCheck {
  */
 export async function captureLost(site: CaptureSite, ref: CaptureEntry, meta: TableMeta, check: CaptureCheck = {}): Promise<string | undefined> {
   const pool = site.store;
-  if (site.mode === 'binlog') {
-    // The reader sees TRUNCATE, DROP and RENAME and marks the copy owed; only the log itself can go.
-    try {
-      await pool.query(`SELECT 1 FROM ${qualified(CAPTURE_SCHEMA, ref.logTable)} LIMIT 1`);
-      return undefined;
-    } catch (err) {
-      if (isMissingObject(err)) return 'its change log on the target was dropped';
-      throw err;
+  if (site.mode === 'triggers') {
+    const triggers = await existingTriggers(site.source, meta.schema, meta.name);
+    if (!TRIGGER_KINDS.every((k) => triggers.has(triggerName(ref.id, k)))) {
+      return 'table re-created or renamed on the source, or its capture triggers dropped';
     }
-  }
-  const triggers = await existingTriggers(site.source, meta.schema, meta.name);
-  if (!TRIGGER_KINDS.every((k) => triggers.has(triggerName(ref.id, k)))) {
-    return 'table re-created or renamed on the source, or its capture triggers dropped';
   }
   const logEmpty = async (): Promise<boolean> => {
     const [rows] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(CAPTURE_SCHEMA, ref.logTable)} LIMIT 1`);
@@ -235,9 +232,11 @@ export async function captureLost(site: CaptureSite, ref: CaptureEntry, meta: Ta
   try {
     await logEmpty();
   } catch (err) {
-    if (isMissingObject(err)) return 'its change log on the source was dropped';
+    if (isMissingObject(err)) return `its change log on the ${site.mode === 'binlog' ? 'target' : 'source'} was dropped`;
     throw err;
   }
+  // Binlog mode: the reader sees TRUNCATE, DROP, RENAME and ALTER itself and marks the copy owed.
+  if (site.mode === 'binlog') return undefined;
   if (ref.tableId !== undefined && check.tableId !== undefined) {
     // TRUNCATE fires no trigger; OPTIMIZE or an ALTER that rebuilds the table changes its id too
     // and loses nothing, but the two cannot be told apart from here: both get a full copy.
@@ -372,11 +371,8 @@ export async function checkedCapture(
   return replaceCapture(site, tenant, meta, keyColumns, found.id, captureLostMessage(cause), check);
 }
 
-/**
- * Puts a new capture in place of one (lost, or keyed on columns the table no longer has): the new
- * one owes a full copy, and says why.
- */
-export async function replaceCapture(
+/** Puts a new capture in place of a lost one: the new one owes a full copy, and says why. */
+async function replaceCapture(
   site: CaptureSite, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], replacedId: number, reason: string, check: CaptureCheck = {},
 ): Promise<CaptureEntry> {
   const pool = site.store;
@@ -390,8 +386,10 @@ export async function replaceCapture(
 }
 
 /** A full copy of the table was made under this capture: its log alone keeps the table in step now. */
-export async function captureCopied(pool: Pool, ref: CaptureRef): Promise<void> {
-  await pool.query(`UPDATE ${registry} SET copy_owed = NULL WHERE id = ?`, [ref.id]);
+export async function captureCopied(pool: Pool, ref: CaptureEntry): Promise<void> {
+  // Only the reason the copy started under: one set meanwhile (a TRUNCATE the binary log reader saw
+  // while this copy ran) is owed a copy of its own.
+  await pool.query(`UPDATE ${registry} SET copy_owed = NULL WHERE id = ? AND copy_owed <=> ?`, [ref.id, ref.copyOwed ?? null]);
 }
 
 /** Removes a tenant's capture of one table; other tenants' captures of it stay. */
@@ -403,7 +401,7 @@ export async function removeCapture(site: CaptureSite, tenant: string, schema: s
 }
 
 /** Binlog mode: a change the reader saw that no row event carries (TRUNCATE, DROP, RENAME): a full copy is owed. */
-export async function markCopyOwed(pool: Pool, ids: number[], reason: string): Promise<void> {
+export async function markCopyOwed(pool: Pool | PoolConnection, ids: number[], reason: string): Promise<void> {
   if (ids.length === 0) return;
   await pool.query(`UPDATE ${registry} SET copy_owed = ? WHERE id IN (?)`, [reason.slice(0, 512), ids]);
 }

@@ -13,7 +13,7 @@ import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
 import { approximateColumns, copyColumns, listSchemas, readTable, readTables } from './introspect';
 import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
-import { ensureCaptureSchema, readTableIds, removeCapture, requeueKeys } from './capture';
+import { captureTableIds, ensureCaptureSchema, removeCapture, requeueKeys } from './capture';
 import { captureSiteFor } from './capture-site';
 import { binlogUnusable, dropPosition, positionText, stageBinlogChanges, startPosition, type StageResult } from './binlog-capture';
 import { id, qualified } from './sql';
@@ -209,7 +209,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       await ensureCaptureSchema(site.store);
       const keyed = input.tables.map((t) => metas.get(t.key)).filter((m): m is NonNullable<typeof m> => !!m && m.primaryKey.length > 0);
       // Read before any trigger goes in: a TRUNCATE in between then shows as a changed id, never as none.
-      const tableIds = site.mode === 'triggers' ? await readTableIds(source, keyed.map((m) => ({ schema: m.schema, table: m.name }))) : new Map<string, string>();
+      const tableIds = await captureTableIds(site, keyed.map((m) => ({ schema: m.schema, table: m.name })));
       // One at a time: MariaDB 10.11 creating triggers of one schema from several sessions at once
       // leaves stray .TRG- files in the schema's directory (seen here), which then block DROP DATABASE.
       for (const meta of keyed) {
@@ -274,7 +274,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const drift = definitionDrift(meta, await readTable(target, input.table.targetSchema, meta.name));
       if (drift.blocking.length > 0) throw ApplicationFailure.nonRetryable(driftMessage(drift), 'DefinitionDrift');
       const site = captureSiteFor(conns, input);
-      const tableIds = site.mode === 'triggers' ? await readTableIds(source, [{ schema: meta.schema, table: meta.name }]) : new Map<string, string>();
+      const tableIds = await captureTableIds(site, [{ schema: meta.schema, table: meta.name }]);
       const capture = await ensureCapture(site, input.tenant, meta, {
         tableId: tableIds.get(input.table.key), onWait: () => Context.current().heartbeat(resumed),
       });
@@ -326,7 +326,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const site = captureSiteFor(conns, input, () => ctx.heartbeat(checkpoint));
       const io = {
         tenant: input.tenant, source, target: conns.pool(input.targetConnection), site, copy: input.copy, verify: input.verify, signal: ctx.cancellationSignal,
-        sourceTableIds: keyed.length > 0 && site.mode === 'triggers' ? await readTableIds(source, keyed.map((w) => ({ schema: w.sourceSchema, table: w.table }))) : undefined,
+        sourceTableIds: await captureTableIds(site, keyed.map((w) => ({ schema: w.sourceSchema, table: w.table }))),
       };
       const targets = await readTables(io.target, [...new Set(todo.map((w) => w.targetSchema))], names);
       for (const work of todo) {

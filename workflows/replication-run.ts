@@ -6,7 +6,6 @@ import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, progressQuery } from './messages';
 import { describeTables, needsFullLoad, planRun, rowsOf, runKindOf } from './run-plan';
 import { Semaphore } from './semaphore';
-import { positionText } from '../lib/binlog-position';
 
 export async function replicationRun(input: RunInput): Promise<RunResult> {
   const { migrateTables, copyKeyRange, planKeyRanges, stageChanges } = copyActivities(input.copy.heartbeatTimeoutSeconds);
@@ -86,10 +85,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
   let capture: RunResult['capture'];
   if (input.capture === 'binlog') {
     try {
-      const staged = await stageChanges.executeWithOptions({ summary: "Read the source's binary log up to now" }, [io]);
-      capture = {
-        from: positionText(staged.from), to: positionText(staged.to), rowEvents: staged.rowEvents, keys: staged.keys, statements: staged.statements, lost: staged.lost,
-      };
+      capture = await stageChanges.executeWithOptions({ summary: "Read the source's binary log up to now" }, [io]);
     } catch (err) {
       // Without the log's changes no table can be called up to date: the run fails, every table says why.
       failAll(input.tables, err);

@@ -7,6 +7,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createTenant, getStatus, runMigrationNow, verifyNow, waitForRun, waitForVerification } from '../../client/operations';
 import { tenantHandle } from '../../client/operations';
 import type { RunResult } from '../../lib/types';
+import { captureCopied, findCapture, markCopyOwed } from '../../activities/capture';
 import { expectSameAcross, uniqueName } from '../helpers';
 import { tenantFixture } from '../fixture';
 
@@ -106,6 +107,63 @@ it('follows inserts, updates, deletes, key changes, a TRUNCATE and a table dropp
   // The page keeps the run's reading of the log.
   const page = await getStatus(f.client, tenant);
   expect(page.log.at(-1)!.capture).toMatchObject({ keys: ran.result.capture!.keys });
+});
+
+it('a transaction held open across a run arrives with the next run, whole', async () => {
+  const open = await f.source.getConnection();
+  await open.beginTransaction();
+  await open.query(`INSERT INTO ${src}.item VALUES (700000, 'held open', 1, '2024-01-01 00:00:00', NULL)`);
+  await open.query(`UPDATE ${src}.pair SET bin = 0x01 WHERE code = 'c6'`);
+  expect((await runOf(tenant)).entry.status).toBe('Completed');
+  await open.commit();
+  open.release();
+  expect((await runOf(tenant)).entry.status).toBe('Completed');
+  await sameAsSource(dst);
+});
+
+it('a run after the source switched to a new binary log file, with nothing written since, completes', async () => {
+  await f.source.query(`UPDATE ${src}.item SET name = 'before the flush' WHERE id = 2`);
+  await f.source.query('FLUSH BINARY LOGS');
+  const ran = await runOf(tenant);
+  expect(ran.entry.status).toBe('Completed');
+  await sameAsSource(dst);
+});
+
+it('an ALTER that changes values without row events (narrowed, then widened back) is followed', async () => {
+  const lax = await f.source.getConnection();
+  await lax.query("SET SESSION sql_mode = ''");
+  await lax.query(`ALTER TABLE ${src}.pair MODIFY code VARCHAR(20) NOT NULL, MODIFY at DATETIME(6) NOT NULL`); // no-op, the table is rebuilt
+  await lax.query(`ALTER TABLE ${src}.item MODIFY name VARCHAR(8) NOT NULL`); // cuts every longer name, no row event
+  await lax.query(`ALTER TABLE ${src}.item MODIFY name VARCHAR(80) NOT NULL`); // same definition as before
+  lax.release();
+  const ran = await runOf(tenant);
+  expect(ran.entry.status).toBe('Completed');
+  await sameAsSource(dst);
+  expect(ran.table('item')).toMatchObject({ errorMessage: expect.stringMatching(/ALTER TABLE on the source/) });
+});
+
+it('a lost position (its record gone) copies every table again instead of skipping what it missed', async () => {
+  await f.source.query(`UPDATE ${src}.trunc SET v = 'missed?' WHERE id = 40`);
+  await f.pool.query('DELETE FROM cm_control.capture_position WHERE tenant = ?', [tenant]);
+  const ran = await runOf(tenant);
+  expect(ran.entry.status).toBe('Completed');
+  expect(ran.result.capture!.lost).toMatch(/copied again in full/);
+  await sameAsSource(dst);
+});
+
+it('a copy clears only the reason it was made for: one read while it ran is owed a copy of its own', async () => {
+  const before = (await findCapture(f.pool, tenant, src, 'item'))!;
+  await markCopyOwed(f.pool, [before.id], 'TRUNCATE on the source at a (test): table copied again in full');
+  const copying = (await findCapture(f.pool, tenant, src, 'item'))!;
+  // While that copy runs, the reader sees another statement…
+  await markCopyOwed(f.pool, [before.id], 'TRUNCATE on the source at b (test): table copied again in full');
+  await captureCopied(f.pool, copying);
+  // …which the end of the first copy does not clear.
+  expect((await findCapture(f.pool, tenant, src, 'item'))!.copyOwed).toMatch(/ at b /);
+  const ran = await runOf(tenant);
+  expect(ran.table('item')).toMatchObject({ errorMessage: expect.stringMatching(/ at b /) });
+  expect((await findCapture(f.pool, tenant, src, 'item'))!.copyOwed).toBeUndefined();
+  await sameAsSource(dst);
 });
 
 it('a verification after the runs finds no difference', async () => {
