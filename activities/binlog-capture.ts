@@ -7,9 +7,9 @@
 // least once, never lost, and staging twice is harmless (a delta makes the target row equal to the
 // source row as it is now). The delta then drains the staged keys like a trigger log.
 //
-// Statements that change rows without row events are read too: TRUNCATE, DROP, RENAME and a
-// CREATE over a tracked name make that table owe a full copy (copy_owed), which the next run makes.
-// ALTER is left to the definition comparison every run makes (schema-change.ts).
+// Statements that change rows without row events are read too: TRUNCATE, DROP, RENAME, ALTER and a
+// CREATE over a tracked name make that table owe a full copy (copy_owed), which the run makes.
+// ALTER too: it can change values with no row event (a column narrowed, then widened back).
 import { createHash, randomInt } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import ZongJi from '@vlasky/zongji';
@@ -18,8 +18,6 @@ import type { RunCapture } from '../lib/types';
 import { markCopyOwed, tenantCaptures, withNamedLock } from './capture';
 import { id, keyString, qualified, type KeyValue } from './sql';
 import { positionText, reached, type BinlogPosition } from '../lib/binlog-position';
-
-export { positionText, type BinlogPosition };
 
 /** What a read did, as the run records it (positions as text, at most 20 statements). */
 export type StageResult = RunCapture;

@@ -15,7 +15,8 @@ import { approximateColumns, copyColumns, listSchemas, readTable, readTables } f
 import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
 import { captureTableIds, ensureCaptureSchema, removeCapture, requeueKeys } from './capture';
 import { captureSiteFor } from './capture-site';
-import { binlogUnusable, dropPosition, positionText, stageBinlogChanges, startPosition, type StageResult } from './binlog-capture';
+import { binlogUnusable, dropPosition, stageBinlogChanges, startPosition, type StageResult } from './binlog-capture';
+import { positionText } from '../lib/binlog-position';
 import { id, qualified } from './sql';
 import { claimTargetSchemas, createTargetTables, emptyTargetTables, ensureControlSchema, TargetRefused, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
@@ -24,7 +25,7 @@ import { prepareTargetSession } from './writer';
 import { definitionDrift, driftMessage, type Drift } from './definition-drift';
 import { createVerifyActivities } from './verify-tables';
 import { claimName, claimTable, releaseTable } from './table-claim';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { RowDataPacket } from 'mysql2/promise';
 
 export interface SetupInput {
   tenant: string;
@@ -81,12 +82,6 @@ export interface ActivityServices {
 function callerTenant(): string | undefined {
   const m = /^cloud-migration\/([^/]+)/.exec(Context.current().info.workflowExecution?.workflowId ?? '');
   return m?.[1];
-}
-
-/** The target's control schema, created if needed (setup creates it; a re-created target may lack it). */
-async function controlReady(target: Pool): Promise<Pool> {
-  await ensureControlSchema(target);
-  return target;
 }
 
 /** Whose change capture: histories from before capture was per tenant do not name the tenant. */
@@ -202,8 +197,9 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const tenant = captureTenant(input);
       const site = captureSiteFor(conns, { ...input, tenant });
       const source = site.source;
-      // Binlog mode: the position is taken before anything is copied, so changes made during the copy follow.
-      const position = site.mode === 'binlog' ? positionText(await startPosition(source, await controlReady(conns.pool(input.targetConnection!)), tenant)) : undefined;
+      // Binlog mode: the position is taken before anything is copied, so changes made during the copy
+      // follow. Its table is on the target already: setup's prepareTarget made the control schema.
+      const position = site.mode === 'binlog' ? positionText(await startPosition(source, site.store, tenant)) : undefined;
       const metas = await readTables(source, [...new Set(input.tables.map((t) => t.sourceSchema))]);
       let installed = 0;
       await ensureCaptureSchema(site.store);
