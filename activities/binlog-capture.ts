@@ -184,9 +184,49 @@ async function trackedTables(target: Pool, tenant: string): Promise<Map<string, 
 /**
  * Statements that may change rows with no row event. ALTER is among them: a column narrowed and then
  * widened back cuts values and leaves the definition as it was, which no comparison of definitions
- * sees. Each costs the table a full copy, needless after an ADD INDEX, but never a silent difference.
+ * sees. Each costs the table a full copy, never a silent difference; only an ALTER that just adds
+ * columns or indexes does not (additiveAlter).
  */
 const ROWLESS = /^\s*(?:\/\*.*?\*\/\s*)*(TRUNCATE|DROP\s+TABLE|RENAME\s+TABLE|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE|ALTER\s+(?:ONLINE\s+|IGNORE\s+)*TABLE)\b/i;
+
+/** Splits at the commas outside parentheses and quotes. */
+function topLevelParts(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start).trim());
+  return parts;
+}
+
+const IDENT = '(?:`(?:[^`]|``)+`|[A-Za-z0-9_$]+)';
+const ALTER_HEAD = new RegExp(`^\\s*(?:/\\*.*?\\*/\\s*)*ALTER\\s+(?:ONLINE\\s+|IGNORE\\s+)*TABLE\\s+(?:IF\\s+EXISTS\\s+)?${IDENT}(?:\\s*\\.\\s*${IDENT})?\\s+`, 'is');
+
+/**
+ * An ALTER TABLE that only adds columns or secondary indexes changes no stored value: the run's
+ * schema step adds the same to the target (and rebuilds instead when a new column's default is
+ * computed per row). Anything else in the statement, and it owes a full copy.
+ */
+export function additiveAlter(statement: string): boolean {
+  const head = ALTER_HEAD.exec(statement);
+  if (!head) return false;
+  return topLevelParts(statement.slice(head[0].length)).every((clause) =>
+    /^ADD\s+(?!PRIMARY\b|PARTITION\b|CONSTRAINT\b|FOREIGN\b|CHECK\b)/i.test(clause) || /^(ALGORITHM|LOCK)\s*=?\s*\w+$/i.test(clause),
+  );
+}
 
 export function namedTables(statement: string, currentSchema: string, tracked: Iterable<string>): string[] {
   const names: string[] = [];
@@ -283,6 +323,7 @@ async function readLog(io: StageIo, from: BinlogPosition, to: BinlogPosition, tr
       const hit = namedTables(evt.query, evt.schema ?? '', tracked.keys());
       if (hit.length === 0) return;
       const statement = evt.query.replace(/\s+/g, ' ');
+      if (additiveAlter(evt.query)) return; // the run's schema step follows it on the target
       const kind = ROWLESS.exec(evt.query)![1].replace(/\s+/g, ' ').toUpperCase();
       owe(`${kind} on the source at ${positionText(at)} (${statement.slice(0, 160)}): table copied again in full`, hit.map((k) => tracked.get(k)!.id));
       if (result.statements.length < 20) result.statements.push(statement.slice(0, 200));

@@ -349,10 +349,10 @@ async function drop(site: CaptureSite, schema: string, ref: CaptureRef): Promise
 
 /** Installs (or completes) a tenant's capture of one table; safe to run any number of times. */
 export async function installCapture(
-  site: CaptureSite, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], opts: { schemaReady?: boolean; tableId?: string; onWait?: () => void } = {},
+  site: CaptureSite, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], opts: { schemaReady?: boolean; tableId?: string; onWait?: () => void; reason?: string } = {},
 ): Promise<CaptureEntry> {
   if (!opts.schemaReady) await ensureCaptureSchema(site.store);
-  return withSchemaLock(site.store, meta.schema, opts.onWait, () => install(site, tenant, meta, keyColumns, opts.tableId, CAPTURE_INSTALLED));
+  return withSchemaLock(site.store, meta.schema, opts.onWait, () => install(site, tenant, meta, keyColumns, opts.tableId, opts.reason ?? CAPTURE_INSTALLED));
 }
 
 /**

@@ -98,6 +98,6 @@ export function lossMessage(value: unknown, loss: LossyColumn): string {
 /** The operator's line for a table that cannot be written at all. */
 export function driftMessage(drift: Drift): string {
   return `the source's definition differs from the target's (${drift.blocking.join('; ')}): ` +
-    'no change of this table is applied until the target matches; the changes stay captured on the source. ' +
-    'Apply the same change to the target (cm hotfix apply), then run again';
+    'no change of this table is applied until the target matches, and its changes stay captured. ' +
+    'It changed during this run: the next run follows the source\'s definition (or `cm resync <tenant> <table>` rebuilds the table now)';
 }

@@ -6,7 +6,7 @@ import type { ScheduleSpec } from '../lib/schedule';
 import { upsertSchedule } from './schedule';
 import type {
   RuntimeKeyInfo, KeepFrom, CaptureChoice, CaptureMode, CaptureModeSetting,
-  Assessment, CompanyMapping, CopySettings, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork, VerifySettings,
+  Assessment, CompanyMapping, CopySettings, SchemaFollowInput, SchemaFollowResult, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork, VerifySettings,
 } from '../lib/types';
 import { assess, UnknownCompanyError } from './assess';
 import type { ConnectionRegistry } from './connections';
@@ -26,6 +26,7 @@ import { definitionDrift, driftMessage, type Drift } from './definition-drift';
 import { createVerifyActivities } from './verify-tables';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import type { RowDataPacket } from 'mysql2/promise';
+import { followSchema } from './schema-follow';
 
 export interface SetupInput {
   tenant: string;
@@ -224,6 +225,19 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       return stageBinlogChanges({
         tenant: input.tenant, source: conns.pool(input.sourceConnection), sourceOptions: conns.options(input.sourceConnection),
         target: conns.pool(input.targetConnection), signal: ctx.cancellationSignal, onProgress: (p) => ctx.heartbeat(p),
+      });
+    },
+
+    /** At the start of a run: the source's schema changes followed on the target (see schema-follow.ts). */
+    async followSourceSchema(input: {
+      tenant: string; sourceConnection: string; targetConnection: string; capture?: CaptureMode; tables: TableWork[]; schema: SchemaFollowInput;
+    }): Promise<SchemaFollowResult> {
+      const target = conns.pool(input.targetConnection);
+      await assertNoFence(target, input.tenant, 'replication');
+      const site = captureSiteFor(conns, input);
+      return followSchema({
+        tenant: input.tenant, source: conns.pool(input.sourceConnection), target, site, companies: input.schema.companies,
+        migrated: input.tables, notMigrated: input.schema.notMigrated, resync: input.schema.resync, beat: () => Context.current().heartbeat(),
       });
     },
 

@@ -9,6 +9,10 @@ export interface ColumnMeta {
   nullable: boolean;
   generated: boolean;
   collation?: string;
+  /** COLUMN_DEFAULT as the server reports it (MariaDB quotes literals; an expression reads as one). */
+  default?: string | null;
+  /** EXTRA: auto_increment, on update…, DEFAULT_GENERATED (MySQL 8 expression defaults). */
+  extra?: string;
 }
 
 export interface TableMeta {
@@ -56,7 +60,7 @@ export async function readTables(pool: Pool, schemas: string[], onlyTables?: str
   // MySQL 8 marks columns with expression defaults DEFAULT_GENERATED: those are ordinary columns.
   const [columns] = await pool.query<RowDataPacket[]>(
     `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, DATA_TYPE AS dt, COLUMN_TYPE AS ct,
-            IS_NULLABLE AS nullable, COLLATION_NAME AS coll,
+            IS_NULLABLE AS nullable, COLLATION_NAME AS coll, COLUMN_DEFAULT AS def, EXTRA AS extra,
             (EXTRA LIKE '%VIRTUAL%' OR EXTRA LIKE '%STORED%' OR EXTRA LIKE '%PERSISTENT%') AS gen
        FROM information_schema.COLUMNS
       WHERE TABLE_SCHEMA IN (?)${tableFilter}
@@ -71,6 +75,8 @@ export async function readTables(pool: Pool, schemas: string[], onlyTables?: str
       nullable: r.nullable === 'YES',
       generated: Number(r.gen) === 1,
       collation: r.coll ? String(r.coll) : undefined,
+      default: r.def === null || r.def === undefined ? null : String(r.def),
+      extra: String(r.extra ?? ''),
     });
   }
 
@@ -82,6 +88,33 @@ export async function readTables(pool: Pool, schemas: string[], onlyTables?: str
     params,
   );
   for (const r of keys) result.get(`${r.s}.${r.t}`)?.primaryKey.push(String(r.c));
+  return result;
+}
+
+/** A secondary index as both sides describe it: uniqueness, columns with prefix lengths, type. */
+export type IndexSignatures = Map<string, Map<string, string>>;
+
+/** Every secondary index of the given schemas' tables, keyed `schema.table`, then by index name. */
+export async function readIndexes(pool: Pool, schemas: string[], onlyTables?: string[]): Promise<IndexSignatures> {
+  const result: IndexSignatures = new Map();
+  if (schemas.length === 0) return result;
+  const tableFilter = onlyTables && onlyTables.length > 0 ? ' AND TABLE_NAME IN (?)' : '';
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, INDEX_NAME AS i, NON_UNIQUE AS nu, INDEX_TYPE AS it, COLUMN_NAME AS c, SUB_PART AS sp
+       FROM information_schema.STATISTICS
+      WHERE INDEX_NAME <> 'PRIMARY' AND TABLE_SCHEMA IN (?)${tableFilter}
+      ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
+    onlyTables && onlyTables.length > 0 ? [schemas, onlyTables] : [schemas],
+  );
+  for (const r of rows) {
+    const key = `${r.s}.${r.t}`;
+    const table = result.get(key) ?? new Map<string, string>();
+    result.set(key, table);
+    const name = String(r.i);
+    const column = `${String(r.c)}${r.sp ? `(${r.sp})` : ''}`;
+    const prior = table.get(name);
+    table.set(name, prior ? `${prior},${column}` : `${Number(r.nu) ? '' : 'unique '}${String(r.it).toLowerCase()} ${column}`);
+  }
   return result;
 }
 

@@ -11,7 +11,7 @@ import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
 import {
-  applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getStatus, rerunDetailSnapshot, resetCloudData, resetRuntimeServiceKey,
+  applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getStatus, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
   runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
 } from './operations';
 import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
@@ -159,6 +159,23 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const started = await rerunDetailSnapshot(client, name, { requestedBy: operator(), reason: opts.reason });
         process.stdout.write(`Rerun Detail Snapshot: ${started.tables} historical tables emptied; run #${started.run} copies them again: ${started.workflowId}\n`);
+        if (opts.wait) await followRun(client, name, started);
+      });
+    });
+
+  program
+    .command('resync')
+    .description("Resync: rebuild tables from the source: each target table made again from the source's definition and copied in full, in a run started now")
+    .argument('<tenant>')
+    .argument('<tables...>', 'table names, schema.table, or patterns with * and ?')
+    .option('-w, --wait', 'show progress until the run ends; exit 1 when it failed')
+    .option('--json', 'print the started run as JSON')
+    .option('--reason <text>', 'why, for the audit trail')
+    .action(async (name: string, tables: string[], opts) => {
+      await withClient(async (client) => {
+        const started = await resyncTables(client, name, { tables, requestedBy: operator(), reason: opts.reason });
+        if (opts.json) process.stdout.write(`${JSON.stringify(started)}\n`);
+        else process.stdout.write(`Resync of ${tables.join(', ')}: run #${started.run} rebuilds them from the source: ${started.workflowId}\n`);
         if (opts.wait) await followRun(client, name, started);
       });
     });

@@ -10,7 +10,7 @@ import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
   checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
-  type UpgradeStarted, configureCompaniesUpdate, type ConfigureCompaniesRequest, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted,
+  type UpgradeStarted, configureCompaniesUpdate, type ConfigureCompaniesRequest, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted, resyncTablesUpdate, type ResyncRequest,
   verifyNowUpdate, verificationProgressQuery, type VerificationProgress, type VerificationStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
@@ -172,6 +172,11 @@ export function verifyNow(client: Client, tenant: string, request: VerifyRequest
 }
 
 /** Waits for a verification to end; its result lists every table it compared. */
+/** Resync: rebuild tables from the source in a run started now. */
+export async function resyncTables(client: Client, tenant: string, request: ResyncRequest): Promise<RunStarted> {
+  return refusedAs('resync refused', () => tenantHandle(client, tenant).executeUpdate(resyncTablesUpdate, { args: [request] }));
+}
+
 export async function waitForVerification(
   client: Client,
   tenant: string,

@@ -143,6 +143,10 @@ export const hotfixRequestSchema = requesterSchema
   })
   .strict();
 
+export const resyncRequestSchema = requesterSchema.extend({
+  tables: z.array(z.string().regex(/^[^`]{1,129}$/, 'a table name, schema.table, or a pattern (* and ?)')).min(1).max(100),
+}).strict();
+
 export const resetRequestSchema = requesterSchema.extend({ confirm: z.boolean().optional() }).strict();
 
 export const scheduleRequestSchema = requesterSchema.extend({ schedule: scheduleSpecSchema.nullable() }).strict();

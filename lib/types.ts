@@ -171,6 +171,10 @@ export interface TableRunResult extends TableStats {
 /** Per-table row of the management page: the latest known state (inserts/updates/deletes add up over runs). */
 export interface TableState extends TablePlan, TableStats {
   lastRun?: number;
+  /** The latest schema change followed on this table: what changed, what was done, in which run. */
+  schemaChange?: string;
+  /** `cm resync` asked for this table to be rebuilt from the source by the next run (who, why). */
+  resyncRequested?: string;
   /** The latest comparison of this table's target with its source. */
   verification?: VerificationSummary;
 }
@@ -294,6 +298,9 @@ export interface RunLogEntry {
   failure?: string;
   /** Binlog mode: the part of the source's binary log this run read (positions, keys, full copies owed). */
   capture?: RunCapture;
+  /** Schema changes on the source this run followed (at most 50 listed), and how many there were. */
+  schemaChanges?: SchemaChange[];
+  schemaChangeCount?: number;
 }
 
 export interface RefusalEntry {
@@ -355,6 +362,36 @@ export interface RunInput {
   tables: (TablePlan & { full: boolean })[];
   /** How the tenant captures changes (absent in runs from before binlog capture: triggers). */
   capture?: CaptureMode;
+  /** Follow the source's schema first (absent in runs from before 1.4.0: they do not). */
+  schema?: SchemaFollowInput;
+}
+
+/** What a run needs to follow schema changes on the source before it moves rows. */
+export interface SchemaFollowInput {
+  companies: CompanyMapping[];
+  /** Tables the tenant knows but does not migrate (excluded, unsupported): not new when seen. */
+  notMigrated: string[];
+  /** Tables an operator asked to rebuild from the source (`cm resync`). */
+  resync: string[];
+}
+
+/** One schema change seen on the source, and what the run did about it. */
+export interface SchemaChange {
+  key: string;
+  change: string;
+  action: string;
+  /** The change could not be followed: the table fails this run, with `action` as the reason. */
+  failed?: boolean;
+}
+
+export interface SchemaFollowResult {
+  changes: SchemaChange[];
+  /** Tables new on the source (migrated or not, as the company configuration says). */
+  added: TablePlan[];
+  /** Tables gone from the source: dropped on the target too. */
+  dropped: string[];
+  /** Tables whose plan changed with their definition (a key added or removed). */
+  replanned: TablePlan[];
 }
 
 /** Binlog mode: what a run read of the source's binary log before it applied the changes. */
@@ -375,6 +412,8 @@ export interface RunResult {
   tables: TableRunResult[];
   failure?: string;
   capture?: RunCapture;
+  /** Schema changes the run followed before it moved rows. */
+  schema?: SchemaFollowResult;
 }
 
 export interface RunProgressTable {

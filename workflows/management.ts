@@ -24,7 +24,7 @@ import { tenantSetup } from './setup';
 import { verification } from './verification';
 import {
   appendCapped, applyAssessment, applyRunResult, applyVerification, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade,
-  refuseVerify, setupChecklist, startRunEntry, statusPage, tableRefs, toWork, unknownCompanies, verifiableTables, type TenantState,
+  refuseVerify, schemaFollowInput, setupChecklist, startRunEntry, statusPage, tableRefs, toWork, unknownCompanies, verifiableTables, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
 
@@ -305,6 +305,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       tenant: config.tenant, run, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, copy: config.copy, tables,
       capture: state.capture?.mode,
       verify: { ...DEFAULT_VERIFY, ...config.verify },
+      schema: schemaFollowInput(state, config.companies),
     };
     try {
       const child = await startChild(replicationRun, {

@@ -67,12 +67,19 @@ export interface VerificationProgress {
   done: number;
   differing: TableVerification[];
 }
+/** Resync: rebuild these tables from the source (names, schema.table, or patterns with * and ?). */
+export interface ResyncRequest extends Requester {
+  tables: string[];
+}
+export const resyncTablesUpdate = defineUpdate<RunStarted, [ResyncRequest]>('resyncTables');
 export const verifyNowUpdate = defineUpdate<VerificationStarted, [VerifyRequest]>('verifyNow');
 export const verificationProgressQuery = defineQuery<VerificationProgress>('verificationProgress');
 
 export const DESCRIPTIONS = {
   verifyNow:
     'Verify Now: compares every loaded table of the target with its source, by key-range chunks checksummed on each server (rows travel only where a chunk differs), and the definitions too. {"company":"cronus","table":"*_entry","repair":true} narrow it and make each differing row equal to the source. Refused while a run, an upgrade, setup, a reset or a hotfix is going. Returns the verification number and its workflow id.',
+  resyncTables:
+    'Resync: rebuilds the named tables ({"tables":["cronus.item","*_entry"]}) from the source: each target table is made again from the source\'s definition and copied in full, in a run started now. Refused when a run cannot start, and when no migrated table matches.',
   verificationProgress: 'Tables compared so far by this verification, and the ones that differ.',
   runMigrationNowUpdate:
     'Run Migration Now: the first run copies everything, later runs copy only the changes. Refused until setup is done, while a run is going, or while an upgrade holds the fence. Returns the run number and its workflow id.',

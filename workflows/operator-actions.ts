@@ -2,16 +2,17 @@
 // loop goes on: hotfixes, Reset Cloud Data, Rerun Detail Snapshot, the runtime service key and the
 // replication schedule. Each refuses in its validator (nothing in history) with the reason.
 import { setHandler, workflowInfo } from '@temporalio/workflow';
-import { hotfixRequestSchema, requesterSchema, resetRequestSchema, scheduleRequestSchema } from '../lib/schemas';
+import { hotfixRequestSchema, requesterSchema, resetRequestSchema, resyncRequestSchema, scheduleRequestSchema } from '../lib/schemas';
+import { matchesPattern } from '../lib/company-tables';
 import { describeSchedule } from '../lib/schedule';
 import type { Requester, TenantConfig } from '../lib/types';
 import { hotfixActivities, setupActivities } from './activity-options';
 import {
   applyHotfixUpdate, DESCRIPTIONS, rerunDetailSnapshotUpdate, resetCloudDataUpdate, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery,
-  setReplicationScheduleUpdate, type HotfixApplied, type RunStarted,
+  resyncTablesUpdate, setReplicationScheduleUpdate, type HotfixApplied, type RunStarted,
 } from './messages';
 import {
-  appendCapped, applyReset, applySnapshotReset, migratableTables, tableRefs, refuseHotfix, refuseKeyReset, refuseReset, refuseSchedule, refuseSnapshot, type TenantState,
+  appendCapped, applyReset, applySnapshotReset, migratableTables, refuseRun, tableRefs, refuseHotfix, refuseKeyReset, refuseReset, refuseSchedule, refuseSnapshot, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
 
@@ -48,6 +49,28 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
         const parsed = validated(hotfixRequestSchema, req);
         const refusal = refuseHotfix(state, parsed.schemas ?? [], targetSchemas());
         if (refusal) throw new Error(refusal);
+      },
+    },
+  );
+
+  // Resync: the tables are marked on the page first, so a run that fails before it rebuilds them leaves them marked.
+  const resyncTargets = (patterns: string[]) =>
+    migratableTables(state).filter((t) => patterns.some((p) => matchesPattern(p.includes('.') ? t.key : t.table, p)));
+  setHandler(
+    resyncTablesUpdate,
+    async (req): Promise<RunStarted> => {
+      for (const t of resyncTargets(req.tables)) t.resyncRequested = `${req.requestedBy ?? 'unknown'}${req.reason ? `: ${req.reason}` : ''}`;
+      publish();
+      return requestRun(req);
+    },
+    {
+      description: DESCRIPTIONS.resyncTables,
+      validator: (req) => {
+        const parsed = validated(resyncRequestSchema, req);
+        const refusal = refuseRun(state);
+        if (refusal) throw new Error(refusal);
+        const unmatched = parsed.tables.filter((p) => resyncTargets([p]).length === 0);
+        if (unmatched.length > 0) throw new Error(`no migrated table matches ${unmatched.join(', ')}: see \`cm status\` for the tenant's tables`);
       },
     },
   );

@@ -1,15 +1,17 @@
 // One migration run: every table's full load or changes, a bounded number of activities at a time.
 // A table that fails does not stop the others; the run reports each table's outcome.
 import { ActivityFailure, ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { RangeResult, RunInput, RunProgress, RunResult, TableRunResult, TableWork } from '../lib/types';
+import type { RangeResult, RunInput, RunProgress, RunResult, SchemaFollowResult, TableRunResult, TableWork } from '../lib/types';
 import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, progressQuery } from './messages';
-import { describeTables, needsFullLoad, planRun, rowsOf, runKindOf } from './run-plan';
+import { describeTables, followedTables, needsFullLoad, planRun, rowsOf, runKindOf } from './run-plan';
 import { Semaphore } from './semaphore';
 
 export async function replicationRun(input: RunInput): Promise<RunResult> {
-  const { migrateTables, copyKeyRange, planKeyRanges, stageChanges } = copyActivities(input.copy.heartbeatTimeoutSeconds);
+  const { migrateTables, copyKeyRange, planKeyRanges, stageChanges, followSourceSchema } = copyActivities(input.copy.heartbeatTimeoutSeconds);
   const kind = runKindOf(input.tables);
+  // The run's tables: the tenant's, until following the source's schema adds or drops some.
+  let tables: TableWork[] = input.tables;
   const progress: RunProgress = {
     run: input.run,
     kind,
@@ -30,9 +32,9 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
       if (p && p.status === 'Not Started') p.status = 'In Progress';
     }
   };
-  const failAll = (tables: TableWork[], err: unknown): void => {
+  const failAll = (some: { key: string }[], err: unknown): void => {
     const message = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
-    for (const t of tables) {
+    for (const t of some) {
       record({ key: t.key, status: 'Failed', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false, errorMessage: message });
     }
   };
@@ -93,23 +95,39 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
     }
   }
 
-  const plan = planRun(input.tables, input.copy);
+  // The source's schema first: changes applied to the target, new tables created, dropped ones dropped.
+  let schema: SchemaFollowResult | undefined;
+  if (input.schema) {
+    try {
+      schema = await followSourceSchema.executeWithOptions({ summary: "Follow the source's schema changes" }, [{ ...io, tables, schema: input.schema }]);
+    } catch (err) {
+      failAll(tables, err);
+      return finish();
+    }
+    const followed = followedTables(tables, schema);
+    for (const f of followed.failed) failAll([f], new Error(f.reason));
+    tables = [...followed.work, ...tables.filter((t) => followed.failed.some((f) => f.key === t.key))];
+    progress.tables = tables.map((t) => progress.tables.find((p) => p.key === t.key) ?? { key: t.key, status: 'Not Started', estimatedRows: t.estimatedRows, rows: 0 });
+  }
+
+  const plan = planRun(tables.filter((t) => !results.has(t.key)), input.copy);
   await Promise.all([...plan.ranged.map(copyInRanges), ...plan.batches.map(migrate)]);
   return finish();
 
   function finish(): RunResult {
-    const tables = input.tables.map((t) => results.get(t.key)!).filter(Boolean);
-    const failed = tables.filter((t) => t.status === 'Failed');
+    const done = tables.map((t) => results.get(t.key)!).filter(Boolean);
+    const failed = done.filter((t) => t.status === 'Failed');
     progress.status = failed.length > 0 ? 'Failed' : 'Completed';
-    if (tables.length !== input.tables.length) {
-      throw ApplicationFailure.nonRetryable(`run ${workflowInfo().workflowId} lost track of ${input.tables.length - tables.length} tables`);
+    if (done.length !== tables.length) {
+      throw ApplicationFailure.nonRetryable(`run ${workflowInfo().workflowId} lost track of ${tables.length - done.length} tables`);
     }
     return {
       run: input.run,
       status: progress.status,
-      tables,
+      tables: done,
       failure: failed.length > 0 ? `${failed.length} table(s) failed: ${describeTables(failed.map((t) => ({ key: t.key })))}` : undefined,
       capture,
+      ...(schema ? { schema } : {}),
     };
   }
 }

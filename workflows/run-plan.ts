@@ -1,7 +1,7 @@
 // How a run splits its tables into activities. Pure, so it is unit-tested and replay-safe.
 // Small tables travel many to an activity (a run over thousands of tables stays a short history);
 // a large table needing a full load gets key-range activities of its own, copied in parallel.
-import type { CopySettings, RunKind, TableStats, TableWork } from '../lib/types';
+import type { CopySettings, RunKind, SchemaFollowResult, TableStats, TableWork } from '../lib/types';
 
 /** Whether a table's part of a run is a full load. Key-less tables are copied whole every run: that does not make a run a full copy. */
 export const needsFullLoad = (t: TableWork): boolean => t.full && t.hasPrimaryKey;
@@ -44,4 +44,24 @@ export function planRun(tables: TableWork[], copy: CopySettings): RunPlan {
 export function describeTables(tables: { key: string }[], shown = 2): string {
   const head = tables.slice(0, shown).map((t) => t.key).join(', ');
   return tables.length > shown ? `${head} … (+${tables.length - shown} more)` : head;
+}
+
+/**
+ * The run's tables once the source's schema was followed: dropped ones out, new ones in (a full
+ * load), replanned ones with their new key. Tables whose change could not be followed are returned
+ * apart, with the reason: they fail this run.
+ */
+export function followedTables(tables: TableWork[], schema: SchemaFollowResult): { work: TableWork[]; failed: { key: string; reason: string }[] } {
+  const dropped = new Set(schema.dropped);
+  const failed = schema.changes.filter((c) => c.failed).map((c) => ({ key: c.key, reason: `${c.change}: ${c.action}` }));
+  const failing = new Set(failed.map((f) => f.key));
+  const replanned = new Map(schema.replanned.map((p) => [p.key, p]));
+  const work = tables
+    .filter((t) => !dropped.has(t.key) && !failing.has(t.key))
+    .map((t) => {
+      const plan = replanned.get(t.key);
+      return plan ? { ...t, ...plan, full: true } : t;
+    });
+  for (const plan of schema.added) if (!plan.notMigratedReason) work.push({ ...plan, full: true });
+  return { work, failed: failed.filter((f) => tables.some((t) => t.key === f.key)) };
 }

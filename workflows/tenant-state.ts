@@ -3,7 +3,7 @@
 import type {
   CaptureChoice, DisableResult, TableVerification, VerificationLogEntry, VerificationResult, VerifyRequest,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
-  RuntimeKeyInfo, TableRef, TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
+  RuntimeKeyInfo, SchemaFollowInput, SchemaFollowResult, TableRef, TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
 import { describeSchedule, nextRun, type ScheduleSpec } from '../lib/schedule';
 import { rowsOf, runKindOf } from './run-plan';
@@ -62,6 +62,8 @@ export interface ChecklistItem {
 }
 
 const MAX_LOG = 500;
+/** A run's log entry lists this many schema changes; each table keeps its latest one. */
+const MAX_SCHEMA_CHANGES_LOGGED = 50;
 const MAX_REFUSALS = 50;
 
 export function initialState(dataVersion = '1.0'): TenantState {
@@ -398,6 +400,12 @@ export function toWork(t: TableState): TableWork {
   };
 }
 
+/** What a run needs to follow the source's schema: the companies, the tables not migrated, the resyncs asked for. */
+export function schemaFollowInput(state: TenantState, companies: CompanyMapping[]): SchemaFollowInput {
+  const all = Object.values(state.tables);
+  return { companies, notMigrated: all.filter((t) => t.notMigratedReason).map((t) => t.key), resync: all.filter((t) => t.resyncRequested).map((t) => t.key) };
+}
+
 export function runKind(state: TenantState): RunKind {
   return runKindOf(migratableTables(state).map(toWork));
 }
@@ -407,8 +415,30 @@ export function startRunEntry(state: TenantState, entry: RunLogEntry): void {
   state.currentRun = entry.run;
 }
 
+/** The schema changes a run followed: tables dropped, added, replanned, and what was done to each. */
+export function applySchemaChanges(state: TenantState, run: number, schema: SchemaFollowResult): void {
+  for (const key of schema.dropped) delete state.tables[key];
+  for (const plan of schema.added) {
+    state.tables[plan.key] = {
+      ...plan, status: plan.notMigratedReason ? 'Not Migrated' : 'Not Started',
+      fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
+    };
+  }
+  for (const plan of schema.replanned) {
+    const t = state.tables[plan.key];
+    if (t) Object.assign(t, { hasPrimaryKey: plan.hasPrimaryKey, splittable: plan.splittable, warning: plan.warning });
+  }
+  for (const c of schema.changes) {
+    const t = state.tables[c.key];
+    if (!t) continue;
+    t.schemaChange = `run #${run}: ${c.change}: ${c.action}`;
+    if (!c.failed) delete t.resyncRequested;
+  }
+}
+
 /** Folds a run's per-table results into the page. Counts of changes accumulate, like a DMS console. */
 export function applyRunResult(state: TenantState, result: RunResult, endedAt: string): void {
+  if (result.schema) applySchemaChanges(state, result.run, result.schema);
   let rows = 0;
   for (const r of result.tables) {
     const t = state.tables[r.key];
@@ -443,6 +473,10 @@ export function applyRunResult(state: TenantState, result: RunResult, endedAt: s
     entry.rows = rows;
     entry.failure = result.failure;
     if (result.capture) entry.capture = result.capture;
+    if (result.schema?.changes.length) {
+      entry.schemaChanges = result.schema.changes.slice(0, MAX_SCHEMA_CHANGES_LOGGED);
+      entry.schemaChangeCount = result.schema.changes.length;
+    }
   }
   state.currentRun = undefined;
 }
