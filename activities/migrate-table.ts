@@ -1,7 +1,7 @@
 // One table's part of a run: its full load when it needs one, then every captured change.
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { CopySettings, TableRunResult, TableStatus, TableWork, VerifySettings } from '../lib/types';
-import { CAPTURE_INSTALLED, captureCopied, captureLost, checkedCapture, findCapture, requeueKeys, type CaptureCheck, type CaptureEntry, type CaptureSite } from './capture';
+import { captureCopied, captureLost, checkedCapture, findCapture, requeueKeys, type CaptureCheck, type CaptureEntry, type CaptureSite } from './capture';
 import { copyRows } from './copy';
 import { applyDeltas } from './delta';
 import { approximateColumns, copyColumns, readTable, type TableMeta } from './introspect';
@@ -189,8 +189,9 @@ export async function migrateTable(
     Object.assign(result, { inserts: drained.inserts, updates: drained.updates, deletes: drained.deletes, errors: drained.errors });
     if (drained.lastSeq) result.lastSyncPosition = `change log seq ${drained.lastSeq}`;
     const hasRows = !full || result.fullLoadRows + drained.inserts + drained.updates > 0;
-    // A first load under a new capture is no news; a copy forced by a lost capture is.
-    const notice = owed !== undefined && (!work.full || owed !== CAPTURE_INSTALLED) ? owed : undefined;
+    // A copy forced by a lost capture, a TRUNCATE or a schema change is news; inside a full load the
+    // table was being copied whole anyway, so whatever made it owed is covered, and none.
+    const notice = owed !== undefined && !work.full ? owed : undefined;
     const unequal = drained.unequal > 0
       ? `${drained.unequal} rows applied but not equal to the source afterwards (e.g. ${drained.unequalExamples.join(', ')}): something on the target changes them; ` +
         'once the cause is gone, `cm verify --repair` makes them equal'

@@ -100,6 +100,7 @@ export function buildProgram(): Command {
     .requiredOption('-c, --company <src[=dst]>', 'a company: source schema, optionally =target schema (repeatable)', collect)
     .option('--source <connection>', 'source connection name (resolved by the worker)', 'local')
     .option('--target <connection>', 'target connection name (resolved by the worker)', 'local')
+    .addOption(new Option('--capture <mode>', 'change capture: the binary log where the source allows it (auto), or force binlog or triggers').choices(['auto', 'binlog', 'triggers']).default('auto'))
     .option('--app-user <name>', 'an application account on the target, locked out during a data upgrade (repeatable)', collect)
     .option('--concurrency <n>', 'activities a run keeps in flight', positiveInt)
     .option('--reason <text>', 'why, for the audit trail')
@@ -111,6 +112,7 @@ export function buildProgram(): Command {
           companies: companiesFrom(opts),
           sourceConnection: opts.source,
           targetConnection: opts.target,
+          captureMode: opts.capture,
           appUsers: opts.appUser ?? [],
           copy,
           requestedBy: operator(),
