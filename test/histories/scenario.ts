@@ -110,6 +110,10 @@ export async function runScenario(client: Client, pool: Pool, taskQueue: string,
   await pool.query(`UPDATE ${t('item')} SET price = 0.11 WHERE id = 1`);
   await pool.query(`DELETE FROM ${t('ledger')} WHERE entry_no = 2`);
   await pool.query(`INSERT INTO ${t('notes')} VALUES ('c')`);
+  // Since 1.4.0 a run follows the source's schema first: a column added, a table created.
+  await pool.query(`ALTER TABLE ${t('item')} ADD COLUMN note VARCHAR(20) NULL`);
+  await pool.query(`CREATE TABLE ${t('bin')} (id INT PRIMARY KEY, label VARCHAR(20) NOT NULL)`);
+  await pool.query(`INSERT INTO ${t('bin')} VALUES (1, 'new table')`);
 
   const delta = await runMigrationNow(client, s.tenant, { requestedBy: 'replay scenario', reason: 'nightly' });
   const deltaEntry = await waitForRun(client, s.tenant, delta);

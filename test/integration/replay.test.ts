@@ -64,6 +64,8 @@ it(`replays the ${committed.length} committed histories in test/histories withou
   // patches, and with a verification (1.3.0).
   for (const label of ['0.1.0', '1.2.0']) expect(committed.filter((f) => f.startsWith(`${label}-`)).length).toBeGreaterThanOrEqual(4);
   expect(committed.filter((f) => f.startsWith('1.3.0-')).length).toBeGreaterThanOrEqual(5);
+  // 1.4.0: change capture chosen at setup, and runs that follow the source's schema first.
+  expect(committed.filter((f) => f.startsWith('1.4.0-')).length).toBeGreaterThanOrEqual(5);
   const histories = committed.map((file) =>
     fromHistoryFile(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as HistoryFile, basename(file, '.json')),
   );
