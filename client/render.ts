@@ -46,6 +46,15 @@ export function renderLog(log: RunLogEntry[], latest = 10): string {
   )}${more}`;
 }
 
+/** The source's schema changes the latest runs followed, and what each did to the target. */
+export function renderSchemaChanges(log: RunLogEntry[], latest = 20): string {
+  const rows = [...log].reverse().flatMap((e) => (e.schemaChanges ?? []).map((c) => [`#${e.run}`, c.key, c.change, c.action]));
+  if (rows.length === 0) return '';
+  const shown = rows.slice(0, latest);
+  const more = rows.length > shown.length ? `(${rows.length - shown.length} more: cm status <tenant> --json)\n` : '';
+  return `Schema changes on the source (followed by the runs)\n${table(['Run', 'Table', 'Change', 'Done'], shown)}${more}`;
+}
+
 /** Environment Operations: the data upgrades, with the stack trace of a failure when asked. */
 export function renderUpgrades(upgrades: UpgradeLogEntry[], withStack = false): string {
   if (upgrades.length === 0) return 'Environment Operations: no data upgrade yet (`cm upgrade <tenant>`).\n';
@@ -122,9 +131,11 @@ export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' |
       : `Companies (source schema → target schema): ${s.companies.map((c) => `${c.source} → ${c.target}`).join(', ')}\n`,
     `Replication schedule: ${s.schedule ?? 'none (cm schedule <tenant> --daily HH:MM)'}\n`,
     `Runtime service key: ${s.runtimeKey ? `${s.runtimeKey.keyId}, issued ${s.runtimeKey.issuedAt} to ${s.runtimeKey.deliveredTo}` : 'not issued yet'}\n`,
+    s.capture ? `Change capture: ${s.capture.mode} (${s.capture.reason})\n` : '',
     s.setupError ? `Setup error: ${s.setupError}\n` : '',
     renderTiles(s),
     renderLog(s.log),
+    renderSchemaChanges(s.log),
     renderUpgrades(s.upgrades),
     renderVerifications(s.verifications),
     renderHotfixes(s.hotfixes),

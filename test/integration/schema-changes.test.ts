@@ -7,6 +7,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { createTenant, getStatus, resyncTables, runMigrationNow, verifyNow, waitForRun, waitForVerification } from '../../client/operations';
 import type { CaptureModeSetting, RunResult } from '../../lib/types';
+import { renderStatus } from '../../client/render';
 import { expectSameAcross } from '../helpers';
 import { tenantFixture } from '../fixture';
 
@@ -89,6 +90,10 @@ describe.each(['binlog', 'triggers'] as const)('schema changes in %s mode', (mod
     expect(page.tables.find((t) => t.key === `${f.src}.tmp_scratch`)).toMatchObject({ status: 'Not Migrated' });
     expect(page.tables.find((t) => t.key === `${f.src}.item`)!.schemaChange).toMatch(/column qty added.*applied to the target table in place/);
     expect(page.log.at(-1)!.schemaChanges!.length).toBeGreaterThanOrEqual(4);
+    // As `cm status` prints it.
+    const printed = renderStatus(page);
+    expect(printed).toContain(`Change capture: ${mode} (`);
+    expect(printed).toMatch(/Schema changes on the source[\s\S]*column qty added[\s\S]*applied to the target table in place/);
   });
 
   it('rebuilds a table whose change may have changed values: a column narrowed, a key changed', async () => {
