@@ -238,6 +238,7 @@ export async function followSchema(io: FollowIo): Promise<SchemaFollowResult> {
   // New on the source: planned like at setup (include/exclude, history), created on the target; the run loads them.
   for (const company of io.companies) {
     const fresh = [...sources.values()].filter((m) => m.schema === company.source && !known.has(`${m.schema}.${m.name}`)).sort((a, b) => a.name.localeCompare(b.name));
+    if (fresh.length === 0) continue;
     const created = await createTargetTables(io.source, io.target, company.source, company.target, fresh.filter((m) => !planTable(m, company).plan.notMigratedReason).map((m) => m.name));
     for (const meta of fresh) {
       const { plan } = planTable(meta, company);
