@@ -1,11 +1,15 @@
 // Plumbing for the fault-injection suite (`npm run test:faults`): a seeded PRNG, worker processes
 // with their own environment (another Temporal address, another MySQL account), a small source
-// schema, and the checks every fault test ends with: target equals source, fence down.
+// schema, and the checks every fault test ends with: target equals source, fence down. The source
+// may live on the on-premises source server (binary log on) and the target on the machine server:
+// the checks then compare across the two servers, and the change log is looked for where the
+// tenant's capture mode keeps it.
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { escapeId } from 'mysql2/promise';
 import { getStatus } from '../../client/operations';
 import { controlParkingSchema, parkingSchema } from '../../activities/restore-point';
+import { checksumTable, tableDigest } from '../../activities/verify';
 import {
   count, expectSameTable, spawnWorkerProcess, waitForWorkerProcess, type WorkerProcess, type WorkerProcessOptions,
 } from '../helpers';
@@ -102,9 +106,57 @@ export async function expectSameSchemas(pool: Pool, a: string, b: string, tables
   expect(Number(diff[0].n)).toBe(0);
 }
 
-/** Rows still waiting in the change log of a source table. */
-export async function pendingLog(pool: Pool, src: string, table: string): Promise<number> {
-  const [rows] = await pool.query<RowDataPacket[]>('SELECT id FROM cm_capture.capture_table WHERE schema_name = ? AND table_name = ?', [src, table]);
+/**
+ * Every table of `dst` on the target server equals the one of `src` on the source server: the same
+ * row count, the content digest and CHECKSUM TABLE (each taken where its table lives), and the
+ * key-less table as a multiset (every distinct row exactly as often on both sides: nothing doubled).
+ */
+export async function expectSameAcrossServers(
+  source: Pool, src: string, target: Pool, dst: string, tables: readonly string[] = TABLES,
+): Promise<void> {
+  for (const t of tables) {
+    const [want, got] = await Promise.all([
+      Promise.all([count(source, src, t), tableDigest(source, src, t), checksumTable(source, src, t)]),
+      Promise.all([count(target, dst, t), tableDigest(target, dst, t), checksumTable(target, dst, t)]),
+    ]);
+    expect({ table: t, rows: got[0], digest: got[1], checksum: got[2] }).toEqual({ table: t, rows: want[0], digest: want[1], checksum: want[2] });
+  }
+  if (!tables.includes('nokey')) return;
+  const multiset = async (pool: Pool, schema: string): Promise<string[]> => {
+    const [rows] = await pool.query<RowDataPacket[]>(`SELECT a, b, COUNT(*) AS c FROM ${q(schema)}.nokey GROUP BY a, b ORDER BY a, b`);
+    return rows.map((r) => `${r.a}|${r.b}|${r.c}`);
+  };
+  const [want, got] = await Promise.all([multiset(source, src), multiset(target, dst)]);
+  expect(got).toEqual(want);
+}
+
+/** The on-premises source server's URL (test/source-server.ts, started by the global setup; `sourcePool()` opens a pool on it). */
+export function sourceUrl(): string {
+  const url = process.env.CM_TEST_SOURCE_URL;
+  if (!url) throw new Error('CM_TEST_SOURCE_URL is not set: run the fault tests through jest (global setup)');
+  return url;
+}
+
+/** The capture modes the suite runs in (tenant `captureMode`). */
+export const CAPTURE_MODES = ['binlog', 'triggers'] as const;
+export type CaptureModeUnderTest = (typeof CAPTURE_MODES)[number];
+
+/** Where a tenant's change logs live: on the source (triggers), or staged on the target (binlog, only between a run's stage and apply steps). */
+export const logPool = (mode: CaptureModeUnderTest, source: Pool, target: Pool): Pool => (mode === 'triggers' ? source : target);
+
+/**
+ * Rows still waiting in the change log of a source table, in `pool`'s cm_capture (the source's in
+ * triggers mode, the target's in binlog mode: see logPool); `tenant` picks that tenant's log when
+ * several tenants capture the same table.
+ */
+export async function pendingLog(pool: Pool, src: string, table: string, tenant?: string): Promise<number> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT id FROM cm_capture.capture_table WHERE schema_name = ? AND table_name = ?${tenant === undefined ? '' : ' AND consumer = ?'}`,
+    tenant === undefined ? [src, table] : [src, table, tenant],
+  ).catch((err) => {
+    if ((err as { errno?: number }).errno === 1146 || (err as { errno?: number }).errno === 1049) return [[]] as unknown as [RowDataPacket[]]; // no cm_capture here (yet)
+    throw err;
+  });
   if (rows.length === 0) return 0;
   const [n] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM cm_capture.${q(`log_${rows[0].id}`)}`);
   return Number(n[0].n);
