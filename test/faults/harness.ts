@@ -22,9 +22,23 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 export interface SpawnOptions extends WorkerProcessOptions {
   taskQueue: string;
+  /** More environment for the worker process (e.g. CM_CONN_ONPREM_URL with an account of its own); it inherits the rest. */
+  env?: Record<string, string>;
 }
 
-export const spawnWorker = (opts: SpawnOptions): WorkerProcess => spawnWorkerProcess(opts.taskQueue, opts);
+/** Starts a worker process; `env` is in process.env only while it is spawned (spawn copies it at once). */
+export function spawnWorker(opts: SpawnOptions): WorkerProcess {
+  const saved = Object.fromEntries(Object.keys(opts.env ?? {}).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, opts.env);
+  try {
+    return spawnWorkerProcess(opts.taskQueue, opts);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
 
 export const isRunning = (w: WorkerProcess): boolean => w.child.exitCode === null && w.child.signalCode === null;
 
