@@ -162,6 +162,34 @@ describe.each(CAPTURE_MODES)('killed connections in %s mode', (mode) => {
       await expectSameAcrossServers(source, src, pool, dst);
       expect(await pending('big')).toBe(0);
       await expectFenceDown(pool, client, tenant, [dst]);
+
+      if (mode === 'binlog') {
+        // One more delta, its sessions killed while the binary log reader's own connection (a
+        // replication session: Binlog Dump) reads: every row of `big` changed, so the read takes a while.
+        await source.query(`UPDATE ${src}.big SET label = CONCAT(label, '+') WHERE id % 2 = ?`, [rng.int(0, 1)]);
+        const reread = await runMigrationNow(client, tenant, { requestedBy: 'faults' });
+        expect(reread.kind).toBe('delta');
+        let killedReading: { source: number; target: number } | undefined;
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+          const [dump] = await source.query<RowDataPacket[]>(
+            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND COMMAND LIKE 'Binlog Dump%'", [dbUser],
+          );
+          if (Number(dump[0].n) > 0) {
+            killedReading = await killWorkerSessions();
+            break;
+          }
+          if ((await client.workflow.getHandle(reread.workflowId).describe()).status.name !== 'RUNNING') break; // missed it: the run is over
+          await sleep(5);
+        }
+        console.log(`seed ${seed} (${mode}): killed ${killedReading?.source ?? 0} sessions on the source (the reader's among them) and ${killedReading?.target ?? 0} on the target while the binary log was read`);
+        expect(killedReading).toBeDefined(); // the read really was hit
+        expect((await waitForRun(client, tenant, reread)).status).toBe('Completed');
+        const readAttempts = await activityAttempts(client, reread.workflowId);
+        expect(readAttempts.byType.stageChanges?.some((n) => n >= 2)).toBe(true); // the read failed and was retried
+        await expectSameAcrossServers(source, src, pool, dst);
+        expect(await pending('big')).toBe(0);
+        await expectFenceDown(pool, client, tenant, [dst]);
+      }
     } catch (err) {
       console.error(`seed ${seed} (${mode})\n${workers.dump()}`);
       throw err;
