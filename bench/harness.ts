@@ -166,15 +166,24 @@ export async function workflowFigures(client: Client, workflowId: string): Promi
   return { wallMs: (d.closeTime?.getTime() ?? Date.now()) - d.startTime.getTime(), events: d.historyLength };
 }
 
-/** `mysqldump --single-transaction <schema> [table] | mysql <target>`: the DBA's tool, timed. */
-export async function dumpAndLoad(mysqlUrl: string, schema: string, target: string, table?: string): Promise<number> {
-  const u = new URL(mysqlUrl);
-  const conn = ['-h', u.hostname, '-P', u.port || '3306', '-u', decodeURIComponent(u.username || 'root')];
-  const env = { ...process.env, MYSQL_PWD: decodeURIComponent(u.password) };
+/**
+ * `mysqldump --single-transaction <schema> [table] | mysql <target>`: the DBA's tool, timed. With
+ * `targetUrl`, the dump is read from `mysqlUrl` and loaded into that other server.
+ */
+export async function dumpAndLoad(mysqlUrl: string, schema: string, target: string, table?: string, targetUrl = mysqlUrl): Promise<number> {
+  const args = (url: string) => {
+    const u = new URL(url);
+    return {
+      conn: ['-h', u.hostname, '-P', u.port || '3306', '-u', decodeURIComponent(u.username || 'root')],
+      env: { ...process.env, MYSQL_PWD: decodeURIComponent(u.password) },
+    };
+  };
+  const from = args(mysqlUrl);
+  const to = args(targetUrl);
   const t0 = process.hrtime.bigint();
   await new Promise<void>((resolve, reject) => {
-    const dump = spawn('mysqldump', [...conn, '--single-transaction', schema, ...(table ? [table] : [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const load = spawn('mysql', [...conn, target], { env, stdio: ['pipe', 'ignore', 'pipe'] });
+    const dump = spawn('mysqldump', [...from.conn, '--single-transaction', schema, ...(table ? [table] : [])], { env: from.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const load = spawn('mysql', [...to.conn, target], { env: to.env, stdio: ['pipe', 'ignore', 'pipe'] });
     dump.stdout!.pipe(load.stdin!);
     let err = '';
     dump.stderr!.on('data', (b: Buffer) => (err += b.toString()));

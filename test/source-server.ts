@@ -93,7 +93,8 @@ async function answers(port: number, dataDir: string): Promise<boolean> {
   }
 }
 
-export async function startSourceServer(opts: { baseDir?: string; port?: number } = {}): Promise<SourceServer> {
+/** `binlog: false` starts the same server with the binary log off (a baseline for the benchmarks); default on. */
+export async function startSourceServer(opts: { baseDir?: string; port?: number; binlog?: boolean } = {}): Promise<SourceServer> {
   const baseDir = opts.baseDir ?? tmpdir();
   reapLeftovers(baseDir);
   const dir = mkdtempSync(join(baseDir, PREFIX));
@@ -123,7 +124,7 @@ export async function startSourceServer(opts: { baseDir?: string; port?: number 
           '--no-defaults', `--datadir=${dataDir}`, `--port=${port}`, '--bind-address=127.0.0.1',
           `--socket=${join(dir, 'mysqld.sock')}`, `--pid-file=${join(dir, 'mariadbd.pid')}`,
           // server_id 1 is the machine server's: a binlog reader tells servers apart by it.
-          '--server-id=2', `--log-bin=${join(dir, 'binlog', 'source-bin')}`, '--binlog-format=ROW', '--binlog-row-image=FULL',
+          '--server-id=2', ...(opts.binlog === false ? [] : [`--log-bin=${join(dir, 'binlog', 'source-bin')}`]), '--binlog-format=ROW', '--binlog-row-image=FULL',
           // Each row event describes its own columns: a key is read exactly even after an ALTER or DROP.
           '--binlog-row-metadata=FULL',
           // Throwaway data: speed over durability.
