@@ -13,6 +13,8 @@ export interface ColumnMeta {
   default?: string | null;
   /** EXTRA: auto_increment, on update…, DEFAULT_GENERATED (MySQL 8 expression defaults). */
   extra?: string;
+  /** A generated column's expression. */
+  expression?: string | null;
 }
 
 export interface TableMeta {
@@ -60,7 +62,7 @@ export async function readTables(pool: Pool, schemas: string[], onlyTables?: str
   // MySQL 8 marks columns with expression defaults DEFAULT_GENERATED: those are ordinary columns.
   const [columns] = await pool.query<RowDataPacket[]>(
     `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, DATA_TYPE AS dt, COLUMN_TYPE AS ct,
-            IS_NULLABLE AS nullable, COLLATION_NAME AS coll, COLUMN_DEFAULT AS def, EXTRA AS extra,
+            IS_NULLABLE AS nullable, COLLATION_NAME AS coll, COLUMN_DEFAULT AS def, EXTRA AS extra, GENERATION_EXPRESSION AS expr,
             (EXTRA LIKE '%VIRTUAL%' OR EXTRA LIKE '%STORED%' OR EXTRA LIKE '%PERSISTENT%') AS gen
        FROM information_schema.COLUMNS
       WHERE TABLE_SCHEMA IN (?)${tableFilter}
@@ -77,6 +79,7 @@ export async function readTables(pool: Pool, schemas: string[], onlyTables?: str
       collation: r.coll ? String(r.coll) : undefined,
       default: r.def === null || r.def === undefined ? null : String(r.def),
       extra: String(r.extra ?? ''),
+      expression: r.expr ? String(r.expr) : null,
     });
   }
 

@@ -7,9 +7,9 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { TARGET_SQL_MODE } from '../lib/constants';
 import type { CompanyMapping, SchemaChange, SchemaFollowResult, TablePlan } from '../lib/types';
 import { planTable } from './assess';
-import { captureTableIds, installCapture, removeCapture, type CaptureSite } from './capture';
-import { normalType, readIndexes, readTables, type ColumnMeta, type TableMeta } from './introspect';
-import { errorText, id, isTableError, qualified } from './sql';
+import { captureTableIds, findCapture, installCapture, markCopyOwed, removeCapture, type CaptureSite } from './capture';
+import { normalType, readIndexes, readTable, readTables, type ColumnMeta, type TableMeta } from './introspect';
+import { errorText, id, qualified } from './sql';
 import { createTargetTables } from './target-schema';
 
 /** A table the tenant knows, as the run has it. */
@@ -40,7 +40,8 @@ export type Step =
   | { op: 'modify-column'; column: string }
   | { op: 'drop-column'; column: string }
   | { op: 'add-index'; name: string }
-  | { op: 'replace-index'; name: string };
+  | { op: 'replace-index'; name: string }
+  | { op: 'drop-index'; name: string };
 
 export interface Alteration {
   /** What differs, one line each, as the page shows it. */
@@ -53,6 +54,8 @@ export interface Alteration {
 
 const INTEGER_RANK: Record<string, number> = { tinyint: 1, smallint: 2, mediumint: 3, int: 4, integer: 4, bigint: 5 };
 const TEXT_RANK: Record<string, number> = { tinytext: 1, text: 2, mediumtext: 3, longtext: 4 };
+/** Bytes each TEXT type holds; a VARCHAR's characters may take 4 bytes each (utf8mb4). */
+const TEXT_BYTES: Record<string, number> = { tinytext: 255, text: 65_535, mediumtext: 16_777_215, longtext: 4_294_967_295 };
 const BLOB_RANK: Record<string, number> = { tinyblob: 1, blob: 2, mediumblob: 3, longblob: 4 };
 const FSP_TYPES = new Set(['datetime', 'timestamp', 'time']);
 
@@ -82,7 +85,7 @@ export function widens(from: ColumnMeta, to: ColumnMeta): boolean {
     return s2 >= s1 && p2 - s2 >= p1 - s1 && (unsigned(from) || !unsigned(to));
   }
   if ((a === 'varchar' && b === 'varchar') || (a === 'varbinary' && b === 'varbinary')) return firstNumber(to) >= firstNumber(from);
-  if (a === 'varchar' && TEXT_RANK[b]) return true;
+  if (a === 'varchar' && TEXT_RANK[b]) return firstNumber(from) * 4 <= TEXT_BYTES[b];
   if (TEXT_RANK[a] && TEXT_RANK[b]) return TEXT_RANK[b] >= TEXT_RANK[a];
   if (BLOB_RANK[a] && BLOB_RANK[b]) return BLOB_RANK[b] >= BLOB_RANK[a];
   if (a === 'float' && b === 'double') return !unsigned(to) || unsigned(from);
@@ -91,22 +94,28 @@ export function widens(from: ColumnMeta, to: ColumnMeta): boolean {
   return false;
 }
 
-/** A default the target computes the same as the source did: a literal, or none. */
+/**
+ * A default the target computes the same as the source did: none, NULL, a quoted string, a number
+ * or a bit/hex literal. Anything else is taken for an expression (MariaDB shows `current_timestamp()`,
+ * `(rand() * 10)`; MySQL 8 marks them DEFAULT_GENERATED, and shows a string unquoted, which is then
+ * rebuilt needlessly but never wrongly).
+ */
 export function constantDefault(c: ColumnMeta): boolean {
   if (/auto_increment|DEFAULT_GENERATED/i.test(c.extra ?? '')) return false;
-  const d = c.default;
+  const d = c.default?.trim();
   if (d === null || d === undefined || d === 'NULL') return true;
-  return !/^[A-Za-z_][A-Za-z0-9_]*\s*\(.*\)$/s.test(d.trim()); // MariaDB shows an expression as a call
+  return /^'(?:[^'\\]|''|\\.)*'$/s.test(d) || /^[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?$/i.test(d) || /^[bx]'[0-9a-f]*'$/i.test(d);
 }
 
 const sameColumn = (a: ColumnMeta, b: ColumnMeta): boolean =>
   normalType(a.columnType) === normalType(b.columnType) && a.nullable === b.nullable && (a.collation ?? null) === (b.collation ?? null) &&
-  a.generated === b.generated && (a.default ?? null) === (b.default ?? null) && (a.extra ?? '').toLowerCase() === (b.extra ?? '').toLowerCase();
+  a.generated === b.generated && (a.default ?? null) === (b.default ?? null) && (a.extra ?? '').toLowerCase() === (b.extra ?? '').toLowerCase() &&
+  (a.expression ?? null) === (b.expression ?? null);
 
 /**
  * How to make the target table's definition the source's. Pure: both definitions and their
- * secondary indexes are read by the caller. Indexes only on the target stay (a hotfix may have
- * added one for the cloud's queries); they change no value.
+ * secondary indexes are read by the caller. Plain indexes only on the target stay (a hotfix may have
+ * added one for the cloud's queries); a UNIQUE one goes, since a REPLACE would delete rows over it.
  */
 export function planAlteration(
   source: TableMeta, target: TableMeta, sourceIndexes: Map<string, string> = new Map(), targetIndexes: Map<string, string> = new Map(),
@@ -155,6 +164,11 @@ export function planAlteration(
     out.changes.push(`index ${name} ${there ? 'changed' : 'added'}`);
     out.steps.push(there ? { op: 'replace-index', name } : { op: 'add-index', name });
   }
+  for (const [name, signature] of targetIndexes) {
+    if (sourceIndexes.has(name) || !signature.startsWith('unique ')) continue;
+    out.changes.push(`unique index ${name} dropped`);
+    out.steps.push({ op: 'drop-index', name });
+  }
   return reason ? rebuild(reason) : out;
 }
 
@@ -175,16 +189,18 @@ export function definitionLines(showCreate: string): { columns: Map<string, stri
   return { columns, indexes };
 }
 
+export class DefinitionLineMissing extends Error {}
+
 /** The ALTER TABLE clauses of the steps, from the source's own definition lines. */
 export function alterClauses(steps: Step[], lines: ReturnType<typeof definitionLines>): string[] {
   const column = (name: string): string => {
     const line = lines.columns.get(name.toLowerCase());
-    if (!line) throw new Error(`no definition of column ${name} in SHOW CREATE TABLE`);
+    if (!line) throw new DefinitionLineMissing(`no definition of column ${name} in SHOW CREATE TABLE`);
     return line;
   };
   const index = (name: string): string => {
     const line = lines.indexes.get(name);
-    if (!line) throw new Error(`no definition of index ${name} in SHOW CREATE TABLE`);
+    if (!line) throw new DefinitionLineMissing(`no definition of index ${name} in SHOW CREATE TABLE`);
     return line;
   };
   return steps.flatMap((s) => {
@@ -194,6 +210,7 @@ export function alterClauses(steps: Step[], lines: ReturnType<typeof definitionL
       case 'drop-column': return [`DROP COLUMN ${id(s.column)}`];
       case 'add-index': return [`ADD ${index(s.name)}`];
       case 'replace-index': return [`DROP INDEX ${id(s.name)}`, `ADD ${index(s.name)}`];
+      case 'drop-index': return [`DROP INDEX ${id(s.name)}`];
     }
   });
 }
@@ -201,8 +218,36 @@ export function alterClauses(steps: Step[], lines: ReturnType<typeof definitionL
 /** Below this share of a company's known tables still on the source, nothing is dropped: a lost grant looks like a drop. */
 const MOST_TABLES_GONE = 0.5;
 
+/** A server error (the statement failed), not a lost connection: the table can be rebuilt or failed alone. */
+const statementError = (err: unknown): boolean => {
+  const e = err as { errno?: number; fatal?: boolean; sqlState?: string } | null;
+  return !!e && !e.fatal && (typeof e.errno === 'number' || typeof e.sqlState === 'string');
+};
+
+/** Whether a table the source no longer lists is really gone (1146), or only hidden from this account. */
+async function reallyGone(source: Pool, schema: string, table: string): Promise<true | string> {
+  try {
+    await source.query(`SELECT 1 FROM ${qualified(schema, table)} LIMIT 0`);
+    return 'the table is there again';
+  } catch (err) {
+    if ((err as { errno?: number }).errno === 1146) return true;
+    if (!statementError(err)) throw err;
+    return errorText(err);
+  }
+}
+
 export async function followSchema(io: FollowIo): Promise<SchemaFollowResult> {
-  const result: SchemaFollowResult = { changes: [], added: [], dropped: [], replanned: [] };
+  // A long ALTER on a big target table must not look like a dead worker.
+  const beating = setInterval(io.beat, 5_000);
+  try {
+    return await follow(io);
+  } finally {
+    clearInterval(beating);
+  }
+}
+
+async function follow(io: FollowIo): Promise<SchemaFollowResult> {
+  const result: SchemaFollowResult = { changes: [], added: [], dropped: [], replanned: [], rebuilt: [] };
   const schemas = io.companies.map((c) => c.source);
   const [sources, sourceIndexes] = await Promise.all([readTables(io.source, schemas), readIndexes(io.source, schemas)]);
   const targetSchemas = [...new Set(io.migrated.map((t) => t.targetSchema))];
@@ -212,7 +257,8 @@ export async function followSchema(io: FollowIo): Promise<SchemaFollowResult> {
     result.changes.push({ key, change, action, ...(failed ? { failed } : {}) });
   };
 
-  // Gone from the source: dropped on the target, unless so many went at once that it looks like a lost grant.
+  // Gone from the source: dropped on the target, unless so many went at once that it looks like a lost
+  // grant, or the table is only hidden from this account (then it fails, saying so).
   for (const company of io.companies) {
     const mine = [...known].filter((k) => k.startsWith(`${company.source}.`));
     const gone = mine.filter((k) => !sources.has(k));
@@ -226,6 +272,11 @@ export async function followSchema(io: FollowIo): Promise<SchemaFollowResult> {
     for (const key of gone) {
       const t = io.migrated.find((m) => m.key === key);
       if (t) {
+        const gone = await reallyGone(io.source, t.sourceSchema, t.table);
+        if (gone !== true) {
+          note(key, 'table no longer listed on the source', `not dropped on the target: the source answers "${gone}"; grant the account SELECT on it, or drop it on the target by hand if it really went`, true);
+          continue;
+        }
         await io.target.query(`DROP TABLE IF EXISTS ${qualified(t.targetSchema, t.table)}`);
         await removeCapture(io.site, io.tenant, t.sourceSchema, t.table);
       }
@@ -262,23 +313,13 @@ export async function followSchema(io: FollowIo): Promise<SchemaFollowResult> {
     if (!requested && alteration.changes.length === 0) continue;
     const what = [...(requested ? ['resynchronisation requested'] : []), ...alteration.changes].join('; ');
     try {
-      if (alteration.rebuild || requested) {
-        await rebuild(io, t, meta, requested && !alteration.rebuild ? 'resynchronisation requested (cm resync)' : 'the source changed the table\'s definition');
-        note(t.key, what, `target table rebuilt from the source's definition${alteration.rebuild ? ` (${alteration.rebuild})` : ''}, and copied again in full`);
-      } else {
-        const [rows] = await io.source.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(meta.schema, meta.name)}`);
-        const clauses = alterClauses(alteration.steps, definitionLines(String(rows[0]['Create Table'])));
-        try {
-          await alterTarget(io.target, t, clauses);
-          note(t.key, what, 'applied to the target table in place');
-        } catch (err) {
-          if (!isTableError(err)) throw err;
-          await rebuild(io, t, meta, 'the source changed the table\'s definition');
-          note(t.key, what, `the target refused the change in place (${errorText(err)}): target table rebuilt and copied again in full`);
-        }
-      }
+      const action = alteration.rebuild || requested
+        ? await rebuilt(io, t, meta, requested && !alteration.rebuild ? 'resynchronisation requested (cm resync)' : alteration.rebuild!)
+        : await inPlace(io, t, meta, alteration);
+      if (action.full) result.rebuilt!.push(t.key);
+      note(t.key, what, action.text);
     } catch (err) {
-      if (!isTableError(err)) throw err;
+      if (!statementError(err)) throw err;
       note(t.key, what, `could not be followed: ${errorText(err)}`, true);
     }
     const { plan } = planTable(meta, io.companies.find((c) => c.source === meta.schema)!);
@@ -286,6 +327,51 @@ export async function followSchema(io: FollowIo): Promise<SchemaFollowResult> {
     io.beat();
   }
   return result;
+}
+
+/** What was done to a table, and whether the run copies it in full. */
+interface Action {
+  text: string;
+  full: boolean;
+}
+
+async function rebuilt(io: FollowIo, t: KnownTable, meta: TableMeta, why: string): Promise<Action> {
+  await rebuild(io, t, meta, why);
+  return { text: `target table rebuilt from the source's definition (${why}), and copied again in full`, full: true };
+}
+
+/**
+ * The steps applied to the target table from the source's own definition lines, read once more
+ * after them: a definition that changed in between is rebuilt instead. Any statement the target
+ * refuses (a unique key over rows the run has not deleted yet, a strict-mode default) rebuilds too.
+ */
+async function inPlace(io: FollowIo, t: KnownTable, meta: TableMeta, alteration: Alteration): Promise<Action> {
+  let clauses: string[];
+  try {
+    const [rows] = await io.source.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(meta.schema, meta.name)}`);
+    const again = await readTable(io.source, meta.schema, meta.name);
+    if (!again || again.columns.length !== meta.columns.length || again.columns.some((c, i) => !sameColumn(c, meta.columns[i]))) {
+      return rebuilt(io, t, meta, 'the definition changed again while it was read');
+    }
+    clauses = alterClauses(alteration.steps, definitionLines(String(rows[0]['Create Table'])));
+  } catch (err) {
+    if (!statementError(err) && !(err instanceof DefinitionLineMissing)) throw err;
+    return rebuilt(io, t, meta, `its definition could not be read line by line (${errorText(err)})`);
+  }
+  try {
+    await alterTarget(io.target, t, clauses);
+  } catch (err) {
+    if (!statementError(err)) throw err;
+    return rebuilt(io, t, meta, `the target refused the change in place: ${errorText(err)}`);
+  }
+  // Triggers mode cannot tell a column's default now from the one its rows got when it was added
+  // (ADD … DEFAULT 5, then SET DEFAULT 7): an added column earns the table a full copy there.
+  if (io.site.mode === 'triggers' && alteration.steps.some((s) => s.op === 'add-column') && meta.primaryKey.length > 0) {
+    const capture = await findCapture(io.site.store, io.tenant, meta.schema, meta.name);
+    if (capture) await markCopyOwed(io.site.store, [capture.id], 'a column was added on the source: applied to the target table in place, and the table copied again in full (triggers see no values a column got when it was added)');
+    return { text: 'applied to the target table in place, and copied again in full (the values of an added column cannot be read from triggers)', full: true };
+  }
+  return { text: 'applied to the target table in place', full: false };
 }
 
 async function alterTarget(target: Pool, t: KnownTable, clauses: string[]): Promise<void> {
@@ -303,11 +389,11 @@ async function alterTarget(target: Pool, t: KnownTable, clauses: string[]): Prom
  * full copy owed: the run then copies it whole, so no value changed by the source's DDL stays behind.
  */
 async function rebuild(io: FollowIo, t: KnownTable, meta: TableMeta, why: string): Promise<void> {
-  const reason = `${why}: target table rebuilt and copied again in full`;
+  const reason = `${why}: target table rebuilt from the source's definition and copied again in full`;
   await removeCapture(io.site, io.tenant, t.sourceSchema, t.table);
   await io.target.query(`DROP TABLE IF EXISTS ${qualified(t.targetSchema, t.table)}`);
   const created = await createTargetTables(io.source, io.target, t.sourceSchema, t.targetSchema, [t.table]);
-  if (created.failed.length > 0) throw Object.assign(new Error(`the target cannot create the table: ${created.failed[0].error}`), { sqlState: '42000' });
+  if (created.failed.length > 0) throw Object.assign(new Error(`the target cannot create the table: ${created.failed[0].error}`), { errno: 0, sqlState: '42000' });
   if (meta.primaryKey.length === 0) return; // copied whole every run, no capture
   const ids = await captureTableIds(io.site, [{ schema: meta.schema, table: meta.name }]);
   const keyCols = meta.primaryKey.map((k) => meta.columns.find((c) => c.name === k)!);

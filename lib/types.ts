@@ -392,6 +392,8 @@ export interface SchemaFollowResult {
   dropped: string[];
   /** Tables whose plan changed with their definition (a key added or removed). */
   replanned: TablePlan[];
+  /** Tables the run copies in full because of a change (rebuilt, or an added column in triggers mode). */
+  rebuilt?: string[];
 }
 
 /** Binlog mode: what a run read of the source's binary log before it applied the changes. */

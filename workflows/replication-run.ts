@@ -32,10 +32,11 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
       if (p && p.status === 'Not Started') p.status = 'In Progress';
     }
   };
-  const failAll = (some: { key: string }[], err: unknown): void => {
+  const failAll = (some: { key: string; full?: boolean }[], err: unknown): void => {
     const message = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
     for (const t of some) {
-      record({ key: t.key, status: 'Failed', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false, errorMessage: message });
+      // A table that had its full load keeps it: its changes wait in its log for the next run.
+      record({ key: t.key, status: 'Failed', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: t.full === false, errorMessage: message });
     }
   };
   const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, copy: input.copy, verify: input.verify, capture: input.capture };
@@ -105,7 +106,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
       return finish();
     }
     const followed = followedTables(tables, schema);
-    for (const f of followed.failed) failAll([f], new Error(f.reason));
+    for (const f of followed.failed) failAll([tables.find((t) => t.key === f.key)!], new Error(f.reason));
     tables = [...followed.work, ...tables.filter((t) => followed.failed.some((f) => f.key === t.key))];
     progress.tables = tables.map((t) => progress.tables.find((p) => p.key === t.key) ?? { key: t.key, status: 'Not Started', estimatedRows: t.estimatedRows, rows: 0 });
   }

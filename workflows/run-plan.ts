@@ -56,11 +56,12 @@ export function followedTables(tables: TableWork[], schema: SchemaFollowResult):
   const failed = schema.changes.filter((c) => c.failed).map((c) => ({ key: c.key, reason: `${c.change}: ${c.action}` }));
   const failing = new Set(failed.map((f) => f.key));
   const replanned = new Map(schema.replanned.map((p) => [p.key, p]));
+  const copied = new Set(schema.rebuilt ?? []);
   const work = tables
     .filter((t) => !dropped.has(t.key) && !failing.has(t.key))
     .map((t) => {
       const plan = replanned.get(t.key);
-      return plan ? { ...t, ...plan, full: true } : t;
+      return plan || copied.has(t.key) ? { ...t, ...plan, full: true } : t;
     });
   for (const plan of schema.added) if (!plan.notMigratedReason) work.push({ ...plan, full: true });
   return { work, failed: failed.filter((f) => tables.some((t) => t.key === f.key)) };

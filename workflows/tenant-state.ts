@@ -428,6 +428,8 @@ export function applySchemaChanges(state: TenantState, run: number, schema: Sche
     const t = state.tables[plan.key];
     if (t) Object.assign(t, { hasPrimaryKey: plan.hasPrimaryKey, splittable: plan.splittable, warning: plan.warning });
   }
+  // Copied in full by this run: its full-load count is this copy's (the run result says whether it finished).
+  for (const key of schema.rebuilt ?? []) if (state.tables[key]) state.tables[key].fullLoadDone = false;
   for (const c of schema.changes) {
     const t = state.tables[c.key];
     if (!t) continue;

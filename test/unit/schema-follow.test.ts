@@ -16,7 +16,7 @@ describe('widens', () => {
     ['varchar(20)', 'varchar(60)', true], ['varchar(60)', 'varchar(20)', false], ['varchar(20)', 'text', true], ['text', 'tinytext', false],
     ['decimal(8,2)', 'decimal(10,4)', true], ['decimal(8,2)', 'decimal(8,4)', false], ['decimal(8,4)', 'decimal(8,2)', false],
     ['datetime(3)', 'datetime(6)', true], ['datetime(6)', 'datetime', false], ['float', 'double', true], ['double', 'float', false],
-    ["enum('a','b')", "enum('a','b','c')", true], ["enum('a','b')", "enum('b','a')", false], ['char(4)', 'varchar(4)', false], ['binary(4)', 'binary(8)', false],
+    ["enum('a','b')", "enum('a','b','c')", true], ['varchar(60)', 'tinytext', true], ['varchar(400)', 'tinytext', false], ['varchar(400)', 'text', true], ["enum('a','b')", "enum('b','a')", false], ['char(4)', 'varchar(4)', false], ['binary(4)', 'binary(8)', false],
   ])('%s → %s: %s', (from, to, expected) => {
     expect(widens(col('c', from), col('c', to))).toBe(expected);
   });
@@ -30,7 +30,8 @@ describe('widens', () => {
 describe('constantDefault', () => {
   it.each([
     [null, '', true], ['NULL', '', true], ["'abc'", '', true], ['7', '', true], ['current_timestamp()', '', false], ['uuid()', '', false],
-    ['CURRENT_TIMESTAMP', 'DEFAULT_GENERATED', false], [null, 'auto_increment', false],
+    ['CURRENT_TIMESTAMP', 'DEFAULT_GENERATED', false], [null, 'auto_increment', false], ['(rand() * 10)', '', false],
+    ['(current_timestamp() + interval 1 day)', '', false], ["b'101'", '', true], ["'it''s'", '', true], ['-1.5e3', '', true], ['abc', '', false],
   ])('default %s extra %s: %s', (d, extra, expected) => {
     expect(constantDefault(col('c', 'int', { default: d, extra }))).toBe(expected);
   });
@@ -50,6 +51,14 @@ describe('planAlteration', () => {
       { op: 'drop-column', column: 'old' }, { op: 'add-column', column: 'qty', after: 'id' }, { op: 'modify-column', column: 'name' }, { op: 'add-index', name: 'by_name' },
     ]);
     expect(plan.changes).toEqual(['column old dropped', 'column qty added (int)', 'column name varchar(20) → varchar(60)', 'index by_name added']);
+  });
+  it('drops a unique index only the target has (a REPLACE would delete rows over it), keeps a plain one, and follows a generated expression', () => {
+    const plan = planAlteration(table(base), table(base), new Map(), new Map([['uc', 'unique btree name'], ['plain', 'btree price']]));
+    expect(plan.steps).toEqual([{ op: 'drop-index', name: 'uc' }]);
+    const g = (expression: string) => col('g', 'int(11)', { generated: true, expression });
+    const changed = planAlteration(table([...base, g('`price` * 3')]), table([...base, g('`price` * 2')]));
+    expect(changed.steps).toEqual([{ op: 'modify-column', column: 'g' }]);
+    expect(changed.rebuild).toBeUndefined();
   });
   it('rebuilds for a narrowed column, a new key, a reorder and a default computed per row', () => {
     expect(planAlteration(table([col('id', 'int'), col('name', 'varchar(10)'), base[2]]), table(base)).rebuild).toMatch(/may have changed its values/);
@@ -80,6 +89,10 @@ describe('additiveAlter', () => {
     ['ALTER TABLE t MODIFY name VARCHAR(60)', false],
     ['ALTER TABLE t ADD PRIMARY KEY (id)', false],
     ['ALTER TABLE t DROP COLUMN c', false],
+    ["ALTER TABLE t ADD COLUMN c INT -- don't\n, DROP COLUMN c2, ADD COLUMN c2 INT DEFAULT 0", false],
+    ['ALTER TABLE t ADD COLUMN `x\\` INT, DROP COLUMN c2', false],
+    ['ALTER IGNORE TABLE t ADD UNIQUE KEY u (c)', false],
+    ['ALTER TABLE t ADD COLUMN c INT /* , DROP COLUMN d */', false],
     ['TRUNCATE t', false],
   ])('%s: %s', (statement, expected) => {
     expect(additiveAlter(statement)).toBe(expected);
