@@ -160,6 +160,13 @@ export async function activitySpan(client: Client, workflowId: string, type: str
   return { count: scheduled.size, spanMs: scheduled.size ? last - first : 0, longestMs: longest };
 }
 
+/** Every activity type in a workflow's history, in the order first scheduled, with its span (activitySpan). */
+export async function activityBreakdown(client: Client, workflowId: string): Promise<Array<{ type: string } & ActivitySpan>> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const types = [...new Set((history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((t): t is string => !!t))];
+  return Promise.all(types.map(async (type) => ({ type, ...(await activitySpan(client, workflowId, type)) })));
+}
+
 /** A closed workflow's wall time (start to close) and history length, from the server. */
 export async function workflowFigures(client: Client, workflowId: string): Promise<{ wallMs: number; events: number }> {
   const d = await client.workflow.getHandle(workflowId).describe();
