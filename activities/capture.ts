@@ -260,8 +260,10 @@ export async function captureLost(site: CaptureSite, ref: CaptureEntry, meta: Ta
  * creating triggers of one schema from several sessions at once leaves stray .TRG- files (seen
  * here), which then block DROP DATABASE. A named lock on the source server itself.
  */
-async function withSchemaLock<T>(pool: Pool, schema: string, onWait: (() => void) | undefined, fn: () => Promise<T>): Promise<T> {
-  return withNamedLock(pool, `cm_capture:${createHash('sha1').update(schema).digest('hex')}`, onWait, fn); // GET_LOCK names: at most 64 characters
+async function withSchemaLock<T>(site: CaptureSite, schema: string, table: string, onWait: (() => void) | undefined, fn: () => Promise<T>): Promise<T> {
+  // Binlog mode creates no trigger: one table's capture at a time is enough, so tables go side by side.
+  const scope = site.mode === 'binlog' ? `${schema}.${table}` : schema;
+  return withNamedLock(site.store, `cm_capture:${createHash('sha1').update(scope).digest('hex')}`, onWait, fn); // GET_LOCK names: at most 64 characters
 }
 
 /** Runs `fn` while one session of `pool` holds a named lock (GET_LOCK), waiting as long as it takes. */
@@ -352,7 +354,7 @@ export async function installCapture(
   site: CaptureSite, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], opts: { schemaReady?: boolean; tableId?: string; onWait?: () => void; reason?: string } = {},
 ): Promise<CaptureEntry> {
   if (!opts.schemaReady) await ensureCaptureSchema(site.store);
-  return withSchemaLock(site.store, meta.schema, opts.onWait, () => install(site, tenant, meta, keyColumns, opts.tableId, opts.reason ?? CAPTURE_INSTALLED));
+  return withSchemaLock(site, meta.schema, meta.name, opts.onWait, () => install(site, tenant, meta, keyColumns, opts.tableId, opts.reason ?? CAPTURE_INSTALLED));
 }
 
 /**
@@ -376,7 +378,7 @@ async function replaceCapture(
   site: CaptureSite, tenant: string, meta: TableMeta, keyColumns: KeyColumn[], replacedId: number, reason: string, check: CaptureCheck = {},
 ): Promise<CaptureEntry> {
   const pool = site.store;
-  return withSchemaLock(pool, meta.schema, check.onWait, async () => {
+  return withSchemaLock(site, meta.schema, meta.name, check.onWait, async () => {
     const now = await findCapture(pool, tenant, meta.schema, meta.name);
     // Another session (a parallel key range) put it back while this one waited.
     if (now && now.id !== replacedId) return install(site, tenant, meta, keyColumns, check.tableId, now.copyOwed ?? CAPTURE_INSTALLED);
@@ -396,7 +398,7 @@ export async function captureCopied(pool: Pool, ref: CaptureEntry): Promise<void
 export async function removeCapture(site: CaptureSite, tenant: string, schema: string, table: string): Promise<boolean> {
   const ref = await findCapture(site.store, tenant, schema, table);
   if (!ref) return false;
-  await withSchemaLock(site.store, schema, undefined, () => drop(site, schema, ref));
+  await withSchemaLock(site, schema, table, undefined, () => drop(site, schema, ref));
   return true;
 }
 

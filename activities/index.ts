@@ -17,7 +17,7 @@ import { captureTableIds, ensureCaptureSchema, removeCapture, requeueKeys } from
 import { captureSiteFor } from './capture-site';
 import { binlogUnusable, dropPosition, stageBinlogChanges, startPosition, type StageResult } from './binlog-capture';
 import { positionText } from '../lib/binlog-position';
-import { id, qualified } from './sql';
+import { forEachLimited, id, qualified } from './sql';
 import { claimTargetSchemas, createTargetTables, emptyTargetTables, ensureControlSchema, TargetRefused, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
@@ -207,15 +207,16 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const keyed = input.tables.map((t) => metas.get(t.key)).filter((m): m is NonNullable<typeof m> => !!m && m.primaryKey.length > 0);
       // Read before any trigger goes in: a TRUNCATE in between then shows as a changed id, never as none.
       const tableIds = await captureTableIds(site, keyed.map((m) => ({ schema: m.schema, table: m.name })));
-      // One at a time: MariaDB 10.11 creating triggers of one schema from several sessions at once
-      // leaves stray .TRG- files in the schema's directory (seen here), which then block DROP DATABASE.
-      for (const meta of keyed) {
+      // Triggers one at a time: MariaDB 10.11 creating triggers of one schema from several sessions at
+      // once leaves stray .TRG- files in the schema's directory (seen here), which then block DROP
+      // DATABASE. Binlog mode only makes log tables on the target: a few sessions side by side.
+      await forEachLimited(keyed, site.mode === 'binlog' ? 4 : 1, async (meta) => {
         // Completes a half-installed capture (an attempt that died mid-way), and puts back a lost one
         // with a full copy owed, rather than quietly adding triggers to a table that lost them.
         await ensureCapture(site, tenant, meta, { schemaReady: true, tableId: tableIds.get(`${meta.schema}.${meta.name}`), onWait: () => Context.current().heartbeat(installed) });
         installed++;
         Context.current().heartbeat(installed);
-      }
+      });
       return { installed, position };
     },
 
