@@ -6,9 +6,10 @@
 // writer writes there, the target is the machine server, and the comparison is across the two.
 import type { Client } from '@temporalio/client';
 import { createConnection, type Connection, type Pool } from 'mysql2/promise';
-import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
-import { count, dropCaptureFor, dropSchemas, dropTenantState, ensureBuilt, sourcePool, testClient, testPool, uniqueName } from '../helpers';
+import { createTenant, getStatus, runMigrationNow, waitForRun } from '../../client/operations';
+import { count, ensureBuilt, sourcePool, testClient, testPool, uniqueName } from '../helpers';
 import {
+  cleanUpTenant,
   announceSeed, CAPTURE_MODES, createSource, expectFenceDown, expectSameAcrossServers, FAULT_COPY, faultSeed, logPool, pendingLog, seededRng, sleep,
   sourceUrl, type Rng, Workers,
 } from './harness';
@@ -108,18 +109,7 @@ describe.each(CAPTURE_MODES)('busy writer in %s mode', (mode) => {
     await workers.start();
   });
 
-  afterAll(async () => {
-    await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-    await workers.killAll();
-    await dropCaptureFor(pool, src);
-    await dropCaptureFor(source, src);
-    await dropTenantState(pool, tenant);
-    await dropSchemas(source, src);
-    await dropSchemas(pool, dst);
-    await source.end();
-    await pool.end();
-    await client.connection.close();
-  });
+  afterAll(() => cleanUpTenant({ client, workers, pool, source, tenant, src, targetSchemas: [dst] }));
 
   it('a writer doing ~200 changes a second during the full copy and the deltas: after a final run the target equals the source', async () => {
     const writer = new Writer(rng, sourceUrl(), src);

@@ -7,11 +7,11 @@
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { escapeId } from 'mysql2/promise';
-import { getStatus } from '../../client/operations';
+import { getStatus, tenantHandle } from '../../client/operations';
 import { controlParkingSchema, parkingSchema } from '../../activities/restore-point';
 import { checksumTable, tableDigest } from '../../activities/verify';
 import {
-  count, expectSameTable, spawnWorkerProcess, waitForWorkerProcess, type WorkerProcess, type WorkerProcessOptions,
+  count, dropCaptureFor, dropSchemas, dropTenantState, expectSameTable, spawnWorkerProcess, waitForWorkerProcess, type WorkerProcess, type WorkerProcessOptions,
 } from '../helpers';
 
 export { announceSeed, faultSeed, seededRng, type Rng } from './seed';
@@ -206,4 +206,24 @@ export async function activityAttempts(client: Client, workflowId: string): Prom
   }
   const retried = Object.values(byType).flat().filter((n) => n >= 2).length;
   return { retried, timedOut, failed, byType };
+}
+
+/**
+ * The end of a fault file: the tenant's workflow and workers stopped, its capture, state and schemas
+ * gone from both servers, the connections closed.
+ */
+export async function cleanUpTenant(o: {
+  client: Client; workers: Workers; pool: Pool; source: Pool; tenant: string; src: string; targetSchemas: string[]; before?: () => Promise<void>;
+}): Promise<void> {
+  await tenantHandle(o.client, o.tenant).terminate('test done').catch(() => undefined);
+  await o.workers.killAll();
+  await o.before?.();
+  await dropCaptureFor(o.pool, o.src);
+  await dropCaptureFor(o.source, o.src);
+  await dropTenantState(o.pool, o.tenant);
+  await dropSchemas(o.source, o.src);
+  await dropSchemas(o.pool, ...o.targetSchemas);
+  await o.source.end();
+  await o.pool.end();
+  await o.client.connection.close();
 }

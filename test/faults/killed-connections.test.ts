@@ -6,11 +6,12 @@
 // on-premises source server (binary log on) and the target on the machine server.
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
+import { createTenant, getStatus, runMigrationNow, waitForRun } from '../../client/operations';
 import {
-  count, dropCaptureFor, dropSchemas, dropTenantState, ensureBuilt, MYSQL_URL, sourcePool, testClient, testPool, uniqueName, type WorkerProcess,
+  count, ensureBuilt, MYSQL_URL, sourcePool, testClient, testPool, uniqueName, type WorkerProcess,
 } from '../helpers';
 import {
+  cleanUpTenant,
   activityAttempts, announceSeed, CAPTURE_MODES, createSource, expectFenceDown, expectSameAcrossServers, FAULT_COPY, faultSeed, isRunning, logPool,
   pendingLog, seededRng, sleep, sourceUrl, Workers,
 } from './harness';
@@ -81,19 +82,12 @@ describe.each(CAPTURE_MODES)('killed connections in %s mode', (mode) => {
     worker = await workers.start({ mysqlUrl: withWorkerAccount(MYSQL_URL), env: { CM_CONN_ONPREM_URL: withWorkerAccount(sourceUrl()) } });
   });
 
-  afterAll(async () => {
-    await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-    await workers.killAll();
-    for (const server of [pool, source]) await server.query('DROP USER IF EXISTS ?@?', [dbUser, '%']);
-    await dropCaptureFor(pool, src);
-    await dropCaptureFor(source, src);
-    await dropTenantState(pool, tenant);
-    await dropSchemas(source, src);
-    await dropSchemas(pool, dst);
-    await source.end();
-    await pool.end();
-    await client.connection.close();
-  });
+  afterAll(() => cleanUpTenant({
+    client, workers, pool, source, tenant, src, targetSchemas: [dst],
+    before: async () => {
+      for (const server of [pool, source]) await server.query('DROP USER IF EXISTS ?@?', [dbUser, '%']);
+    },
+  }));
 
   it('every MySQL connection of the worker killed, repeatedly, mid-copy and mid-delta: the runs complete and the target equals the source', async () => {
     try {

@@ -12,13 +12,14 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { createConnection, escapeId, type Pool, type RowDataPacket } from 'mysql2/promise';
 import {
-  createTenant, getStatus, resetCloudData, runDataUpgradeNow, runMigrationNow, tenantHandle, waitForRun, waitForUpgrade,
+  createTenant, getStatus, resetCloudData, runDataUpgradeNow, runMigrationNow, waitForRun, waitForUpgrade,
 } from '../../client/operations';
 import { upgradeProgressQuery, type RunStarted } from '../../workflows/messages';
 import {
-  count, dropCaptureFor, dropSchemas, dropTenantState, ensureBuilt, MYSQL_URL, sourcePool, testClient, testPool, uniqueName, type WorkerProcess,
+  count, dropSchemas, ensureBuilt, MYSQL_URL, sourcePool, testClient, testPool, uniqueName, type WorkerProcess,
 } from '../helpers';
 import {
+  cleanUpTenant,
   activityAttempts, announceSeed, CAPTURE_MODES, type CaptureModeUnderTest, createSource, expectFenceDown, expectSameAcrossServers, expectSameSchemas,
   FAULT_COPY, faultSeed, hardKill, isRunning, logPool, pendingLog, seededRng, sleep, TABLES, Workers,
 } from './harness';
@@ -89,18 +90,13 @@ describe.each(CAPTURE_MODES)('random SIGKILLs in %s mode', (mode) => {
 
   afterAll(async () => {
     console.log(`seed ${seed} (${mode})\n${outcomes.map((o) => `#${o.iteration} ${o.kind.padEnd(7)} ${o.trigger.padEnd(46)} ${o.atKill.padEnd(34)} interrupted=${o.interrupted} → ${o.result}`).join('\n')}`);
-    await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-    await workers.killAll();
-    await pool.query('DROP USER IF EXISTS ?@?', [appUser, '%']);
-    await pool.query('DELETE FROM cm_control.job_queue WHERE tenant = ?', [tenant]).catch(() => undefined);
-    await dropCaptureFor(pool, src);
-    await dropCaptureFor(source, src);
-    await dropTenantState(pool, tenant);
-    await dropSchemas(source, src);
-    await dropSchemas(pool, dst, ref);
-    await source.end();
-    await pool.end();
-    await client.connection.close();
+    await cleanUpTenant({
+      client, workers, pool, source, tenant, src, targetSchemas: [dst, ref],
+      before: async () => {
+        await pool.query('DROP USER IF EXISTS ?@?', [appUser, '%']);
+        await pool.query('DELETE FROM cm_control.job_queue WHERE tenant = ?', [tenant]).catch(() => undefined);
+      },
+    });
     rmSync(stepsRoot, { recursive: true, force: true });
   });
 
