@@ -5,7 +5,7 @@
 // (the run then loads them in full); tables gone from the source are dropped on the target.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { TARGET_SQL_MODE } from '../lib/constants';
-import type { CompanyMapping, SchemaChange, SchemaFollowResult, TablePlan } from '../lib/types';
+import type { CompanyMapping, SchemaFollowResult } from '../lib/types';
 import { planTable } from './assess';
 import { captureTableIds, findCapture, installCapture, markCopyOwed, removeCapture, type CaptureSite } from './capture';
 import { normalType, readIndexes, readTable, readTables, type ColumnMeta, type TableMeta } from './introspect';

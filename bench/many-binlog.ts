@@ -4,12 +4,11 @@
 // and 3 triggers per table. The anchor copies the same way across the two servers: mysqldump from
 // the source server piped into mysql on the target server.
 import { createTenant, runMigrationNow, waitForRun } from '../client/operations';
-import { managementWorkflowId, setupWorkflowId } from '../lib/constants';
+import { setupWorkflowId } from '../lib/constants';
 import { id } from '../activities/sql';
-import type { RunResult } from '../lib/types';
 import { type BenchContext } from './context';
-import { activityBreakdown, activitySpan, dropTenant, dumpAndLoad, settle, workflowFigures } from './harness';
-import { createMany, manyTableName, type ManyTablesFigures } from './many-tables';
+import { activityBreakdown, activitySpan, dropTenant, dumpAndLoad, settle } from './harness';
+import { createMany, manyTableName, tenantRunFigures, type ManyTablesFigures } from './many-tables';
 import { ms, n, times, verdict, type Section } from './report';
 import { sameAcross, settleSource, withSourceServer, type AcrossCheck } from './source';
 
@@ -66,22 +65,12 @@ export async function benchManyBinlog(ctx: BenchContext, tables = 1000, rowsPerT
       const entry = await waitForRun(h.client, MANY.tenant, run);
       if (entry.status !== 'Completed') throw new Error(`the run ended ${entry.status}: ${entry.failure ?? ''}`);
 
-      const management = await h.client.workflow.getHandle(managementWorkflowId(MANY.tenant)).describe();
-      const runWf = await workflowFigures(h.client, run.workflowId);
-      const setupWf = await workflowFigures(h.client, setupWorkflowId(MANY.tenant));
-      const runDescription = await h.client.workflow.getHandle(run.workflowId).describe();
-      const result = (await h.client.workflow.getHandle(run.workflowId).result()) as RunResult;
+      const { result: _result, ...common } = await tenantRunFigures(h.client, MANY.tenant, run.workflowId);
       const figures: ManyBinlogFigures = {
         tables,
         rowsPerTable,
-        endToEndMs: runDescription.closeTime!.getTime() - management.startTime.getTime(),
-        setupMs: setupWf.wallMs,
-        runMs: runWf.wallMs,
         dumpMs,
-        runEvents: runWf.events,
-        setupEvents: setupWf.events,
-        managementEvents: management.historyLength,
-        tablesSuccessful: result.tables.filter((t) => t.status === 'Successful').length,
+        ...common,
         captureMode: status.capture?.mode ?? 'triggers',
         stageMs: (await activitySpan(h.client, run.workflowId, 'stageChanges')).longestMs,
         setupSteps: (await activityBreakdown(h.client, setupWorkflowId(MANY.tenant))).map(({ type, spanMs }) => ({ type, spanMs })),

@@ -2,6 +2,8 @@
 // change capture; then the first run), beside mysqldump | mysql of the same schema. Also how long
 // the histories get: the run's child workflow and the management workflow.
 import type { Pool } from 'mysql2/promise';
+import type { Client } from '@temporalio/client';
+import type { RunResult } from '../lib/types';
 import { createTenant, runMigrationNow, waitForRun } from '../client/operations';
 import { managementWorkflowId, setupWorkflowId } from '../lib/constants';
 import { id, qualified } from '../activities/sql';
@@ -60,28 +62,34 @@ export async function benchManyTables(ctx: BenchContext, tables = 1000, rowsPerT
     const entry = await waitForRun(h.client, MANY.tenant, run);
     if (entry.status !== 'Completed') throw new Error(`the run ended ${entry.status}: ${entry.failure ?? ''}`);
 
-    // Server-side times: from the management workflow's start to the run's close, no client polling in it.
-    const management = await h.client.workflow.getHandle(managementWorkflowId(MANY.tenant)).describe();
-    const runWf = await workflowFigures(h.client, run.workflowId);
-    const setupWf = await workflowFigures(h.client, setupWorkflowId(MANY.tenant));
-    const runDescription = await h.client.workflow.getHandle(run.workflowId).describe();
-    const figures: ManyTablesFigures = {
-      tables,
-      rowsPerTable,
-      endToEndMs: runDescription.closeTime!.getTime() - management.startTime.getTime(),
-      setupMs: setupWf.wallMs,
-      runMs: runWf.wallMs,
-      dumpMs,
-      runEvents: runWf.events,
-      setupEvents: setupWf.events,
-      managementEvents: management.historyLength,
-      tablesSuccessful: (await h.client.workflow.getHandle(run.workflowId).result()).tables.filter((t: { status: string }) => t.status === 'Successful').length,
-    };
+    const figures: ManyTablesFigures = { tables, rowsPerTable, dumpMs, ...(await tenantRunFigures(h.client, MANY.tenant, run.workflowId)) };
     ctx.log(`    end to end ${ms(figures.endToEndMs)} (setup ${ms(figures.setupMs)}, run ${ms(figures.runMs)}); histories: run ${figures.runEvents}, management ${figures.managementEvents} events`);
     return figures;
   } finally {
     await drop();
   }
+}
+
+/**
+ * A tenant's setup and first run as the server recorded them: from the management workflow's start
+ * to the run's close (no client polling in it), each part's time and history length.
+ */
+export async function tenantRunFigures(client: Client, tenant: string, runWorkflowId: string) {
+  const management = await client.workflow.getHandle(managementWorkflowId(tenant)).describe();
+  const runWf = await workflowFigures(client, runWorkflowId);
+  const setupWf = await workflowFigures(client, setupWorkflowId(tenant));
+  const runDescription = await client.workflow.getHandle(runWorkflowId).describe();
+  const result = (await client.workflow.getHandle(runWorkflowId).result()) as RunResult;
+  return {
+    endToEndMs: runDescription.closeTime!.getTime() - management.startTime.getTime(),
+    setupMs: setupWf.wallMs,
+    runMs: runWf.wallMs,
+    runEvents: runWf.events,
+    setupEvents: setupWf.events,
+    managementEvents: management.historyLength,
+    tablesSuccessful: result.tables.filter((t) => t.status === 'Successful').length,
+    result,
+  };
 }
 
 export function manyTablesSection(f: ManyTablesFigures): Section {
