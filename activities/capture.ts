@@ -402,6 +402,11 @@ export async function removeCapture(site: CaptureSite, tenant: string, schema: s
   return true;
 }
 
+/** The source table was renamed: its capture (and, in triggers mode, its triggers, which moved with it) follows the name. */
+export async function renameCapture(pool: Pool, id: number, table: string): Promise<void> {
+  await pool.query(`UPDATE ${registry} SET table_name = ? WHERE id = ?`, [table, id]);
+}
+
 /** Binlog mode: a change the reader saw that no row event carries (TRUNCATE, DROP, RENAME): a full copy is owed. */
 export async function markCopyOwed(pool: Pool | PoolConnection, ids: number[], reason: string): Promise<void> {
   if (ids.length === 0) return;

@@ -5,9 +5,10 @@
 // (the run then loads them in full); tables gone from the source are dropped on the target.
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { TARGET_SQL_MODE } from '../lib/constants';
-import type { CompanyMapping, SchemaFollowResult } from '../lib/types';
+import type { CompanyMapping, SchemaFollowResult, TablePlan } from '../lib/types';
 import { planTable } from './assess';
-import { captureTableIds, findCapture, installCapture, markCopyOwed, removeCapture, type CaptureSite } from './capture';
+import { captureTableIds, findCapture, installCapture, markCopyOwed, readTableIds, removeCapture, renameCapture, type CaptureSite } from './capture';
+import { forgetSlice } from './run-verify';
 import { normalType, readIndexes, readTable, readTables, type ColumnMeta, type TableMeta } from './introspect';
 import { errorText, id, qualified } from './sql';
 import { createTargetTables } from './target-schema';
@@ -247,7 +248,7 @@ export async function followSchema(io: FollowIo): Promise<SchemaFollowResult> {
 }
 
 async function follow(io: FollowIo): Promise<SchemaFollowResult> {
-  const result: SchemaFollowResult = { changes: [], added: [], dropped: [], replanned: [], rebuilt: [] };
+  const result: SchemaFollowResult = { changes: [], added: [], dropped: [], replanned: [], rebuilt: [], renamed: [] };
   const schemas = io.companies.map((c) => c.source);
   const [sources, sourceIndexes] = await Promise.all([readTables(io.source, schemas), readIndexes(io.source, schemas)]);
   const targetSchemas = [...new Set(io.migrated.map((t) => t.targetSchema))];
@@ -257,8 +258,11 @@ async function follow(io: FollowIo): Promise<SchemaFollowResult> {
     result.changes.push({ key, change, action, ...(failed ? { failed } : {}) });
   };
 
-  // Gone from the source: dropped on the target, unless so many went at once that it looks like a lost
-  // grant, or the table is only hidden from this account (then it fails, saying so).
+  // Gone from the source: renamed on the target when it was renamed (below), else dropped on the
+  // target, unless so many went at once that it looks like a lost grant, or the table is only hidden
+  // from this account (then it fails, saying so).
+  const freshOf = (company: CompanyMapping): TableMeta[] =>
+    [...sources.values()].filter((m) => m.schema === company.source && !known.has(`${m.schema}.${m.name}`)).sort((a, b) => a.name.localeCompare(b.name));
   for (const company of io.companies) {
     const mine = [...known].filter((k) => k.startsWith(`${company.source}.`));
     const gone = mine.filter((k) => !sources.has(k));
@@ -277,6 +281,14 @@ async function follow(io: FollowIo): Promise<SchemaFollowResult> {
           note(key, 'table no longer listed on the source', `not dropped on the target: the source answers "${gone}"; grant the account SELECT on it, or drop it on the target by hand if it really went`, true);
           continue;
         }
+        const renamedTo = await renameTarget(io, t, company, freshOf(company), targets.get(`${t.targetSchema}.${t.table}`), targetIndexes.get(`${t.targetSchema}.${t.table}`), sourceIndexes);
+        if (renamedTo) {
+          known.add(renamedTo.plan.key);
+          result.renamed!.push({ from: key, plan: renamedTo.plan });
+          if (renamedTo.full) result.rebuilt!.push(renamedTo.plan.key);
+          note(renamedTo.plan.key, `table ${t.table} renamed on the source to ${renamedTo.plan.table}`, `renamed on the target${renamedTo.full ? ', and copied again in full' : ''}`);
+          continue;
+        }
         await io.target.query(`DROP TABLE IF EXISTS ${qualified(t.targetSchema, t.table)}`);
         await removeCapture(io.site, io.tenant, t.sourceSchema, t.table);
       }
@@ -288,7 +300,7 @@ async function follow(io: FollowIo): Promise<SchemaFollowResult> {
 
   // New on the source: planned like at setup (include/exclude, history), created on the target; the run loads them.
   for (const company of io.companies) {
-    const fresh = [...sources.values()].filter((m) => m.schema === company.source && !known.has(`${m.schema}.${m.name}`)).sort((a, b) => a.name.localeCompare(b.name));
+    const fresh = freshOf(company);
     if (fresh.length === 0) continue;
     const created = await createTargetTables(io.source, io.target, company.source, company.target, fresh.filter((m) => !planTable(m, company).plan.notMigratedReason).map((m) => m.name));
     for (const meta of fresh) {
@@ -327,6 +339,41 @@ async function follow(io: FollowIo): Promise<SchemaFollowResult> {
     io.beat();
   }
   return result;
+}
+
+/**
+ * A table gone from the source that reappears under another name of the same company: renamed on
+ * the target and its capture moved, instead of dropped and loaded again. Triggers mode knows it for
+ * sure (the new name has the InnoDB id the capture recorded; its triggers moved with it and logged
+ * every change), so nothing is copied. Binlog mode matches a single new table of exactly the old
+ * definition, and copies it in full after the rename, so a drop and an unrelated create alike end exact.
+ */
+async function renameTarget(
+  io: FollowIo, t: KnownTable, company: CompanyMapping, fresh: TableMeta[], targetMeta: TableMeta | undefined,
+  targetIndexes: Map<string, string> | undefined, sourceIndexes: Map<string, Map<string, string>>,
+): Promise<{ plan: TablePlan; full: boolean } | undefined> {
+  if (!targetMeta) return undefined;
+  const sameShape = fresh.filter((m) => !planTable(m, company).plan.notMigratedReason &&
+    planAlteration(m, targetMeta, sourceIndexes.get(`${m.schema}.${m.name}`), targetIndexes).changes.length === 0);
+  if (sameShape.length === 0) return undefined;
+  const capture = await findCapture(io.site.store, io.tenant, t.sourceSchema, t.table);
+  let match: TableMeta | undefined;
+  if (io.site.mode === 'triggers') {
+    const ids = await readTableIds(io.source, sameShape.map((m) => ({ schema: m.schema, table: m.name })));
+    const hits = sameShape.filter((m) => capture?.tableId !== undefined && ids.get(`${m.schema}.${m.name}`) === capture.tableId);
+    if (hits.length === 1) match = hits[0];
+  } else if (sameShape.length === 1) {
+    match = sameShape[0];
+  }
+  if (!match) return undefined;
+  await io.target.query(`RENAME TABLE ${qualified(t.targetSchema, t.table)} TO ${qualified(t.targetSchema, match.name)}`);
+  await forgetSlice(io.target, io.tenant, t);
+  const full = io.site.mode !== 'triggers' || !capture;
+  if (capture) {
+    await renameCapture(io.site.store, capture.id, match.name);
+    if (full) await markCopyOwed(io.site.store, [capture.id], `table renamed on the source from ${t.table}: renamed on the target and copied again in full`);
+  }
+  return { plan: planTable(match, company).plan, full };
 }
 
 /** What was done to a table, and whether the run copies it in full. */

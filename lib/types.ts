@@ -394,6 +394,8 @@ export interface SchemaFollowResult {
   replanned: TablePlan[];
   /** Tables the run copies in full because of a change (rebuilt, or an added column in triggers mode). */
   rebuilt?: string[];
+  /** Tables renamed on the source, renamed on the target too: the old key and the new plan. */
+  renamed?: { from: string; plan: TablePlan }[];
 }
 
 /** Binlog mode: what a run read of the source's binary log before it applied the changes. */

@@ -57,7 +57,12 @@ export function followedTables(tables: TableWork[], schema: SchemaFollowResult):
   const failing = new Set(failed.map((f) => f.key));
   const replanned = new Map(schema.replanned.map((p) => [p.key, p]));
   const copied = new Set(schema.rebuilt ?? []);
+  const renamed = new Map((schema.renamed ?? []).map((r) => [r.from, r.plan]));
   const work = tables
+    .map((t) => {
+      const plan = renamed.get(t.key);
+      return plan ? { ...t, ...plan } : t;
+    })
     .filter((t) => !dropped.has(t.key) && !failing.has(t.key))
     .map((t) => {
       const plan = replanned.get(t.key);

@@ -418,6 +418,12 @@ export function startRunEntry(state: TenantState, entry: RunLogEntry): void {
 /** The schema changes a run followed: tables dropped, added, replanned, and what was done to each. */
 export function applySchemaChanges(state: TenantState, run: number, schema: SchemaFollowResult): void {
   for (const key of schema.dropped) delete state.tables[key];
+  // A renamed table keeps its statistics under its new name.
+  for (const { from, plan } of schema.renamed ?? []) {
+    const t = state.tables[from];
+    delete state.tables[from];
+    if (t) state.tables[plan.key] = { ...t, ...plan };
+  }
   for (const plan of schema.added) {
     state.tables[plan.key] = {
       ...plan, status: plan.notMigratedReason ? 'Not Migrated' : 'Not Started',

@@ -140,6 +140,23 @@ describe.each(['binlog', 'triggers'] as const)('schema changes in %s mode', (mod
     await equalEverywhere();
   });
 
+  it('a table renamed on the source is renamed on the target and keeps following (triggers mode: no copy)', async () => {
+    await f.source.query(`INSERT INTO ${f.src}.wipe VALUES (10, 'before')`);
+    await f.source.query(`RENAME TABLE ${f.src}.wipe TO ${f.src}.wiped`);
+    await f.source.query(`INSERT INTO ${f.src}.wiped VALUES (11, 'after')`);
+    const ran = await run();
+    expect(ran.entry.status).toBe('Completed');
+    expect(ran.change('wiped')).toMatchObject({ change: 'table wipe renamed on the source to wiped', action: expect.stringMatching(/^renamed on the target/) });
+    expect(ran.result.tables.find((t) => t.key === `${f.src}.wiped`)).toMatchObject({ status: 'Successful', fullLoadRows: mode === 'triggers' ? 0 : 3 });
+    await equalEverywhere();
+    const keys = (await getStatus(f.client, f.tenant)).tables.map((t) => t.key);
+    expect(keys).toContain(`${f.src}.wiped`);
+    expect(keys).not.toContain(`${f.src}.wipe`);
+    await f.source.query(`UPDATE ${f.src}.wiped SET v = 'later' WHERE id = 9`);
+    expect((await run()).entry.status).toBe('Completed');
+    await equalEverywhere();
+  });
+
   it('cm resync rebuilds chosen tables from the source on demand', async () => {
     // A difference nothing captured (written straight into the target): resync puts it right.
     await f.pool.query(`UPDATE ${f.dst}.ledger SET code = 'tampered' WHERE id = 3`);

@@ -120,6 +120,15 @@ describe('following the schema in the run and on the page', () => {
     expect(out.work.map((t) => [t.key, t.full, t.hasPrimaryKey])).toEqual([['s.kept', false, true], ['s.rekeyed', true, false], ['s.new', true, true]]);
     expect(out.failed).toEqual([{ key: 's.bad', reason: 'column x added: could not be followed: denied' }]);
   });
+  it('a renamed table keeps its place in the run and its statistics on the page, under its new name', () => {
+    const renamed = { changes: [], added: [], dropped: [], replanned: [], renamed: [{ from: 's.old', plan: plan('new') }], rebuilt: [] };
+    expect(followedTables([work('old')], renamed).work.map((t) => [t.key, t.table, t.full])).toEqual([['s.new', 'new', false]]);
+    const state = initialState();
+    state.tables['s.old'] = { ...plan('old'), status: 'Successful', fullLoadRows: 7, inserts: 3, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: true };
+    applySchemaChanges(state, 2, renamed);
+    expect(Object.keys(state.tables)).toEqual(['s.new']);
+    expect(state.tables['s.new']).toMatchObject({ table: 'new', fullLoadRows: 7, inserts: 3, fullLoadDone: true });
+  });
   it('the page drops and adds tables and says what changed', () => {
     const state = initialState();
     for (const t of ['kept', 'gone', 'bad', 'rekeyed']) {
