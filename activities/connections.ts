@@ -44,6 +44,10 @@ const exactTypes: PoolOptions = {
   // JSON stays text (MySQL's JSON type and MariaDB's JSON-checked LONGTEXT alike): parsing and
   // re-serialising would reorder keys and reformat numbers.
   jsonStrings: true,
+  // DOUBLE and FLOAT stay the server's text too: mysql2's own parse of it is off by one ulp for a few
+  // per cent of 16–17-digit values (9.547008480454803 read as 9.547008480454805). The server prints
+  // the shortest text that reads back to the same double, and parses it back exactly when written.
+  typeCast: (field, next) => (field.type === 'DOUBLE' || field.type === 'FLOAT' ? field.string() : next()),
 };
 
 export function createMysqlPool(url: string, extra: PoolOptions = {}): Pool {
