@@ -353,8 +353,17 @@ export function appendCapped<T>(list: T[], entry: T, max = MAX_LOG): void {
   if (list.length > max) list.splice(0, list.length - max);
 }
 
+/** A refused request's text as the page keeps it: no longer than the request schema allows, and saying it was cut. */
+const bounded = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text);
+
+/**
+ * Records a refusal. A refused request was not validated, so what it carried is cut to what the
+ * schema allows: four signals of 1.5 MB each once took the page past Temporal's 4 MB limit.
+ */
 export function recordRefusal(state: TenantState, entry: RefusalEntry): void {
-  appendCapped(state.refusals, entry, MAX_REFUSALS);
+  const kept: RefusalEntry = { ...entry, reason: bounded(entry.reason, 2000) };
+  if (entry.requestedBy !== undefined) kept.requestedBy = bounded(String(entry.requestedBy), 200);
+  appendCapped(state.refusals, kept, MAX_REFUSALS);
 }
 
 /** Takes an assessment into the per-table state, keeping what earlier runs recorded. */

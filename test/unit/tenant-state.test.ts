@@ -125,6 +125,14 @@ describe('recordRefusal', () => {
     ]);
   });
 
+  it('keeps what a refused request carried bounded: a 1.5 MB requestedBy is cut to what the schema allows, saying how long it was', () => {
+    const s = readyState();
+    for (let i = 0; i < 4; i++) recordRefusal(s, { at: `t${i}`, action: 'runMigrationNow (signal)', reason: 'x'.repeat(1_500_000), requestedBy: 'y'.repeat(1_500_000) });
+    expect(JSON.stringify(s.refusals).length).toBeLessThan(20_000);
+    expect(s.refusals[0].requestedBy).toMatch(/^y{200}… \(1500000 characters\)$/);
+    expect(s.refusals[0].reason).toMatch(/^x{2000}… \(1500000 characters\)$/);
+  });
+
   it('keeps only the latest 50', () => {
     const s = readyState();
     for (let i = 1; i <= 50; i++) recordRefusal(s, { at: `t${i}`, action: 'a', reason: `r${i}` });
