@@ -9,8 +9,9 @@ import type { CompanyMapping, SchemaFollowResult, TablePlan } from '../lib/types
 import { planTable } from './assess';
 import { captureTableIds, findCapture, installCapture, markCopyOwed, readTableIds, removeCapture, renameCapture, type CaptureSite } from './capture';
 import { forgetSlice } from './run-verify';
+import { keyColumns } from './migrate-table';
 import { normalType, readIndexes, readTable, readTables, type ColumnMeta, type TableMeta } from './introspect';
-import { errorText, id, qualified } from './sql';
+import { errorText, id, isMissingObject, isStatementError, qualified } from './sql';
 import { createTargetTables } from './target-schema';
 
 /** A table the tenant knows, as the run has it. */
@@ -219,20 +220,14 @@ export function alterClauses(steps: Step[], lines: ReturnType<typeof definitionL
 /** Below this share of a company's known tables still on the source, nothing is dropped: a lost grant looks like a drop. */
 const MOST_TABLES_GONE = 0.5;
 
-/** A server error (the statement failed), not a lost connection: the table can be rebuilt or failed alone. */
-const statementError = (err: unknown): boolean => {
-  const e = err as { errno?: number; fatal?: boolean; sqlState?: string } | null;
-  return !!e && !e.fatal && (typeof e.errno === 'number' || typeof e.sqlState === 'string');
-};
-
 /** Whether a table the source no longer lists is really gone (1146), or only hidden from this account. */
 async function reallyGone(source: Pool, schema: string, table: string): Promise<true | string> {
   try {
     await source.query(`SELECT 1 FROM ${qualified(schema, table)} LIMIT 0`);
     return 'the table is there again';
   } catch (err) {
-    if ((err as { errno?: number }).errno === 1146) return true;
-    if (!statementError(err)) throw err;
+    if (isMissingObject(err)) return true;
+    if (!isStatementError(err)) throw err;
     return errorText(err);
   }
 }
@@ -302,10 +297,10 @@ async function follow(io: FollowIo): Promise<SchemaFollowResult> {
   for (const company of io.companies) {
     const fresh = freshOf(company);
     if (fresh.length === 0) continue;
-    const created = await createTargetTables(io.source, io.target, company.source, company.target, fresh.filter((m) => !planTable(m, company).plan.notMigratedReason).map((m) => m.name));
-    for (const meta of fresh) {
-      const { plan } = planTable(meta, company);
-      const failed = created.failed.find((f) => f.table === meta.name);
+    const plans = fresh.map((m) => planTable(m, company).plan);
+    const created = await createTargetTables(io.source, io.target, company.source, company.target, plans.filter((p) => !p.notMigratedReason).map((p) => p.table));
+    for (const plan of plans) {
+      const failed = created.failed.find((f) => f.table === plan.table);
       if (failed) plan.notMigratedReason = `the target cannot create this table: ${failed.error}`;
       result.added.push(plan);
       note(plan.key, 'table created on the source', plan.notMigratedReason ? `not migrated: ${plan.notMigratedReason}` : 'created on the target and loaded in full');
@@ -331,7 +326,7 @@ async function follow(io: FollowIo): Promise<SchemaFollowResult> {
       if (action.full) result.rebuilt!.push(t.key);
       note(t.key, what, action.text);
     } catch (err) {
-      if (!statementError(err)) throw err;
+      if (!isStatementError(err)) throw err;
       note(t.key, what, `could not be followed: ${errorText(err)}`, true);
     }
     const { plan } = planTable(meta, io.companies.find((c) => c.source === meta.schema)!);
@@ -402,13 +397,13 @@ async function inPlace(io: FollowIo, t: KnownTable, meta: TableMeta, alteration:
     }
     clauses = alterClauses(alteration.steps, definitionLines(String(rows[0]['Create Table'])));
   } catch (err) {
-    if (!statementError(err) && !(err instanceof DefinitionLineMissing)) throw err;
+    if (!isStatementError(err) && !(err instanceof DefinitionLineMissing)) throw err;
     return rebuilt(io, t, meta, `its definition could not be read line by line (${errorText(err)})`);
   }
   try {
     await alterTarget(io.target, t, clauses);
   } catch (err) {
-    if (!statementError(err)) throw err;
+    if (!isStatementError(err)) throw err;
     return rebuilt(io, t, meta, `the target refused the change in place: ${errorText(err)}`);
   }
   // Triggers mode cannot tell a column's default now from the one its rows got when it was added
@@ -443,6 +438,5 @@ async function rebuild(io: FollowIo, t: KnownTable, meta: TableMeta, why: string
   if (created.failed.length > 0) throw Object.assign(new Error(`the target cannot create the table: ${created.failed[0].error}`), { errno: 0, sqlState: '42000' });
   if (meta.primaryKey.length === 0) return; // copied whole every run, no capture
   const ids = await captureTableIds(io.site, [{ schema: meta.schema, table: meta.name }]);
-  const keyCols = meta.primaryKey.map((k) => meta.columns.find((c) => c.name === k)!);
-  await installCapture(io.site, io.tenant, meta, keyCols, { tableId: ids.get(t.key), onWait: io.beat, reason });
+  await installCapture(io.site, io.tenant, meta, keyColumns(meta), { tableId: ids.get(t.key), onWait: io.beat, reason });
 }

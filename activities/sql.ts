@@ -116,6 +116,12 @@ export function isTableError(err: unknown): boolean {
   return typeof state === 'string' && state.startsWith('42') && !isDataError(err);
 }
 
+/** A statement the server refused (any server error), not a lost connection: retrying the same statement will not help. */
+export function isStatementError(err: unknown): boolean {
+  const e = err as { errno?: number; fatal?: boolean; sqlState?: string } | null;
+  return !!e && !e.fatal && (typeof e.errno === 'number' || typeof e.sqlState === 'string');
+}
+
 /** No such table (1146) or schema (1049): e.g. a control or capture schema not created yet. */
 export function isMissingObject(err: unknown): boolean {
   const errno = (err as { errno?: number } | null)?.errno;
