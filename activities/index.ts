@@ -77,6 +77,8 @@ export interface ActivityServices {
   temporalClient?: () => Promise<Client>;
   /** Where this runtime keeps its runtime service keys (default: CM_RUNTIME_KEY_DIR / CM_RUNTIME_KEY). */
   runtimeKeys?: RuntimeKeyFiles;
+  /** Where this runtime's data upgrade steps live (default: CM_UPGRADES_DIR, else the shipped upgrades/). */
+  upgradesRoot?: string;
 }
 
 /** The tenant of the workflow that scheduled this activity: cloud-migration/<tenant>[/…]. */
@@ -124,7 +126,7 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
 
 function createTenantActivities(conns: ConnectionRegistry, services: ActivityServices, runtimeKeys: RuntimeKeyFiles) {
   return {
-    ...createUpgradeActivities(conns),
+    ...createUpgradeActivities(conns, { upgradesRoot: services.upgradesRoot }),
     ...createVerifyActivities(conns),
 
     /** Setup: the tenant's first runtime service key, delivered to this runtime (nothing changes if it has one). */

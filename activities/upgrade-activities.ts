@@ -9,7 +9,7 @@ import { fenceHolder, raiseFence, releaseFence, type FenceSummary, type ReleaseS
 import { createRestorePoint, dropRestorePoint, RestoreVerificationError, restoreToPoint, type RestoreOutcome, type RestorePoint } from './restore-point';
 import { errorText, qualified } from './sql';
 import { runScript } from './sql-script';
-import { planUpgrade, recordStep, stepHistory, stepScript, UpgradePlanError, type StepStatus } from './upgrade-steps';
+import { planUpgrade, recordStep, resolveStep, StepChangedError, stepHistory, stepScript, upgradesRootFor, UpgradePlanError, type StepStatus } from './upgrade-steps';
 
 export interface FenceInput {
   targetConnection: string;
@@ -57,7 +57,13 @@ export async function assertNoFence(pool: Pool, tenant: string, action: string):
   }
 }
 
-export function createUpgradeActivities(conns: ConnectionRegistry) {
+export interface UpgradeActivityOptions {
+  /** Where this worker's upgrade steps live (default: CM_UPGRADES_DIR, else the shipped upgrades/). */
+  upgradesRoot?: string;
+}
+
+export function createUpgradeActivities(conns: ConnectionRegistry, options: UpgradeActivityOptions = {}) {
+  const upgradesRoot = upgradesRootFor(options.upgradesRoot);
   return {
     async raiseFence(input: FenceInput): Promise<FenceSummary> {
       return withHeartbeat(() => raiseFence(conns.pool(input.targetConnection), input, () => Context.current().heartbeat()));
@@ -85,9 +91,10 @@ export function createUpgradeActivities(conns: ConnectionRegistry) {
       await dropRestorePoint(conns.pool(input.targetConnection), input);
     },
 
-    async planUpgrade(input: { fromVersion: string; stepsDir?: string }): Promise<UpgradePlan> {
+    /** Reads and checks the steps under this worker's upgrades root. `stepsDir` (earlier requests) is ignored. */
+    async planUpgrade(input: { fromVersion: string; to?: string; stepsDir?: string }): Promise<UpgradePlan> {
       try {
-        return planUpgrade(input);
+        return planUpgrade(upgradesRoot, { fromVersion: input.fromVersion, to: input.to });
       } catch (err) {
         if (err instanceof UpgradePlanError) throw ApplicationFailure.nonRetryable(err.message, 'UpgradePlan');
         throw err;
@@ -96,6 +103,20 @@ export function createUpgradeActivities(conns: ConnectionRegistry) {
 
     /** One step on every schema. Never retried by the workflow: a half-applied DDL is undone by the restore instead. */
     async runUpgradeStep(input: StepInput): Promise<{ schema: string; status: StepStatus }[]> {
+      // The plan may come from another host: the step is found again under this worker's root, and
+      // runs only if it is the very file the plan checksummed.
+      let path: string;
+      try {
+        path = resolveStep(upgradesRoot, input.version, input.step);
+      } catch (err) {
+        if (!(err instanceof UpgradePlanError) && !(err instanceof StepChangedError)) throw err;
+        throw ApplicationFailure.create({
+          message: `upgrade step ${input.step.name} refused on this worker: ${err.message}`,
+          type: err instanceof StepChangedError ? 'UpgradeStepChanged' : 'UpgradeStepMissing',
+          nonRetryable: true,
+          details: [{ step: input.step.name }],
+        });
+      }
       const pool = conns.pool(input.targetConnection);
       const conn = await conns.connection(input.targetConnection, { multipleStatements: true });
       const done: { schema: string; status: StepStatus }[] = [];
@@ -108,7 +129,7 @@ export function createUpgradeActivities(conns: ConnectionRegistry) {
               continue;
             }
             await withHeartbeat(
-              () => runScript(conn, pool, schema, stepScript(input.step, input.tenant, schema), Context.current().cancellationSignal),
+              () => runScript(conn, pool, schema, stepScript(upgradesRoot, input.step, path, input.tenant, schema), Context.current().cancellationSignal),
               () => ({ schema, threadId: conn.threadId }),
             );
             await recordStep(pool, input.tenant, schema, input.version, input.step, input.workflowId);

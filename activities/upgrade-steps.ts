@@ -1,14 +1,20 @@
-// Versioned upgrade steps: upgrades/<from>-<to>/NNN_name.sql (or .ts for logic SQL cannot
-// express), run in order, each recorded with its checksum in cm_control.schema_history per
-// target schema, as Flyway does. A step already applied with the same checksum is skipped; one
-// applied with a different checksum is refused (the file changed after it ran).
+// Versioned upgrade steps, as Flyway does: <root>/<from>-<to>/NNN_name.sql (or .ts/.js for logic SQL
+// cannot express), run in order, each recorded with its checksum in cm_control.schema_history per
+// target schema. A step already applied with the same checksum is skipped; one applied with a
+// different checksum is refused (the file changed after it ran).
+//
+// The root is the worker's own (CM_UPGRADES_DIR, default the shipped upgrades/): a request names a
+// version, never a path, and nothing is read or loaded from outside the root, symlinks included.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import type { UpgradePlan, UpgradeStep } from '../lib/types';
+import { chooseVersionFolder, parseVersionFolder, planStepFiles, STEP_FILE, UpgradePlanError } from '../lib/upgrade-versions';
 import { qualified } from './sql';
+
+export { UpgradePlanError } from '../lib/upgrade-versions';
 
 /** What a TypeScript step receives; its module's default export is `(ctx) => Promise<void>`. */
 export interface UpgradeStepContext {
@@ -17,10 +23,7 @@ export interface UpgradeStepContext {
   tenant: string;
 }
 
-const STEP_FILE = /^(\d{3}_[A-Za-z0-9_-]+)\.(sql|ts|js)$/;
 const history = qualified(CONTROL_SCHEMA, 'schema_history');
-
-export class UpgradePlanError extends Error {}
 
 function packageRoot(from = __dirname): string {
   let dir = from;
@@ -33,48 +36,110 @@ function packageRoot(from = __dirname): string {
   return dir;
 }
 
-export const upgradesRoot = (): string => join(packageRoot(), 'upgrades');
+/** The shipped steps: upgrades/ beside the sources. */
+export const shippedUpgradesRoot = (): string => join(packageRoot(), 'upgrades');
+
+/** This worker's upgrades root: the one it was given, else CM_UPGRADES_DIR, else the shipped folder. */
+export function upgradesRootFor(given?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(given || env.CM_UPGRADES_DIR || shippedUpgradesRoot());
+}
 
 function checksum(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
-/** Reads a steps directory on the worker: the default is upgrades/<fromVersion>-<to>. */
-export function planUpgrade(input: { fromVersion: string; stepsDir?: string }): UpgradePlan {
-  const root = upgradesRoot();
-  let dir: string;
-  if (input.stepsDir) {
-    dir = isAbsolute(input.stepsDir) ? input.stepsDir : existsSync(join(root, input.stepsDir)) ? join(root, input.stepsDir) : resolve(input.stepsDir);
-  } else {
-    const candidates = existsSync(root) ? readdirSync(root).filter((d) => d.startsWith(`${input.fromVersion}-`)).sort() : [];
-    if (candidates.length === 0) throw new UpgradePlanError(`no upgrade from version ${input.fromVersion} in ${root}`);
-    dir = join(root, candidates[candidates.length - 1]);
-  }
-  if (!existsSync(dir)) throw new UpgradePlanError(`steps directory ${dir} does not exist on the worker`);
-  const version = dir.split(/[\\/]/).pop()!;
-  const [from, to] = version.includes('-') ? [version.slice(0, version.indexOf('-')), version.slice(version.indexOf('-') + 1)] : [input.fromVersion, version];
-  if (input.stepsDir && from !== input.fromVersion && /^\d/.test(from)) {
-    throw new UpgradePlanError(`steps ${version} upgrade from ${from}, but the tenant's data is at version ${input.fromVersion}`);
-  }
-  const names = readdirSync(dir).filter((f) => STEP_FILE.test(f)).sort();
-  const byName = new Map<string, UpgradeStep>();
-  for (const f of names) {
-    const [, name, kind] = STEP_FILE.exec(f)!;
-    if (byName.has(name)) continue; // 003_x.ts beside its compiled 003_x.js: one step
-    byName.set(name, { name, file: join(dir, f), kind: kind === 'sql' ? 'sql' : 'code', checksum: checksum(join(dir, f)) });
-  }
-  if (byName.size === 0) throw new UpgradePlanError(`no steps (NNN_name.sql or .ts) in ${dir}`);
-  return { version, from, to, dir, steps: [...byName.values()] };
+/** True when `path` (a real path) is inside `root` (a real path), not the root itself. */
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
-/** The code of a TypeScript step: its compiled twin under dist/ when running compiled code. */
-function loadCodeStep(file: string): (ctx: UpgradeStepContext) => Promise<void> {
-  const root = packageRoot();
-  const compiled = join(root, 'dist', file.slice(root.length + 1)).replace(/\.ts$/, '.js');
-  const path = extname(file) === '.ts' && existsSync(compiled) && !__filename.endsWith('.ts') ? compiled : file;
+function realRoot(root: string): string {
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    throw new UpgradePlanError(`the upgrades root ${root} (CM_UPGRADES_DIR, default upgrades/) is not a directory on this worker`);
+  }
+  return realpathSync(root);
+}
+
+/** A file of a version folder, as a real path inside the root; anything else is refused. */
+function fileInRoot(root: string, folder: string, file: string): string {
+  const path = join(root, folder, file);
+  if (!existsSync(path)) throw new UpgradePlanError(`${folder}/${file} is not under this worker's upgrades root ${root}`);
+  const real = realpathSync(path);
+  if (!inside(realRoot(root), real)) {
+    throw new UpgradePlanError(`${folder}/${file} resolves to ${real}, outside the upgrades root ${root}: steps are read only from inside the root`);
+  }
+  if (!statSync(real).isFile()) throw new UpgradePlanError(`${folder}/${file} is not a file`);
+  return real;
+}
+
+/**
+ * Reads the upgrade from `fromVersion` under the worker's root: the folder <from>-<to> when `to` is
+ * named, else the next version. Every step is named, numbered and checksummed here, before anything
+ * changes. (`stepsDir`, from requests of earlier versions, is ignored: paths are not accepted.)
+ */
+export function planUpgrade(root: string, input: { fromVersion: string; to?: string }): UpgradePlan {
+  const real = realRoot(root);
+  const folders = readdirSync(real, { withFileTypes: true })
+    .filter((e) => parseVersionFolder(e.name) && (e.isDirectory() || e.isSymbolicLink()))
+    .map((e) => e.name);
+  const chosen = chooseVersionFolder(folders, input.fromVersion, input.to, `the upgrades root ${root}`);
+  const dir = join(real, chosen.folder);
+  if (!inside(real, realpathSync(dir)) || !statSync(dir).isDirectory()) {
+    throw new UpgradePlanError(`${chosen.folder} resolves to ${realpathSync(dir)}, outside the upgrades root ${root}: steps are read only from inside the root`);
+  }
+  const files = readdirSync(dir, { withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => e.name);
+  const steps: UpgradeStep[] = planStepFiles(files, chosen.folder).map((s) => {
+    const path = fileInRoot(root, chosen.folder, s.file);
+    if (s.compiled) fileInRoot(root, chosen.folder, s.compiled);
+    return { name: s.name, file: s.file, kind: s.kind, checksum: checksum(path) };
+  });
+  return { version: chosen.folder, from: chosen.from, to: chosen.to, steps };
+}
+
+/** Thrown when a step's file on this worker is not the one the plan read. */
+export class StepChangedError extends Error {}
+
+/**
+ * A planned step on this worker: found by its version folder and file name under this worker's own
+ * root (the plan may come from another host), and refused unless its checksum is the plan's.
+ */
+export function resolveStep(root: string, version: string, step: UpgradeStep): string {
+  // Plans of earlier versions carried the planning host's path: only its file name counts here.
+  const file = basename(step.file);
+  if (!parseVersionFolder(version) || !STEP_FILE.test(file)) {
+    throw new UpgradePlanError(`step ${step.name}: ${version}/${file} is not a version folder and step file name`);
+  }
+  const path = fileInRoot(root, version, file);
+  const sum = checksum(path);
+  if (sum !== step.checksum) {
+    throw new StepChangedError(
+      `step ${step.name}: ${version}/${file} under this worker's upgrades root ${root} has checksum ${sum.slice(0, 12)}…, but the plan read ${step.checksum.slice(0, 12)}…: ` +
+      'every worker host must hold the same steps (the file changed, or this host has another copy)',
+    );
+  }
+  return path;
+}
+
+/**
+ * The code of a TypeScript or JavaScript step at `path` (a real path inside `root`). Compiled code
+ * cannot load a .ts: it takes the .js twin beside it, or, for the shipped steps, the one tsc put
+ * under dist/. Nothing outside the root (or that compiled twin) is ever required.
+ */
+function loadCodeStep(root: string, path: string): (ctx: UpgradeStepContext) => Promise<void> {
+  const real = realRoot(root);
+  let load = path;
+  if (path.endsWith('.ts') && !__filename.endsWith('.ts')) {
+    const twin = path.replace(/\.ts$/, '.js');
+    const pkg = realpathSync(packageRoot());
+    const compiled = join(pkg, 'dist', relative(pkg, path)).replace(/\.ts$/, '.js');
+    if (existsSync(twin) && inside(real, realpathSync(twin))) load = twin;
+    else if (inside(pkg, path) && existsSync(compiled) && inside(join(pkg, 'dist'), realpathSync(compiled))) load = compiled;
+    else throw new UpgradePlanError(`${basename(path)} is TypeScript and this worker runs compiled code: put its compiled ${basename(twin)} beside it`);
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(path) as { default?: (ctx: UpgradeStepContext) => Promise<void> };
-  if (typeof mod.default !== 'function') throw new UpgradePlanError(`${file} has no default export function`);
+  const mod = require(load) as { default?: (ctx: UpgradeStepContext) => Promise<void> };
+  if (typeof mod.default !== 'function') throw new UpgradePlanError(`${basename(path)} has no default export function`);
   return mod.default;
 }
 
@@ -93,9 +158,10 @@ export async function stepHistory(pool: Pool, tenant: string, schema: string, ve
   return 'skipped';
 }
 
-export function stepScript(step: UpgradeStep, tenant: string, schema: string): string | ((conn: Connection) => Promise<void>) {
-  if (step.kind === 'sql') return readFileSync(step.file, 'utf8');
-  const code = loadCodeStep(step.file);
+/** What runs on one schema: the SQL text, or the code step bound to the schema. `path` is from resolveStep. */
+export function stepScript(root: string, step: UpgradeStep, path: string, tenant: string, schema: string): string | ((conn: Connection) => Promise<void>) {
+  if (step.kind === 'sql') return readFileSync(path, 'utf8');
+  const code = loadCodeStep(root, path);
   return (conn) => code({ conn, schema, tenant });
 }
 

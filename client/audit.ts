@@ -104,7 +104,8 @@ const CHILDREN: Record<string, { prefix: string; started(i: any): string; comple
   },
   dataUpgrade: {
     prefix: 'upgrade',
-    started: (i) => `Data upgrade #${i.number} started from version ${i.dataVersion}${i.stepsDir ? ` (steps ${i.stepsDir})` : ''} on ${i.schemas.join(', ')}; app accounts${list(i.appUsers)}`,
+    started: (i) => `Data upgrade #${i.number} started from version ${i.dataVersion} ` +
+      `${i.to ? `to ${i.to}` : i.stepsDir ? `(steps ${i.stepsDir}, a path as requests named them before versions)` : 'to the next version'} on ${i.schemas.join(', ')}; app accounts${list(i.appUsers)}`,
     completed: (r) => `Data upgrade completed: ${r.from} → ${r.to}, ${r.steps.map((s: { name: string; status: string }) => `${s.name} ${s.status}`).join(', ')}`,
   },
 };

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { temporalSettings } from '../lib/env';
 import { UserFacingError } from '../lib/errors';
+import { PATHS_REFUSED, VERSION_PATTERN } from '../lib/upgrade-versions';
 import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
@@ -212,11 +213,15 @@ export function buildProgram(): Command {
     .command('upgrade')
     .description('Run Data Upgrade Now: fence the tenant, take a restore point, run the upgrade steps, release; restore automatically on failure')
     .argument('<tenant>')
-    .option('--steps <dir>', 'steps directory on the worker: a name under upgrades/ (e.g. 1.0-2.0) or a path (default: the upgrade from the tenant\'s data version)')
+    .option('--to <version>', 'the data version to upgrade to, such as 2.0: the steps in the folder <from>-<version> under the worker\'s upgrades root (CM_UPGRADES_DIR, default upgrades/); default: the next version')
+    .addOption(new Option('--steps <dir>', 'no longer accepted: name a version with --to').hideHelp())
     .option('-w, --wait', 'show the phases until the upgrade ends; exit 0 when it completed, 1 when it failed and was restored')
     .option('--cancel', 'cancel the running upgrade instead: it restores the restore point and releases the fence')
     .option('--reason <text>', 'why, for the audit trail')
-    .action(async (name: string, opts) => {
+    .action(async (name: string, opts, cmd: Command) => {
+      // A usage error, before anything is sent: the worker reads steps only from its own upgrades root.
+      if (opts.steps !== undefined) cmd.error(`error: --steps is refused: ${PATHS_REFUSED}`);
+      if (opts.to !== undefined && !VERSION_PATTERN.test(opts.to)) cmd.error(`error: --to takes a version such as 2.0 (digits and dots), got '${opts.to}'; ${PATHS_REFUSED}`);
       await withClient(async (client) => {
         if (opts.cancel) {
           const running = (await getStatus(client, name)).upgrades.find((u) => u.status === 'In Progress');
@@ -225,7 +230,7 @@ export function buildProgram(): Command {
           process.stdout.write(`Cancellation requested for ${running.workflowId}: it restores, then releases the fence.\n`);
           return;
         }
-        const started = await runDataUpgradeNow(client, name, { requestedBy: operator(), reason: opts.reason, stepsDir: opts.steps });
+        const started = await runDataUpgradeNow(client, name, { requestedBy: operator(), reason: opts.reason, ...(opts.to ? { to: opts.to } : {}) });
         process.stdout.write(`Data upgrade #${started.number} started: ${started.workflowId}\n`);
         if (!opts.wait) return;
         let last = '';
@@ -236,7 +241,9 @@ export function buildProgram(): Command {
         if (entry.status === 'Complete') {
           process.stdout.write(`Upgrade completed successfully: data version ${entry.from} → ${entry.to}\n`);
         } else {
-          const after = entry.restored === false
+          const after = entry.refused
+            ? 'Nothing changed: the fence was never raised; status is back to Upgrade pending.'
+            : entry.restored === false
             ? 'The restore could NOT be verified: the fence stays up and everyone stays out until an operator has compared the target with the restore point.'
             : 'The restore point was restored; status is back to Upgrade pending.';
           process.stdout.write(`Upgrade failed${entry.failedStep ? ` at step ${entry.failedStep}` : ''}: ${entry.error}\n${after} Stack trace: cm status ${name} --upgrades\n`);

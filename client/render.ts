@@ -60,7 +60,7 @@ export function renderUpgrades(upgrades: UpgradeLogEntry[], withStack = false): 
   if (upgrades.length === 0) return 'Environment Operations: no data upgrade yet (`cm upgrade <tenant>`).\n';
   const rows = [...upgrades].reverse().map((u) => [
     `#${u.number}`, u.status, time(u.startedAt), time(u.endedAt), u.from && u.to ? `${u.from} → ${u.to}` : '', u.requestedBy ?? '',
-    u.status === 'Failed' ? `${u.failedStep ? `step ${u.failedStep}: ` : ''}${u.error ?? ''}${u.restored ? ' (restored)' : ''}` : u.reason ?? '',
+    u.status === 'Failed' ? `${u.failedStep ? `step ${u.failedStep}: ` : ''}${u.error ?? ''}${u.refused ? ' (refused before the fence: nothing changed)' : u.restored ? ' (restored)' : ''}` : u.reason ?? '',
   ]);
   let out = `Environment Operations (data upgrades)\n${table(['Upgrade', 'Status', 'Started', 'Ended', 'Version', 'By', 'Result'], rows)}`;
   if (withStack) {

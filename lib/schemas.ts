@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CAPTURE_SCHEMA, CONTROL_SCHEMA, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, DEFAULT_COPY, DEFAULT_VERIFY } from './constants';
 import { scheduleSpecSchema } from './schedule';
 import type { CompanyMapping, TenantConfig } from './types';
+import { PATHS_REFUSED, VERSION_PATTERN } from './upgrade-versions';
 
 const identifier = z.string().min(1).max(64);
 const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use letters, digits, _ . - (at most 64)');
@@ -133,7 +134,23 @@ export function parseTenantInput(raw: unknown): TenantConfig {
   };
 }
 
-export const upgradeRequestSchema = requesterSchema.extend({ stepsDir: z.string().min(1).max(500).optional() }).strict();
+/** Fields that once carried (or could be taken for) a path to steps: refused with the way to do it now. */
+const pathField = z.unknown().refine((v) => v === undefined, PATHS_REFUSED).optional();
+
+/**
+ * Run Data Upgrade Now: the version to upgrade to ({"to":"2.0"}), or nothing for the next one. Never
+ * a path: the steps live under the worker's upgrades root, in a folder <from>-<to>.
+ */
+export const upgradeRequestSchema = requesterSchema.extend({
+  to: z.string().max(20, 'a version has at most 20 characters').refine(
+    (v) => VERSION_PATTERN.test(v),
+    { error: (iss) => (/[\\/]/.test(String(iss.input)) ? PATHS_REFUSED : 'a version such as 2.0 or 2.1.3: digits, at most four parts separated by dots') },
+  ).optional(),
+  stepsDir: pathField,
+  steps: pathField,
+  dir: pathField,
+  path: pathField,
+}).strict();
 
 export const hotfixRequestSchema = requesterSchema
   .extend({

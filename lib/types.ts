@@ -462,7 +462,10 @@ export interface TableWork extends TablePlan {
 export interface UpgradeStep {
   /** NNN_name, unique within its version. */
   name: string;
-  /** Path on the worker. */
+  /**
+   * The file's name in its version folder (001_x.sql): each worker finds it under its own upgrades
+   * root. Plans of earlier versions held the planning worker's path; only its last part is used.
+   */
   file: string;
   kind: 'sql' | 'code';
   /** sha256 of the file, recorded in the schema history. */
@@ -470,11 +473,12 @@ export interface UpgradeStep {
 }
 
 export interface UpgradePlan {
-  /** The directory name, e.g. 1.0-2.0. */
+  /** The version folder's name, e.g. 1.0-2.0: also the version in the schema history. */
   version: string;
   from: string;
   to: string;
-  dir: string;
+  /** The planning worker's path, in plans of earlier versions only. */
+  dir?: string;
   steps: UpgradeStep[];
 }
 
@@ -486,6 +490,9 @@ export interface UpgradeInput {
   schemas: string[];
   appUsers: string[];
   dataVersion: string;
+  /** The version to upgrade to (a folder <dataVersion>-<to> under the worker's upgrades root); unset: the next one. */
+  to?: string;
+  /** Upgrades requested before versions were named carried a path: kept so their histories read, and ignored. */
   stepsDir?: string;
 }
 
@@ -507,6 +514,8 @@ export interface UpgradeLogEntry {
   stackTrace?: string;
   /** True when a failure or cancellation was undone by the point-in-time restore. */
   restored?: boolean;
+  /** True when the upgrade was refused before its fence was raised (its plan failed): nothing changed, nothing was restored. */
+  refused?: boolean;
 }
 
 export interface UpgradeResult {
@@ -516,7 +525,7 @@ export interface UpgradeResult {
 }
 
 export interface UpgradeProgress {
-  phase: 'fence' | 'restore point' | 'steps' | 'release' | 'restore' | 'done';
+  phase: 'plan' | 'fence' | 'restore point' | 'steps' | 'release' | 'restore' | 'done';
   plan?: UpgradePlan;
   stepsDone: string[];
   currentStep?: string;

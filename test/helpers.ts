@@ -32,7 +32,7 @@ export async function testClient(): Promise<Client> {
   return new Client({ connection, namespace: 'default' });
 }
 
-export function testWorker(taskQueue: string, opts: Pick<StartWorkerOptions, 'runtimeKeys' | 'identity'> = {}): Promise<WorkerHandle> {
+export function testWorker(taskQueue: string, opts: Pick<StartWorkerOptions, 'runtimeKeys' | 'identity' | 'upgradesRoot'> = {}): Promise<WorkerHandle> {
   return startWorker({ settings: settingsFor(taskQueue), workflowBundlePath: process.env.CM_TEST_WORKFLOW_BUNDLE, ...opts });
 }
 
@@ -143,6 +143,8 @@ export interface WorkerProcessOptions {
   address?: string;
   /** MySQL URL of the worker's `local` connection (e.g. a dedicated account). */
   mysqlUrl?: string;
+  /** The worker's upgrades root (CM_UPGRADES_DIR); default the shipped upgrades/. */
+  upgradesRoot?: string;
 }
 
 /** Starts `cm worker` (bin/cm.js) as a separate process on the test server and task queue. */
@@ -157,6 +159,7 @@ export function spawnWorkerProcess(taskQueue: string, opts: WorkerProcessOptions
       CM_WORKFLOW_BUNDLE: process.env.CM_TEST_WORKFLOW_BUNDLE,
       MYSQL_URL: mysqlUrl,
       CM_CONN_LOCAL_URL: mysqlUrl,
+      ...(opts.upgradesRoot ? { CM_UPGRADES_DIR: opts.upgradesRoot } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

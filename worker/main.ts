@@ -21,6 +21,8 @@ export interface StartWorkerOptions {
   registry?: ConnectionRegistry;
   /** This runtime's key files (default: CM_RUNTIME_KEY_DIR, or CM_RUNTIME_KEY for every tenant). */
   runtimeKeys?: RuntimeKeyFiles;
+  /** Where this runtime's data upgrade steps live (default: CM_UPGRADES_DIR, else the shipped upgrades/). */
+  upgradesRoot?: string;
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandle> {
@@ -39,7 +41,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
     taskQueue: opts.settings.taskQueue,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...workflows,
-    activities: createActivities(registry, { temporalClient, runtimeKeys: opts.runtimeKeys }),
+    activities: createActivities(registry, { temporalClient, runtimeKeys: opts.runtimeKeys, upgradesRoot: opts.upgradesRoot }),
     maxConcurrentActivityTaskExecutions: 8,
     // A graceful stop lets in-flight activities heartbeat their position first.
     shutdownGraceTime: '10s',

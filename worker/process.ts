@@ -21,6 +21,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     settings,
     workflowBundlePath: env.CM_WORKFLOW_BUNDLE,
     identity: `cm-worker:${process.pid}@${hostname()}`,
+    upgradesRoot: env.CM_UPGRADES_DIR,
   });
   log.info({ address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue }, 'worker running');
   const stop = (signal: string) => {

@@ -1,18 +1,53 @@
-// The data upgrade (seed 000): an exclusive fence, a restore point, the versioned steps, and the
-// fence down again. If anything fails or the upgrade is cancelled, an automatic point-in-time
-// restore puts every table back before the fence comes down. That compensation runs in a
-// non-cancellable scope, so cancelling the upgrade cannot also cancel its undo.
-import { CancellationScope, setHandler, workflowInfo } from '@temporalio/workflow';
+// The data upgrade (seed 000): its plan, an exclusive fence, a restore point, the versioned steps,
+// and the fence down again. The plan comes first: steps that cannot be read (a missing version
+// folder, a badly named file) refuse the upgrade before anyone is disconnected. If anything fails
+// after the fence is up, or the upgrade is cancelled, an automatic point-in-time restore puts every
+// table back before the fence comes down. That compensation runs in a non-cancellable scope, so
+// cancelling the upgrade cannot also cancel its undo.
+import { ApplicationFailure, CancellationScope, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RestorePoint } from '../activities/restore-point';
-import type { UpgradeInput, UpgradeProgress, UpgradeResult } from '../lib/types';
+import type { UpgradeInput, UpgradePlan, UpgradeProgress, UpgradeResult } from '../lib/types';
 import { compensationActivities, fenceActivities, stepActivities } from './activity-options';
 import { DESCRIPTIONS, upgradeProgressQuery } from './messages';
+
+/** The failure type of an upgrade refused before its fence was raised: nothing changed, nothing to restore. */
+export const UPGRADE_REFUSED = 'UpgradeRefused';
+
+function innermostMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}
 
 export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
   const holder = workflowInfo().workflowId;
   const target = { targetConnection: input.targetConnection, tenant: input.tenant };
   const progress: UpgradeProgress = { phase: 'fence', stepsDone: [] };
   setHandler(upgradeProgressQuery, () => progress, { description: DESCRIPTIONS.upgradeProgress });
+  // Only a version, never a path (a stepsDir in earlier histories is ignored by the planner).
+  const readPlan = (): Promise<UpgradePlan> => fenceActivities.planUpgrade.executeWithOptions(
+    { summary: `Read and check the upgrade steps from version ${input.dataVersion}${input.to ? ` to ${input.to}` : ' to the next version'}` },
+    [{ fromVersion: input.dataVersion, ...(input.to ? { to: input.to } : {}) }],
+  );
+
+  let plan: UpgradePlan | undefined;
+  // Added with named versions: histories of earlier upgrades read the steps after the restore point.
+  if (patched('plan-before-fence')) {
+    progress.phase = 'plan';
+    try {
+      plan = await readPlan();
+    } catch (err) {
+      progress.phase = 'done';
+      throw ApplicationFailure.create({
+        type: UPGRADE_REFUSED,
+        message: `upgrade refused before the fence was raised, nothing changed: ${innermostMessage(err)}`,
+        nonRetryable: true,
+        cause: err instanceof Error ? err : undefined,
+      });
+    }
+    progress.plan = plan;
+    progress.phase = 'fence';
+  }
 
   let point: RestorePoint | undefined;
   try {
@@ -25,8 +60,10 @@ export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
       { summary: `Restore point of ${input.schemas.length} schemas (fence: ${fence.lockedAccounts.length} accounts locked, ${fence.killedSessions} sessions killed, ${fence.disabledEvents.length} events disabled, ${fence.jobsOnHold} jobs on hold)` },
       [{ ...target, schemas: input.schemas }],
     );
-    const plan = await fenceActivities.planUpgrade.executeWithOptions({ summary: 'Read the upgrade steps' }, [{ fromVersion: input.dataVersion, stepsDir: input.stepsDir }]);
-    progress.plan = plan;
+    if (!plan) {
+      plan = await readPlan();
+      progress.plan = plan;
+    }
     progress.phase = 'steps';
     const steps: UpgradeResult['steps'] = [];
     for (const step of plan.steps) {

@@ -12,7 +12,8 @@ import {
 } from '../lib/schemas';
 import type { DisableResult, Requester, RunInput, TenantConfig, UpgradeLogEntry, VerificationLogEntry } from '../lib/types';
 import { setupActivities } from './activity-options';
-import { dataUpgrade } from './data-upgrade';
+import { dataUpgrade, UPGRADE_REFUSED } from './data-upgrade';
+import { sameVersion } from '../lib/upgrade-versions';
 import {
   checkForUpdateQuery, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal, runMigrationNowUpdate,
   setupChecklistQuery, statusQuery, updateServiceUpdate, verifyNowUpdate, type RunStarted, type UpgradeStarted, type VerificationStarted,
@@ -55,12 +56,16 @@ function rootMessage(err: unknown): string {
 }
 
 /** What an auditor needs of a failed upgrade: the first application error, its step, all stacks. */
-function describeFailure(err: unknown): Pick<UpgradeLogEntry, 'error' | 'failedStep' | 'stackTrace' | 'restored'> {
+function describeFailure(err: unknown): Pick<UpgradeLogEntry, 'error' | 'failedStep' | 'stackTrace' | 'restored' | 'refused'> {
   const chain: { message?: string; stack?: string; type?: string; details?: unknown[]; cause?: unknown }[] = [];
   for (let e = err as (typeof chain)[number] | undefined; e && typeof e === 'object'; e = e.cause as typeof e) chain.push(e);
   const app = chain.find((e) => e.type) ?? chain[chain.length - 1];
   const step = (app?.details?.[0] as { step?: string } | undefined)?.step;
   const cancelled = chain.some((e) => (e as { name?: string }).name === 'CancelledFailure');
+  // Refused before the fence went up (its plan failed): nothing changed, so nothing was restored.
+  if (chain.some((e) => e.type === UPGRADE_REFUSED)) {
+    return { error: app?.message ?? String(err), stackTrace: chain.map((e) => e.stack).filter(Boolean).join('\nCaused by: ').slice(0, 16_000), refused: true };
+  }
   return {
     error: cancelled && !app?.type ? 'cancelled' : app?.message ?? String(err),
     failedStep: step,
@@ -188,9 +193,12 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     {
       description: DESCRIPTIONS.runDataUpgradeNow,
       validator: (req) => {
-        validated(upgradeRequestSchema, req);
+        const parsed = validated(upgradeRequestSchema, req);
         const refusal = refuseUpgrade(state);
         if (refusal) throw new Error(refusal);
+        if (parsed.to !== undefined && sameVersion(parsed.to, state.dataVersion)) {
+          throw new Error(`the tenant's data is already at version ${state.dataVersion}: name a later version, or none for the next one`);
+        }
       },
     },
   );
@@ -344,9 +352,9 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         workflowId,
         args: [{
           tenant: config.tenant, number, targetConnection: config.targetConnection, schemas: config.companies.map((c) => c.target), appUsers: config.appUsers,
-          dataVersion: state.dataVersion, stepsDir: request.stepsDir,
+          dataVersion: state.dataVersion, ...(request.to ? { to: request.to } : {}),
         }],
-        staticSummary: `Data upgrade #${number} of ${config.tenant} from version ${state.dataVersion}`,
+        staticSummary: `Data upgrade #${number} of ${config.tenant} from version ${state.dataVersion}${request.to ? ` to ${request.to}` : ' to the next version'}`,
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
         // If this page is closed, the upgrade is asked to cancel: its restore then still runs.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
@@ -361,7 +369,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       const failure = describeFailure(err);
       Object.assign(entry, { status: 'Failed' }, failure);
       state.status = 'Upgrade pending';
-      if (!failure.restored) {
+      if (!failure.refused && !failure.restored) {
         // The target does not match its restore point: keep everyone out until an operator looks.
         entry.endedAt = new Date().toISOString();
         publish();

@@ -23,7 +23,8 @@ export interface UpgradeStarted {
   number: number;
   workflowId: string;
 }
-export type UpgradeRequest = Requester & { stepsDir?: string };
+/** `to`: the data version to upgrade to, such as "2.0" (unset: the next one). Never a path: a `stepsDir` is refused. */
+export type UpgradeRequest = Requester & { to?: string };
 export type HotfixRequest = Requester & { name: string; sql: string; schemas?: string[] };
 export interface HotfixApplied {
   name: string;
@@ -91,7 +92,7 @@ export const DESCRIPTIONS = {
   status: 'Refresh Status: the Cloud Migration Management page: tiles, environment state, migration log and per-table statistics.',
   progress: 'Per-table progress of this replication run.',
   runDataUpgradeNow:
-    'Run Data Upgrade Now: fence the tenant (sessions killed, application accounts locked, events and jobs held, replication and hotfixes refused), take a restore point, run the upgrade steps ({"stepsDir":"1.0-2.0"} optional), release. On failure or cancellation the restore point is restored first. Refused until a replication run has completed, and while a run or an upgrade is going.',
+    'Run Data Upgrade Now: read and check the steps of the upgrade from the tenant\'s data version ({"to":"2.0"}, or nothing for the next version; the worker keeps the steps under its upgrades root, CM_UPGRADES_DIR, in a folder such as 1.0-2.0; paths are refused), then fence the tenant (sessions killed, application accounts locked, events and jobs held, replication and hotfixes refused), take a restore point, run the steps, release. Steps that cannot be read refuse the upgrade before the fence. On failure or cancellation the restore point is restored first. Refused until a replication run has completed, and while a run or an upgrade is going.',
   applyHotfix:
     'Apply a hotfix: {"name":"fix-123","sql":"UPDATE …"} runs the SQL on every company target schema (or {"schemas":[…]}) and records it. Refused while an upgrade holds the fence.',
   upgradeProgress: 'Phase and steps of this data upgrade.',

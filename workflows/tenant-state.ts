@@ -35,7 +35,8 @@ export interface TenantState {
   dataVersion: string;
   upgrades: UpgradeLogEntry[];
   nextUpgrade: number;
-  pendingUpgrade?: PendingRun & { stepsDir?: string };
+  /** `to`: the version asked for (unset: the next one). `stepsDir` only in states carried from earlier versions: ignored. */
+  pendingUpgrade?: PendingRun & { to?: string; stepsDir?: string };
   currentUpgrade?: number;
   hotfixes: HotfixRecord[];
   hotfixInProgress?: string;
