@@ -89,6 +89,20 @@ export class ConnectionRegistry {
     return conn;
   }
 
+  /**
+   * A dedicated connection as another account on the same server as `name` (its URL's host, port and
+   * options; no default schema). The credentials go to the driver only; the caller ends it.
+   */
+  async connectionAs(name: string, login: { user: string; password: string }, extra: ConnectionOptions = {}): Promise<Connection> {
+    const url = new URL(resolveConnectionUrl(name, this.env));
+    url.username = encodeURIComponent(login.user);
+    url.password = encodeURIComponent(login.password);
+    url.pathname = '';
+    const conn = await createConnection({ uri: url.toString(), connectTimeout: 10_000, ...exactTypes, ...extra } as ConnectionOptions);
+    await conn.query("SET time_zone = '+00:00'");
+    return conn;
+  }
+
   /** Connection options for a library that opens its own connections (the binary log reader). */
   options(name: string): { uri: string } {
     return { uri: resolveConnectionUrl(name, this.env) };
