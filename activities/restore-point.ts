@@ -8,7 +8,8 @@
 //
 // Every step is safe to repeat: a retried creation never parks a copy (it only parks a table
 // that has no parked original yet), and a retried restore finds nothing left to swap. The
-// control tables it uses exist since the fence was acquired (ensureControlSchema).
+// control tables it uses exist since the fence was acquired (ensureControlSchema). Foreign keys
+// follow RENAME TABLE: everything is parked before any copy is built (see createRestorePoint).
 import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
@@ -91,29 +92,78 @@ async function fingerprints(pool: Pool, schema: string, tables: string[]): Promi
   return out;
 }
 
+/**
+ * The working copy's CREATE TABLE, from its parked original's definition. SHOW CREATE TABLE prints a
+ * reference within the parking schema unqualified (the copy's own schema resolves it: the working
+ * table, or the table itself for a self-reference), and one into another schema qualified: a parking
+ * schema of this restore point is put back to its working schema, any other schema stays.
+ */
+export function workingCopyDdl(showCreate: string, schema: string, table: string, workingOf: ReadonlyMap<string, string>): string {
+  const name = '`(?:[^`]|``)+`';
+  const reference = new RegExp(`^(\\s*CONSTRAINT ${name} FOREIGN KEY \\((?:${name}(?:,\\s*)?)+\\) REFERENCES )\`((?:[^\`]|\`\`)+)\`\\.`, 'gm');
+  return targetDdl(showCreate, schema, table).replace(reference, (whole, head: string, referenced: string) => {
+    const working = workingOf.get(referenced.replace(/``/g, '`'));
+    return working === undefined ? whole : `${head}${id(working)}.`;
+  });
+}
+
+/** A session of its own with the given settings, put back as it was before it returns to the pool. */
+async function withSession<T>(pool: Pool, settings: string, params: unknown[], run: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  let clean = false;
+  try {
+    const [prior] = await conn.query<RowDataPacket[]>('SELECT @@SESSION.foreign_key_checks AS f, @@SESSION.sql_mode AS m');
+    await conn.query(`SET SESSION ${settings}`, params);
+    try {
+      return await run(conn);
+    } finally {
+      // Pooled sessions are shared: nobody else may inherit unchecked foreign keys or this sql_mode.
+      await conn.query('SET SESSION foreign_key_checks = ?, sql_mode = ?', [Number(prior[0].f), String(prior[0].m)]).then(() => (clean = true), () => undefined);
+    }
+  } finally {
+    if (clean) conn.release();
+    else conn.destroy();
+  }
+}
+
+/**
+ * Parks every original table of every schema in one RENAME TABLE, then builds the working copies.
+ * Foreign keys follow a renamed table; parking everything before building anything means that no
+ * copy is ever built while a table it references is still to be parked (it would end up referencing
+ * the parked original), whatever the table order and across the tenant's schemas: the parked
+ * originals reference each other, the copies the working tables. Limit: a foreign key from a schema
+ * that is not one of `schemas` into them follows the parked original (see README).
+ */
 export async function createRestorePoint(
   pool: Pool,
   input: { tenant: string; schemas: string[] },
   beat: (table: string) => void,
 ): Promise<RestorePoint> {
   const point: RestorePoint = { tenant: input.tenant, takenAt: new Date().toISOString(), schemas: [], controlParking: controlParkingSchema(input.tenant) };
-  const conn = await pool.getConnection();
-  try {
-    await conn.query('SET SESSION foreign_key_checks = 0, sql_mode = ?', [COPY_SQL_MODE]);
+  await withSession(pool, 'foreign_key_checks = 0, sql_mode = ?', [COPY_SQL_MODE], async (conn) => {
+    const workingOf = new Map(input.schemas.map((schema) => [parkingSchema(input.tenant, schema), schema]));
+    const plan: { schema: string; parking: string; tables: string[] }[] = [];
+    const toPark: { schema: string; parking: string; table: string }[] = [];
     for (const schema of input.schemas) {
       const parking = parkingSchema(input.tenant, schema);
       await conn.query(`CREATE SCHEMA IF NOT EXISTS ${id(parking)}`);
+      // A retry never parks a copy: only a table that has no parked original yet is an original.
       const parked = new Set(await baseTables(conn, parking));
-      const tables = [...new Set([...(await baseTables(conn, schema)), ...parked])].sort();
+      const current = await baseTables(conn, schema);
+      for (const table of current) if (!parked.has(table)) toPark.push({ schema, parking, table });
+      plan.push({ schema, parking, tables: [...new Set([...current, ...parked])].sort() });
+    }
+    for (const t of toPark) await parkTriggers(conn, input.tenant, t.schema, t.table);
+    if (toPark.length > 0) {
+      await conn.query(`RENAME TABLE ${toPark.map((t) => `${qualified(t.schema, t.table)} TO ${qualified(t.parking, t.table)}`).join(', ')}`);
+    }
+
+    for (const { schema, parking, tables } of plan) {
       for (const table of tables) {
-        if (!parked.has(table)) {
-          await parkTriggers(conn, input.tenant, schema, table);
-          await conn.query(`RENAME TABLE ${qualified(schema, table)} TO ${qualified(parking, table)}`);
-        }
         // Whatever stands in the schema now is a copy from an earlier attempt at most: rebuild it.
         await conn.query(`DROP TABLE IF EXISTS ${qualified(schema, table)}`);
         const [ddl] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(parking, table)}`);
-        await conn.query(targetDdl(String(ddl[0]['Create Table']), schema, table));
+        await conn.query(workingCopyDdl(String(ddl[0]['Create Table']), schema, table, workingOf));
         const parkedMeta = await readTable(pool, parking, table);
         const cols = columnList(copyColumns(parkedMeta!).map((c) => c.name));
         await conn.query(`INSERT INTO ${qualified(schema, table)} (${cols}) SELECT ${cols} FROM ${qualified(parking, table)}`);
@@ -132,9 +182,7 @@ export async function createRestorePoint(
       await conn.query(`DELETE FROM ${qualified(point.controlParking, table)}`);
       await conn.query(`INSERT INTO ${qualified(point.controlParking, table)} SELECT * FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ?`, [input.tenant]);
     }
-  } finally {
-    conn.release();
-  }
+  });
   return point;
 }
 
@@ -159,15 +207,13 @@ export async function restoreToPoint(
   beat: () => void,
 ): Promise<RestoreOutcome> {
   const outcome: RestoreOutcome = { swapped: 0, discarded: 0, killedSessions: 0, verified: 0, swapMs: 0, verifyMs: 0 };
-  const conn = await pool.getConnection();
-  try {
+  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
     // A step that was running when its worker died may still hold the tables: stop it first.
     const [leftovers] = await conn.query<RowDataPacket[]>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB IN (?) AND ID <> CONNECTION_ID()', [input.schemas]);
     for (const l of leftovers) {
       await conn.query('KILL CONNECTION ?', [Number(l.id)]).catch(() => undefined);
       outcome.killedSessions++;
     }
-    await conn.query('SET SESSION foreign_key_checks = 0');
     for (const schema of input.schemas) {
       const parking = parkingSchema(input.tenant, schema);
       const trash = trashSchema(input.tenant, schema);
@@ -206,9 +252,7 @@ export async function restoreToPoint(
       await conn.query(`DROP SCHEMA IF EXISTS ${id(control)}`);
     }
     await conn.query(`DELETE FROM ${triggerRecords} WHERE tenant = ?`, [input.tenant]);
-  } finally {
-    conn.release();
-  }
+  });
 
   // Verified against what was recorded when the point was taken.
   const verifyStarted = Date.now();
@@ -224,9 +268,15 @@ export async function restoreToPoint(
   return outcome;
 }
 
-/** After a successful upgrade: the parked originals are no longer needed. */
+/**
+ * After a successful upgrade: the parked originals are no longer needed. They reference only each
+ * other (the working copies reference the working tables), possibly across the tenant's schemas, so
+ * they are dropped without checking foreign keys: no drop order is needed.
+ */
 export async function dropRestorePoint(pool: Pool, input: { tenant: string; schemas: string[] }): Promise<void> {
-  for (const schema of input.schemas) await pool.query(`DROP SCHEMA IF EXISTS ${id(parkingSchema(input.tenant, schema))}`);
+  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+    for (const schema of input.schemas) await conn.query(`DROP SCHEMA IF EXISTS ${id(parkingSchema(input.tenant, schema))}`);
+  });
   await pool.query(`DROP SCHEMA IF EXISTS ${id(controlParkingSchema(input.tenant))}`);
   await pool.query(`DELETE FROM ${triggerRecords} WHERE tenant = ?`, [input.tenant]);
 }
