@@ -9,6 +9,7 @@ import { fenceHolder, raiseFence, releaseFence, type FenceSummary, type ReleaseS
 import { createRestorePoint, dropRestorePoint, RestoreVerificationError, restoreToPoint, type RestoreOutcome, type RestorePoint } from './restore-point';
 import { errorText, qualified } from './sql';
 import { runScript } from './sql-script';
+import { openTenantSession, TenantAccountError, type TenantSession } from './tenant-account';
 import { planUpgrade, recordStep, resolveStep, StepChangedError, stepHistory, stepScript, upgradesRootFor, UpgradePlanError, type StepStatus } from './upgrade-steps';
 
 export interface FenceInput {
@@ -34,6 +35,8 @@ export interface HotfixInput {
   name: string;
   sql: string;
   schemas: string[];
+  /** All of the tenant's target schemas: the tenant account's grants (the hotfix's schemas when absent, as in older histories). */
+  tenantSchemas?: string[];
   requestedBy?: string;
   workflowId: string;
 }
@@ -46,6 +49,20 @@ async function withHeartbeat<T>(fn: () => Promise<T>, details?: () => unknown): 
     return await fn();
   } finally {
     clearInterval(timer);
+  }
+}
+
+/**
+ * A session as the tenant's own account (activities/tenant-account.ts) for operator SQL: its grants
+ * cover only the tenant's target schemas, so the database refuses anything beyond them. Failing to
+ * prepare the account is not retried: it is a grant the worker's account lacks.
+ */
+async function operatorSession(conns: ConnectionRegistry, target: { targetConnection: string; tenant: string; schemas: string[] }, what: string): Promise<TenantSession> {
+  try {
+    return await openTenantSession(conns, target);
+  } catch (err) {
+    if (err instanceof TenantAccountError) throw ApplicationFailure.nonRetryable(`${what}: ${err.message}`, 'TenantAccount');
+    throw err;
   }
 }
 
@@ -118,7 +135,9 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
         });
       }
       const pool = conns.pool(input.targetConnection);
-      const conn = await conns.connection(input.targetConnection, { multipleStatements: true });
+      // The step runs as the tenant's account (its schemas are the tenant's); history stays on the worker's pool.
+      const session = await operatorSession(conns, input, `upgrade step ${input.step.name}`);
+      const conn = session.conn;
       const done: { schema: string; status: StepStatus }[] = [];
       try {
         await conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
@@ -147,7 +166,7 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
         }
         return done;
       } finally {
-        await conn.end().catch(() => undefined);
+        await session.close();
       }
     },
 
@@ -156,7 +175,9 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
       await assertNoFence(pool, input.tenant, 'hotfix');
       const checksum = createHash('sha256').update(input.sql).digest('hex');
       const log = qualified(CONTROL_SCHEMA, 'hotfix_log');
-      const conn = await conns.connection(input.targetConnection, { multipleStatements: true });
+      // The SQL runs as the tenant's account; the hotfix log stays on the worker's pool.
+      const session = await operatorSession(conns, { ...input, schemas: input.tenantSchemas ?? input.schemas }, `hotfix ${input.name}`);
+      const conn = session.conn;
       const out = { checksum, applied: [] as string[], skipped: [] as string[] };
       try {
         for (const schema of input.schemas) {
@@ -180,7 +201,7 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
         }
         return out;
       } finally {
-        await conn.end().catch(() => undefined);
+        await session.close();
       }
     },
   };

@@ -1,7 +1,7 @@
 // Each operator action as one Temporal client call (plus the waiting a terminal user wants).
 // The CLI, the demo and the tests all go through these, so scripts can copy them one to one.
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { ActivityFailure, defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
 import { UserFacingError } from '../lib/errors';
 import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
@@ -137,7 +137,10 @@ export async function refusedAs<T>(prefix: string, call: () => Promise<T>): Prom
   try {
     return await call();
   } catch (err) {
-    const cause = (err as { cause?: Error }).cause;
+    let cause = (err as { cause?: Error }).cause;
+    // An update whose activity failed (a hotfix the database refused) says only "Activity task
+    // failed": the reason is the activity's own failure inside.
+    if (cause instanceof ActivityFailure && cause.cause?.message) cause = cause.cause;
     if (cause?.message) throw new UserFacingError(`${prefix}: ${cause.message}`);
     throw err;
   }

@@ -34,7 +34,7 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
       try {
         const schemas = req.schemas ?? targetSchemas();
         const out = await hotfixActivities.applyHotfix.executeWithOptions({ summary: `Hotfix ${req.name} on ${schemas.join(', ')}` }, [{
-          targetConnection: config.targetConnection, tenant: config.tenant, name: req.name, sql: req.sql, schemas,
+          targetConnection: config.targetConnection, tenant: config.tenant, name: req.name, sql: req.sql, schemas, tenantSchemas: targetSchemas(),
           requestedBy: req.requestedBy, workflowId: workflowInfo().workflowId,
         }]);
         appendCapped(state.hotfixes, { name: req.name, checksum: out.checksum, schemas: out.applied, appliedAt: new Date().toISOString(), requestedBy: req.requestedBy, reason: req.reason });

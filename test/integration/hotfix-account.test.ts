@@ -141,7 +141,7 @@ it('a multi-statement hotfix whose second statement reaches out: the first stays
   // hotfix log, so the operator sees it failed and fixes it up.
   expect((await rows(`SELECT name FROM \`${dst}\`.item WHERE id = 2`))[0].name).toBe('first');
   expect(await otherDigest()).toBe(before);
-  expect((await getStatus(f.client, tenant)).hotfixes.map((h) => h.name)).toEqual(['legit', 'load-file']);
+  expect((await getStatus(f.client, tenant)).hotfixes.map((h) => h.name)).not.toContain('mixed');
   const audit = await buildAudit(f.client, tenant);
   const mixed = audit.filter((e) => e.kind === 'update.applyHotfix' && /"name":"mixed"/.test(JSON.stringify(e.details)));
   expect(mixed).toHaveLength(1);
