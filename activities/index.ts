@@ -244,10 +244,16 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       });
     },
 
-    async emptyTargetTables(input: { targetConnection: string; tables: TableRef[] }): Promise<{ tablesEmptied: number; rowsDeleted: number }> {
+    /** Only in the tenant's own target schemas (cm_control.target_owner); `tenant` is absent in requests of older versions: refused. */
+    async emptyTargetTables(input: { targetConnection: string; tenant?: string; tables: TableRef[] }): Promise<{ tablesEmptied: number; rowsDeleted: number }> {
       const target = conns.pool(input.targetConnection);
-      const rowsDeleted = await emptyTargetTables(target, input.tables.map((t) => ({ schema: t.targetSchema, table: t.table })), () => Context.current().heartbeat());
-      return { tablesEmptied: input.tables.length, rowsDeleted };
+      try {
+        const rowsDeleted = await emptyTargetTables(target, input.tables.map((t) => ({ schema: t.targetSchema, table: t.table })), () => Context.current().heartbeat(), input.tenant);
+        return { tablesEmptied: input.tables.length, rowsDeleted };
+      } catch (err) {
+        if (err instanceof TargetRefused) throw ApplicationFailure.nonRetryable(err.message, 'TargetRefused');
+        throw err;
+      }
     },
 
     async removeChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[]; capture?: CaptureMode; all?: boolean }): Promise<{ removed: number }> {

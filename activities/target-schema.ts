@@ -180,17 +180,28 @@ export async function createTargetTables(source: Pool, target: Pool, sourceSchem
   return outcome;
 }
 
-/** Reset Cloud Data: empties the given target tables (rows only; definitions stay). Safe to repeat. */
-export async function emptyTargetTables(target: Pool, tables: { schema: string; table: string }[], beat: () => void): Promise<number> {
+/**
+ * Reset Cloud Data: empties the given target tables (rows only; definitions stay). Safe to repeat.
+ * Only in schemas that are the tenant's (see ensureOwnedBy): otherwise nothing at all is emptied.
+ */
+export async function emptyTargetTables(target: Pool, tables: { schema: string; table: string }[], beat: () => void, tenant?: string): Promise<number> {
+  if (tenant === undefined) {
+    throw new TargetRefused('Reset Cloud Data refused: the request does not name its tenant (it was made by an older cm version), so the owner of the target schemas cannot be checked; ask again');
+  }
+  for (const schema of [...new Set(tables.map((t) => t.schema))]) await ensureOwnedBy(target, tenant, schema);
   const conn = await target.getConnection();
   let deleted = 0;
   try {
     // Rows go in any order, as in the copy: foreign keys are not checked while emptying.
     await conn.query('SET SESSION foreign_key_checks = 0');
-    for (const t of tables) {
-      const [res] = await conn.query(`DELETE FROM ${qualified(t.schema, t.table)}`);
-      deleted += (res as { affectedRows: number }).affectedRows;
-      beat();
+    try {
+      for (const t of tables) {
+        const [res] = await conn.query(`DELETE FROM ${qualified(t.schema, t.table)}`);
+        deleted += (res as { affectedRows: number }).affectedRows;
+        beat();
+      }
+    } finally {
+      await conn.query('SET SESSION foreign_key_checks = 1').catch(() => undefined); // the session goes back to the pool
     }
   } finally {
     conn.release();
@@ -206,29 +217,27 @@ const upgradedTo = (version: string): string => version.slice(version.indexOf('-
 
 /**
  * Makes sure `tenant` may migrate into each of `schemas`, then records it as their owner. Refused:
- * a schema owned by another tenant, or holding rows nobody recorded putting there (another
- * application's, or an earlier tool's), which a full load would mix with the source's or a reset
- * would empty; and a schema whose history says it was upgraded past the tenant's data version, where
+ * a schema owned by another tenant, or holding tables (with rows or not) nobody recorded putting
+ * there (another application's, or an earlier tool's), which a full load would mix with the source's
+ * or a reset would empty; an empty or missing schema is adopted, one from an older cm only where the
+ * control schema proves it the tenant's (provenTenants); and a schema whose history says it was upgraded past the tenant's data version, where
  * replication would put old-version rows into new-version tables. Nothing is claimed unless all pass.
  */
 export async function claimTargetSchemas(pool: Pool, tenant: string, schemas: string[], dataVersion?: string): Promise<void> {
   const owners = qualified(CONTROL_SCHEMA, 'target_owner');
-  // A tenant set up before owners were recorded has an environment row: its schemas are its own.
-  const [env] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(CONTROL_SCHEMA, 'environment')} WHERE tenant = ?`, [tenant]);
-  const setUpBefore = env.length > 0;
   const toClaim: string[] = [];
   for (const schema of schemas) {
-    const [owner] = await pool.query<RowDataPacket[]>(`SELECT tenant FROM ${owners} WHERE target_schema = ?`, [schema]);
-    const holder = owner[0] ? String(owner[0].tenant) : undefined;
+    const holder = await ownerOf(pool, schema);
     if (holder !== undefined && holder !== tenant) {
       throw new TargetRefused(`target schema '${schema}' holds the data of tenant '${holder}': choose another target schema for this company (target in its mapping)`);
     }
     if (holder === undefined) {
-      const withRows = setUpBefore ? [] : await tablesWithRows(pool, schema, 3);
-      if (withRows.length > 0) {
+      // An empty schema (or none yet) is adopted; tables in it must be provably the tenant's own.
+      const tables = await schemaTables(pool, schema);
+      if (tables.length > 0 && !(await provenTenants(pool, tenant, schema))) {
         throw new TargetRefused(
-          `target schema '${schema}' already holds data that tenant '${tenant}' did not put there (rows in ${withRows.join(', ')}): ` +
-          'a full load would mix it with the source\'s rows and Reset Cloud Data would empty it; choose another target schema for this company ' +
+          `target schema '${schema}' already holds data that tenant '${tenant}' did not put there: ${describeTables(tables)}. ` +
+          'A full load would mix it with the source\'s rows and Reset Cloud Data would empty it; choose another target schema for this company ' +
           `(target in its mapping), or empty it (DROP SCHEMA ${id(schema)}) if that data is not needed`,
         );
       }
@@ -252,24 +261,73 @@ export async function claimTargetSchemas(pool: Pool, tenant: string, schemas: st
   for (const schema of toClaim) {
     await pool.query(`INSERT IGNORE INTO ${owners} (target_schema, tenant) VALUES (?, ?)`, [schema, tenant]);
     // Two setups racing for one schema: the one whose row is not there lost.
-    const [owner] = await pool.query<RowDataPacket[]>(`SELECT tenant FROM ${owners} WHERE target_schema = ?`, [schema]);
-    if (String(owner[0]?.tenant) !== tenant) {
-      throw new TargetRefused(`target schema '${schema}' was just claimed by tenant '${String(owner[0]?.tenant)}': choose another target schema for this company`);
+    const holder = await ownerOf(pool, schema);
+    if (holder !== tenant) {
+      throw new TargetRefused(`target schema '${schema}' was just claimed by tenant '${String(holder)}': choose another target schema for this company`);
     }
   }
 }
 
-/** Up to `limit` tables of the schema that hold at least one row. */
-async function tablesWithRows(pool: Pool, schema: string, limit: number): Promise<string[]> {
-  const [tables] = await pool.query<RowDataPacket[]>(
-    "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
-    [schema],
-  );
-  const found: string[] = [];
-  for (const r of tables) {
-    const [hit] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(schema, String(r.t))} LIMIT 1`);
-    if (hit.length > 0) found.push(String(r.t));
-    if (found.length >= limit) break;
+/** The tenant recorded as the schema's owner, if any. */
+async function ownerOf(pool: Pool, schema: string): Promise<string | undefined> {
+  const [owner] = await pool.query<RowDataPacket[]>(`SELECT tenant FROM ${qualified(CONTROL_SCHEMA, 'target_owner')} WHERE target_schema = ?`, [schema]);
+  return owner[0] ? String(owner[0].tenant) : undefined;
+}
+
+/** Control tables whose rows name a tenant and one of its target schemas. */
+const PER_SCHEMA_CONTROL_ROWS: [table: string, column: string][] = [
+  ['schema_history', 'target_schema'],
+  ['hotfix_log', 'target_schema'],
+  ['verify_cursor', 'target_schema'],
+  ['restore_point_trigger', 'schema_name'],
+];
+
+/**
+ * A schema with no recorded owner, set up by a cm that recorded none: the control schema proves it
+ * is the tenant's when the tenant's own rows name it (an upgrade, a hotfix, a verification, a
+ * restore point), or when the tenant was set up (its environment row) before any owner was recorded
+ * for it at all. Limit: in that last case, every schema of the tenant's next setup is adopted.
+ */
+async function provenTenants(pool: Pool, tenant: string, schema: string): Promise<boolean> {
+  for (const [table, column] of PER_SCHEMA_CONTROL_ROWS) {
+    const [hit] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ? AND ${id(column)} = ? LIMIT 1`, [tenant, schema]);
+    if (hit.length > 0) return true;
   }
-  return found;
+  const [env] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(CONTROL_SCHEMA, 'environment')} WHERE tenant = ?`, [tenant]);
+  if (env.length === 0) return false;
+  const [owned] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${qualified(CONTROL_SCHEMA, 'target_owner')} WHERE tenant = ? LIMIT 1`, [tenant]);
+  return owned.length === 0;
+}
+
+/**
+ * Reset Cloud Data's check: the schema is recorded as the tenant's, or provably its from before
+ * owners were recorded (then it is recorded now). Anything else is refused, naming the cause.
+ */
+async function ensureOwnedBy(pool: Pool, tenant: string, schema: string): Promise<void> {
+  const holder = await ownerOf(pool, schema);
+  if (holder === tenant) return;
+  if (holder !== undefined) {
+    throw new TargetRefused(`Reset Cloud Data refused, nothing was emptied: target schema '${schema}' is not tenant '${tenant}'s, it holds the data of tenant '${holder}' (cm_control.target_owner)`);
+  }
+  if (!(await provenTenants(pool, tenant, schema))) {
+    throw new TargetRefused(
+      `Reset Cloud Data refused, nothing was emptied: target schema '${schema}' is not tenant '${tenant}'s: cm_control.target_owner records no owner for it, ` +
+      'so cm did not create it for this tenant; empty it by hand if its data is really not needed',
+    );
+  }
+  await pool.query(`INSERT IGNORE INTO ${qualified(CONTROL_SCHEMA, 'target_owner')} (target_schema, tenant) VALUES (?, ?)`, [schema, tenant]);
+  if ((await ownerOf(pool, schema)) !== tenant) return ensureOwnedBy(pool, tenant, schema); // claimed meanwhile: say by whom
+}
+
+/** Tables and views of the schema, in name order. */
+async function schemaTables(pool: Pool, schema: string): Promise<string[]> {
+  const [tables] = await pool.query<RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [schema]);
+  return tables.map((r) => String(r.t));
+}
+
+/** "6 tables (a, b, c, d, e and 1 more)". */
+export function describeTables(tables: string[], shown = 5): string {
+  const listed = tables.slice(0, shown).join(', ');
+  const more = tables.length > shown ? ` and ${tables.length - shown} more` : '';
+  return `${tables.length} table${tables.length === 1 ? '' : 's'} (${listed}${more})`;
 }

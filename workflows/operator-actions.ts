@@ -85,7 +85,7 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
       try {
         await setupActivities.emptyTargetTables.executeWithOptions(
           { summary: `Rerun Detail Snapshot: empty ${tables.length} historical tables on the target` },
-          [{ targetConnection: config.targetConnection, tables }],
+          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables }],
         );
       } finally {
         state.resetInProgress = false;
@@ -153,7 +153,7 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
       try {
         return await setupActivities.emptyTargetTables.executeWithOptions(
           { summary: `Reset Cloud Data: empty ${tables.length} target tables` },
-          [{ targetConnection: config.targetConnection, tables }],
+          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables }],
         );
       } finally {
         state.resetInProgress = false;

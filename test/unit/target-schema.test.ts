@@ -1,4 +1,4 @@
-import { targetDdl } from '../../activities/target-schema';
+import { describeTables, targetDdl } from '../../activities/target-schema';
 
 const body = [
   '  `id` int NOT NULL AUTO_INCREMENT,',
@@ -95,5 +95,13 @@ describe('targetDdl', () => {
     expect(() => targetDdl('CREATE TABLE t (`id` int)', 'tgt', 't')).toThrow(/unexpected/);
     expect(() => targetDdl('', 'tgt', 'x')).toThrow('unexpected SHOW CREATE TABLE output for x');
     expect(() => targetDdl(' CREATE TABLE `t` (\n) ENGINE=InnoDB', 'tgt', 't')).toThrow(/unexpected/);
+  });
+});
+
+describe('describeTables', () => {
+  it('names a few tables and counts them all', () => {
+    expect(describeTables(['a'])).toBe('1 table (a)');
+    expect(describeTables(['a', 'b', 'c', 'd', 'e'])).toBe('5 tables (a, b, c, d, e)');
+    expect(describeTables(['a', 'b', 'c', 'd', 'e', 'f', 'g'])).toBe('7 tables (a, b, c, d, e and 2 more)');
   });
 });
