@@ -89,24 +89,17 @@ const sameSet = (a: Iterable<string>, b: Iterable<string>): boolean => {
 };
 
 /**
- * True when SHOW GRANTS says the account holds exactly TENANT_PRIVILEGES on exactly these schemas
- * (routine- or table-level grants inside them tolerated: CREATE ROUTINE gives its creator some), and
- * nothing else; false when it differs or cannot be read. The lines are never logged: MariaDB's
- * USAGE line carries the password hash.
+ * True when SHOW GRANTS lines say the account holds exactly TENANT_PRIVILEGES on exactly these
+ * schemas (routine- or table-level grants inside them tolerated: CREATE ROUTINE gives its creator
+ * some) and nothing else: no global privilege, other schema, role, proxy or GRANT OPTION.
  */
-async function holdsExactly(admin: Pool, account: TenantAccount, schemas: string[]): Promise<boolean> {
-  let lines: string[];
-  try {
-    const [rows] = await admin.query<RowDataPacket[]>('SHOW GRANTS FOR ?@?', [account.user, account.host]);
-    lines = rows.map((r) => String(Object.values(r)[0]));
-  } catch {
-    return false; // not readable (the worker lacks SELECT on mysql): revoke and grant again
-  }
-  const wanted = new Map(schemas.map((s) => [escapeGrantDb(s).replace(/`/g, '``'), s]));
+export function grantsMatch(lines: string[], schemas: string[]): boolean {
+  const wanted = new Set(schemas.map((s) => escapeGrantDb(s).replace(/`/g, '``')));
   const literal = new Set(schemas.map((s) => s.replace(/`/g, '``')));
   const found = new Set<string>();
-  for (const line of lines) {
-    if (/WITH GRANT OPTION/.test(line.replace(/IDENTIFIED BY .*$/, ''))) return false;
+  for (const full of lines) {
+    const line = full.replace(/ IDENTIFIED (BY|VIA|WITH) .*$/, ''); // MariaDB's USAGE line ends with the password hash
+    if (/WITH GRANT OPTION/.test(line)) return false;
     if (/^GRANT USAGE ON \*\.\* TO /.test(line)) continue;
     const db = /^GRANT (.+?) ON `((?:[^`]|``)+)`\.\* TO /.exec(line);
     if (db) {
@@ -114,11 +107,21 @@ async function holdsExactly(admin: Pool, account: TenantAccount, schemas: string
       found.add(db[2]);
       continue;
     }
-    const object = /^GRANT [A-Z ,]+ ON (?:PROCEDURE |FUNCTION |PACKAGE |PACKAGE BODY )?`((?:[^`]|``)+)`\.`(?:[^`]|``)+` TO /.exec(line);
+    const object = /^GRANT [A-Z ,]+ ON (?:PROCEDURE |FUNCTION |PACKAGE BODY |PACKAGE )?`((?:[^`]|``)+)`\.`(?:[^`]|``)+` TO /.exec(line);
     if (object && literal.has(object[1])) continue;
-    return false; // a global privilege, another schema, a role, a proxy, column grants: not ours
+    return false;
   }
   return found.size === wanted.size;
+}
+
+/** The account's grants are exactly right; false as well when they cannot be read. Never logged (password hash). */
+async function holdsExactly(admin: Pool, account: TenantAccount, schemas: string[]): Promise<boolean> {
+  try {
+    const [rows] = await admin.query<RowDataPacket[]>('SHOW GRANTS FOR ?@?', [account.user, account.host]);
+    return grantsMatch(rows.map((r) => String(Object.values(r)[0])), schemas);
+  } catch {
+    return false; // not readable (the worker lacks SELECT on mysql): revoke and grant again
+  }
 }
 
 /**
