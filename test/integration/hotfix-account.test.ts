@@ -8,7 +8,7 @@ import { buildAudit } from '../../client/audit';
 import { applyHotfix, createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
 import { PASSWORD_FORMAT, TENANT_PRIVILEGES, tenantAccountName } from '../../activities/tenant-account';
 import { tableDigest } from '../../activities/verify';
-import { uniqueName } from '../helpers';
+import { dropCaptureFor, dropSchemas, dropTenantState, uniqueName } from '../helpers';
 import { tenantFixture } from '../fixture';
 
 const other = uniqueName('hfa_other'); // not a schema of the tenant
@@ -168,4 +168,54 @@ it('no password of the account appears in workflow history, and no password stat
   expect(text).not.toMatch(PASSWORD_FORMAT); // the format of every password the account is given
   expect(text).not.toMatch(/IDENTIFIED BY '(?!x')/); // only the tests' own hotfix text says IDENTIFIED BY ('x')
   expect(text).not.toContain('left-from-before'); // the password the test gave it, for good measure
+});
+
+describe("under a worker account with only the README's grants (no SELECT on mysql: the grants cannot be read, so they are set again each time)", () => {
+  const src2 = uniqueName('hfa_lp_src');
+  const tenant2 = uniqueName('hfa_lp');
+  const dst2 = `${tenant2}_${src2}`;
+  const worker = uniqueName('hfa_lpw');
+  const password = `pw-${uniqueName('lp')}`;
+  const account2 = (): string => tenantAccountName(tenant2);
+  const grants2 = async (): Promise<string[]> =>
+    (await rows('SHOW GRANTS FOR ?@?', [account2(), '%'])).map((r) => String(Object.values(r)[0]).replace(/ IDENTIFIED BY .*$/, ''));
+
+  beforeAll(async () => {
+    await f.pool.query(`CREATE SCHEMA \`${src2}\``);
+    await f.pool.query(`CREATE TABLE \`${src2}\`.item (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL)`);
+    await f.pool.query(`INSERT INTO \`${src2}\`.item VALUES (1, 'one'), (2, 'two')`);
+    await f.pool.query('CREATE USER ?@? IDENTIFIED BY ?', [worker, '%', password]);
+    await f.pool.query(`GRANT ALL PRIVILEGES ON \`${dst2}\`.* TO ?@? WITH GRANT OPTION`, [worker, '%']);
+    await f.pool.query('GRANT ALL PRIVILEGES ON `cm_control`.* TO ?@?', [worker, '%']);
+    await f.pool.query('GRANT CREATE USER ON *.* TO ?@?', [worker, '%']);
+    process.env.CM_CONN_HFALP_URL = `mysql://${worker}:${password}@127.0.0.1:3306`;
+    await createTenant(f.client, f.taskQueue, { tenant: tenant2, targetConnection: 'hfalp', companies: [{ source: src2 }] });
+    await waitForRun(f.client, tenant2, await runMigrationNow(f.client, tenant2, { requestedBy: 'jest' }));
+  });
+
+  afterAll(async () => {
+    await tenantHandle(f.client, tenant2).terminate('test done').catch(() => undefined);
+    await dropCaptureFor(f.pool, src2);
+    await dropSchemas(f.pool, src2, dst2);
+    await dropTenantState(f.pool, tenant2);
+    await f.pool.query('DROP USER IF EXISTS ?@?', [account2(), '%']);
+    await f.pool.query('DROP USER IF EXISTS ?@?', [worker, '%']);
+  });
+
+  it('applies a hotfix as the tenant account at the worker account\'s host, and takes back a grant added between uses', async () => {
+    await applyHotfix(f.client, tenant2, { name: 'lp-1', sql: "UPDATE item SET name = 'lp' WHERE id = 1;", requestedBy: 'jest' });
+    expect((await rows(`SELECT name FROM \`${dst2}\`.item WHERE id = 1`))[0].name).toBe('lp');
+    const grants = await grants2(); // the worker's account is 'hfa_lpw…'@'%': so is the tenant's
+    expect(grants).toHaveLength(2);
+    expect(grants[0]).toBe(`GRANT USAGE ON *.* TO \`${account2()}\`@\`%\``);
+    expect(grants[1]).toMatch(new RegExp(`^GRANT [A-Z ,]+ ON ${escapeRe(`\`${dst2.replace(/_/g, '\\_')}\`.* TO \`${account2()}\`@\`%\``)}$`));
+
+    await f.pool.query(`GRANT SELECT, UPDATE ON \`${other}\`.* TO ?@?`, [account2(), '%']); // as if left by someone
+    await refused2('lp-2', `UPDATE \`${other}\`.secret SET v = 'stolen';`, `UPDATE command denied to user '${account2()}'@`);
+    expect((await grants2()).join('\n')).not.toContain(other);
+  });
+
+  async function refused2(name: string, sql: string, error: string): Promise<void> {
+    await expect(applyHotfix(f.client, tenant2, { name, sql, requestedBy: 'jest' })).rejects.toThrow(new RegExp(`hotfix refused: hotfix ${name} failed on ${dst2}: ${escapeRe(error)}`));
+  }
 });
