@@ -211,11 +211,11 @@ export function buildProgram(): Command {
 
   program
     .command('upgrade')
-    .description('Run Data Upgrade Now: fence the tenant, take a restore point, run the upgrade steps, release; restore automatically on failure')
+    .description('Run Data Upgrade Now: check the steps of the next data version (or --to), fence the tenant, take a restore point, run the steps, release; restore automatically on failure')
     .argument('<tenant>')
     .option('--to <version>', 'the data version to upgrade to, such as 2.0: the steps in the folder <from>-<version> under the worker\'s upgrades root (CM_UPGRADES_DIR, default upgrades/); default: the next version')
     .addOption(new Option('--steps <dir>', 'no longer accepted: name a version with --to').hideHelp())
-    .option('-w, --wait', 'show the phases until the upgrade ends; exit 0 when it completed, 1 when it failed and was restored')
+    .option('-w, --wait', 'show the phases until the upgrade ends; exit 0 when it completed, 1 when it failed (and was restored, or was refused before the fence)')
     .option('--cancel', 'cancel the running upgrade instead: it restores the restore point and releases the fence')
     .option('--reason <text>', 'why, for the audit trail')
     .action(async (name: string, opts, cmd: Command) => {

@@ -2,7 +2,7 @@
 // accounts locked, events and jobs held, replication and hotfixes refused), and a failed,
 // cancelled or crashed upgrade leaves every table exactly as at the restore point.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -12,7 +12,8 @@ import { controlParkingSchema, parkingSchema } from '../../activities/restore-po
 import { checksumTable, hasStoredGenerated, tableDigest } from '../../activities/verify';
 import type { WorkerHandle } from '../../worker/main';
 import { upgradeProgressQuery, type UpgradeStarted } from '../../workflows/messages';
-import { dropCaptureFor, dropSchemas, MYSQL_URL, settingsFor, testClient, testPool, testWorker, uniqueName, waitUntil } from '../helpers';
+import { renderUpgrades } from '../../client/render';
+import { dropCaptureFor, dropSchemas, ensureBuilt, MYSQL_URL, settingsFor, testClient, testPool, testWorker, uniqueName, waitUntil } from '../helpers';
 
 const src = uniqueName('upg_src');
 const tenant = uniqueName('upg');
@@ -25,13 +26,21 @@ let client: Client;
 let worker: WorkerHandle | undefined;
 let eventSchedulerBefore = 'OFF';
 
-/** Writes a steps directory named 1.0-2.0 under a fresh temp dir. */
-function stepsDir(files: Record<string, string>): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'cm-steps-')), '1.0-2.0');
-  mkdirSync(dir);
+/**
+ * The workers' own upgrades root (requests name a version, never a path): 1.0-2.0 is rewritten by
+ * each case, 1.0-2.1 holds a step that fails, so a case that asks for 2.1 shows which folder ran.
+ */
+const scratch = mkdtempSync(join(tmpdir(), 'cm-upgrade-test-'));
+const upgradesRoot = join(scratch, 'upgrades');
+
+/** Puts these steps, and only these, in the root's folder (default 1.0-2.0). */
+function steps(files: Record<string, string>, folder = '1.0-2.0'): void {
+  const dir = join(upgradesRoot, folder);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
   for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
-  return dir;
 }
+steps({ '001_in_2_1.sql': 'UPDATE no_such_table_2_1 SET x = 1;' }, '1.0-2.1');
 
 const appLogin = () => createConnection({ uri: MYSQL_URL.replace('root@', `${appUser}:${appPassword}@`), database: dst });
 
@@ -105,7 +114,7 @@ beforeAll(async () => {
   eventSchedulerBefore = String(sched[0].s);
   await pool.query('SET GLOBAL event_scheduler = ON');
   client = await testClient();
-  worker = await testWorker(taskQueue);
+  worker = await testWorker(taskQueue, { upgradesRoot });
 });
 
 afterAll(async () => {
@@ -118,6 +127,7 @@ afterAll(async () => {
   await dropSchemas(pool, src, dst);
   await pool.end();
   await client.connection.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 it('refuses an upgrade until replication has completed once', async () => {
@@ -140,13 +150,11 @@ it('refuses an upgrade until replication has completed once', async () => {
 it('a failing step leaves every table as it was, reports the step and its stack trace, and releases the fence', async () => {
   const asOf = await now();
   const before = await snapshot(asOf);
-  const started = await runDataUpgradeNow(client, tenant, {
-    requestedBy: 'jest',
-    stepsDir: stepsDir({
-      '001_add_note.sql': "ALTER TABLE customer ADD COLUMN note VARCHAR(20) NULL; UPDATE customer SET name = UPPER(name); DELETE FROM orders WHERE id < 10; CREATE TABLE scratch (id INT PRIMARY KEY);",
-      '002_broken.sql': 'UPDATE no_such_table SET x = 1;',
-    }),
+  steps({
+    '001_add_note.sql': "ALTER TABLE customer ADD COLUMN note VARCHAR(20) NULL; UPDATE customer SET name = UPPER(name); DELETE FROM orders WHERE id < 10; CREATE TABLE scratch (id INT PRIMARY KEY);",
+    '002_broken.sql': 'UPDATE no_such_table SET x = 1;',
   });
+  const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'jest' });
   const entry = await waitForUpgrade(client, tenant, started);
   expect(entry).toMatchObject({ status: 'Failed', failedStep: '002_broken', restored: true });
   expect(entry.error).toMatch(new RegExp(`upgrade step 002_broken failed on ${dst}: Table '${dst}.no_such_table' doesn't exist`));
@@ -160,10 +168,8 @@ it('a failing step leaves every table as it was, reports the step and its stack 
 it('cancelling mid-step gives the same result', async () => {
   const asOf = await now();
   const before = await snapshot(asOf);
-  const started = await runDataUpgradeNow(client, tenant, {
-    requestedBy: 'jest',
-    stepsDir: stepsDir({ '001_touch.sql': "UPDATE customer SET name = 'touched';", '002_slow.sql': 'DO SLEEP(60);' }),
-  });
+  steps({ '001_touch.sql': "UPDATE customer SET name = 'touched';", '002_slow.sql': 'DO SLEEP(60);' });
+  const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'jest' });
   await waitForStep(started, '002_slow');
   await client.workflow.getHandle(started.workflowId).cancel();
   const entry = await waitForUpgrade(client, tenant, started);
@@ -177,41 +183,120 @@ it('cancelling mid-step gives the same result', async () => {
 it('a worker SIGKILLed mid-step gives the same result once a worker is back', async () => {
   const asOf = await now();
   const before = await snapshot(asOf);
+  ensureBuilt(); // the worker process runs the compiled dist/: never a stale one
   await worker!.stop();
   worker = undefined;
   const proc: ChildProcess = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'cm.js'), 'worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: settingsFor(taskQueue).address, CM_TASK_QUEUE: taskQueue, CM_WORKFLOW_BUNDLE: process.env.CM_TEST_WORKFLOW_BUNDLE },
+    env: {
+      ...process.env, TEMPORAL_ADDRESS: settingsFor(taskQueue).address, CM_TASK_QUEUE: taskQueue, CM_WORKFLOW_BUNDLE: process.env.CM_TEST_WORKFLOW_BUNDLE,
+      CM_UPGRADES_DIR: upgradesRoot, // a worker process finds its steps under its own root
+    },
     stdio: 'ignore',
   });
   try {
-    const started = await runDataUpgradeNow(client, tenant, {
-      requestedBy: 'jest',
-      stepsDir: stepsDir({ '001_touch.sql': "UPDATE customer SET name = 'touched';", '002_slow.sql': 'DO SLEEP(60);' }),
-    });
+    steps({ '001_touch.sql': "UPDATE customer SET name = 'touched';", '002_slow.sql': 'DO SLEEP(60);' });
+    const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'jest' });
     await waitForStep(started, '002_slow');
     proc.kill('SIGKILL');
     await new Promise((r) => proc.once('exit', r));
-    worker = await testWorker(taskQueue);
+    worker = await testWorker(taskQueue, { upgradesRoot });
     const entry = await waitForUpgrade(client, tenant, started);
     expect(entry).toMatchObject({ status: 'Failed', restored: true });
   } finally {
     if (proc.exitCode === null) proc.kill('SIGKILL');
+    worker ??= await testWorker(taskQueue, { upgradesRoot }); // the cases after this one need a worker
   }
+  await fenceIsDown();
+  expect(await snapshot(asOf)).toEqual(before);
+});
+
+it('a request carrying a path is refused by the validator: nothing in history, nobody locked out', async () => {
+  const session = await appLogin();
+  const before = (await getStatus(client, tenant)).upgrades.length;
+  for (const [request, message] of [
+    [{ requestedBy: 'jest', stepsDir: '../../../tmp/planted' }, /upgrade refused: invalid request: stepsDir: paths are not accepted: name a version .*--to 2\.0.*upgrades root \(CM_UPGRADES_DIR/],
+    [{ requestedBy: 'jest', stepsDir: '1.0-2.0' }, /stepsDir: paths are not accepted/],
+    [{ requestedBy: 'jest', to: '/tmp/2.0' }, /to: paths are not accepted/],
+    [{ requestedBy: 'jest', to: 'my-fix' }, /to: a version such as 2\.0/],
+    [{ requestedBy: 'jest', to: '1.0' }, /upgrade refused: the tenant's data is already at version 1\.0/],
+  ] as const) {
+    await expect(runDataUpgradeNow(client, tenant, request as never)).rejects.toThrow(message);
+  }
+  const history = JSON.stringify((await tenantHandle(client, tenant).fetchHistory()).events);
+  expect(history).not.toContain('planted');
+  expect(history).not.toContain('stepsDir');
+  const status = await getStatus(client, tenant);
+  expect(status.upgrades).toHaveLength(before);
+  expect(status.environmentState).toBe('Active');
+  await expect(session.query('SELECT 1')).resolves.toBeDefined();
+  await session.end();
+  await fenceIsDown(); // the account still logs in
+});
+
+it('steps that cannot be read refuse the upgrade before the fence: an open session stays, nobody is locked out', async () => {
+  const outside = join(scratch, 'outside.sql');
+  writeFileSync(outside, 'DROP TABLE customer;');
+  const cases: [string, () => void, { to?: string }, RegExp][] = [
+    ['a missing version folder', () => undefined, { to: '3.0' }, /no upgrade folder 1\.0-3\.0 under the upgrades root .*; upgrades from 1\.0 there: 1\.0-2\.0, 1\.0-2\.1/],
+    ['a badly named step', () => steps({ '001_ok.sql': 'SELECT 1;', '2_fix.sql': 'SELECT 2;' }), {}, /1\.0-2\.0\/2_fix\.sql looks like a step but is not named NNN_name\.sql/],
+    ['an empty folder', () => steps({}), {}, /1\.0-2\.0 has no steps/],
+    ['a step symlinked out of the root', () => {
+      steps({ '001_ok.sql': 'SELECT 1;' });
+      symlinkSync(outside, join(upgradesRoot, '1.0-2.0', '002_evil.sql'));
+    }, {}, /1\.0-2\.0\/002_evil\.sql resolves to .*outside\.sql, outside the upgrades root/],
+  ];
+  for (const [what, prepare, request, error] of cases) {
+    prepare();
+    const session = await appLogin(); // an application session open before the upgrade
+    const asOf = await now();
+    const before = await snapshot(asOf);
+    const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'jest', reason: what, ...request });
+    const entry = await waitForUpgrade(client, tenant, started);
+    expect(entry).toMatchObject({ status: 'Failed', refused: true });
+    expect(entry.restored).toBeUndefined(); // nothing was changed, so nothing was restored
+    expect(entry.failedStep).toBeUndefined();
+    expect(entry.error).toMatch(/^upgrade refused before the fence was raised, nothing changed: /);
+    expect(entry.error).toMatch(error);
+    await expect(session.query('SELECT 1')).resolves.toBeDefined(); // not killed
+    await session.end();
+    const status = await getStatus(client, tenant);
+    expect(status.status).toBe('Upgrade pending');
+    expect(status.environmentState).toBe('Active'); // the page's fence is cleared too: the next case may start
+    await fenceIsDown(); // the account was never locked: it logs in
+    expect(await snapshot(asOf)).toEqual(before);
+    // The upgrade's history: its plan, and no fence, restore point or restore.
+    const activities = (await client.workflow.getHandle(started.workflowId).fetchHistory()).events!
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    expect(activities).toEqual(['planUpgrade']);
+  }
+  const [fenceLog] = await pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM cm_control.fence WHERE tenant = ?', [tenant]);
+  expect(Number(fenceLog[0].n)).toBe(0);
+  const cli = renderUpgrades((await getStatus(client, tenant)).upgrades);
+  expect(cli).toContain('(refused before the fence: nothing changed)');
+});
+
+it('to picks the version folder', async () => {
+  steps({ '001_touch.sql': "UPDATE customer SET name = 'touched';" }); // 1.0-2.0 would succeed
+  const asOf = await now();
+  const before = await snapshot(asOf);
+  const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'jest', to: '2.1' });
+  const entry = await waitForUpgrade(client, tenant, started);
+  expect(entry).toMatchObject({ status: 'Failed', failedStep: '001_in_2_1', restored: true });
+  const progress = await client.workflow.getHandle(started.workflowId).query(upgradeProgressQuery);
+  expect(progress.plan).toMatchObject({ version: '1.0-2.1', from: '1.0', to: '2.1', steps: [{ name: '001_in_2_1', file: '001_in_2_1.sql' }] });
   await fenceIsDown();
   expect(await snapshot(asOf)).toEqual(before);
 });
 
 it('a rerun after the fix succeeds, and while it runs the fence is real', async () => {
   const session = await appLogin(); // an application session open before the upgrade
-  const started = await runDataUpgradeNow(client, tenant, {
-    requestedBy: 'jest',
-    reason: 'fixed',
-    stepsDir: stepsDir({
-      '001_add_note.sql': 'ALTER TABLE customer ADD COLUMN note VARCHAR(20) NULL;',
-      '002_hold.sql': 'DO SLEEP(4);',
-      '003_new_table.sql': 'CREATE TABLE extra (id INT PRIMARY KEY);',
-    }),
+  steps({
+    '001_add_note.sql': 'ALTER TABLE customer ADD COLUMN note VARCHAR(20) NULL;',
+    '002_hold.sql': 'DO SLEEP(4);',
+    '003_new_table.sql': 'CREATE TABLE extra (id INT PRIMARY KEY);',
   });
+  // No version named: the next one from 1.0, i.e. 2.0 (1.0-2.1 is also there, and further).
+  const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'jest', reason: 'fixed' });
   await waitForStep(started, '002_hold');
 
   await expect(session.query('SELECT 1')).rejects.toThrow(); // killed
@@ -223,7 +308,7 @@ it('a rerun after the fix succeeds, and while it runs the fence is real', async 
   expect(jobs.map((j) => j.status)).toEqual(['On Hold', 'On Hold', 'Finished']);
   const ticks = await tickCount();
   expect((await getStatus(client, tenant)).status).toBe('Upgrade in Progress');
-  await expect(runMigrationNow(client, tenant, { requestedBy: 'jest' })).rejects.toThrow(/run refused: a data upgrade \(.*upgrade-4\) holds the fence/);
+  await expect(runMigrationNow(client, tenant, { requestedBy: 'jest' })).rejects.toThrow(new RegExp(`run refused: a data upgrade \\(.*upgrade-${started.number}\\) holds the fence`));
   await expect(applyHotfix(client, tenant, { name: 'fix-1', sql: 'SELECT 1' })).rejects.toThrow(/hotfix refused: a data upgrade .* holds the fence/);
   await new Promise((r) => setTimeout(r, 2000));
   expect(await tickCount()).toBe(ticks); // no scheduled event fires under the fence
