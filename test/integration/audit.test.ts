@@ -48,15 +48,16 @@ let client: Client;
 let worker: WorkerHandle | undefined;
 let session: Connection | undefined;
 let events: AuditEvent[];
-const tempDirs: string[] = [keyDir];
+/** The worker's own upgrades root: requests name a version, the steps are in its folder 1.0-2.0. */
+const upgradesRoot = mkdtempSync(join(tmpdir(), 'cm-audit-upgrades-'));
+const tempDirs: string[] = [keyDir, upgradesRoot];
 
-function stepsDir(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'cm-audit-steps-'));
-  tempDirs.push(root);
-  const dir = join(root, '1.0-2.0');
+/** Puts these steps, and only these, in the root's folder 1.0-2.0. */
+function steps(files: Record<string, string>): void {
+  const dir = join(upgradesRoot, '1.0-2.0');
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir);
   for (const [name, sql] of Object.entries(files)) writeFileSync(join(dir, name), sql);
-  return dir;
 }
 
 beforeAll(async () => {
@@ -78,7 +79,7 @@ beforeAll(async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, MYSQL_URL: workerUrl };
   delete env.CM_CONN_LOCAL_URL;
   client = await testClient();
-  worker = await startWorker({ settings: settingsFor(taskQueue), workflowBundlePath: process.env.CM_TEST_WORKFLOW_BUNDLE, registry: new ConnectionRegistry(env), runtimeKeys });
+  worker = await startWorker({ settings: settingsFor(taskQueue), workflowBundlePath: process.env.CM_TEST_WORKFLOW_BUNDLE, registry: new ConnectionRegistry(env), runtimeKeys, upgradesRoot });
 });
 
 afterAll(async () => {
@@ -122,15 +123,11 @@ it('tells the whole story from history: who, why, what each run and upgrade did'
 
   await pool.query(`GRANT SELECT ON \`${dst}\`.* TO ?@?`, [appUser, '%']);
   session = await createConnection({ host: '127.0.0.1', port: 3306, user: appUser, password: appPassword, database: dst });
-  const failed = await runDataUpgradeNow(client, tenant, {
-    ...who.upgrade1,
-    stepsDir: stepsDir({ '001_add_note.sql': 'ALTER TABLE customer ADD COLUMN note VARCHAR(20) NULL;', '002_broken.sql': 'UPDATE no_such_table SET x = 1;' }),
-  });
+  steps({ '001_add_note.sql': 'ALTER TABLE customer ADD COLUMN note VARCHAR(20) NULL;', '002_broken.sql': 'UPDATE no_such_table SET x = 1;' });
+  const failed = await runDataUpgradeNow(client, tenant, who.upgrade1);
   expect(await waitForUpgrade(client, tenant, failed)).toMatchObject({ status: 'Failed', restored: true, failedStep: '002_broken' });
-  const fixed = await runDataUpgradeNow(client, tenant, {
-    ...who.upgrade2,
-    stepsDir: stepsDir({ '001_add_note.sql': 'ALTER TABLE customer ADD COLUMN note VARCHAR(20) NULL;', '002_fill_note.sql': "UPDATE customer SET note = 'ok';" }),
-  });
+  steps({ '001_add_note.sql': 'ALTER TABLE customer ADD COLUMN note VARCHAR(20) NULL;', '002_fill_note.sql': "UPDATE customer SET note = 'ok';" });
+  const fixed = await runDataUpgradeNow(client, tenant, { ...who.upgrade2, to: '2.0' });
   expect(await waitForUpgrade(client, tenant, fixed)).toMatchObject({ status: 'Complete', from: '1.0', to: '2.0' });
   // A refused update: the caller hears why, and by design history keeps nothing of it.
   await expect(runMigrationNow(client, tenant, { requestedBy: 'mallory', reason: 'refused-on-purpose' })).rejects.toThrow(/run refused/);
@@ -186,7 +183,12 @@ it('tells the whole story from history: who, why, what each run and upgrade did'
   expect(events[iAskU1].reason).toBe(who.upgrade1.reason);
   expect(events[iAskU1].runId).not.toBe(firstRunId);
   const u1 = (e: AuditEvent): boolean => e.workflowId === failed.workflowId;
-  const iFence1 = at('upgrade.fence-up', u1, at('upgrade.started', u1, iAskU1));
+  const iStarted1 = at('upgrade.started', u1, iAskU1);
+  expect(events[iStarted1].summary).toMatch(/^Data upgrade #1 started from version 1\.0 to the next version on /);
+  // The steps are read and checked before the fence goes up.
+  const iPlan1 = at('upgrade.plan', u1, iStarted1);
+  expect(events[iPlan1].summary).toBe('Upgrade 1.0-2.0 (1.0 → 2.0): 2 steps: 001_add_note, 002_broken');
+  const iFence1 = at('upgrade.fence-up', u1, iPlan1);
   expect(events[iFence1].details).toMatchObject({ lockedAccounts: [`'${appUser}'@'%'`] });
   expect((events[iFence1].details as { killedSessions: number }).killedSessions).toBeGreaterThanOrEqual(1); // the open session
   const iPoint1 = at('upgrade.restore-point', u1, iFence1);
@@ -203,7 +205,8 @@ it('tells the whole story from history: who, why, what each run and upgrade did'
   const iAskU2 = at('update.runDataUpgradeNow', (e) => e.actor === who.upgrade2.requestedBy, iDown1);
   expect(events[iAskU2].reason).toBe(who.upgrade2.reason);
   const u2 = (e: AuditEvent): boolean => e.workflowId === fixed.workflowId;
-  const iFence2 = at('upgrade.fence-up', u2, iAskU2);
+  expect(events[at('upgrade.started', u2, iAskU2)].summary).toMatch(/^Data upgrade #2 started from version 1\.0 to 2\.0 on /);
+  const iFence2 = at('upgrade.fence-up', u2, at('upgrade.plan', u2, iAskU2));
   const iSteps2 = at('upgrade.step', (e) => u2(e) && /002_fill_note: applied/.test(e.summary), at('upgrade.restore-point', u2, iFence2));
   const iDone2 = at('upgrade.completed', u2, at('upgrade.fence-down', u2, iSteps2));
   expect(events[iDone2].summary).toMatch(/1\.0 → 2\.0, 001_add_note applied, 002_fill_note applied/);
