@@ -18,6 +18,7 @@ import type { CaptureModeSetting, StatusPage } from '../../lib/types';
 import {
   configureCompaniesUpdate, resetCloudDataUpdate, runDataUpgradeNowUpdate, runMigrationNowUpdate,
 } from '../../workflows/messages';
+import { PATHS_REFUSED } from '../../lib/upgrade-versions';
 import { count, dropCaptureFor, dropSchemas, ensureBuilt, expectSameAcross, settingsFor, uniqueName } from '../helpers';
 import { tenantFixture } from '../fixture';
 
@@ -307,10 +308,15 @@ describe.each(['binlog', 'triggers'] as const)('bad input in %s mode', (mode: Ca
         'invalid request: companies: Invalid input: expected array, received undefined'],
       ['configureCompanies with a misspelt target', handle.executeUpdate(configureCompaniesUpdate, { args: [{ companies: [{ source: src, targt: 'x' }] } as never], updateId: `bi-5-${tenant}` }),
         'invalid request: companies.0: Unrecognized key: "targt"'],
-      ['runDataUpgradeNow with a misspelt stepsDir', handle.executeUpdate(runDataUpgradeNowUpdate, { args: [{ stepDir: '1.0-2.0' } as never], updateId: `bi-6-${tenant}` }),
-        'invalid request: input: Unrecognized key: "stepDir"'],
+      ['runDataUpgradeNow with a misspelt to', handle.executeUpdate(runDataUpgradeNowUpdate, { args: [{ too: '2.0' } as never], updateId: `bi-6-${tenant}` }),
+        'invalid request: input: Unrecognized key: "too"'],
       ['runMigrationNow with a number for requestedBy', handle.executeUpdate(runMigrationNowUpdate, { args: [{ requestedBy: 7 } as never], updateId: `bi-7-${tenant}` }),
         'invalid request: requestedBy: Invalid input: expected string, received number'],
+      // Requests name a version; a path to steps (what stepsDir once carried) is refused, saying so.
+      ['runDataUpgradeNow with a steps path', handle.executeUpdate(runDataUpgradeNowUpdate, { args: [{ stepsDir: '../../tmp/steps' } as never], updateId: `bi-8-${tenant}` }),
+        `invalid request: stepsDir: ${PATHS_REFUSED}`],
+      ['runDataUpgradeNow with a path for to', handle.executeUpdate(runDataUpgradeNowUpdate, { args: [{ to: '/tmp/2.0' }], updateId: `bi-9-${tenant}` }),
+        `invalid request: to: ${PATHS_REFUSED}`],
     ];
     const seen: Record<string, string> = {};
     for (const [what, promise] of cases) seen[what] = await refusal(promise);
@@ -320,6 +326,11 @@ describe.each(['binlog', 'triggers'] as const)('bad input in %s mode', (mode: Ca
     const reset = await cm(['reset', tenant]);
     expect({ code: reset.code, stdout: reset.stdout, stderr: reset.stderr }).toEqual({
       code: 1, stdout: '', stderr: 'cm: reset refused: Reset Cloud Data empties every migrated table of the target: add --confirm to go ahead\n',
+    });
+    // --steps is a usage error: nothing is sent.
+    const steps = await cm(['upgrade', tenant, '--steps', '/tmp/steps']);
+    expect({ code: steps.code, stdout: steps.stdout, stderr: steps.stderr }).toEqual({
+      code: 1, stdout: '', stderr: `error: --steps is refused: ${PATHS_REFUSED}\n(add --help for usage)\n`,
     });
 
     // No trace: not one event more in the history, no update of these ids; the target untouched.
