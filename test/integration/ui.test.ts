@@ -86,12 +86,13 @@ beforeAll(async () => {
   await pool.query(`CREATE TABLE ${src}.item (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, price DECIMAL(10,2) NOT NULL) ENGINE=InnoDB`);
   await pool.query(`INSERT INTO ${src}.item VALUES ?`, [Array.from({ length: 200 }, (_, i) => [i + 1, `item ${i + 1}`, `${i}.50`])]);
   // A harmless upgrade step: it adds a marker table to each target schema.
-  steps = join(mkdtempSync(join(tmpdir(), 'cm-ui-steps-')), '1.0-2.0');
-  mkdirSync(steps);
-  writeFileSync(join(steps, '001_marker.sql'), "CREATE TABLE ui_upgrade_marker (id INT PRIMARY KEY, note VARCHAR(40) NOT NULL);\nINSERT INTO ui_upgrade_marker VALUES (1, 'from the web ui');\n");
+  // The worker's own upgrades root: the update names a version, the steps are in its folder 1.0-2.0.
+  steps = mkdtempSync(join(tmpdir(), 'cm-ui-upgrades-'));
+  mkdirSync(join(steps, '1.0-2.0'));
+  writeFileSync(join(steps, '1.0-2.0', '001_marker.sql'), "CREATE TABLE ui_upgrade_marker (id INT PRIMARY KEY, note VARCHAR(40) NOT NULL);\nINSERT INTO ui_upgrade_marker VALUES (1, 'from the web ui');\n");
 
   client = await testClient();
-  worker = await testWorker(taskQueue);
+  worker = await testWorker(taskQueue, { upgradesRoot: steps });
 
   // The UI server comes up beside the frontend; it may answer a moment after it.
   await waitForUi(uiUrl, waitUntil);
@@ -101,7 +102,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (steps) rmSync(join(steps, '..'), { recursive: true, force: true });
+  if (steps) rmSync(steps, { recursive: true, force: true });
   if (client) await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
   await worker?.stop();
   if (pool) {
@@ -198,7 +199,7 @@ step('sends runMigrationNow from the Send an Update form; the run completes', as
 });
 
 step('sends runDataUpgradeNow from the Send an Update form; the upgrade completes', async () => {
-  await sendUpdateFromUi('runDataUpgradeNow', { requestedBy: 'ui-test', stepsDir: steps }, `ui-upgrade-${tenant}`, '07-update-runDataUpgradeNow');
+  await sendUpdateFromUi('runDataUpgradeNow', { requestedBy: 'ui-test', to: '2.0' }, `ui-upgrade-${tenant}`, '07-update-runDataUpgradeNow');
   const started = await tenantHandle(client, tenant).getUpdateHandle<UpgradeStarted>(`ui-upgrade-${tenant}`).result();
   expect(started).toMatchObject({ number: 1, workflowId: `${workflowId}/upgrade-1` });
   const entry = await waitForUpgrade(client, tenant, started);
