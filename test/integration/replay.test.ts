@@ -66,12 +66,15 @@ it(`replays the ${committed.length} committed histories in test/histories withou
   expect(committed.filter((f) => f.startsWith('1.3.0-')).length).toBeGreaterThanOrEqual(5);
   // 1.4.0: change capture chosen at setup, and runs that follow the source's schema first.
   expect(committed.filter((f) => f.startsWith('1.4.0-')).length).toBeGreaterThanOrEqual(5);
+  // Data upgrades from before the plan came first (a stepsDir, the plan after the restore point):
+  // one restored after a failing step, one completed, and the page that started both.
+  expect(committed).toEqual(expect.arrayContaining(['1.4.0-upgrade-1-failed.json', '1.4.0-upgrade-2.json', '1.4.0-management-upgrades.json']));
   const histories = committed.map((file) =>
     fromHistoryFile(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as HistoryFile, basename(file, '.json')),
   );
   // Every workflow type is covered (a recording that lost one would silently shrink the test).
   const types = new Set(histories.map((h) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name));
-  expect([...types]).toEqual(expect.arrayContaining(['cloudMigration', 'replicationRun', 'tenantSetup']));
+  expect([...types]).toEqual(expect.arrayContaining(['cloudMigration', 'replicationRun', 'tenantSetup', 'dataUpgrade']));
   expectClean(await replay(histories), histories.map((h) => h.workflowId));
 });
 
