@@ -288,6 +288,25 @@ it('to picks the version folder', async () => {
   expect(await snapshot(asOf)).toEqual(before);
 });
 
+it('a step whose file changed after the plan is refused where it runs, naming the step, and the upgrade is restored', async () => {
+  // The worker that runs a step finds it by version folder and name under its own root, and runs
+  // it only if it is the file the plan checksummed (another host may hold another copy).
+  steps({ '001_touch.sql': "UPDATE customer SET name = 'touched';", '002_hold.sql': 'DO SLEEP(3);', '003_note.sql': 'ALTER TABLE customer ADD COLUMN note VARCHAR(20) NULL;' });
+  const asOf = await now();
+  const before = await snapshot(asOf);
+  const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'jest' });
+  await waitForStep(started, '002_hold');
+  writeFileSync(join(upgradesRoot, '1.0-2.0', '003_note.sql'), 'DROP TABLE orders;');
+  const entry = await waitForUpgrade(client, tenant, started);
+  expect(entry).toMatchObject({ status: 'Failed', failedStep: '003_note', restored: true });
+  expect(entry.error).toMatch(/^upgrade step 003_note refused on this worker: step 003_note: 1\.0-2\.0\/003_note\.sql under this worker's upgrades root .* has checksum [0-9a-f]{12}…, but the plan read [0-9a-f]{12}…/);
+  const attempts = (await client.workflow.getHandle(started.workflowId).fetchHistory()).events!
+    .filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  expect(attempts.every((a) => a === 1)).toBe(true); // not retried
+  await fenceIsDown();
+  expect(await snapshot(asOf)).toEqual(before);
+});
+
 it('a rerun after the fix succeeds, and while it runs the fence is real', async () => {
   const session = await appLogin(); // an application session open before the upgrade
   steps({
