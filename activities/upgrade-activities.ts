@@ -10,7 +10,7 @@ import { createRestorePoint, dropRestorePoint, RestoreVerificationError, restore
 import { errorText, qualified } from './sql';
 import { runScript } from './sql-script';
 import { openTenantSession, TenantAccountError, type TenantSession } from './tenant-account';
-import { planUpgrade, recordStep, resolveStep, StepChangedError, stepHistory, stepScript, upgradesRootFor, UpgradePlanError, type StepStatus } from './upgrade-steps';
+import { planUpgrade, recordStep, resolveStep, StepChangedError, stepHistory, stepScript, upgradesRootFor, UpgradePlanError, type ResolvedStep, type StepStatus } from './upgrade-steps';
 
 export interface FenceInput {
   targetConnection: string;
@@ -122,9 +122,9 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
     async runUpgradeStep(input: StepInput): Promise<{ schema: string; status: StepStatus }[]> {
       // The plan may come from another host: the step is found again under this worker's root, and
       // runs only if it is the very file the plan checksummed.
-      let path: string;
+      let resolved: ResolvedStep;
       try {
-        path = resolveStep(upgradesRoot, input.version, input.step);
+        resolved = resolveStep(upgradesRoot, input.version, input.step);
       } catch (err) {
         if (!(err instanceof UpgradePlanError) && !(err instanceof StepChangedError)) throw err;
         throw ApplicationFailure.create({
@@ -148,7 +148,7 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
               continue;
             }
             await withHeartbeat(
-              () => runScript(conn, pool, schema, stepScript(upgradesRoot, input.step, path, input.tenant, schema), Context.current().cancellationSignal),
+              () => runScript(conn, pool, schema, stepScript(upgradesRoot, input.step, resolved, input.tenant, schema), Context.current().cancellationSignal),
               () => ({ schema, threadId: conn.threadId }),
             );
             await recordStep(pool, input.tenant, schema, input.version, input.step, input.workflowId);

@@ -100,25 +100,32 @@ export function planUpgrade(root: string, input: { fromVersion: string; to?: str
 /** Thrown when a step's file on this worker is not the one the plan read. */
 export class StepChangedError extends Error {}
 
+/** A step found on this worker: its real path, and the very bytes whose checksum matched the plan. */
+export interface ResolvedStep {
+  path: string;
+  content: Buffer;
+}
+
 /**
  * A planned step on this worker: found by its version folder and file name under this worker's own
  * root (the plan may come from another host), and refused unless its checksum is the plan's.
  */
-export function resolveStep(root: string, version: string, step: UpgradeStep): string {
+export function resolveStep(root: string, version: string, step: UpgradeStep): ResolvedStep {
   // Plans of earlier versions carried the planning host's path: only its file name counts here.
   const file = basename(step.file);
   if (!parseVersionFolder(version) || !STEP_FILE.test(file)) {
     throw new UpgradePlanError(`step ${step.name}: ${version}/${file} is not a version folder and step file name`);
   }
   const path = fileInRoot(root, version, file);
-  const sum = checksum(path);
+  const content = readFileSync(path);
+  const sum = createHash('sha256').update(content).digest('hex');
   if (sum !== step.checksum) {
     throw new StepChangedError(
       `step ${step.name}: ${version}/${file} under this worker's upgrades root ${root} has checksum ${sum.slice(0, 12)}…, but the plan read ${step.checksum.slice(0, 12)}…: ` +
       'every worker host must hold the same steps (the file changed, or this host has another copy)',
     );
   }
-  return path;
+  return { path, content };
 }
 
 /**
@@ -158,10 +165,10 @@ export async function stepHistory(pool: Pool, tenant: string, schema: string, ve
   return 'skipped';
 }
 
-/** What runs on one schema: the SQL text, or the code step bound to the schema. `path` is from resolveStep. */
-export function stepScript(root: string, step: UpgradeStep, path: string, tenant: string, schema: string): string | ((conn: Connection) => Promise<void>) {
-  if (step.kind === 'sql') return readFileSync(path, 'utf8');
-  const code = loadCodeStep(root, path);
+/** What runs on one schema: the SQL that was checksummed, or the code step bound to the schema. */
+export function stepScript(root: string, step: UpgradeStep, resolved: ResolvedStep, tenant: string, schema: string): string | ((conn: Connection) => Promise<void>) {
+  if (step.kind === 'sql') return resolved.content.toString('utf8');
+  const code = loadCodeStep(root, resolved.path);
   return (conn) => code({ conn, schema, tenant });
 }
 

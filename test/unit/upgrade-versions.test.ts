@@ -175,11 +175,13 @@ describe('planUpgrade and resolveStep on a directory', () => {
     const other = join(base, 'other-host');
     write(join(other, '1.0-2.0', '001_a.sql'), 'SELECT 1;');
     write(join(other, '1.0-2.0', '002_b.sql'), 'SELECT 2; -- edited');
-    expect(readFileSync(resolveStep(other, plan.version, plan.steps[0]), 'utf8')).toBe('SELECT 1;');
+    const found = resolveStep(other, plan.version, plan.steps[0]);
+    expect(found.content.toString()).toBe('SELECT 1;');
+    expect(readFileSync(found.path, 'utf8')).toBe('SELECT 1;');
     expect(() => resolveStep(other, plan.version, plan.steps[1])).toThrow(StepChangedError);
     expect(() => resolveStep(other, plan.version, plan.steps[1])).toThrow(/^step 002_b: 1\.0-2\.0\/002_b\.sql under this worker's upgrades root .* has checksum [0-9a-f]{12}…, but the plan read [0-9a-f]{12}…/);
     // A plan of an earlier version carried the planning host's absolute path: only the file name counts.
-    expect(resolveStep(other, plan.version, { ...plan.steps[0], file: '/elsewhere/1.0-2.0/001_a.sql' })).toBe(join(realRoot(other), '1.0-2.0', '001_a.sql'));
+    expect(resolveStep(other, plan.version, { ...plan.steps[0], file: '/elsewhere/1.0-2.0/001_a.sql' }).path).toBe(join(realRoot(other), '1.0-2.0', '001_a.sql'));
     expect(() => resolveStep(other, '../outside', plan.steps[0])).toThrow(/is not a version folder and step file name/);
     expect(() => resolveStep(other, '1.0-3.0', plan.steps[0])).toThrow(/1\.0-3\.0\/001_a\.sql is not under this worker's upgrades root/);
   });
