@@ -58,8 +58,9 @@ describe.each(CAPTURE_MODES)('random SIGKILLs in %s mode', (mode) => {
   const ref = uniqueName('fk_ref'); // the target as it should be after an upgrade (or before it)
   const appUser = uniqueName('fk_app'); // an account on the target: the fence locks it there
   const taskQueue = uniqueName('tq_fk');
-  const workers = new Workers({ taskQueue });
+  /** The worker processes' upgrades root (CM_UPGRADES_DIR): requests name a version, the steps are here. */
   const stepsRoot = mkdtempSync(join(tmpdir(), 'cm-fault-steps-'));
+  const workers = new Workers({ taskQueue, upgradesRoot: stepsRoot });
   const q = (s: string) => escapeId(s, true);
   /** The target server. */
   let pool: Pool;
@@ -205,14 +206,13 @@ describe.each(CAPTURE_MODES)('random SIGKILLs in %s mode', (mode) => {
     });
   }
 
-  /** A steps directory `<from>-<to>`; `broken` adds a last step that fails. */
-  function stepsDir(from: string, to: string, broken: boolean): string {
+  /** The version folder `<from>-<to>` under the workers' upgrades root; `broken` adds a last step that fails. */
+  function writeSteps(from: string, to: string, broken: boolean): void {
     const dir = join(stepsRoot, `${from}-${to}`);
     mkdirSync(dir);
     const steps = upgradeSteps(from);
     for (const [name, sql] of Object.entries(steps)) writeFileSync(join(dir, name), sql);
     if (broken) writeFileSync(join(dir, '009_broken.sql'), 'UPDATE no_such_table SET x = 1;');
-    return dir;
   }
 
   const upgradeSteps = (from: string): Record<string, string> => ({
@@ -234,7 +234,8 @@ describe.each(CAPTURE_MODES)('random SIGKILLs in %s mode', (mode) => {
   async function upgradeIteration(iteration: number, from: string, to: string, broken: boolean, kill = true): Promise<string> {
     await snapshotTarget();
     const delayMs = rng.int(0, 2500);
-    const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'faults', stepsDir: stepsDir(from, to, broken) });
+    writeSteps(from, to, broken);
+    const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'faults', to });
     let phase = 'no kill';
     if (kill) {
       const t0 = Date.now();
@@ -286,7 +287,7 @@ describe.each(CAPTURE_MODES)('random SIGKILLs in %s mode', (mode) => {
       // and be restored, then one that completes unless the kill lands in a step. Binlog mode: that last one only.
       if (plan.upgrades === 'all') {
         await upgradeIteration(++iteration, '1.0', '1.1', true);
-        await upgradeIteration(++iteration, '1.0', '1.1b', true);
+        await upgradeIteration(++iteration, '1.0', '1.1.1', true);
       }
       const last = await upgradeIteration(++iteration, '1.0', '1.2', false);
       // The kill landed in a step (the upgrade was restored): the completed path is checked once more, without a kill.
