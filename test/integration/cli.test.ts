@@ -146,3 +146,30 @@ it('company settings, Rerun Detail Snapshot and the runtime service key from the
   const run = await cm(['run', tenant, '--wait']);
   expect(run.code).toBe(0);
 });
+
+it('cm upgrade names a version: --steps is a usage error, and steps that cannot be read change nothing', async () => {
+  const steps = await cm(['upgrade', tenant, '--steps', '../../tmp/planted']);
+  expect(steps.code).toBe(1);
+  expect(steps.stdout).toBe('');
+  expect(steps.stderr).toMatch(/^error: --steps is refused: paths are not accepted: name a version .*`cm upgrade <tenant> --to 2\.0`.*CM_UPGRADES_DIR/);
+  const badTo = await cm(['upgrade', tenant, '--to', '/tmp/2.0']);
+  expect(badTo.code).toBe(1);
+  expect(badTo.stderr).toMatch(/^error: --to takes a version such as 2\.0 \(digits and dots\), got '\/tmp\/2\.0'; paths are not accepted/);
+  expect((await getStatusJson()).upgrades).toHaveLength(0); // nothing was sent
+
+  // The worker's upgrades root is the shipped upgrades/: it has 1.0-2.0, not 1.0-9.0.
+  const refused = await cm(['upgrade', tenant, '--to', '9.0', '--wait']);
+  expect(refused.code).toBe(1);
+  expect(refused.stdout).toMatch(/^Data upgrade #1 started: /);
+  expect(refused.stdout).toMatch(/Upgrade failed: upgrade refused before the fence was raised, nothing changed: no upgrade folder 1\.0-9\.0 under the upgrades root .*upgrades; upgrades from 1\.0 there: 1\.0-2\.0\nNothing changed: the fence was never raised; status is back to Upgrade pending\./);
+  const page = await getStatusJson();
+  expect(page).toMatchObject({ status: 'Upgrade pending', environmentState: 'Active', dataVersion: '1.0' });
+  expect(page.upgrades[0]).toMatchObject({ status: 'Failed', refused: true });
+  expect(page.upgrades[0].restored).toBeUndefined();
+  const envOps = await cm(['status', tenant, '--upgrades']);
+  expect(envOps.stdout).toContain('(refused before the fence: nothing changed)');
+});
+
+async function getStatusJson(): Promise<StatusPage> {
+  return JSON.parse((await cm(['status', tenant, '--json'])).stdout) as StatusPage;
+}
