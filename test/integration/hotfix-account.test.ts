@@ -96,9 +96,12 @@ it('a legitimate hotfix works, is recorded, and leaves the account with exactly 
   // Between uses the account is locked (its password is random and already forgotten anyway).
   expect(String(Object.values((await rows('SHOW CREATE USER ?@?', [account(), host]))[0])[0])).toMatch(/ACCOUNT LOCK/);
 
-  // Again: the same hotfix is skipped, and reconciling the grants twice changes nothing.
+  // Again: the same hotfix is skipped, reconciling the grants twice changes nothing, and the use set a new password.
+  const passwordHash = async (): Promise<string> => String((await rows('SELECT authentication_string AS a FROM mysql.user WHERE User = ? AND Host = ?', [account(), host]))[0].a);
+  const hashBefore = await passwordHash();
   expect(await applyHotfix(f.client, tenant, { name: 'legit', sql, requestedBy: 'jest' })).toMatchObject({ applied: [], skipped: [dst] });
   expect(await grantsOfAccount()).toEqual(grants);
+  expect(await passwordHash()).not.toBe(hashBefore);
 });
 
 it('refuses to write another schema: UPDATE and INSERT are denied by the database, the other schema unchanged', async () => {
