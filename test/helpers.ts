@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createMysqlPool, DEFAULT_MYSQL_URL } from '../activities/connections';
 import { CONTROL_TABLE_NAMES } from '../activities/target-schema';
+import { tenantAccountName } from '../activities/tenant-account';
 import { CAPTURE_SCHEMA, CONTROL_SCHEMA } from '../lib/constants';
 import { checksumTable, hasStoredGenerated, tableDigest } from '../activities/verify';
 import { escapeId } from 'mysql2/promise';
@@ -196,9 +197,11 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** What a test tenant leaves on the target's control schema: its rows in every control table. */
+/** What a test tenant leaves on the target: its rows in every control table, and cm's account for it (a hotfix or step made it). */
 export async function dropTenantState(pool: Pool, tenant: string): Promise<void> {
   for (const table of CONTROL_TABLE_NAMES) {
     await pool.query(`DELETE FROM ${escapeId(CONTROL_SCHEMA, true)}.${escapeId(table, true)} WHERE tenant = ?`, [tenant]).catch(() => undefined);
   }
+  const [accounts] = await pool.query<RowDataPacket[]>('SELECT Host AS h FROM mysql.user WHERE User = ?', [tenantAccountName(tenant)]);
+  for (const a of accounts) await pool.query('DROP USER IF EXISTS ?@?', [tenantAccountName(tenant), String(a.h)]);
 }
