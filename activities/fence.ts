@@ -8,6 +8,7 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import type { EnvironmentState } from '../lib/types';
+import { accountName, currentAccount, eventsTouching, isExempt, missingFencePrivileges, parseDefiner, writerAccounts, type Account } from './fence-scope';
 import { isMissingObject, qualified } from './sql';
 import { ensureControlSchema, writeEnvironmentState } from './target-schema';
 
@@ -61,33 +62,71 @@ async function recordChange(pool: Pool, tenant: string, holder: string, kind: st
   return String(rows[0].prior); // the first recorded prior wins: a retry never overwrites it
 }
 
-/** How an account is shown in summaries (display only; statements use placeholders). */
-const account = (user: string, host: string): string => `'${user}'@'${host}'`;
+export interface FenceInput {
+  tenant: string;
+  holder: string;
+  schemas: string[];
+  /** Accounts the tenant names: locked even when they hold no grant on the schemas yet. */
+  appUsers: string[];
+  /** Accounts left alone (a DBA's): `user` or `'user'@'host'`. */
+  exemptAccounts?: string[];
+  /** cm's own accounts besides the worker's (the tenant's hotfix account): never locked. */
+  cmAccounts?: string[];
+}
 
-async function accountsOf(pool: Pool, users: string[]): Promise<{ user: string; host: string }[]> {
+export class FencePrivilegeError extends Error {}
+
+async function isLocked(pool: Pool, a: Account): Promise<boolean> {
+  // SHOW CREATE USER says ACCOUNT LOCK on both MariaDB and MySQL 8 (which also prints UNLOCK).
+  const [rows] = await pool.query<RowDataPacket[]>('SHOW CREATE USER ?@?', [a.user, a.host]);
+  return /\bACCOUNT LOCK\b/.test(String(Object.values(rows[0])[0]));
+}
+
+async function loginAccounts(pool: Pool, users: string[]): Promise<Account[]> {
   if (users.length === 0) return [];
   const [rows] = await pool.query<RowDataPacket[]>('SELECT User AS u, Host AS h FROM mysql.user WHERE User IN (?)', [users]);
   return rows.map((r) => ({ user: String(r.u), host: String(r.h) }));
 }
 
-async function isLocked(pool: Pool, user: string, host: string): Promise<boolean> {
-  // SHOW CREATE USER says ACCOUNT LOCK on both MariaDB and MySQL 8 (which also prints UNLOCK).
-  const [rows] = await pool.query<RowDataPacket[]>('SHOW CREATE USER ?@?', [user, host]);
-  return /\bACCOUNT LOCK\b/.test(String(Object.values(rows[0])[0]));
+/** Which sessions the fence stops: who they are and what they are using. */
+export interface SessionRule {
+  /** User names of the accounts the fence locked (or found locked): none of their sessions stays. */
+  writers: Set<string>;
+  /** The tenant's schemas: any session using one goes, whatever its account. */
+  schemas: Set<string>;
+  /** Schemas whose events were disabled: an execution already running there goes too. */
+  eventSchemas: Set<string>;
+  /** cm's own user name and the exempt ones: their client sessions stay. */
+  spared: Set<string>;
 }
 
-/** Kills every session of the given users, again and again until none is left. */
-export async function killSessions(pool: Pool, users: string[], rounds = 50): Promise<number> {
+/** 'writer' sessions must be gone before the fence counts as up; 'reader' ones are killed once. */
+export function sessionVerdict(s: { user: string; db: string | null; command: string }, rule: SessionRule): 'writer' | 'reader' | undefined {
+  const db = s.db?.toLowerCase() ?? '';
+  if (s.command === 'Daemon' || s.command.startsWith('Binlog Dump')) return undefined;
+  // An event's execution runs as its definer, even cm's own account: it shows as a Connect thread.
+  if (s.command === 'Connect' && (rule.eventSchemas.has(db) || rule.schemas.has(db))) return 'writer';
+  if (rule.spared.has(s.user)) return undefined;
+  if (rule.writers.has(s.user)) return 'writer';
+  return rule.schemas.has(db) ? 'reader' : undefined;
+}
+
+/** Kills the sessions the rule names, again and again until no writing one is left. */
+export async function killSessions(pool: Pool, rule: SessionRule, rounds = 50): Promise<number> {
   let killed = 0;
+  const once = new Set<number>();
   for (let round = 0; round < rounds; round++) {
     const [rows] = await pool.query<RowDataPacket[]>(
-      'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER IN (?) AND ID <> CONNECTION_ID()',
-      [users.length ? users : ['']],
+      'SELECT ID AS id, USER AS u, DB AS db, COMMAND AS c FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()',
     );
-    if (rows.length === 0) return killed;
-    for (const r of rows) {
+    const targets = rows
+      .map((r) => ({ id: Number(r.id), verdict: sessionVerdict({ user: String(r.u), db: r.db === null ? null : String(r.db), command: String(r.c) }, rule) }))
+      .filter((t) => t.verdict === 'writer' || (t.verdict === 'reader' && !once.has(t.id)));
+    if (!targets.some((t) => t.verdict === 'writer') && targets.length === 0) return killed;
+    for (const t of targets) {
+      once.add(t.id);
       try {
-        await pool.query('KILL CONNECTION ?', [Number(r.id)]);
+        await pool.query('KILL CONNECTION ?', [t.id]);
         killed++;
       } catch (err) {
         if ((err as { errno?: number }).errno !== 1094) throw err; // gone already
@@ -95,44 +134,61 @@ export async function killSessions(pool: Pool, users: string[], rounds = 50): Pr
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`application sessions of ${users.join(', ')} keep appearing after ${rounds} rounds of KILL CONNECTION`);
+  throw new Error(`sessions of ${[...rule.writers].join(', ') || 'the tenant\'s schemas'} keep appearing after ${rounds} rounds of KILL CONNECTION`);
 }
 
-export async function raiseFence(
-  pool: Pool,
-  input: { tenant: string; holder: string; schemas: string[]; appUsers: string[] },
-  beat: () => void,
-): Promise<FenceSummary> {
+/** Event changes: ALTER with the event's own DEFINER, so disabling and enabling leave it as it was. */
+async function setEventStatus(pool: Pool, e: { schema: string; name: string; definer: string }, status: 'ENABLE' | 'DISABLE'): Promise<void> {
+  const d = parseDefiner(e.definer);
+  await pool.query(`ALTER DEFINER = ?@? EVENT ${qualified(e.schema, e.name)} ${status}`, [d.user, d.host]);
+}
+
+export async function raiseFence(pool: Pool, input: FenceInput, beat: () => void): Promise<FenceSummary> {
   const { tenant, holder } = input;
+  const exempt = input.exemptAccounts ?? [];
+  // Everything is read and checked before the first change: a missing grant refuses the upgrade
+  // with nothing locked and nobody disconnected.
+  const me = await currentAccount(pool);
+  const events = await eventsTouching(pool, input.schemas);
+  const missing = await missingFencePrivileges(pool, me, events);
+  if (missing.length > 0) {
+    throw new FencePrivilegeError(`the fence cannot hold without these grants to ${accountName(me)} on the target: ${missing.join('; ')}. Nothing was changed.`);
+  }
+
   await acquireFence(pool, tenant, holder);
   const [env] = await pool.query<RowDataPacket[]>(`SELECT state FROM ${qualified(CONTROL_SCHEMA, 'environment')} WHERE tenant = ?`, [tenant]);
   const priorEnvironmentState = (await recordChange(pool, tenant, holder, 'environment', tenant, String(env[0]?.state ?? 'Active'))) as EnvironmentState;
   await writeEnvironmentState(pool, tenant, 'Update', holder);
 
-  // Accounts first, so a session killed next cannot log back in.
+  // Accounts first, so a session killed next cannot log back in: every account that can write to
+  // the schemas, and the listed application accounts; never cm's own nor an exempt one.
   const summary: FenceSummary = { holder, priorEnvironmentState, lockedAccounts: [], alreadyLockedAccounts: [], killedSessions: 0, disabledEvents: [], jobsOnHold: 0 };
-  for (const a of await accountsOf(pool, input.appUsers)) {
-    const name = account(a.user, a.host);
-    const prior = await recordChange(pool, tenant, holder, 'account', JSON.stringify([a.user, a.host]), (await isLocked(pool, a.user, a.host)) ? 'locked' : 'unlocked');
+  const cmUsers = new Set([me.user, ...(input.cmAccounts ?? [])]);
+  const candidates = [...(await writerAccounts(pool, input.schemas)), ...(await loginAccounts(pool, input.appUsers))];
+  const accounts = [...new Map(candidates.map((a) => [accountName(a), a])).values()].filter((a) => !cmUsers.has(a.user) && !isExempt(a, exempt));
+  for (const a of accounts) {
+    const prior = await recordChange(pool, tenant, holder, 'account', JSON.stringify([a.user, a.host]), (await isLocked(pool, a)) ? 'locked' : 'unlocked');
     await pool.query('ALTER USER ?@? ACCOUNT LOCK', [a.user, a.host]);
-    (prior === 'locked' ? summary.alreadyLockedAccounts : summary.lockedAccounts).push(name);
+    (prior === 'locked' ? summary.alreadyLockedAccounts : summary.lockedAccounts).push(accountName(a));
     beat();
   }
-  summary.killedSessions = await killSessions(pool, input.appUsers);
 
-  if (input.schemas.length > 0) {
-    const [events] = await pool.query<RowDataPacket[]>(
-      "SELECT EVENT_SCHEMA AS s, EVENT_NAME AS n, STATUS AS st FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN (?)",
-      [input.schemas],
-    );
-    for (const e of events) {
-      const prior = await recordChange(pool, tenant, holder, 'event', JSON.stringify([e.s, e.n]), String(e.st));
-      if (prior !== 'ENABLED') continue; // disabled before: stays disabled, and is not re-enabled later
-      await pool.query(`ALTER EVENT ${qualified(String(e.s), String(e.n))} DISABLE`);
-      summary.disabledEvents.push(`${e.s}.${e.n}`);
-      beat();
-    }
+  // Events next, so none starts again; then every running execution and session goes.
+  for (const e of events) {
+    const object = JSON.stringify([e.schema, e.name]);
+    const definer = await recordChange(pool, tenant, holder, 'event-definer', object, e.definer);
+    const prior = await recordChange(pool, tenant, holder, 'event', object, e.status);
+    if (prior !== 'ENABLED') continue; // disabled before: stays disabled, and is not re-enabled later
+    await setEventStatus(pool, { ...e, definer }, 'DISABLE');
+    summary.disabledEvents.push(`${e.schema}.${e.name}`);
+    beat();
   }
+  summary.killedSessions = await killSessions(pool, {
+    writers: new Set(accounts.map((a) => a.user)),
+    schemas: new Set(input.schemas.map((s) => s.toLowerCase())),
+    eventSchemas: new Set(events.map((e) => e.schema.toLowerCase())),
+    spared: new Set([...cmUsers].filter((u) => u === me.user).concat(exempt.map((e) => parseExemptUser(e)))),
+  });
 
   const conn = await pool.getConnection();
   try {
@@ -142,6 +198,8 @@ export async function raiseFence(
   }
   return summary;
 }
+
+const parseExemptUser = (e: string): string => e.trim().replace(/^'/, '').split(/'?@/)[0];
 
 async function holdJobs(conn: PoolConnection, tenant: string, holder: string): Promise<number> {
   await conn.query('START TRANSACTION');
@@ -168,15 +226,17 @@ export async function releaseFence(pool: Pool, tenant: string, holder: string): 
     const object = String(r.object);
     if (r.kind === 'account' && r.prior === 'unlocked') {
       const [user, host] = JSON.parse(object) as [string, string];
-      if ((await accountsOf(pool, [user])).some((a) => a.host === host)) {
+      if ((await loginAccounts(pool, [user])).some((a) => a.host === host)) {
         await pool.query('ALTER USER ?@? ACCOUNT UNLOCK', [user, host]);
-        summary.unlockedAccounts.push(account(user, host));
+        summary.unlockedAccounts.push(accountName({ user, host }));
       }
     } else if (r.kind === 'event' && r.prior === 'ENABLED') {
       const [schema, name] = JSON.parse(object) as [string, string];
-      const [exists] = await pool.query<RowDataPacket[]>('SELECT 1 FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?', [schema, name]);
+      const [exists] = await pool.query<RowDataPacket[]>('SELECT DEFINER AS d FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?', [schema, name]);
       if (exists.length > 0) {
-        await pool.query(`ALTER EVENT ${qualified(schema, name)} ENABLE`);
+        // The definer recorded before the fence (a fence raised by older code recorded none: keep the current one).
+        const definer = rows.find((d) => d.kind === 'event-definer' && d.object === object)?.prior ?? exists[0].d;
+        await setEventStatus(pool, { schema, name, definer: String(definer) }, 'ENABLE');
         summary.enabledEvents.push(`${schema}.${name}`);
       }
     } else if (r.kind === 'job') {

@@ -5,11 +5,11 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import type { UpgradePlan, UpgradeStep } from '../lib/types';
 import type { ConnectionRegistry } from './connections';
-import { fenceHolder, raiseFence, releaseFence, type FenceSummary, type ReleaseSummary } from './fence';
+import { FencePrivilegeError, fenceHolder, raiseFence, releaseFence, type FenceSummary, type ReleaseSummary } from './fence';
 import { createRestorePoint, dropRestorePoint, RestoreVerificationError, restoreToPoint, type RestoreOutcome, type RestorePoint } from './restore-point';
 import { errorText, qualified } from './sql';
 import { runScript } from './sql-script';
-import { openTenantSession, TenantAccountError, type TenantSession } from './tenant-account';
+import { openTenantSession, TenantAccountError, tenantAccountName, type TenantSession } from './tenant-account';
 import { planUpgrade, recordStep, resolveStep, StepChangedError, stepHistory, stepScript, upgradesRootFor, UpgradePlanError, type ResolvedStep, type StepStatus } from './upgrade-steps';
 
 export interface FenceInput {
@@ -18,6 +18,8 @@ export interface FenceInput {
   holder: string;
   schemas: string[];
   appUsers: string[];
+  /** Accounts the tenant exempts from the fence (a DBA's): `user` or `'user'@'host'`. */
+  exemptAccounts?: string[];
 }
 
 export interface StepInput {
@@ -83,7 +85,15 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
   const upgradesRoot = upgradesRootFor(options.upgradesRoot);
   return {
     async raiseFence(input: FenceInput): Promise<FenceSummary> {
-      return withHeartbeat(() => raiseFence(conns.pool(input.targetConnection), input, () => Context.current().heartbeat()));
+      try {
+        // The tenant's own account runs the steps: cm's, so never locked (its sessions still go).
+        const fence = { ...input, cmAccounts: [tenantAccountName(input.tenant)] };
+        return await withHeartbeat(() => raiseFence(conns.pool(input.targetConnection), fence, () => Context.current().heartbeat()));
+      } catch (err) {
+        // A missing grant stays missing however often the raise is retried: refuse, nothing changed.
+        if (err instanceof FencePrivilegeError) throw ApplicationFailure.nonRetryable(err.message, 'FencePrivileges');
+        throw err;
+      }
     },
 
     async releaseFence(input: { targetConnection: string; tenant: string; holder: string }): Promise<ReleaseSummary> {
