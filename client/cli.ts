@@ -102,7 +102,8 @@ export function buildProgram(): Command {
     .option('--source <connection>', 'source connection name (resolved by the worker)', 'local')
     .option('--target <connection>', 'target connection name (resolved by the worker)', 'local')
     .addOption(new Option('--capture <mode>', 'change capture: the binary log where the source allows it (auto), or force binlog or triggers').choices(['auto', 'binlog', 'triggers']).default('auto'))
-    .option('--app-user <name>', 'an application account on the target, locked out during a data upgrade (repeatable)', collect)
+    .option('--app-user <name>', 'an application account on the target, locked out during a data upgrade even before it has grants (repeatable)', collect)
+    .option('--fence-exempt <account>', "an account the upgrade fence leaves alone, e.g. a DBA's: user or 'user'@'host' (repeatable)", collect)
     .option('--concurrency <n>', 'activities a run keeps in flight', positiveInt)
     .option('--reason <text>', 'why, for the audit trail')
     .action(async (name: string, opts) => {
@@ -115,6 +116,7 @@ export function buildProgram(): Command {
           targetConnection: opts.target,
           captureMode: opts.capture,
           appUsers: opts.appUser ?? [],
+          fenceExemptAccounts: opts.fenceExempt ?? [],
           copy,
           requestedBy: operator(),
           reason: opts.reason,

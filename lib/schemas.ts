@@ -71,7 +71,9 @@ export const tenantInputSchema = z
     sourceConnection: name.default('local'),
     targetConnection: name.default('local'),
     companies: z.array(companyInputSchema).min(1, 'at least one company is needed'),
-    appUsers: z.array(z.string().min(1).max(80)).default([]),
+    appUsers: z.array(z.string().min(1).max(80)).max(200).default([]),
+    /** Accounts the upgrade fence does not lock (a DBA's): `user` (every host) or `'user'@'host'`. */
+    fenceExemptAccounts: z.array(z.string().regex(/^'?[^'@\s]{1,80}'?(@'?[^'\s]{1,255}'?)?$/, "an account: user or 'user'@'host'")).max(100).default([]),
     copy: copySettingsSchema.default({}),
     verify: verifySettingsSchema.default({}),
     /** How changes are captured on the source; unset: the binary log where the source allows it, else triggers. */
@@ -126,6 +128,7 @@ export function parseTenantInput(raw: unknown): TenantConfig {
     targetConnection: v.targetConnection,
     companies: normalizeCompanies(v.tenant, v.companies),
     appUsers: v.appUsers,
+    ...(v.fenceExemptAccounts.length > 0 ? { fenceExemptAccounts: v.fenceExemptAccounts } : {}),
     copy: { ...DEFAULT_COPY, ...v.copy },
     verify: { ...DEFAULT_VERIFY, ...v.verify },
     captureMode: v.captureMode,

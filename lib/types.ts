@@ -69,8 +69,10 @@ export interface TenantConfig {
   sourceConnection: string;
   targetConnection: string;
   companies: CompanyMapping[];
-  /** Application accounts on the target that the upgrade fence locks out. */
+  /** Application accounts on the target that the upgrade fence locks out (besides every account that can write). */
   appUsers: string[];
+  /** Accounts the upgrade fence leaves alone (a DBA's): `user` or `'user'@'host'` (absent: none). */
+  fenceExemptAccounts?: string[];
   copy: CopySettings;
   /** How verification reads (absent in tenants created before it: the defaults apply). */
   verify?: VerifySettings;
@@ -489,6 +491,7 @@ export interface UpgradeInput {
   /** Target schemas of the tenant's companies: what the fence and the restore point cover. */
   schemas: string[];
   appUsers: string[];
+  exemptAccounts?: string[];
   dataVersion: string;
   /** The version to upgrade to (a folder <dataVersion>-<to> under the worker's upgrades root); unset: the next one. */
   to?: string;

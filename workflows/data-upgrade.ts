@@ -52,8 +52,8 @@ export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
   let point: RestorePoint | undefined;
   try {
     const fence = await fenceActivities.raiseFence.executeWithOptions(
-      { summary: `Fence up: environment Update, lock ${input.appUsers.length} application accounts and kill their sessions, disable events, hold jobs` },
-      [{ ...target, holder, schemas: input.schemas, appUsers: input.appUsers }],
+      { summary: 'Fence up: environment Update, lock every account that can write to the schemas and kill their sessions, disable events, hold jobs' },
+      [{ ...target, holder, schemas: input.schemas, appUsers: input.appUsers, exemptAccounts: input.exemptAccounts }],
     );
     progress.phase = 'restore point';
     point = await fenceActivities.createRestorePoint.executeWithOptions(

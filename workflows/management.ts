@@ -351,7 +351,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       const child = await startChild(dataUpgrade, {
         workflowId,
         args: [{
-          tenant: config.tenant, number, targetConnection: config.targetConnection, schemas: config.companies.map((c) => c.target), appUsers: config.appUsers,
+          tenant: config.tenant, number, targetConnection: config.targetConnection, schemas: config.companies.map((c) => c.target), appUsers: config.appUsers, exemptAccounts: config.fenceExemptAccounts,
           dataVersion: state.dataVersion, ...(request.to ? { to: request.to } : {}),
         }],
         staticSummary: `Data upgrade #${number} of ${config.tenant} from version ${state.dataVersion}${request.to ? ` to ${request.to}` : ' to the next version'}`,
