@@ -219,11 +219,41 @@ async function holdJobs(conn: PoolConnection, tenant: string, holder: string): P
 }
 
 /** Puts back exactly what the fence changed, then removes the lock row. Safe to run twice. */
+/**
+ * Another tenant's fence on the same server may cover the same account or event (a DBA account that
+ * can write everywhere): it found it locked by this fence and recorded "locked" as its prior state.
+ * Undoing the change now would open that fence, so the undo is handed over: the other fence records
+ * the true prior state and puts it back when it is released.
+ */
+async function handedOver(pool: Pool, tenant: string, holder: string, kind: string, object: string, prior: string): Promise<boolean> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.query('START TRANSACTION');
+    const [others] = await conn.query<RowDataPacket[]>(
+      `SELECT tenant, holder FROM ${changes} WHERE kind = ? AND object = ? AND NOT (tenant = ? AND holder = ?) FOR UPDATE`,
+      [kind, object, tenant, holder],
+    );
+    if (others.length > 0) await conn.query(`UPDATE ${changes} SET prior = ? WHERE kind = ? AND object = ? AND NOT (tenant = ? AND holder = ?)`, [prior, kind, object, tenant, holder]);
+    await conn.query('COMMIT');
+    return others.length > 0;
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
+}
+
 export async function releaseFence(pool: Pool, tenant: string, holder: string): Promise<ReleaseSummary> {
   const [rows] = await pool.query<RowDataPacket[]>(`SELECT kind, object, prior FROM ${changes} WHERE tenant = ? AND holder = ?`, [tenant, holder]);
   const summary: ReleaseSummary = { unlockedAccounts: [], enabledEvents: [], jobsReady: 0, environmentState: 'Active' };
+  // A fence refused before it was raised (a missing grant) changed nothing: nothing to put back.
+  if (rows.length === 0 && (await fenceHolder(pool, tenant)) !== holder) return summary;
   for (const r of rows) {
     const object = String(r.object);
+    if ((r.kind === 'account' && r.prior === 'unlocked') || (r.kind === 'event' && r.prior === 'ENABLED')) {
+      if (await handedOver(pool, tenant, holder, String(r.kind), object, String(r.prior))) continue;
+    }
     if (r.kind === 'account' && r.prior === 'unlocked') {
       const [user, host] = JSON.parse(object) as [string, string];
       if ((await loginAccounts(pool, [user])).some((a) => a.host === host)) {

@@ -36,6 +36,7 @@ export const parkingSchema = (tenant: string, schema: string): string => `cm_rp_
 const trashSchema = (tenant: string, schema: string): string => `cm_trash_${hash(`${tenant}/${schema}`)}`;
 export const controlParkingSchema = (tenant: string): string => `cm_rpc_${hash(tenant)}`;
 const triggerRecords = qualified(CONTROL_SCHEMA, 'restore_point_trigger');
+const pointRecords = qualified(CONTROL_SCHEMA, 'restore_point_table');
 
 // Copies are exact: zero dates that exist stay, and an AUTO_INCREMENT value of 0 stays 0.
 const COPY_SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';
@@ -172,8 +173,10 @@ export async function createRestorePoint(
         await recreateTriggers(conn, input.tenant, schema, table);
         beat(`${schema}.${table}`);
       }
-      point.schemas.push({ schema, parking, tables: await fingerprints(pool, parking, tables) });
+      const taken = await fingerprints(pool, parking, tables);
+      point.schemas.push({ schema, parking, tables: taken });
     }
+    await recordPoint(conn, point);
 
     // The tenant's control rows (environment, job queue, schema history, hotfix log).
     await conn.query(`CREATE SCHEMA IF NOT EXISTS ${id(point.controlParking)}`);
@@ -184,6 +187,57 @@ export async function createRestorePoint(
     }
   });
   return point;
+}
+
+/**
+ * The point's fingerprints, kept where any worker finds them. Written in one transaction once every
+ * schema is parked and copied, with a row named '' per schema: a point is recorded whole or not at
+ * all, so a restore never takes a half-taken point for a complete one (and discards unparked tables).
+ */
+async function recordPoint(conn: PoolConnection, point: RestorePoint): Promise<void> {
+  await conn.query('START TRANSACTION');
+  try {
+    await conn.query(`DELETE FROM ${pointRecords} WHERE tenant = ?`, [point.tenant]);
+    const rows = point.schemas.flatMap((s) => [[point.tenant, s.schema, '', null, null], ...s.tables.map((t) => [point.tenant, s.schema, t.name, t.checksum, t.digest])]);
+    if (rows.length > 0) await conn.query(`INSERT INTO ${pointRecords} (tenant, schema_name, table_name, checksum, digest) VALUES ?`, [rows]);
+    await conn.query('COMMIT');
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The recorded point of `schemas`, or undefined when none was completed (or it was dropped). */
+export async function recordedPoint(pool: Pool, tenant: string, schemas: string[]): Promise<RestorePoint | undefined> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT schema_name AS s, table_name AS t, checksum, digest FROM ${pointRecords} WHERE tenant = ? ORDER BY schema_name, table_name`,
+    [tenant],
+  );
+  if (rows.length === 0) return undefined;
+  const point: RestorePoint = { tenant, takenAt: '', schemas: [], controlParking: controlParkingSchema(tenant) };
+  for (const schema of schemas) {
+    if (!rows.some((r) => r.s === schema && r.t === '')) return undefined; // not this point's schemas
+    const tables = rows.filter((r) => r.s === schema && r.t !== '').map((r) => ({ name: String(r.t), checksum: r.checksum === null ? null : String(r.checksum), digest: r.digest === null ? null : String(r.digest) }));
+    point.schemas.push({ schema, parking: parkingSchema(tenant, schema), tables });
+  }
+  return point;
+}
+
+/**
+ * What differs from the restore point, read only: the parked originals where they are still
+ * parked, the tables in place where the swap already happened.
+ */
+export async function pointDifferences(pool: Pool, point: RestorePoint): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const s of point.schemas) {
+    const parked = new Set(await baseTables(pool, s.parking));
+    for (const t of s.tables) {
+      const where = parked.has(t.name) ? s.parking : s.schema;
+      const now = (await fingerprints(pool, where, [t.name]).catch(() => [{ name: t.name, checksum: 'missing', digest: 'missing' }]))[0];
+      if (now.digest !== t.digest || now.checksum !== t.checksum) wrong.push(`${s.schema}.${t.name}${parked.has(t.name) ? ' (parked original)' : ''}`);
+    }
+  }
+  return wrong;
 }
 
 export interface RestoreOutcome {
@@ -207,6 +261,21 @@ export async function restoreToPoint(
   beat: () => void,
 ): Promise<RestoreOutcome> {
   const outcome: RestoreOutcome = { swapped: 0, discarded: 0, killedSessions: 0, verified: 0, swapMs: 0, verifyMs: 0 };
+  // Without the point in hand (an upgrade lost before it returned it, or an operator's retry), the
+  // recorded one: it exists only once the point was completely taken.
+  const point = input.point ?? (await recordedPoint(pool, input.tenant, input.schemas));
+  // Verified before the swap, where nothing but the fence's holder can reach: the originals are what
+  // was recorded. The swap is one atomic RENAME, so no write can land between verifying and putting
+  // them back. A table differs: nothing is swapped, the fence stays, and the operator decides.
+  const verifyStarted = Date.now();
+  if (point) {
+    const wrong = await pointDifferences(pool, point);
+    if (wrong.length > 0) {
+      throw new RestoreVerificationError(`restore verification failed: ${wrong.slice(0, 20).join(', ')}${wrong.length > 20 ? ` and ${wrong.length - 20} more` : ''} differ from the restore point; nothing was swapped back`);
+    }
+    outcome.verified = point.schemas.reduce((n, s) => n + s.tables.length, 0);
+  }
+  outcome.verifyMs = Date.now() - verifyStarted;
   await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
     // A step that was running when its worker died may still hold the tables: stop it first.
     const [leftovers] = await conn.query<RowDataPacket[]>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB IN (?) AND ID <> CONNECTION_ID()', [input.schemas]);
@@ -220,7 +289,7 @@ export async function restoreToPoint(
       const parked = await baseTables(conn, parking);
       if (parked.length > 0) {
         const current = await baseTables(conn, schema);
-        const discard = input.point ? current : current.filter((t) => parked.includes(t));
+        const discard = point ? current : current.filter((t) => parked.includes(t));
         await conn.query(`DROP SCHEMA IF EXISTS ${id(trash)}`);
         await conn.query(`CREATE SCHEMA ${id(trash)}`);
         await dropTriggersOf(conn, schema, discard);
@@ -252,19 +321,8 @@ export async function restoreToPoint(
       await conn.query(`DROP SCHEMA IF EXISTS ${id(control)}`);
     }
     await conn.query(`DELETE FROM ${triggerRecords} WHERE tenant = ?`, [input.tenant]);
+    await conn.query(`DELETE FROM ${pointRecords} WHERE tenant = ?`, [input.tenant]);
   });
-
-  // Verified against what was recorded when the point was taken.
-  const verifyStarted = Date.now();
-  for (const s of input.point?.schemas ?? []) {
-    const now = await fingerprints(pool, s.schema, s.tables.map((t) => t.name));
-    const wrong = now.filter((t, i) => t.digest !== s.tables[i].digest || t.checksum !== s.tables[i].checksum);
-    if (wrong.length > 0) {
-      throw new RestoreVerificationError(`restore verification failed in ${s.schema}: ${wrong.map((t) => t.name).join(', ')} differ from the restore point`);
-    }
-    outcome.verified += now.length;
-  }
-  outcome.verifyMs = Date.now() - verifyStarted;
   return outcome;
 }
 
@@ -279,4 +337,5 @@ export async function dropRestorePoint(pool: Pool, input: { tenant: string; sche
   });
   await pool.query(`DROP SCHEMA IF EXISTS ${id(controlParkingSchema(input.tenant))}`);
   await pool.query(`DELETE FROM ${triggerRecords} WHERE tenant = ?`, [input.tenant]);
+  await pool.query(`DELETE FROM ${pointRecords} WHERE tenant = ?`, [input.tenant]);
 }

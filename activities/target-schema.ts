@@ -62,6 +62,14 @@ const CONTROL_TABLES: Record<string, string> = {
      applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
      workflow_id VARCHAR(255) NOT NULL,
      PRIMARY KEY (tenant, target_schema, version, step)`,
+  // The fingerprints of a restore point's parked originals, so any worker (or the management
+  // workflow after a lost upgrade) can verify and restore without the point in a payload.
+  restore_point_table: `tenant VARCHAR(64) NOT NULL,
+     schema_name VARCHAR(64) NOT NULL,
+     table_name VARCHAR(64) NOT NULL,
+     checksum VARCHAR(40) NULL,
+     digest VARCHAR(128) NULL,
+     PRIMARY KEY (tenant, schema_name, table_name)`,
   // Triggers of target tables while a restore point parks them (they cannot change schema with their table).
   restore_point_trigger: `tenant VARCHAR(64) NOT NULL,
      schema_name VARCHAR(64) NOT NULL,

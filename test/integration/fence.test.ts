@@ -196,3 +196,23 @@ it('stops every writer, event and running execution; loses nothing acknowledged;
   await back.end();
   await waitUntil('the feeder to fire again', async () => ((await rowsBy()).feeder ?? 0) > (later.feeder ?? 0), 15_000);
 });
+
+it("two tenants' fences over one account: the first released leaves it locked for the second", async () => {
+  const tenantB = `${tenant}_b`;
+  await writeEnvironmentState(pool, tenantB, 'Active', 'jest');
+  await pool.query(`GRANT INSERT ON \`${other}\`.* TO ?@?`, [users.app, '%']); // it can write to both tenants' schemas
+  try {
+    await raiseFence(pool, { tenant, holder: 'upgrade-a', schemas: [dst], appUsers: [], exemptAccounts: [users.dba] }, () => undefined);
+    const b = await raiseFence(pool, { tenant: tenantB, holder: 'upgrade-b', schemas: [other], appUsers: [], exemptAccounts: [users.dba] }, () => undefined);
+    expect(b.alreadyLockedAccounts).toContain(`'${users.app}'@'%'`); // locked by the first fence
+    await releaseFence(pool, tenant, 'upgrade-a');
+    expect(await isLocked(users.app)).toBe(true); // the second fence still holds it
+    await releaseFence(pool, tenantB, 'upgrade-b');
+    expect(await isLocked(users.app)).toBe(false); // and puts back what was there before either
+    expect(await events()).toContain(`other.feeder ENABLED ${users.writer}@%`);
+  } finally {
+    await releaseFence(pool, tenant, 'upgrade-a').catch(() => undefined);
+    await releaseFence(pool, tenantB, 'upgrade-b').catch(() => undefined);
+    await pool.query('DELETE FROM cm_control.environment WHERE tenant = ?', [tenantB]);
+  }
+});
