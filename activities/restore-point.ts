@@ -327,6 +327,32 @@ export async function restoreToPoint(
 }
 
 /**
+ * An operator released the fence of an upgrade whose restore could not be verified, keeping the
+ * target as it is: the parked originals are not dropped (nobody has decided they are worthless) but
+ * moved to `cm_kept_…` schemas, named in the answer, so a later restore point starts clean.
+ */
+export async function setAsideRestorePoint(pool: Pool, input: { tenant: string; schemas: string[]; holder: string }): Promise<string[]> {
+  const kept: string[] = [];
+  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+    for (const schema of input.schemas) {
+      const parking = parkingSchema(input.tenant, schema);
+      const parked = await baseTables(conn, parking);
+      if (parked.length > 0) {
+        const keep = `cm_kept_${hash(`${input.tenant}/${schema}/${input.holder}`)}`;
+        await conn.query(`CREATE SCHEMA IF NOT EXISTS ${id(keep)}`);
+        await conn.query(`RENAME TABLE ${parked.map((t) => `${qualified(parking, t)} TO ${qualified(keep, t)}`).join(', ')}`);
+        kept.push(`${keep} (${parked.length} original tables of ${schema})`);
+      }
+      await conn.query(`DROP SCHEMA IF EXISTS ${id(parking)}`);
+    }
+  });
+  await pool.query(`DROP SCHEMA IF EXISTS ${id(controlParkingSchema(input.tenant))}`);
+  await pool.query(`DELETE FROM ${triggerRecords} WHERE tenant = ?`, [input.tenant]);
+  await pool.query(`DELETE FROM ${pointRecords} WHERE tenant = ?`, [input.tenant]);
+  return kept;
+}
+
+/**
  * After a successful upgrade: the parked originals are no longer needed. They reference only each
  * other (the working copies reference the working tables), possibly across the tenant's schemas, so
  * they are dropped without checking foreign keys: no drop order is needed.

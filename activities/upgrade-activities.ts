@@ -6,7 +6,7 @@ import { CONTROL_SCHEMA } from '../lib/constants';
 import type { UpgradePlan, UpgradeStep } from '../lib/types';
 import type { ConnectionRegistry } from './connections';
 import { FencePrivilegeError, fenceHolder, raiseFence, releaseFence, type FenceSummary, type ReleaseSummary } from './fence';
-import { createRestorePoint, dropRestorePoint, RestoreVerificationError, restoreToPoint, type RestoreOutcome, type RestorePoint } from './restore-point';
+import { createRestorePoint, dropRestorePoint, pointDifferences, recordedPoint, RestoreVerificationError, restoreToPoint, setAsideRestorePoint, type RestoreOutcome, type RestorePoint } from './restore-point';
 import { errorText, qualified } from './sql';
 import { runScript } from './sql-script';
 import { openTenantSession, TenantAccountError, tenantAccountName, type TenantSession } from './tenant-account';
@@ -112,6 +112,19 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
         if (err instanceof RestoreVerificationError) throw ApplicationFailure.nonRetryable(err.message, 'RestoreVerificationFailed');
         throw err;
       }
+    },
+
+    /** Read only: what differs from the recorded restore point (at most 50 names, and the total). */
+    async inspectRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[] }): Promise<{ recorded: boolean; differences: string[]; total: number }> {
+      const pool = conns.pool(input.targetConnection);
+      const point = await recordedPoint(pool, input.tenant, input.schemas);
+      if (!point) return { recorded: false, differences: [], total: 0 };
+      const differences = await withHeartbeat(() => pointDifferences(pool, point));
+      return { recorded: true, differences: differences.slice(0, 50), total: differences.length };
+    },
+
+    async setAsideRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[]; holder: string }): Promise<string[]> {
+      return withHeartbeat(() => setAsideRestorePoint(conns.pool(input.targetConnection), input));
     },
 
     async dropRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[] }): Promise<void> {

@@ -13,7 +13,7 @@ import type { CopySettings } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
 import {
   applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getStatus, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
-  runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
+  resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
 } from './operations';
 import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
@@ -219,12 +219,19 @@ export function buildProgram(): Command {
     .addOption(new Option('--steps <dir>', 'no longer accepted: name a version with --to').hideHelp())
     .option('-w, --wait', 'show the phases until the upgrade ends; exit 0 when it completed, 1 when it failed (and was restored, or was refused before the fence)')
     .option('--cancel', 'cancel the running upgrade instead: it restores the restore point and releases the fence')
+    .addOption(new Option('--resolve <action>', 'an upgrade whose restore could not be verified keeps the fence up until an operator decides: inspect (what differs), retry (verify and restore again, then release), release (after a manual check; needs --reason)').choices(['inspect', 'retry', 'release']))
     .option('--reason <text>', 'why, for the audit trail')
     .action(async (name: string, opts, cmd: Command) => {
       // A usage error, before anything is sent: the worker reads steps only from its own upgrades root.
       if (opts.steps !== undefined) cmd.error(`error: --steps is refused: ${PATHS_REFUSED}`);
       if (opts.to !== undefined && !VERSION_PATTERN.test(opts.to)) cmd.error(`error: --to takes a version such as 2.0 (digits and dots), got '${opts.to}'; ${PATHS_REFUSED}`);
       await withClient(async (client) => {
+        if (opts.resolve) {
+          const resolved = await resolveUpgrade(client, name, { action: opts.resolve, requestedBy: operator(), reason: opts.reason });
+          process.stdout.write(`${resolved.outcome}\n${resolved.fenceReleased ? 'The fence is down: status Upgrade pending.' : 'The fence stays up.'}\n`);
+          if (opts.resolve === 'retry' && !resolved.fenceReleased) process.exitCode = 1;
+          return;
+        }
         if (opts.cancel) {
           const running = (await getStatus(client, name)).upgrades.find((u) => u.status === 'In Progress');
           if (!running) throw new UserFacingError(`no data upgrade of ${name} is in progress`);

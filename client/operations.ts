@@ -11,7 +11,7 @@ import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
   checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
   type UpgradeStarted, configureCompaniesUpdate, type ConfigureCompaniesRequest, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted, resyncTablesUpdate, type ResyncRequest,
-  verifyNowUpdate, verificationProgressQuery, type VerificationProgress, type VerificationStarted,
+  verifyNowUpdate, verificationProgressQuery, resolveUpgradeUpdate, type ResolveUpgradeRequest, type UpgradeResolved, type VerificationProgress, type VerificationStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
 
@@ -149,6 +149,11 @@ export async function refusedAs<T>(prefix: string, call: () => Promise<T>): Prom
 /** Run Data Upgrade Now: answers with the upgrade's workflow, or the reason it is refused. */
 export function runDataUpgradeNow(client: Client, tenant: string, request: UpgradeRequest = {}): Promise<UpgradeStarted> {
   return refusedAs('upgrade refused', () => tenantHandle(client, tenant).executeUpdate(runDataUpgradeNowUpdate, { args: [request] }));
+}
+
+/** Resolve an upgrade whose restore could not be verified: inspect, retry the restore, or release the fence. */
+export function resolveUpgrade(client: Client, tenant: string, request: ResolveUpgradeRequest): Promise<UpgradeResolved> {
+  return refusedAs('resolve refused', () => tenantHandle(client, tenant).executeUpdate(resolveUpgradeUpdate, { args: [request] }));
 }
 
 export function applyHotfix(client: Client, tenant: string, request: HotfixRequest): Promise<HotfixApplied> {

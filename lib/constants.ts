@@ -64,4 +64,4 @@ export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,E
  * an operator sends Update, which continues the workflow as new on the deployed code. Bump it
  * with every change to workflow logic, and guard changed logic with patched().
  */
-export const SERVICE_VERSION = '1.4.0';
+export const SERVICE_VERSION = '1.5.0';

@@ -155,6 +155,9 @@ export const upgradeRequestSchema = requesterSchema.extend({
   path: pathField,
 }).strict();
 
+/** `cm upgrade --resolve`: what to do with an upgrade whose restore could not be verified. */
+export const resolveUpgradeRequestSchema = requesterSchema.extend({ action: z.enum(['inspect', 'retry', 'release']) }).strict();
+
 export const hotfixRequestSchema = requesterSchema
   .extend({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, 'letters, digits, _ . - (at most 200)'),

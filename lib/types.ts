@@ -519,6 +519,21 @@ export interface UpgradeLogEntry {
   restored?: boolean;
   /** True when the upgrade was refused before its fence was raised (its plan failed): nothing changed, nothing was restored. */
   refused?: boolean;
+  /** Set when the upgrade workflow was terminated or timed out and the management workflow restored and released instead. */
+  recoveredBy?: 'management';
+  /** An operator's decisions on an upgrade whose restore could not be verified (`cm upgrade --resolve`), newest last (at most 10). */
+  resolutions?: UpgradeResolution[];
+}
+
+export type ResolveAction = 'inspect' | 'retry' | 'release';
+
+export interface UpgradeResolution {
+  action: ResolveAction;
+  requestedBy?: string;
+  reason?: string;
+  at: string;
+  /** What came of it, in words: the differing tables, the restore's outcome or its error. */
+  outcome: string;
 }
 
 export interface UpgradeResult {

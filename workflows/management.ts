@@ -3,7 +3,7 @@
 // that work, one thing at a time, so the history reads as the business process: setup, then runs
 // and upgrades, each a child workflow. Actions that are one activity each are in operator-actions.
 import {
-  allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, setCurrentDetails, setHandler,
+  allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, patched, setCurrentDetails, setHandler,
   startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { DEFAULT_VERIFY, MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId, verificationWorkflowId } from '../lib/constants';
@@ -19,12 +19,13 @@ import {
   setupChecklistQuery, statusQuery, updateServiceUpdate, verifyNowUpdate, type RunStarted, type UpgradeStarted, type VerificationStarted,
 } from './messages';
 import { registerOperatorActions } from './operator-actions';
+import { isLostUpgrade, registerUpgradeResolution, restoreLostUpgrade } from './upgrade-recovery';
 import { replicationRun } from './replication-run';
 import { runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
 import { verification } from './verification';
 import {
-  appendCapped, applyAssessment, applyRunResult, applyVerification, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade,
+  appendCapped, applyAssessment, liftFence, applyRunResult, applyVerification, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade,
   refuseVerify, schemaFollowInput, setupChecklist, startRunEntry, statusPage, tableRefs, toWork, unknownCompanies, verifiableTables, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
@@ -261,6 +262,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   );
 
   registerOperatorActions({ config, state, publish, requestRun });
+  registerUpgradeResolution(config, state, publish);
 
   // --- the process -------------------------------------------------------------------------------
   const setup = async (): Promise<void> => {
@@ -367,9 +369,13 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     } catch (err) {
       startedUpgrade = number;
       const failure = describeFailure(err);
-      Object.assign(entry, { status: 'Failed' }, failure);
+      Object.assign(entry, failure);
+      // Terminated or timed out: its own restore never ran, so this workflow runs it (added in 1.5.0).
+      // The entry stays In Progress until it has: the page never says Failed before the target is back.
+      if (isLostUpgrade(err) && patched('restore-after-lost-upgrade')) await restoreLostUpgrade(config, entry);
+      entry.status = 'Failed';
       state.status = 'Upgrade pending';
-      if (!failure.refused && !failure.restored) {
+      if (!entry.refused && !entry.restored) {
         // The target does not match its restore point: keep everyone out until an operator looks.
         entry.endedAt = new Date().toISOString();
         publish();
@@ -377,9 +383,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       }
     }
     entry.endedAt = new Date().toISOString();
-    state.fence = undefined;
-    state.currentUpgrade = undefined;
-    state.environmentState = 'Active';
+    liftFence(state);
     publish();
   };
 

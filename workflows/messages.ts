@@ -1,7 +1,7 @@
 // The management workflow's and the run workflow's public messages: what the UI's Signal, Update
 // and Query buttons list (with the descriptions below), and what `cm` calls.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunKind, RunProgress, StatusPage, TableVerification, UpgradeProgress, VerifyRequest } from '../lib/types';
+import type { CompanyMapping, DisableResult, Requester, ResolveAction, RuntimeKeyInfo, RunKind, RunProgress, StatusPage, TableVerification, UpgradeProgress, VerifyRequest } from '../lib/types';
 import type { ScheduleSpec } from '../lib/schedule';
 import type { ChecklistItem } from './tenant-state';
 
@@ -35,6 +35,14 @@ export interface HotfixApplied {
 
 export const runDataUpgradeNowUpdate = defineUpdate<UpgradeStarted, [UpgradeRequest]>('runDataUpgradeNow');
 export const applyHotfixUpdate = defineUpdate<HotfixApplied, [HotfixRequest]>('applyHotfix');
+export type ResolveUpgradeRequest = Requester & { action: ResolveAction };
+export interface UpgradeResolved {
+  action: ResolveAction;
+  /** True when the fence is down afterwards. */
+  fenceReleased: boolean;
+  outcome: string;
+}
+export const resolveUpgradeUpdate = defineUpdate<UpgradeResolved, [ResolveUpgradeRequest]>('resolveUpgrade');
 export const upgradeProgressQuery = defineQuery<UpgradeProgress>('upgradeProgress');
 export type ResetRequest = Requester & { confirm?: boolean };
 export const resetCloudDataUpdate = defineUpdate<{ tablesEmptied: number; rowsDeleted: number }, [ResetRequest]>('resetCloudData');
@@ -96,6 +104,8 @@ export const DESCRIPTIONS = {
   applyHotfix:
     'Apply a hotfix: {"name":"fix-123","sql":"UPDATE …"} runs the SQL on every company target schema (or {"schemas":[…]}) and records it. Refused while an upgrade holds the fence.',
   upgradeProgress: 'Phase and steps of this data upgrade.',
+  resolveUpgrade:
+    'Resolve an upgrade whose restore could not be verified (the fence stays up until then): {"action":"inspect"} lists what differs from the restore point, {"action":"retry"} verifies and restores again then releases the fence, {"action":"release","reason":"…"} releases the fence as the target is now, after a manual check (reason required).',
   resetCloudData:
     'Reset Cloud Data: empties every migrated table of the target so the next run copies everything again. Needs {"confirm": true}. Refused while a run, an upgrade or setup is going, and after a successful upgrade.',
   setReplicationSchedule:

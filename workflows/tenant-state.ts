@@ -349,6 +349,13 @@ export function refuseSchedule(state: TenantState): string | undefined {
 }
 
 /** Appends, dropping the oldest beyond `max`: the page travels in every continue-as-new input. */
+/** The page's fence comes down: the upgrade is over, whatever its outcome. */
+export function liftFence(state: TenantState): void {
+  state.fence = undefined;
+  state.currentUpgrade = undefined;
+  state.environmentState = 'Active';
+}
+
 export function appendCapped<T>(list: T[], entry: T, max = MAX_LOG): void {
   list.push(entry);
   if (list.length > max) list.splice(0, list.length - max);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { createConnection, type Pool, type RowDataPacket } from 'mysql2/promise';
-import { applyHotfix, createTenant, getStatus, runDataUpgradeNow, runMigrationNow, tenantHandle, waitForRun, waitForUpgrade } from '../../client/operations';
+import { applyHotfix, createTenant, getStatus, resolveUpgrade, runDataUpgradeNow, runMigrationNow, tenantHandle, waitForRun, waitForUpgrade } from '../../client/operations';
 import { controlParkingSchema, parkingSchema } from '../../activities/restore-point';
 import { checksumTable, hasStoredGenerated, tableDigest } from '../../activities/verify';
 import type { WorkerHandle } from '../../worker/main';
@@ -178,6 +178,81 @@ it('cancelling mid-step gives the same result', async () => {
   expect((await getStatus(client, tenant)).status).toBe('Upgrade pending');
   await fenceIsDown();
   expect(await snapshot(asOf)).toEqual(before);
+});
+
+it('an upgrade workflow terminated mid-step is restored and released by the tenant workflow', async () => {
+  const asOf = await now();
+  const before = await snapshot(asOf);
+  steps({ '001_touch.sql': "UPDATE customer SET name = 'terminated';", '002_slow.sql': 'DO SLEEP(60);' });
+  const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'jest' });
+  await waitForStep(started, '002_slow');
+  await client.workflow.getHandle(started.workflowId).terminate('pulled from the Temporal CLI');
+  const entry = await waitForUpgrade(client, tenant, started);
+  expect(entry).toMatchObject({ status: 'Failed', restored: true, recoveredBy: 'management' });
+  expect((await getStatus(client, tenant)).status).toBe('Upgrade pending');
+  await fenceIsDown();
+  expect(await snapshot(asOf)).toEqual(before);
+});
+
+/** Starts an upgrade, changes a parked original behind the fence's back, and cancels: the restore cannot be verified. */
+async function upgradeWithTamperedPoint(): Promise<{ started: UpgradeStarted; put: () => Promise<void> }> {
+  steps({ '001_touch.sql': "UPDATE customer SET name = 'touched';", '002_slow.sql': 'DO SLEEP(60);' });
+  const started = await runDataUpgradeNow(client, tenant, { requestedBy: 'jest' });
+  await waitForStep(started, '002_slow');
+  const parked = `\`${parkingSchema(tenant, dst)}\`.customer`;
+  const [orig] = await pool.query<RowDataPacket[]>(`SELECT name FROM ${parked} WHERE code = 'C1'`);
+  await pool.query(`UPDATE ${parked} SET name = 'tampered' WHERE code = 'C1'`);
+  await client.workflow.getHandle(started.workflowId).cancel();
+  return { started, put: async () => void (await pool.query(`UPDATE ${parked} SET name = ? WHERE code = 'C1'`, [orig[0].name])) };
+}
+
+it('a restore that cannot be verified keeps the fence up until an operator inspects, retries or releases, on the record', async () => {
+  const asOf = await now();
+  const before = await snapshot(asOf);
+  const first = await upgradeWithTamperedPoint();
+  const entry = await waitForUpgrade(client, tenant, first.started);
+  expect(entry).toMatchObject({ status: 'Failed', restored: false });
+  expect(entry.error).toMatch(new RegExp(`${dst}\\.customer \\(parked original\\) differ`));
+  // Everyone stays out, and the page says so.
+  expect((await getStatus(client, tenant)).environmentState).toBe('Update');
+  await expect(appLogin()).rejects.toThrow(/locked/i);
+  await expect(runMigrationNow(client, tenant, { requestedBy: 'jest' })).rejects.toThrow(/run refused/);
+  await expect(resolveUpgrade(client, tenant, { action: 'release', requestedBy: 'jest' })).rejects.toThrow(/release needs --reason/);
+
+  const inspected = await resolveUpgrade(client, tenant, { action: 'inspect', requestedBy: 'jest' });
+  expect(inspected).toMatchObject({ fenceReleased: false });
+  expect(inspected.outcome).toMatch(new RegExp(`1 tables differ from the restore point: ${dst}\\.customer`));
+  const again = await resolveUpgrade(client, tenant, { action: 'retry', requestedBy: 'jest' });
+  expect(again).toMatchObject({ fenceReleased: false });
+  expect(again.outcome).toMatch(/the restore failed again/);
+  await first.put(); // the operator puts the original back by hand
+  const retried = await resolveUpgrade(client, tenant, { action: 'retry', requestedBy: 'jest', reason: 'C1 put back from the backup' });
+  expect(retried).toMatchObject({ fenceReleased: true });
+  await fenceIsDown();
+  expect(await snapshot(asOf)).toEqual(before);
+  const recorded = (await getStatus(client, tenant)).upgrades.find((u) => u.workflowId === first.started.workflowId)!;
+  expect(recorded.restored).toBe(true);
+  expect(recorded.resolutions!.map((r) => `${r.action} ${r.requestedBy}`)).toEqual(['inspect jest', 'retry jest', 'retry jest']);
+  await expect(resolveUpgrade(client, tenant, { action: 'inspect' })).rejects.toThrow(/no data upgrade is waiting for a decision/);
+
+  // Release after a manual check: the fence comes down with the target as it is, the originals are kept aside.
+  const second = await upgradeWithTamperedPoint();
+  expect(await waitForUpgrade(client, tenant, second.started)).toMatchObject({ restored: false });
+  const released = await resolveUpgrade(client, tenant, { action: 'release', requestedBy: 'jest', reason: 'checked by hand: the working copies are right' });
+  expect(released.fenceReleased).toBe(true);
+  const kept = /kept in (cm_kept_[0-9a-f]+)/.exec(released.outcome)![1];
+  try {
+    expect((await getStatus(client, tenant)).environmentState).toBe('Active');
+    await (await appLogin()).end();
+    const [name] = await pool.query<RowDataPacket[]>(`SELECT name FROM \`${kept}\`.customer WHERE code = 'C1'`);
+    expect(name[0].name).toBe('tampered');
+    // The target holds the cancelled upgrade's working copies (and its step in the history): the
+    // operator's own clean-up, so that the next cases start from the originals.
+    await pool.query(`UPDATE \`${dst}\`.customer c JOIN \`${kept}\`.customer k USING (code) SET c.name = IF(k.code = 'C1', 'Customer 1', k.name)`);
+    await pool.query("DELETE FROM cm_control.schema_history WHERE tenant = ? AND step = '001_touch'", [tenant]);
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS \`${kept}\``);
+  }
 });
 
 it('a worker SIGKILLed mid-step gives the same result once a worker is back', async () => {
