@@ -7,6 +7,8 @@ import type { CompanyMapping, TenantConfig } from './types';
 import { PATHS_REFUSED, VERSION_PATTERN } from './upgrade-versions';
 
 const identifier = z.string().min(1).max(64);
+/** A Business Central tenant has up to about 20 companies: 500 leaves room without letting a request grow without bound. */
+export const MAX_COMPANIES = 500;
 const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use letters, digits, _ . - (at most 64)');
 
 export const requesterSchema = z
@@ -70,7 +72,7 @@ export const tenantInputSchema = z
     tenant: name,
     sourceConnection: name.default('local'),
     targetConnection: name.default('local'),
-    companies: z.array(companyInputSchema).min(1, 'at least one company is needed'),
+    companies: z.array(companyInputSchema).min(1, 'at least one company is needed').max(MAX_COMPANIES, `at most ${MAX_COMPANIES} companies per tenant`),
     appUsers: z.array(z.string().min(1).max(80)).max(200).default([]),
     /** Accounts the upgrade fence does not lock (a DBA's): `user` (every host) or `'user'@'host'`. */
     fenceExemptAccounts: z.array(z.string().regex(/^'?[^'@\s]{1,80}'?(@'?[^'\s]{1,255}'?)?$/, "an account: user or 'user'@'host'")).max(100).default([]),
@@ -89,7 +91,7 @@ export const tenantInputSchema = z
 
 export type TenantInput = z.input<typeof tenantInputSchema>;
 
-export const configureCompaniesSchema = requesterSchema.extend({ companies: z.array(companyInputSchema).min(1) }).strict();
+export const configureCompaniesSchema = requesterSchema.extend({ companies: z.array(companyInputSchema).min(1).max(MAX_COMPANIES) }).strict();
 
 /** Default target schema: the tenant's own namespace, so a source and target on one server never collide. */
 export function defaultTargetSchema(tenant: string, source: string): string {
@@ -162,7 +164,7 @@ export const hotfixRequestSchema = requesterSchema
   .extend({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, 'letters, digits, _ . - (at most 200)'),
     sql: z.string().min(1, 'the hotfix has no SQL').max(1_000_000),
-    schemas: z.array(z.string().min(1).max(64)).min(1).optional(),
+    schemas: z.array(z.string().min(1).max(64)).min(1).max(MAX_COMPANIES).optional(),
   })
   .strict();
 
