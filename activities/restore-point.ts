@@ -277,8 +277,13 @@ export async function restoreToPoint(
   }
   outcome.verifyMs = Date.now() - verifyStarted;
   await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
-    // A step that was running when its worker died may still hold the tables: stop it first.
-    const [leftovers] = await conn.query<RowDataPacket[]>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB IN (?) AND ID <> CONNECTION_ID()', [input.schemas]);
+    // A step that was running when its worker died may still hold the tables: stop it first. With
+    // nothing parked there is nothing to restore (an upgrade stopped before its point): nobody is killed.
+    let parkedAny = false;
+    for (const schema of input.schemas) parkedAny ||= (await baseTables(conn, parkingSchema(input.tenant, schema))).length > 0;
+    const [leftovers] = parkedAny
+      ? await conn.query<RowDataPacket[]>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB IN (?) AND ID <> CONNECTION_ID()', [input.schemas])
+      : [[] as RowDataPacket[]];
     for (const l of leftovers) {
       await conn.query('KILL CONNECTION ?', [Number(l.id)]).catch(() => undefined);
       outcome.killedSessions++;

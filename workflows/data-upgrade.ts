@@ -19,6 +19,24 @@ function innermostMessage(err: unknown): string {
   return e?.message ?? String(err);
 }
 
+const isRefusal = (err: unknown): boolean => err instanceof ApplicationFailure && err.type === UPGRADE_REFUSED;
+
+/** A fence that lacks a grant refuses before it changes anything: the upgrade is refused, as for a bad plan. */
+async function refusedWithoutGrants<T>(raise: () => Promise<T>): Promise<T> {
+  try {
+    return await raise();
+  } catch (err) {
+    const cause = (err as { cause?: { type?: string } }).cause;
+    if (cause?.type !== 'FencePrivileges') throw err;
+    throw ApplicationFailure.create({
+      type: UPGRADE_REFUSED,
+      message: `upgrade refused before the fence was raised, nothing changed: ${innermostMessage(err)}`,
+      nonRetryable: true,
+      cause: err instanceof Error ? err : undefined,
+    });
+  }
+}
+
 export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
   const holder = workflowInfo().workflowId;
   const target = { targetConnection: input.targetConnection, tenant: input.tenant };
@@ -51,10 +69,10 @@ export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
 
   let point: RestorePoint | undefined;
   try {
-    const fence = await fenceActivities.raiseFence.executeWithOptions(
+    const fence = await refusedWithoutGrants(() => fenceActivities.raiseFence.executeWithOptions(
       { summary: 'Fence up: environment Update, lock every account that can write to the schemas and kill their sessions, disable events, hold jobs' },
       [{ ...target, holder, schemas: input.schemas, appUsers: input.appUsers, exemptAccounts: input.exemptAccounts }],
-    );
+    ));
     progress.phase = 'restore point';
     point = await fenceActivities.createRestorePoint.executeWithOptions(
       { summary: `Restore point of ${input.schemas.length} schemas (fence: ${fence.lockedAccounts.length} accounts locked, ${fence.killedSessions} sessions killed, ${fence.disabledEvents.length} events disabled, ${fence.jobsOnHold} jobs on hold)` },
@@ -82,6 +100,8 @@ export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
     progress.phase = 'done';
     return { from: plan.from, to: plan.to, steps };
   } catch (err) {
+    // The fence found it lacks a grant before it changed anything: nothing to restore, nobody to let back in.
+    if (isRefusal(err)) throw err;
     await CancellationScope.nonCancellable(async () => {
       progress.phase = 'restore';
       await compensationActivities.restoreToPoint.executeWithOptions(
