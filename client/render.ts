@@ -56,13 +56,24 @@ export function renderSchemaChanges(log: RunLogEntry[], latest = 20): string {
 }
 
 /** Environment Operations: the data upgrades, with the stack trace of a failure when asked. */
+/** How a failed upgrade ended: refused, restored (by whom), or with the fence still up, waiting for a decision. */
+function upgradeOutcome(u: UpgradeLogEntry): string {
+  if (u.refused) return ' (refused before the fence: nothing changed)';
+  if (u.restored) return u.recoveredBy ? ' (ended from outside; restored by the tenant workflow)' : ' (restored)';
+  if (u.restored === false) return ' (NOT restored: the fence stays up; cm upgrade <tenant> --resolve inspect|retry|release)';
+  return '';
+}
+
 export function renderUpgrades(upgrades: UpgradeLogEntry[], withStack = false): string {
   if (upgrades.length === 0) return 'Environment Operations: no data upgrade yet (`cm upgrade <tenant>`).\n';
   const rows = [...upgrades].reverse().map((u) => [
     `#${u.number}`, u.status, time(u.startedAt), time(u.endedAt), u.from && u.to ? `${u.from} → ${u.to}` : '', u.requestedBy ?? '',
-    u.status === 'Failed' ? `${u.failedStep ? `step ${u.failedStep}: ` : ''}${u.error ?? ''}${u.refused ? ' (refused before the fence: nothing changed)' : u.restored ? ' (restored)' : ''}` : u.reason ?? '',
+    u.status === 'Failed' ? `${u.failedStep ? `step ${u.failedStep}: ` : ''}${u.error ?? ''}${upgradeOutcome(u)}` : u.reason ?? '',
   ]);
   let out = `Environment Operations (data upgrades)\n${table(['Upgrade', 'Status', 'Started', 'Ended', 'Version', 'By', 'Result'], rows)}`;
+  for (const u of upgrades.filter((x) => x.resolutions?.length)) {
+    out += `\nDecisions on upgrade #${u.number}:\n${u.resolutions!.map((r) => `  ${time(r.at)} ${r.action} by ${r.requestedBy ?? 'unknown'}${r.reason ? ` (${r.reason})` : ''}: ${r.outcome}`).join('\n')}\n`;
+  }
   if (withStack) {
     for (const u of upgrades.filter((x) => x.stackTrace)) out += `\nStack trace of upgrade #${u.number} (${u.workflowId}):\n${u.stackTrace}\n`;
   }
