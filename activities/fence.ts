@@ -106,8 +106,10 @@ export function sessionVerdict(s: { user: string; db: string | null; command: st
   if (s.command === 'Daemon' || s.command.startsWith('Binlog Dump')) return undefined;
   // An event's execution runs as its definer, even cm's own account: it shows as a Connect thread.
   if (s.command === 'Connect' && (rule.eventSchemas.has(db) || rule.schemas.has(db))) return 'writer';
-  if (rule.spared.has(s.user)) return undefined;
+  // The process list shows no account host: a user name with a locked account loses every session,
+  // even one from an exempt host of the same name.
   if (rule.writers.has(s.user)) return 'writer';
+  if (rule.spared.has(s.user)) return undefined;
   return rule.schemas.has(db) ? 'reader' : undefined;
 }
 
@@ -137,6 +139,25 @@ export async function killSessions(pool: Pool, rule: SessionRule, rounds = 50): 
   throw new Error(`sessions of ${[...rule.writers].join(', ') || 'the tenant\'s schemas'} keep appearing after ${rounds} rounds of KILL CONNECTION`);
 }
 
+/**
+ * One fence at a time reads and changes accounts and events on a server: two tenants' fences over the
+ * same DBA account must each see the other's lock or hand-over, never read it between the two.
+ */
+async function withServerLock<T>(pool: Pool, fn: () => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  try {
+    const [got] = await conn.query<RowDataPacket[]>("SELECT GET_LOCK('cm_fence_accounts', 120) AS ok");
+    if (Number(got[0].ok) !== 1) throw new Error('another fence on this server has held the account lock for 120 s: retrying');
+    try {
+      return await fn();
+    } finally {
+      await conn.query("SELECT RELEASE_LOCK('cm_fence_accounts')").catch(() => undefined);
+    }
+  } finally {
+    conn.release();
+  }
+}
+
 /** Event changes: ALTER with the event's own DEFINER, so disabling and enabling leave it as it was. */
 async function setEventStatus(pool: Pool, e: { schema: string; name: string; definer: string }, status: 'ENABLE' | 'DISABLE'): Promise<void> {
   const d = parseDefiner(e.definer);
@@ -152,6 +173,12 @@ export async function raiseFence(pool: Pool, input: FenceInput, beat: () => void
   const events = await eventsTouching(pool, input.schemas);
   const missing = await missingFencePrivileges(pool, me, events);
   if (missing.length > 0) {
+    // A retry of a raise that already changed things (a grant revoked since) is not "nothing changed":
+    // fail as any error, so the upgrade's compensation puts back what the first attempt did.
+    const [started] = await pool.query<RowDataPacket[]>(`SELECT 1 FROM ${changes} WHERE tenant = ? AND holder = ? LIMIT 1`, [tenant, holder]).catch(() => [[]] as RowDataPacket[][]);
+    if (started.length > 0 || (await fenceHolder(pool, tenant)) === holder) {
+      throw new Error(`the fence of ${tenant} is half raised and now lacks grants: ${missing.join('; ')}`);
+    }
     throw new FencePrivilegeError(`the fence cannot hold without these grants to ${accountName(me)} on the target: ${missing.join('; ')}. Nothing was changed.`);
   }
 
@@ -166,23 +193,25 @@ export async function raiseFence(pool: Pool, input: FenceInput, beat: () => void
   const cmUsers = new Set([me.user, ...(input.cmAccounts ?? [])]);
   const candidates = [...(await writerAccounts(pool, input.schemas)), ...(await loginAccounts(pool, input.appUsers))];
   const accounts = [...new Map(candidates.map((a) => [accountName(a), a])).values()].filter((a) => !cmUsers.has(a.user) && !isExempt(a, exempt));
-  for (const a of accounts) {
-    const prior = await recordChange(pool, tenant, holder, 'account', JSON.stringify([a.user, a.host]), (await isLocked(pool, a)) ? 'locked' : 'unlocked');
-    await pool.query('ALTER USER ?@? ACCOUNT LOCK', [a.user, a.host]);
-    (prior === 'locked' ? summary.alreadyLockedAccounts : summary.lockedAccounts).push(accountName(a));
-    beat();
-  }
+  await withServerLock(pool, async () => {
+    for (const a of accounts) {
+      const prior = await recordChange(pool, tenant, holder, 'account', JSON.stringify([a.user, a.host]), (await isLocked(pool, a)) ? 'locked' : 'unlocked');
+      await pool.query('ALTER USER ?@? ACCOUNT LOCK', [a.user, a.host]);
+      (prior === 'locked' ? summary.alreadyLockedAccounts : summary.lockedAccounts).push(accountName(a));
+      beat();
+    }
 
-  // Events next, so none starts again; then every running execution and session goes.
-  for (const e of events) {
-    const object = JSON.stringify([e.schema, e.name]);
-    const definer = await recordChange(pool, tenant, holder, 'event-definer', object, e.definer);
-    const prior = await recordChange(pool, tenant, holder, 'event', object, e.status);
-    if (prior !== 'ENABLED') continue; // disabled before: stays disabled, and is not re-enabled later
-    await setEventStatus(pool, { ...e, definer }, 'DISABLE');
-    summary.disabledEvents.push(`${e.schema}.${e.name}`);
-    beat();
-  }
+    // Events next, so none starts again; then every running execution and session goes.
+    for (const e of events) {
+      const object = JSON.stringify([e.schema, e.name]);
+      const definer = await recordChange(pool, tenant, holder, 'event-definer', object, e.definer);
+      const prior = await recordChange(pool, tenant, holder, 'event', object, e.status);
+      if (prior !== 'ENABLED') continue; // disabled before: stays disabled, and is not re-enabled later
+      await setEventStatus(pool, { ...e, definer }, 'DISABLE');
+      summary.disabledEvents.push(`${e.schema}.${e.name}`);
+      beat();
+    }
+  });
   summary.killedSessions = await killSessions(pool, {
     writers: new Set(accounts.map((a) => a.user)),
     schemas: new Set(input.schemas.map((s) => s.toLowerCase())),
@@ -249,35 +278,48 @@ export async function releaseFence(pool: Pool, tenant: string, holder: string): 
   const summary: ReleaseSummary = { unlockedAccounts: [], enabledEvents: [], jobsReady: 0, environmentState: 'Active' };
   // A fence refused before it was raised (a missing grant) changed nothing: nothing to put back.
   if (rows.length === 0 && (await fenceHolder(pool, tenant)) !== holder) return summary;
-  for (const r of rows) {
-    const object = String(r.object);
-    if ((r.kind === 'account' && r.prior === 'unlocked') || (r.kind === 'event' && r.prior === 'ENABLED')) {
-      if (await handedOver(pool, tenant, holder, String(r.kind), object, String(r.prior))) continue;
-    }
-    if (r.kind === 'account' && r.prior === 'unlocked') {
-      const [user, host] = JSON.parse(object) as [string, string];
-      if ((await loginAccounts(pool, [user])).some((a) => a.host === host)) {
-        await pool.query('ALTER USER ?@? ACCOUNT UNLOCK', [user, host]);
-        summary.unlockedAccounts.push(accountName({ user, host }));
+  await withServerLock(pool, async () => {
+    for (const r of rows) {
+      const object = String(r.object);
+      if ((r.kind === 'account' && r.prior === 'unlocked') || (r.kind === 'event' && r.prior === 'ENABLED')) {
+        if (await handedOver(pool, tenant, holder, String(r.kind), object, String(r.prior))) continue;
       }
-    } else if (r.kind === 'event' && r.prior === 'ENABLED') {
-      const [schema, name] = JSON.parse(object) as [string, string];
-      const [exists] = await pool.query<RowDataPacket[]>('SELECT DEFINER AS d FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?', [schema, name]);
-      if (exists.length > 0) {
-        // The definer recorded before the fence (a fence raised by older code recorded none: keep the current one).
-        const definer = rows.find((d) => d.kind === 'event-definer' && d.object === object)?.prior ?? exists[0].d;
-        await setEventStatus(pool, { schema, name, definer: String(definer) }, 'ENABLE');
-        summary.enabledEvents.push(`${schema}.${name}`);
+      if (r.kind === 'account' && r.prior === 'unlocked') {
+        const [user, host] = JSON.parse(object) as [string, string];
+        if ((await loginAccounts(pool, [user])).some((a) => a.host === host)) {
+          await pool.query('ALTER USER ?@? ACCOUNT UNLOCK', [user, host]);
+          summary.unlockedAccounts.push(accountName({ user, host }));
+        }
+      } else if (r.kind === 'event' && r.prior === 'ENABLED') {
+        const [schema, name] = JSON.parse(object) as [string, string];
+        const [exists] = await pool.query<RowDataPacket[]>('SELECT DEFINER AS d FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?', [schema, name]);
+        if (exists.length > 0) {
+          // The definer recorded before the fence (a fence raised by older code recorded none: keep the current one).
+          const definer = rows.find((d) => d.kind === 'event-definer' && d.object === object)?.prior ?? exists[0].d;
+          await setEventStatus(pool, { schema, name, definer: String(definer) }, 'ENABLE');
+          summary.enabledEvents.push(`${schema}.${name}`);
+        }
+      } else if (r.kind === 'job') {
+        const [res] = await pool.query(`UPDATE ${jobs} SET status = 'Ready' WHERE id = ? AND tenant = ? AND status = 'On Hold'`, [Number(object), tenant]);
+        summary.jobsReady += (res as { affectedRows: number }).affectedRows;
+      } else if (r.kind === 'environment') {
+        summary.environmentState = r.prior as EnvironmentState;
       }
-    } else if (r.kind === 'job') {
-      const [res] = await pool.query(`UPDATE ${jobs} SET status = 'Ready' WHERE id = ? AND tenant = ? AND status = 'On Hold'`, [Number(object), tenant]);
-      summary.jobsReady += (res as { affectedRows: number }).affectedRows;
-    } else if (r.kind === 'environment') {
-      summary.environmentState = r.prior as EnvironmentState;
     }
-  }
+  });
   await writeEnvironmentState(pool, tenant, summary.environmentState, holder);
-  await pool.query(`DELETE FROM ${changes} WHERE tenant = ? AND holder = ?`, [tenant, holder]);
-  await pool.query(`DELETE FROM ${fenceTable} WHERE tenant = ? AND holder = ?`, [tenant, holder]);
+  // Together: a release that dies between the two would, run again, find no record and a held fence.
+  const conn = await pool.getConnection();
+  try {
+    await conn.query('START TRANSACTION');
+    await conn.query(`DELETE FROM ${changes} WHERE tenant = ? AND holder = ?`, [tenant, holder]);
+    await conn.query(`DELETE FROM ${fenceTable} WHERE tenant = ? AND holder = ?`, [tenant, holder]);
+    await conn.query('COMMIT');
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
   return summary;
 }

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
+import { fenceHolder } from './fence';
 import { columnList, id, qualified } from './sql';
 import { RESTORED_CONTROL_TABLES, targetDdl } from './target-schema';
 import { copyColumns, readTable } from './introspect';
@@ -154,6 +155,7 @@ export async function createRestorePoint(
       for (const table of current) if (!parked.has(table)) toPark.push({ schema, parking, table });
       plan.push({ schema, parking, tables: [...new Set([...current, ...parked])].sort() });
     }
+    beat('parking');
     for (const t of toPark) await parkTriggers(conn, input.tenant, t.schema, t.table);
     if (toPark.length > 0) {
       await conn.query(`RENAME TABLE ${toPark.map((t) => `${qualified(t.schema, t.table)} TO ${qualified(t.parking, t.table)}`).join(', ')}`);
@@ -161,6 +163,7 @@ export async function createRestorePoint(
 
     for (const { schema, parking, tables } of plan) {
       for (const table of tables) {
+        beat(`${schema}.${table}`); // stops here if the upgrade is gone: a restore may already have put the original back
         // Whatever stands in the schema now is a copy from an earlier attempt at most: rebuild it.
         await conn.query(`DROP TABLE IF EXISTS ${qualified(schema, table)}`);
         const [ddl] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(parking, table)}`);
@@ -176,15 +179,26 @@ export async function createRestorePoint(
       const taken = await fingerprints(pool, parking, tables);
       point.schemas.push({ schema, parking, tables: taken });
     }
-    await recordPoint(conn, point);
 
-    // The tenant's control rows (environment, job queue, schema history, hotfix log).
+    // The tenant's control rows (environment, job queue, schema history, hotfix log), in one
+    // transaction: a snapshot cut short would delete those rows when restored.
     await conn.query(`CREATE SCHEMA IF NOT EXISTS ${id(point.controlParking)}`);
     for (const table of RESTORED_CONTROL_TABLES) {
       await conn.query(`CREATE TABLE IF NOT EXISTS ${qualified(point.controlParking, table)} LIKE ${qualified(CONTROL_SCHEMA, table)}`);
-      await conn.query(`DELETE FROM ${qualified(point.controlParking, table)}`);
-      await conn.query(`INSERT INTO ${qualified(point.controlParking, table)} SELECT * FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ?`, [input.tenant]);
     }
+    await conn.query('START TRANSACTION');
+    try {
+      for (const table of RESTORED_CONTROL_TABLES) {
+        await conn.query(`DELETE FROM ${qualified(point.controlParking, table)}`);
+        await conn.query(`INSERT INTO ${qualified(point.controlParking, table)} SELECT * FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ?`, [input.tenant]);
+      }
+      await conn.query('COMMIT');
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    // Last: a recorded point is a complete one.
+    await recordPoint(conn, point);
   });
   return point;
 }
@@ -241,6 +255,8 @@ export async function pointDifferences(pool: Pool, point: RestorePoint): Promise
 }
 
 export interface RestoreOutcome {
+  /** Nothing restored: the upgrade had already released its fence (completed); its leftover point was dropped. */
+  fenceReleased?: boolean;
   swapped: number;
   discarded: number;
   killedSessions: number;
@@ -257,10 +273,17 @@ export interface RestoreOutcome {
  */
 export async function restoreToPoint(
   pool: Pool,
-  input: { tenant: string; schemas: string[]; point?: RestorePoint },
+  input: { tenant: string; schemas: string[]; point?: RestorePoint; holder?: string },
   beat: () => void,
 ): Promise<RestoreOutcome> {
   const outcome: RestoreOutcome = { swapped: 0, discarded: 0, killedSessions: 0, verified: 0, swapMs: 0, verifyMs: 0 };
+  // The fence is down: the upgrade completed and released it (it was stopped only while dropping its
+  // point). Applications have written since; restoring would throw their work and the upgrade away.
+  if (input.holder !== undefined && (await fenceHolder(pool, input.tenant)) !== input.holder) {
+    await dropRestorePoint(pool, input);
+    outcome.fenceReleased = true;
+    return outcome;
+  }
   // Without the point in hand (an upgrade lost before it returned it, or an operator's retry), the
   // recorded one: it exists only once the point was completely taken.
   const point = input.point ?? (await recordedPoint(pool, input.tenant, input.schemas));

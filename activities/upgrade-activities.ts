@@ -68,6 +68,16 @@ async function operatorSession(conns: ConnectionRegistry, target: { targetConnec
   }
 }
 
+/**
+ * A heartbeat, and the point where an activity whose upgrade is gone (cancelled, or terminated: the
+ * heartbeat's answer says so) stops before its next change, so nothing of it runs beside the restore.
+ */
+function checkpoint(details?: unknown): void {
+  const ctx = Context.current();
+  ctx.heartbeat(details);
+  ctx.cancellationSignal.throwIfAborted();
+}
+
 /** Refuses work on a tenant whose fence is held: the gate that replication and hotfixes check. */
 export async function assertNoFence(pool: Pool, tenant: string, action: string): Promise<void> {
   const holder = await fenceHolder(pool, tenant);
@@ -88,7 +98,7 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
       try {
         // The tenant's own account runs the steps: cm's, so never locked (its sessions still go).
         const fence = { ...input, cmAccounts: [tenantAccountName(input.tenant)] };
-        return await withHeartbeat(() => raiseFence(conns.pool(input.targetConnection), fence, () => Context.current().heartbeat()));
+        return await withHeartbeat(() => raiseFence(conns.pool(input.targetConnection), fence, () => checkpoint()));
       } catch (err) {
         // A missing grant stays missing however often the raise is retried: refuse, nothing changed.
         if (err instanceof FencePrivilegeError) throw ApplicationFailure.nonRetryable(err.message, 'FencePrivileges');
@@ -101,10 +111,11 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
     },
 
     async createRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[] }): Promise<RestorePoint> {
-      return withHeartbeat(() => createRestorePoint(conns.pool(input.targetConnection), input, (t) => Context.current().heartbeat(t)));
+      return withHeartbeat(() => createRestorePoint(conns.pool(input.targetConnection), input, (t) => checkpoint(t)));
     },
 
-    async restoreToPoint(input: { targetConnection: string; tenant: string; schemas: string[]; point?: RestorePoint }): Promise<RestoreOutcome> {
+    /** `holder`: restore only while this upgrade still holds the fence (absent in older histories). */
+    async restoreToPoint(input: { targetConnection: string; tenant: string; schemas: string[]; point?: RestorePoint; holder?: string }): Promise<RestoreOutcome> {
       try {
         return await withHeartbeat(() => restoreToPoint(conns.pool(input.targetConnection), input, () => Context.current().heartbeat()));
       } catch (err) {

@@ -106,7 +106,7 @@ export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
       progress.phase = 'restore';
       await compensationActivities.restoreToPoint.executeWithOptions(
         { summary: point ? 'Point-in-time restore: swap the original tables back and verify their checksums' : 'Put back the tables parked so far' },
-        [{ ...target, schemas: input.schemas, point }],
+        [{ ...target, schemas: input.schemas, point, holder }],
       );
       progress.phase = 'release';
       await compensationActivities.releaseFence.executeWithOptions(

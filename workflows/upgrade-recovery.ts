@@ -2,7 +2,7 @@
 // compensation never ran), and a restore that could not be verified (the fence stays up). The first
 // is restored and released here, by the tenant's workflow; the second waits for an operator's
 // recorded decision: inspect, retry the restore, or release the fence after a manual check.
-import { setHandler } from '@temporalio/workflow';
+import { setHandler, sleep } from '@temporalio/workflow';
 import { resolveUpgradeRequestSchema } from '../lib/schemas';
 import type { TenantConfig, UpgradeLogEntry, UpgradeResolution } from '../lib/types';
 import { compensationActivities } from './activity-options';
@@ -12,13 +12,21 @@ import { validated } from './validate';
 
 const MAX_RESOLUTIONS = 10;
 
-/** The upgrade workflow was stopped from outside (terminated, or out of time): nothing undid its changes. */
+/**
+ * The upgrade workflow itself was stopped from outside (terminated, or out of time): nothing undid its
+ * changes. Only the child's own end counts: a timeout of one of its activities is its own business.
+ */
 export function isLostUpgrade(err: unknown): boolean {
-  for (let e = err as { name?: string; cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) {
-    if (e.name === 'TerminatedFailure' || e.name === 'TimeoutFailure') return true;
-  }
-  return false;
+  const e = err as { name?: string; cause?: { name?: string } } | undefined;
+  return e?.name === 'ChildWorkflowFailure' && (e.cause?.name === 'TerminatedFailure' || e.cause?.name === 'TimeoutFailure');
 }
+
+/**
+ * Activities of a terminated workflow are not stopped by Temporal: they learn it from their next
+ * heartbeat (sent at most every 8 s with a 10 s heartbeat timeout) and stop at their next checkpoint.
+ * The restore waits longer than that, so it never races a leftover copy or step.
+ */
+const LEFTOVER_ACTIVITIES_GONE = '20s';
 
 const message = (err: unknown): string => {
   let e = err as { message?: string; cause?: unknown } | undefined;
@@ -33,10 +41,11 @@ function target(config: TenantConfig) {
 /** Restore from the recorded point and release the fence, as the upgrade's own compensation would have. */
 export async function restoreLostUpgrade(config: TenantConfig, entry: UpgradeLogEntry): Promise<void> {
   entry.recoveredBy = 'management';
+  await sleep(LEFTOVER_ACTIVITIES_GONE);
   try {
     await compensationActivities.restoreToPoint.executeWithOptions(
       { summary: `Upgrade ${entry.workflowId} ended without its restore: point-in-time restore from the recorded point` },
-      [target(config)],
+      [{ ...target(config), holder: entry.workflowId }],
     );
     await compensationActivities.releaseFence.executeWithOptions(
       { summary: `Fence of ${entry.workflowId} down after the restore` },
@@ -82,7 +91,7 @@ export function registerUpgradeResolution(config: TenantConfig, state: TenantSta
         }
         if (req.action === 'retry') {
           try {
-            await compensationActivities.restoreToPoint.executeWithOptions({ summary: `Retry the restore of ${entry.workflowId} (operator)` }, [target(config)]);
+            await compensationActivities.restoreToPoint.executeWithOptions({ summary: `Retry the restore of ${entry.workflowId} (operator)` }, [{ ...target(config), holder: entry.workflowId }]);
           } catch (err) {
             const outcome = `the restore failed again, the fence stays up: ${message(err)}`;
             record(outcome);

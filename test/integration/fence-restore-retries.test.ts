@@ -107,3 +107,18 @@ it('a restore point taken twice, after a half-done first attempt, restores exact
   const [audit] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${schema}.audit WHERE note = 'header 1'`);
   expect(Number(audit[0].n)).toBeGreaterThan(0);
 });
+
+it('a restore whose upgrade no longer holds the fence (it completed, then was stopped while dropping its point) drops the point and restores nothing', async () => {
+  await raiseFence(pool, { tenant, holder: 'upgrade-y', schemas: [schema], appUsers: [], exemptAccounts: ['mysql'] }, () => undefined);
+  await createRestorePoint(pool, { tenant, schemas: [schema] }, () => undefined);
+  await pool.query(`UPDATE ${schema}.header SET amount = amount + 100`); // the upgrade's work
+  await releaseFence(pool, tenant, 'upgrade-y');
+  await pool.query(`INSERT INTO ${schema}.audit (note) VALUES ('written after the release')`); // the applications' work
+  const after = await snapshot();
+
+  const outcome = await restoreToPoint(pool, { tenant, schemas: [schema], holder: 'upgrade-y' }, () => undefined);
+  expect(outcome).toMatchObject({ fenceReleased: true, swapped: 0 });
+  expect(await snapshot()).toEqual(after);
+  const [parked] = await pool.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [parkingSchema(tenant, schema)]);
+  expect(parked).toHaveLength(0); // and the next restore point starts clean
+});
