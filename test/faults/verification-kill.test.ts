@@ -52,7 +52,7 @@ async function chunksDone(workflowId: string): Promise<number> {
 it('a worker SIGKILLed mid-verification: the next one resumes at the last chunk, finds and repairs every difference', async () => {
   let worker = await workers.start();
   const { status } = await createTenant(client, taskQueue, {
-    tenant, companies: [{ source: src }], copy: FAULT_COPY, verify: { chunkRows: 20, concurrency: 1 },
+    tenant, companies: [{ source: src }], copy: FAULT_COPY, verify: { chunkRows: 10, concurrency: 1 },
   });
   expect(status.status).toBe('Ready');
   await waitForRun(client, tenant, await runMigrationNow(client, tenant, { requestedBy: 'faults' }));
@@ -65,9 +65,11 @@ it('a worker SIGKILLed mid-verification: the next one resumes at the last chunk,
   const distinctGone = new Set(gone).size;
 
   const started = await verifyNow(client, tenant, { requestedBy: 'faults', repair: true });
-  // Killed once the verification of `big` (3,000 chunks of 20 rows) is a seeded share of the way in,
-  // as its heartbeats tell (they are throttled to about one every 2.4 s).
-  const killAt = rng.int(50, 900);
+  // Killed once the verification of `big` (6,000 chunks of 10 rows) is a seeded share of the way in,
+  // as its heartbeats tell. They are throttled to about one every 2.4 s, and 3,000 chunks of 20 rows
+  // could all be compared before the second one (the test once found nothing left to kill): a kill
+  // point in the first tenth leaves seconds of work after the heartbeat that shows it.
+  const killAt = rng.int(50, 600);
   let closed = false;
   void client.workflow.getHandle(started.workflowId).result().finally(() => (closed = true));
   await waitUntil(`verification past chunk ${killAt}`, async () => {
