@@ -9,14 +9,19 @@ import type { RestorePoint } from '../activities/restore-point';
 import type { UpgradeInput, UpgradePlan, UpgradeProgress, UpgradeResult } from '../lib/types';
 import { compensationActivities, fenceActivities, stepActivities } from './activity-options';
 import { DESCRIPTIONS, upgradeProgressQuery } from './messages';
+import { rootMessage } from '../lib/errors';
 
 /** The failure type of an upgrade refused before its fence was raised: nothing changed, nothing to restore. */
 export const UPGRADE_REFUSED = 'UpgradeRefused';
 
-function innermostMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
+/** The upgrade is refused before its fence went up (a bad plan, a missing grant): nothing changed, nothing to restore. */
+function refused(err: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: UPGRADE_REFUSED,
+    message: `upgrade refused before the fence was raised, nothing changed: ${rootMessage(err)}`,
+    nonRetryable: true,
+    cause: err instanceof Error ? err : undefined,
+  });
 }
 
 const isRefusal = (err: unknown): boolean => err instanceof ApplicationFailure && err.type === UPGRADE_REFUSED;
@@ -28,12 +33,7 @@ async function refusedWithoutGrants<T>(raise: () => Promise<T>): Promise<T> {
   } catch (err) {
     const cause = (err as { cause?: { type?: string } }).cause;
     if (cause?.type !== 'FencePrivileges') throw err;
-    throw ApplicationFailure.create({
-      type: UPGRADE_REFUSED,
-      message: `upgrade refused before the fence was raised, nothing changed: ${innermostMessage(err)}`,
-      nonRetryable: true,
-      cause: err instanceof Error ? err : undefined,
-    });
+    throw refused(err);
   }
 }
 
@@ -56,12 +56,7 @@ export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
       plan = await readPlan();
     } catch (err) {
       progress.phase = 'done';
-      throw ApplicationFailure.create({
-        type: UPGRADE_REFUSED,
-        message: `upgrade refused before the fence was raised, nothing changed: ${innermostMessage(err)}`,
-        nonRetryable: true,
-        cause: err instanceof Error ? err : undefined,
-      });
+      throw refused(err);
     }
     progress.plan = plan;
     progress.phase = 'fence';

@@ -29,6 +29,7 @@ import {
   refuseVerify, schemaFollowInput, setupChecklist, startRunEntry, statusPage, tableRefs, toWork, unknownCompanies, verifiableTables, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
+import { rootMessage } from '../lib/errors';
 
 /** Environment Operations keeps this many upgrades (each with its stack trace when it failed). */
 const MAX_UPGRADES = 100;
@@ -50,11 +51,6 @@ function describeLastVerification(state: TenantState): string {
   return v ? `verification #${v.number} after run #${v.afterRun}: ${v.status}` : 'none';
 }
 
-function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e && typeof e === 'object' && e.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
-}
 
 /** What an auditor needs of a failed upgrade: the first application error, its step, all stacks. */
 function describeFailure(err: unknown): Pick<UpgradeLogEntry, 'error' | 'failedStep' | 'stackTrace' | 'restored' | 'refused'> {

@@ -3,6 +3,7 @@
 // is restored and released here, by the tenant's workflow; the second waits for an operator's
 // recorded decision: inspect, retry the restore, or release the fence after a manual check.
 import { setHandler, sleep } from '@temporalio/workflow';
+import { rootMessage } from '../lib/errors';
 import { resolveUpgradeRequestSchema } from '../lib/schemas';
 import type { TenantConfig, UpgradeLogEntry, UpgradeResolution } from '../lib/types';
 import { compensationActivities } from './activity-options';
@@ -28,11 +29,6 @@ export function isLostUpgrade(err: unknown): boolean {
  */
 const LEFTOVER_ACTIVITIES_GONE = '20s';
 
-const message = (err: unknown): string => {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  while (e?.cause && typeof e.cause === 'object') e = e.cause as typeof e; // the activity's own reason
-  return e?.message ?? String(err);
-};
 
 function target(config: TenantConfig) {
   return { targetConnection: config.targetConnection, tenant: config.tenant, schemas: config.companies.map((c) => c.target) };
@@ -54,7 +50,7 @@ export async function restoreLostUpgrade(config: TenantConfig, entry: UpgradeLog
     entry.restored = true;
   } catch (err) {
     entry.restored = false;
-    entry.error = `${entry.error ?? 'the upgrade workflow ended from outside'}; the restore by the tenant's workflow failed: ${message(err)}`;
+    entry.error = `${entry.error ?? 'the upgrade workflow ended from outside'}; the restore by the tenant's workflow failed: ${rootMessage(err)}`;
   }
 }
 
@@ -93,7 +89,7 @@ export function registerUpgradeResolution(config: TenantConfig, state: TenantSta
           try {
             await compensationActivities.restoreToPoint.executeWithOptions({ summary: `Retry the restore of ${entry.workflowId} (operator)` }, [{ ...target(config), holder: entry.workflowId }]);
           } catch (err) {
-            const outcome = `the restore failed again, the fence stays up: ${message(err)}`;
+            const outcome = `the restore failed again, the fence stays up: ${rootMessage(err)}`;
             record(outcome);
             publish();
             return { action: req.action, fenceReleased: false, outcome };
