@@ -9,16 +9,16 @@ import { temporalSettings } from '../lib/env';
 import { UserFacingError } from '../lib/errors';
 import { PATHS_REFUSED, VERSION_PATTERN } from '../lib/upgrade-versions';
 import { connectClient } from '../lib/temporal-connection';
-import type { CopySettings } from '../lib/types';
+import type { CopySettings, TableFilter } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
 import {
-  applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getStatus, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
+  applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getAllTables, getStatus, getSummary, getTablePage, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
   resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
 } from './operations';
 import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
 import { ProgressView } from './progress';
-import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderUpgrades, renderVerification } from './render';
+import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderUpgrades, renderVerification, type ListedTables } from './render';
 
 const operator = (): string => {
   try {
@@ -204,7 +204,7 @@ export function buildProgram(): Command {
           if (p.done !== last && process.stdout.isTTY) process.stdout.write(`\r  ${(last = p.done)}/${p.tables} tables compared`);
         });
         if (!opts.json && last >= 0 && process.stdout.isTTY) process.stdout.write('\n');
-        const page = await getStatus(client, name);
+        const page = await getStatus(client, name); // every table: the reasons of rejected rows
         const reasons = Object.fromEntries(page.tables.map((t) => [t.key, t.errors > 0 ? t.errorMessage : undefined]));
         process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerification(result, reasons));
         if (result.status !== 'Equal') process.exitCode = 1;
@@ -233,7 +233,7 @@ export function buildProgram(): Command {
           return;
         }
         if (opts.cancel) {
-          const running = (await getStatus(client, name)).upgrades.find((u) => u.status === 'In Progress');
+          const running = (await getSummary(client, name)).upgrades.find((u) => u.status === 'In Progress');
           if (!running) throw new UserFacingError(`no data upgrade of ${name} is in progress`);
           await client.workflow.getHandle(running.workflowId).cancel();
           process.stdout.write(`Cancellation requested for ${running.workflowId}: it restores, then releases the fence.\n`);
@@ -315,7 +315,7 @@ export function buildProgram(): Command {
       const schedule = opts.off ? null : opts.weekly ? { frequency: 'weekly' as const, weekday: weekday as never, at } : { frequency: 'daily' as const, at };
       await withClient(async (client) => {
         const described = await setReplicationSchedule(client, name, { schedule, requestedBy: operator(), reason: opts.reason });
-        const next = (await getStatus(client, name)).tiles.nextScheduledRun;
+        const next = (await getSummary(client, name)).tiles.nextScheduledRun;
         process.stdout.write(`Replication schedule of ${name}: ${described}${next ? ` (next run ${next})` : ''}\n`);
       });
     });
@@ -344,7 +344,7 @@ export function buildProgram(): Command {
     .option('--id-only', 'print only the key id, issue time and holder (works from any machine)')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
-        await getStatus(client, name);
+        await getSummary(client, name);
         const info = await runtimeKeyInfo(client, name);
         if (!info) throw new UserFacingError(`tenant ${name} has no runtime service key yet: it is issued when setup completes`);
         const held = new RuntimeKeyFiles().read(name);
@@ -390,7 +390,7 @@ export function buildProgram(): Command {
     .argument('<tenant>')
     .action(async (name: string) => {
       await withClient(async (client) => {
-        await getStatus(client, name);
+        await getSummary(client, name);
         const v = await checkForUpdate(client, name);
         process.stdout.write(`Running ${v.running}, deployed ${v.deployed}${v.updateAvailable ? ': an update is available (cm update <tenant>)' : ': up to date'}\n`);
       });
@@ -429,7 +429,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the checklist as JSON')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
-        await getStatus(client, name); // a clear message for an unknown tenant or a missing worker
+        await getSummary(client, name); // a clear message for an unknown tenant or a missing worker
         const items = await setupChecklist(client, name);
         process.stdout.write(opts.json ? `${JSON.stringify(items, null, 2)}\n` : renderChecklist(items));
       });
@@ -437,16 +437,39 @@ export function buildProgram(): Command {
 
   program
     .command('status')
-    .description('Refresh Status: the Cloud Migration Management page: tiles, migration log, per-table statistics')
+    .description('Refresh Status: the Cloud Migration Management page: tiles, table counts, migration log, the tables with problems first')
     .argument('<tenant>')
-    .option('--json', 'print the raw status as JSON')
-    .addOption(new Option('--tables <which>', 'which table rows to list').choices(['all', 'problems', 'none']).default('all'))
+    .option('--json', 'print the status as JSON (with --all or a filter: and the tables listed)')
+    .addOption(new Option('--tables <which>', 'which table rows to list: the problem tables, every table (in pages), or none').choices(['all', 'problems', 'none']).default('problems'))
+    .option('--all', 'list every table (same as --tables all)')
+    .option('--company <schema>', 'only the tables of this company (source schema)')
+    .addOption(new Option('--status <status>', 'only the tables with this status').choices(['Failed', 'Warning', 'Not Migrated', 'In Progress', 'Not Started', 'Successful']))
+    .option('--table <pattern>', 'only the tables whose name matches (* and ?; or schema.table)')
+    .option('--page <n>', 'which page of the listed tables (100 a page); without it, --all lists every page', positiveInt)
     .option('--upgrades', 'Environment Operations only: every data upgrade, with the stack trace of failures')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
-        const status = await getStatus(client, name);
-        if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-        else process.stdout.write(opts.upgrades ? renderUpgrades(status.upgrades, true) : renderStatus(status, { tables: opts.tables }));
+        const summary = await getSummary(client, name);
+        const filter: TableFilter = { company: opts.company, status: opts.status, table: opts.table };
+        const filtered = !!(filter.company || filter.status || filter.table);
+        const which = opts.all ? 'all' : filtered || opts.page ? 'all' : opts.tables;
+        let listed: ListedTables = { rows: [] };
+        if (which === 'problems') {
+          const problems = (summary.tableCounts.byStatus.Failed ?? 0) + (summary.tableCounts.byStatus.Warning ?? 0) + (summary.tableCounts.byStatus['Not Migrated'] ?? 0);
+          const more = problems - summary.problemTables.length;
+          listed = {
+            rows: summary.problemTables,
+            note: `${more > 0 ? `(+${more} more tables with problems: cm status ${name} --status Failed|Warning|'Not Migrated' --page 1) ` : ''}Every table: cm status ${name} --all (or --company, --status, --table, --page).`,
+          };
+        } else if (which === 'all' && opts.page) {
+          const page = await getTablePage(client, name, { ...filter, page: opts.page });
+          listed = { rows: page.tables, note: `Page ${page.page} of ${page.pages} (${page.total} tables${filtered ? ' that match' : ''}).` };
+        } else if (which === 'all') {
+          const rows = await getAllTables(client, name, filter);
+          listed = { rows, note: `${rows.length} tables${filtered ? ' that match' : ''}.` };
+        }
+        if (opts.json) process.stdout.write(`${JSON.stringify(which === 'all' ? { ...summary, tables: listed.rows } : summary, null, 2)}\n`);
+        else process.stdout.write(opts.upgrades ? renderUpgrades(summary.upgrades, true) : renderStatus(summary, listed));
       });
     });
 

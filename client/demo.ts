@@ -130,7 +130,7 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
     const final = await getStatus(client, TENANT);
 
     step(9, 'The Cloud Migration Management page (`cm status demo`)');
-    process.stdout.write(`\n${renderStatus(final, { tables: 'all' })}\n`);
+    process.stdout.write(`\n${renderStatus(final, { rows: final.tables })}\n`);
   } finally {
     await pool.end();
   }

@@ -5,15 +5,16 @@ import { ActivityFailure, defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
 import { UserFacingError } from '../lib/errors';
 import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
-import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, UpgradeLogEntry, UpgradeProgress, VerificationResult, VerifyRequest } from '../lib/types';
+import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, TableFilter, TablePage, TableState, UpgradeLogEntry, UpgradeProgress, VerificationResult, VerifyRequest } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
 import {
-  applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, upgradeProgressQuery,
+  applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, tablesQuery, type TablePageRequest, upgradeProgressQuery,
   checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
   type UpgradeStarted, configureCompaniesUpdate, type ConfigureCompaniesRequest, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted, resyncTablesUpdate, type ResyncRequest,
   verifyNowUpdate, verificationProgressQuery, resolveUpgradeUpdate, type ResolveUpgradeRequest, type UpgradeResolved, type VerificationProgress, type VerificationStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
+import { MAX_PAGE_SIZE } from '../workflows/status-pages';
 
 export function tenantHandle(client: Client, tenant: string): WorkflowHandle<typeof cloudMigration> {
   return client.workflow.getHandle<typeof cloudMigration>(managementWorkflowId(tenant));
@@ -21,10 +22,37 @@ export function tenantHandle(client: Client, tenant: string): WorkflowHandle<typ
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The status query, with a clear message when no worker answers or the tenant does not exist. */
-export async function getStatus(client: Client, tenant: string): Promise<StatusPage> {
+/** The status query (a bounded summary), with a clear message when no worker answers or the tenant does not exist. */
+export async function getSummary(client: Client, tenant: string): Promise<StatusPage> {
+  return asOperatorError(tenant, () => tenantHandle(client, tenant).query(statusQuery));
+}
+
+/** One page of the per-table rows, problems first. */
+export function getTablePage(client: Client, tenant: string, request: TablePageRequest = {}): Promise<TablePage> {
+  return asOperatorError(tenant, () => tenantHandle(client, tenant).query(tablesQuery, request));
+}
+
+/** Every table that matches, page after page (each query's answer stays bounded). */
+export async function getAllTables(client: Client, tenant: string, filter: TableFilter = {}): Promise<TableState[]> {
+  const tables: TableState[] = [];
+  for (let page = 1; ; page++) {
+    const p = await getTablePage(client, tenant, { ...filter, page, pageSize: MAX_PAGE_SIZE });
+    tables.push(...p.tables);
+    if (page >= p.pages) return tables;
+  }
+}
+
+export type FullStatus = StatusPage & { tables: TableState[] };
+
+/** The summary and every table: for scripts and tests that want the whole page (`cm status --all --json`). */
+export async function getStatus(client: Client, tenant: string): Promise<FullStatus> {
+  const summary = await getSummary(client, tenant);
+  return { ...summary, tables: await getAllTables(client, tenant) };
+}
+
+async function asOperatorError<T>(tenant: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await tenantHandle(client, tenant).query(statusQuery);
+    return await call();
   } catch (err) {
     const msg = (err as Error).message ?? String(err);
     if (/not found/i.test(msg)) throw new UserFacingError(`unknown tenant '${tenant}': create it with \`cm tenant create ${tenant} --company <schema>\``);
@@ -36,7 +64,7 @@ export async function getStatus(client: Client, tenant: string): Promise<StatusP
 export async function waitForStatus(client: Client, tenant: string, done: (s: StatusPage) => boolean, timeoutMs = 15 * 60_000): Promise<StatusPage> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = await getStatus(client, tenant);
+    const status = await getSummary(client, tenant);
     if (done(status)) return status;
     if (Date.now() > deadline) throw new UserFacingError(`tenant '${tenant}' is still '${status.status}' after ${Math.round(timeoutMs / 1000)} s`);
     await sleep(500);
@@ -45,7 +73,8 @@ export async function waitForStatus(client: Client, tenant: string, done: (s: St
 
 export interface CreatedTenant {
   created: boolean;
-  status: StatusPage;
+  /** The page after setup, with every table (setup is the moment an operator reviews the plan). */
+  status: FullStatus;
 }
 
 /** Starts the management workflow (setup runs first) and waits until setup has finished. */
@@ -65,8 +94,8 @@ export async function createTenant(client: Client, taskQueue: string, input: Ten
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     created = false;
   }
-  const status = await waitForStatus(client, input.tenant, (s) => s.status !== 'Setup In Progress');
-  return { created, status };
+  await waitForStatus(client, input.tenant, (s) => s.status !== 'Setup In Progress');
+  return { created, status: await getStatus(client, input.tenant) };
 }
 
 /** Run Migration Now, as an update: answers with the run, or with the reason it is refused. */
@@ -207,8 +236,14 @@ export function resetCloudData(client: Client, tenant: string, request: ResetReq
   return refusedAs('reset refused', () => tenantHandle(client, tenant).executeUpdate(resetCloudDataUpdate, { args: [request] }));
 }
 
-export function setupChecklist(client: Client, tenant: string): Promise<ChecklistItem[]> {
-  return tenantHandle(client, tenant).query(setupChecklistQuery);
+/** The whole Setup Checklist, page after page. */
+export async function setupChecklist(client: Client, tenant: string): Promise<ChecklistItem[]> {
+  const items: ChecklistItem[] = [];
+  for (let page = 1; ; page++) {
+    const p = await tenantHandle(client, tenant).query(setupChecklistQuery, { page, pageSize: MAX_PAGE_SIZE });
+    items.push(...p.items);
+    if (page >= p.pages) return items;
+  }
 }
 
 /** Sets (or with schedule null, removes) the replication schedule; answers with its description. */

@@ -114,26 +114,44 @@ export function renderTables(tables: TableState[]): string {
   )}`;
 }
 
-export function renderFindings(findings: FindingRow[], minimum: 'info' | 'warning' = 'warning'): string {
+export function renderFindings(findings: FindingRow[], minimum: 'info' | 'warning' = 'warning', total = findings.length): string {
   const shown = findings.filter((f) => minimum === 'info' || f.severity !== 'info');
-  const hidden = findings.length - shown.length;
+  const hidden = total - shown.length;
   if (shown.length === 0) return hidden ? `Assessment: ${hidden} informational notes (cm status --json shows them).\n` : '';
   return `Assessment findings\n${table(['Severity', 'Table', 'Finding'], shown.map((f) => [f.severity, f.table ?? '', f.message]))}${
-    hidden ? `(+${hidden} informational notes: cm status <tenant> --json)\n` : ''
+    hidden ? `(+${hidden} more, informational notes included: cm status <tenant> --json)\n` : ''
   }`;
 }
 
 export function renderSetup(s: StatusPage): string {
-  const migrate = s.tables.filter((t) => t.status !== 'Not Migrated').length;
+  const { total } = s.tableCounts;
+  const notMigrated = s.tableCounts.byStatus['Not Migrated'] ?? 0;
   const head =
     s.status === 'Setup Failed'
       ? `Setup failed: ${s.setupError}\n`
-      : `Status: ${s.status} · ${s.companies.length} companies · ${s.tables.length} tables (${migrate} to migrate, ${s.tables.length - migrate} not migrated)\n`;
-  return head + renderFindings(s.findings);
+      : `Status: ${s.status} · ${s.companies.length} companies · ${total} tables (${total - notMigrated} to migrate, ${notMigrated} not migrated)\n`;
+  return head + renderFindings(s.findings, 'warning', s.findingsTotal);
 }
 
-export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' | 'none' } = { tables: 'all' }): string {
-  const rows = opts.tables === 'none' ? [] : opts.tables === 'problems' ? s.tables.filter((t) => t.status !== 'Successful') : s.tables;
+/** Table counts per company, by status: the page's view of a tenant too large to list. */
+export function renderCounts(s: StatusPage): string {
+  if (s.tableCounts.companies.length < 2) return '';
+  const statuses = ['Successful', 'Warning', 'Failed', 'Not Migrated', 'In Progress', 'Not Started'] as const;
+  return `Tables per company\n${table(
+    ['Company', 'Tables', ...statuses],
+    s.tableCounts.companies.map((c) => [c.company, c.total, ...statuses.map((st) => c.byStatus[st] ?? 0)]),
+  )}`;
+}
+
+/** Which table rows the page lists: the summary's problem tables, or a page of the `tables` query. */
+export interface ListedTables {
+  rows: TableState[];
+  /** Said under the rows: how many more there are and how to see them. */
+  note?: string;
+}
+
+export function renderStatus(s: StatusPage, listed: ListedTables = { rows: s.problemTables }): string {
+  const rows = listed.rows;
   const parts = [
     `Cloud Migration Management: ${s.tenant}\n`,
     `Status: ${s.status}   Environment: ${s.environmentState}   Data version: ${s.dataVersion}   Connections: ${s.sourceConnection} → ${s.targetConnection}\n`,
@@ -150,8 +168,9 @@ export function renderStatus(s: StatusPage, opts: { tables: 'all' | 'problems' |
     renderUpgrades(s.upgrades),
     renderVerifications(s.verifications),
     renderHotfixes(s.hotfixes),
-    renderTables(rows),
-    renderFindings(s.findings),
+    renderCounts(s),
+    renderTables(rows) + (listed.note ? `${listed.note}\n` : ''),
+    renderFindings(s.findings, 'warning', s.findingsTotal),
     s.refusals.length
       ? `Refused requests (latest)\n${table(['At', 'Action', 'By', 'Reason'], s.refusals.slice(-5).map((r) => [time(r.at), r.action, r.requestedBy ?? '', r.reason]))}`
       : '',

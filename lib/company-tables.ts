@@ -7,8 +7,30 @@ export const DEFAULT_HISTORY_TABLES = ['*_entry', '*_history', '*_hist'];
 
 /** `*` matches any run of characters, `?` one; case-insensitive, like table names on most servers. */
 export function matchesPattern(name: string, pattern: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 'i').test(name);
+  // Linear-time wildcard matching, no regular expression: patterns come from requests and are matched
+  // in the workflow (a query, a validator), where `*a*a*a…` must not backtrack for seconds.
+  const s = name.toLowerCase();
+  const p = pattern.toLowerCase();
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let mark = 0;
+  while (i < s.length) {
+    if (j < p.length && (p[j] === '?' || (p[j] === s[i] && p[j] !== '*'))) {
+      i++;
+      j++;
+    } else if (j < p.length && p[j] === '*') {
+      star = j++;
+      mark = i;
+    } else if (star >= 0) {
+      j = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (j < p.length && p[j] === '*') j++;
+  return j === p.length;
 }
 
 export const matchesAny = (name: string, patterns: string[] | undefined): boolean => (patterns ?? []).some((p) => matchesPattern(name, p));

@@ -177,3 +177,20 @@ export const resetRequestSchema = requesterSchema.extend({ confirm: z.boolean().
 export const scheduleRequestSchema = requesterSchema.extend({ schedule: scheduleSpecSchema.nullable() }).strict();
 
 export const disableRequestSchema = requesterSchema.extend({ skipFinalRun: z.boolean().optional(), skipVerification: z.boolean().optional() }).strict();
+
+const pageFields = {
+  page: z.number().int().min(1).max(1_000_000).optional(),
+  pageSize: z.number().int().min(1).max(100).optional(),
+};
+
+/** The `tables` query's request: a filter and a page (queries are answered by the workflow, so they are bounded too). */
+export const tablePageRequestSchema = z
+  .object({
+    company: z.string().min(1).max(64).optional(),
+    status: z.enum(['Not Started', 'In Progress', 'Successful', 'Warning', 'Failed', 'Not Migrated']).optional(),
+    table: z.string().regex(/^[^`]{1,129}$/, 'a table name, schema.table, or a pattern (* and ?)').optional(),
+    ...pageFields,
+  })
+  .strict();
+
+export const pageRequestSchema = z.object(pageFields).strict();

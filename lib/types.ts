@@ -334,9 +334,19 @@ export interface StatusPage {
   setupError?: string;
   tiles: Tiles;
   currentRun?: RunLogEntry;
+  /** The latest runs (at most STATUS_LOG_ENTRIES), oldest first; `logTotal` says how many the log keeps. */
   log: RunLogEntry[];
-  tables: TableState[];
+  logTotal: number;
+  /** How many tables there are, by status, overall and per company: the page's only per-table figures. */
+  tableCounts: TableCounts;
+  /**
+   * The tables that need the operator first (failed, then with warnings, then not migrated), at most
+   * STATUS_PROBLEM_TABLES of them; every table, filtered and in pages, is the `tables` query's.
+   */
+  problemTables: TableState[];
+  /** Assessment findings, errors and warnings first, at most STATUS_FINDINGS; `findingsTotal` counts them all. */
   findings: FindingRow[];
+  findingsTotal: number;
   refusals: RefusalEntry[];
   dataVersion: string;
   /** Environment Operations: every data upgrade with its outcome (and stack trace on failure). */
@@ -349,6 +359,39 @@ export interface StatusPage {
   /** The runtime service key's public id (never the key). */
   runtimeKey?: RuntimeKeyInfo;
   disabled?: DisableResult;
+}
+
+/** Table counts by status: overall, and per company (source schema). */
+export interface TableCounts {
+  total: number;
+  byStatus: Partial<Record<TableStatus, number>>;
+  companies: { company: string; total: number; byStatus: Partial<Record<TableStatus, number>> }[];
+}
+
+/** Which tables a page lists: all of them, or narrowed by company, status and a name pattern. */
+export interface TableFilter {
+  /** A company's source schema. */
+  company?: string;
+  status?: TableStatus;
+  /** A table name or pattern (* and ?), or `schema.table`. */
+  table?: string;
+}
+
+export interface PageRequest {
+  /** 1-based. */
+  page?: number;
+  pageSize?: number;
+}
+
+/** One page of the per-table rows: problems first (failed, warning, not migrated), then by name. */
+export interface TablePage {
+  filter: TableFilter;
+  page: number;
+  pageSize: number;
+  /** Tables that match the filter, over all pages. */
+  total: number;
+  pages: number;
+  tables: TableState[];
 }
 
 /** Input of one replication run (a child workflow). */

@@ -8,7 +8,7 @@ import {
 } from '@temporalio/workflow';
 import { DEFAULT_VERIFY, MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId, verificationWorkflowId } from '../lib/constants';
 import {
-  configureCompaniesSchema, describeIssues, disableRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema, verifyRequestSchema, type TenantInput,
+  configureCompaniesSchema, describeIssues, disableRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema, verifyRequestSchema, type TenantInput, pageRequestSchema, tablePageRequestSchema,
 } from '../lib/schemas';
 import type { DisableResult, Requester, RunInput, TenantConfig, UpgradeLogEntry, VerificationLogEntry } from '../lib/types';
 import { setupActivities } from './activity-options';
@@ -16,7 +16,7 @@ import { dataUpgrade, UPGRADE_REFUSED } from './data-upgrade';
 import { sameVersion } from '../lib/upgrade-versions';
 import {
   checkForUpdateQuery, configureCompaniesUpdate, DESCRIPTIONS, disableCloudMigrationUpdate, runDataUpgradeNowUpdate, runMigrationNowSignal, runMigrationNowUpdate,
-  setupChecklistQuery, statusQuery, updateServiceUpdate, verifyNowUpdate, type RunStarted, type UpgradeStarted, type VerificationStarted,
+  setupChecklistQuery, statusQuery, tablesQuery, updateServiceUpdate, verifyNowUpdate, type RunStarted, type UpgradeStarted, type VerificationStarted,
 } from './messages';
 import { registerOperatorActions } from './operator-actions';
 import { isLostUpgrade, registerUpgradeResolution, restoreLostUpgrade } from './upgrade-recovery';
@@ -26,9 +26,10 @@ import { tenantSetup } from './setup';
 import { verification } from './verification';
 import {
   appendCapped, applyAssessment, liftFence, applyRunResult, applyVerification, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade,
-  refuseVerify, schemaFollowInput, setupChecklist, startRunEntry, statusPage, tableRefs, toWork, unknownCompanies, verifiableTables, type TenantState,
+  refuseVerify, schemaFollowInput, startRunEntry, tableRefs, tiles, toWork, unknownCompanies, verifiableTables, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
+import { checklistPage, statusPage, tablePage } from './status-pages';
 import { rootMessage } from '../lib/errors';
 
 /** Environment Operations keeps this many upgrades (each with its stack trace when it failed). */
@@ -115,7 +116,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         { key: MigrationPhaseKey, value: phase },
       ]);
     }
-    const t = statusPage(config, state).tiles;
+    const t = tiles(state);
     setCurrentDetails(
       `**${config.tenant}**: ${state.status} · environment ${state.environmentState}\n\n` +
         `Tables: ${t.successful} successful, ${t.warnings} with warnings, ${t.failed} failed, ${t.notMigrated} not migrated`,
@@ -123,6 +124,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   };
 
   setHandler(statusQuery, () => statusPage(config, state), { description: DESCRIPTIONS.status });
+  setHandler(tablesQuery, (req) => tablePage(state, validated(tablePageRequestSchema, req)), { description: DESCRIPTIONS.tables });
 
   /** Asks the main loop for a run and waits until it has started it. */
   const requestRun = async (req?: Requester): Promise<RunStarted> => {
@@ -218,7 +220,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     },
   );
 
-  setHandler(setupChecklistQuery, () => setupChecklist(state), { description: DESCRIPTIONS.setupChecklist });
+  setHandler(setupChecklistQuery, (req) => checklistPage(state, validated(pageRequestSchema, req)), { description: DESCRIPTIONS.setupChecklist });
 
   const versions = () => ({ running: runningVersion, deployed: SERVICE_VERSION, updateAvailable: runningVersion !== SERVICE_VERSION });
   setHandler(checkForUpdateQuery, versions, { description: DESCRIPTIONS.checkForUpdate });

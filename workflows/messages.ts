@@ -1,9 +1,9 @@
 // The management workflow's and the run workflow's public messages: what the UI's Signal, Update
 // and Query buttons list (with the descriptions below), and what `cm` calls.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CompanyMapping, DisableResult, Requester, ResolveAction, RuntimeKeyInfo, RunKind, RunProgress, StatusPage, TableVerification, UpgradeProgress, VerifyRequest } from '../lib/types';
+import type { CompanyMapping, DisableResult, PageRequest, Requester, TableFilter, TablePage, ResolveAction, RuntimeKeyInfo, RunKind, RunProgress, StatusPage, TableVerification, UpgradeProgress, VerifyRequest } from '../lib/types';
 import type { ScheduleSpec } from '../lib/schedule';
-import type { ChecklistItem } from './tenant-state';
+import type { ChecklistPage } from './status-pages';
 
 export interface RunStarted {
   run: number;
@@ -17,6 +17,8 @@ export const runMigrationNowUpdate = defineUpdate<RunStarted, [Requester]>('runM
 export const runMigrationNowSignal = defineSignal<[Requester]>('runMigrationNow');
 export const configureCompaniesUpdate = defineUpdate<CompanyMapping[], [ConfigureCompaniesRequest]>('configureCompanies');
 export const statusQuery = defineQuery<StatusPage>('status');
+export type TablePageRequest = TableFilter & PageRequest;
+export const tablesQuery = defineQuery<TablePage, [TablePageRequest?]>('tables');
 export const progressQuery = defineQuery<RunProgress>('progress');
 
 export interface UpgradeStarted {
@@ -46,7 +48,7 @@ export const resolveUpgradeUpdate = defineUpdate<UpgradeResolved, [ResolveUpgrad
 export const upgradeProgressQuery = defineQuery<UpgradeProgress>('upgradeProgress');
 export type ResetRequest = Requester & { confirm?: boolean };
 export const resetCloudDataUpdate = defineUpdate<{ tablesEmptied: number; rowsDeleted: number }, [ResetRequest]>('resetCloudData');
-export const setupChecklistQuery = defineQuery<ChecklistItem[]>('setupChecklist');
+export const setupChecklistQuery = defineQuery<ChecklistPage, [PageRequest?]>('setupChecklist');
 export type ScheduleRequest = Requester & { schedule: ScheduleSpec | null };
 export type DisableRequest = Requester & { skipFinalRun?: boolean; skipVerification?: boolean };
 export interface ServiceVersions {
@@ -97,7 +99,9 @@ export const DESCRIPTIONS = {
     'Company configuration: set the companies, each with optional table filters and the oldest year of historical transactions ({"companies":[{"source":"cronus","target":"demo_cronus","excludeTables":["*_archive"],"oldestYear":2020}]}; includeTables and historyTables take patterns with * and ?). Unknown source schemas are refused. Setup runs again; excluded tables show as Not Migrated, with the reason.',
   rerunDetailSnapshot:
     'Rerun Detail Snapshot: empties the historical tables (historyTables, default *_entry, *_history, *_hist) on the target and copies them again by each company\'s oldestYear, in a run started now. Refused while a run, an upgrade, setup or a reset is going, and when no table is historical.',
-  status: 'Refresh Status: the Cloud Migration Management page: tiles, environment state, migration log and per-table statistics.',
+  status: 'Refresh Status: the Cloud Migration Management page: tiles, table counts per company, environment state, the latest runs of the migration log, and the tables with problems first (every table: the tables query).',
+  tables:
+    'The per-table statistics in pages, problems first: {"company":"cronus","status":"Failed","table":"*_entry","page":2,"pageSize":100} (every field optional; at most 100 rows a page).',
   progress: 'Per-table progress of this replication run.',
   runDataUpgradeNow:
     'Run Data Upgrade Now: read and check the steps of the upgrade from the tenant\'s data version ({"to":"2.0"}, or nothing for the next version; the worker keeps the steps under its upgrades root, CM_UPGRADES_DIR, in a folder such as 1.0-2.0; paths are refused), then fence the tenant (sessions killed, application accounts locked, events and jobs held, replication and hotfixes refused), take a restore point, run the steps, release. Steps that cannot be read refuse the upgrade before the fence. On failure or cancellation the restore point is restored first. Refused until a replication run has completed, and while a run or an upgrade is going.',
@@ -119,5 +123,5 @@ export const DESCRIPTIONS = {
     'Get Runtime Service Key: the id of the key the runtimes must present, when and by whom it was issued, and the runtime host that holds it. The key itself never passes through Temporal: read it on that host with `cm key get <tenant>`.',
   resetRuntimeServiceKey:
     'Reset Runtime Service Key: issues a new key to the runtime that executes this update (written to its key file); every runtime still holding the old key is refused with a clear error from then on. Refused while a data upgrade holds the fence.',
-  setupChecklist: 'Setup Checklist: the tables that were not migrated (each with its reason), failed tables, rejected rows, and secondary objects to recreate online.',
+  setupChecklist: 'Setup Checklist: the tables that were not migrated (each with its reason), failed tables, rejected rows, and secondary objects to recreate online. In pages: {"page":2}.',
 } as const;

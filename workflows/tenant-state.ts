@@ -2,10 +2,10 @@
 // are unit-tested directly and behave the same on replay.
 import type {
   CaptureChoice, DisableResult, TableVerification, VerificationLogEntry, VerificationResult, VerifyRequest,
-  Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult, StatusPage,
-  RuntimeKeyInfo, SchemaFollowInput, SchemaFollowResult, TableRef, TableState, TableWork, TenantConfig, TenantStatus, Tiles, UpgradeLogEntry,
+  Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult,
+  RuntimeKeyInfo, SchemaFollowInput, SchemaFollowResult, TableRef, TableState, TableWork, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
-import { describeSchedule, nextRun, type ScheduleSpec } from '../lib/schedule';
+import type { ScheduleSpec } from '../lib/schedule';
 import { rowsOf, runKindOf } from './run-plan';
 import { matchesPattern } from '../lib/company-tables';
 
@@ -511,32 +511,4 @@ export function tiles(state: TenantState, nextScheduledRun: string | null = null
   const count = (s: TableState['status']): number => all.filter((t) => t.status === s).length;
   const verified = all.filter((t) => t.verification?.status === 'Verified').length;
   return { successful: count('Successful'), warnings: count('Warning'), failed: count('Failed'), notMigrated: count('Not Migrated'), verified, nextScheduledRun };
-}
-
-export function statusPage(config: TenantConfig, state: TenantState): StatusPage {
-  return {
-    tenant: config.tenant,
-    status: state.status,
-    environmentState: state.environmentState,
-    sourceConnection: config.sourceConnection,
-    targetConnection: config.targetConnection,
-    companies: config.companies,
-    // Tenants set up before binlog capture existed use triggers.
-    capture: state.capture ?? (state.setupDone ? { mode: 'triggers', reason: 'set up before binary log capture existed' } : undefined),
-    setupError: state.setupError,
-    // The workflow's clock (the time of its latest activation): deterministic, and fresh enough for a tile.
-    tiles: tiles(state, state.schedule ? nextRun(state.schedule, new Date()) : null),
-    schedule: state.schedule ? describeSchedule(state.schedule) : undefined,
-    runtimeKey: state.runtimeKey,
-    disabled: state.disabled,
-    currentRun: state.currentRun !== undefined ? state.log.find((e) => e.run === state.currentRun) : undefined,
-    log: state.log,
-    tables: Object.values(state.tables),
-    findings: state.findings,
-    refusals: state.refusals,
-    dataVersion: state.dataVersion,
-    upgrades: state.upgrades,
-    hotfixes: state.hotfixes,
-    verifications: state.verifications,
-  };
 }

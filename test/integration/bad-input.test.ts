@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
-import { getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
+import { getStatus, runMigrationNow, tenantHandle, waitForRun, type FullStatus } from '../../client/operations';
 import { NO_PRIMARY_KEY_WARNING } from '../../activities/assess';
 import { id, qualified } from '../../activities/sql';
 import type { CaptureModeSetting, StatusPage } from '../../lib/types';
@@ -57,12 +57,12 @@ describe.each(['binlog', 'triggers'] as const)('bad input in %s mode', (mode: Ca
     });
   }
 
-  const statusJson = async (): Promise<StatusPage> => {
-    const out = await cm(['status', tenant, '--json']);
+  const statusJson = async (): Promise<FullStatus> => {
+    const out = await cm(['status', tenant, '--json', '--all']);
     expect(out.stderr).toBe('');
-    return JSON.parse(out.stdout) as StatusPage;
+    return JSON.parse(out.stdout) as FullStatus;
   };
-  const tableOf = (s: StatusPage, table: string, schema = src) => s.tables.find((t) => t.key === `${schema}.${table}`)!;
+  const tableOf = (s: FullStatus, table: string, schema = src) => s.tables.find((t) => t.key === `${schema}.${table}`)!;
 
   /** The "known schemas: a, b, c" list at the end of an unknown-company message. */
   function knownSchemas(message: string): string[] {
@@ -200,7 +200,7 @@ describe.each(['binlog', 'triggers'] as const)('bad input in %s mode', (mode: Ca
     expect(tableOf(s, ODD_TABLE)).toMatchObject({ table: ODD_TABLE, sourceSchema: src, targetSchema: dst, status: 'Successful', fullLoadRows: 2 });
 
     // The same as the operator reads it on the page and in the Setup Checklist.
-    const page = await cm(['status', tenant]);
+    const page = await cm(['status', tenant, '--all']);
     expect(page.code).toBe(0);
     // The table's row (with its status), not its line among the findings or the schema changes.
     const row = (table: string) => page.stdout.split('\n').find((l) => l.includes(` ${src}.${table} `) && / (Successful|Warning|Failed) /.test(l)) ?? `(no row for ${table})`;
@@ -272,7 +272,7 @@ describe.each(['binlog', 'triggers'] as const)('bad input in %s mode', (mode: Ca
     expect(run.stdout).toContain(`✔ ${oddSchema}.ledger: Successful, 2 rows`);
     await expectSameAcross(f.source, [oddSchema, 'ledger'], f.pool, [target, 'ledger']);
     expect(tableOf(await statusJson(), 'ledger', oddSchema)).toMatchObject({ status: 'Successful', sourceSchema: oddSchema, targetSchema: target });
-    const page = await cm(['status', tenant]);
+    const page = await cm(['status', tenant, '--company', oddSchema]);
     expect(page.stdout).toContain(`Companies (source schema → target schema): ${src} → ${dst}, ${oddSchema} → ${target}\n`);
     const row = page.stdout.split('\n').find((l) => l.includes(` ${oddSchema}.ledger `));
     expect(row).toMatch(/ Successful /);

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
-import { tenantHandle } from '../../client/operations';
+import { tenantHandle, type FullStatus } from '../../client/operations';
 import type { StatusPage } from '../../lib/types';
 import type { WorkerHandle } from '../../worker/main';
 import { count, dropCaptureFor, dropTenantState, dropSchemas, settingsFor, testClient, testPool, testWorker, uniqueName } from '../helpers';
@@ -106,9 +106,20 @@ it('creates a tenant, runs with --wait, and shows the status', async () => {
   expect(page.stdout).toMatch(/Status: Upgrade Pending/);
   expect(page.stdout).toMatch(/Migration Log/);
 
-  const json = JSON.parse((await cm(['status', tenant, '--json'])).stdout) as StatusPage;
+  const json = JSON.parse((await cm(['status', tenant, '--json', '--all'])).stdout) as FullStatus;
   expect(json.log[0]).toMatchObject({ run: 1, status: 'Completed', reason: 'first', trigger: 'update' });
   expect(json.tables[0]).toMatchObject({ table: 'customer', status: 'Successful', fullLoadRows: 2 });
+  expect(json.tableCounts).toMatchObject({ total: 1, byStatus: { Successful: 1 } });
+  // Filters and pages: the `tables` query behind them answers a page at a time.
+  const filtered = await cm(['status', tenant, '--status', 'Successful', '--table', 'cust*', '--page', '1']);
+  expect(filtered.stdout).toMatch(/\.customer .*Successful/);
+  expect(filtered.stdout).toMatch(/Page 1 of 1 \(1 tables that match\)/);
+  const none = await cm(['status', tenant, '--status', 'Failed']);
+  expect(none.stdout).not.toMatch(/\.customer /);
+  expect(none.stdout).toMatch(/0 tables that match/);
+  const badStatus = await cm(['status', tenant, '--status', 'Broken']);
+  expect(badStatus.code).not.toBe(0);
+  expect(badStatus.stderr).toMatch(/Allowed choices are Failed, Warning/);
 
   const unknown = await cm(['status', 'nobody-here']);
   expect(unknown.code).toBe(1);
@@ -171,5 +182,5 @@ it('cm upgrade names a version: --steps is a usage error, and steps that cannot 
 });
 
 async function getStatusJson(): Promise<StatusPage> {
-  return JSON.parse((await cm(['status', tenant, '--json'])).stdout) as StatusPage;
+  return JSON.parse((await cm(['status', tenant, '--json', '--all'])).stdout) as FullStatus;
 }

@@ -4,7 +4,7 @@
 // except for exactly the rows a strict cloud target must reject.
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
+import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun, type FullStatus } from '../../client/operations';
 import type { RunKind, StatusPage, TableState } from '../../lib/types';
 import { applySampleChanges, type ChangeSummary } from '../../seed/changes';
 import { SAMPLE_COMPANIES, seedSourceData } from '../../seed/generate';
@@ -27,7 +27,7 @@ let pool: Pool;
 let client: Client;
 let worker: WorkerHandle;
 
-const tableState = (status: StatusPage, schema: string, table: string): TableState => {
+const tableState = (status: FullStatus, schema: string, table: string): TableState => {
   const row = status.tables.find((t) => t.sourceSchema === schema && t.table === table);
   if (!row) throw new Error(`no status row for ${schema}.${table}`);
   return row;
@@ -45,7 +45,7 @@ async function expectTargetEqualsSource(): Promise<void> {
 }
 
 /** Per-table outcome of the latest run, the same after a full run and after a delta run. */
-function expectTableStatuses(status: StatusPage): void {
+function expectTableStatuses(status: FullStatus): void {
   for (const { source } of companies) {
     for (const table of CLEAN_TABLES) {
       const t = tableState(status, source, table);
@@ -104,7 +104,7 @@ it('sets up all three companies: permission tables are not migrated, the rest ge
 });
 
 /** Runs, expects the kind and a clean completion, then checks every table's status and content. */
-async function runAndCheck(kind: RunKind, reason: string): Promise<{ status: StatusPage; run: number }> {
+async function runAndCheck(kind: RunKind, reason: string): Promise<{ status: FullStatus; run: number }> {
   const started = await runMigrationNow(client, tenant, { requestedBy: 'jest', reason });
   expect(started.kind).toBe(kind);
   const entry = await waitForRun(client, tenant, started);

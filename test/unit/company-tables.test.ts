@@ -11,6 +11,11 @@ it('patterns: * and ? wildcards, case-insensitive, regex characters taken litera
   expect(matchesPattern('a.b', 'a.b')).toBe(true);
   expect(matchesPattern('axb', 'a.b')).toBe(false);
   expect(matchesPattern('x(1)', 'x(1)')).toBe(true);
+  expect(matchesPattern('', '*')).toBe(true);
+  expect(matchesPattern('abc', '**a*?c')).toBe(true);
+  expect(matchesPattern('ab', 'a?b')).toBe(false);
+  expect(matchesPattern('aXbXc', 'a*b*c')).toBe(true);
+  expect(matchesPattern('aXbXd', 'a*b*c')).toBe(false);
 });
 
 it('include and exclude give the reason a table is left out', () => {

@@ -1,7 +1,7 @@
 import {
   applyAssessment, applyRunResult, applyVerification, busyWith, initialState, recordRefusal, refuseCompanies, refuseDisable, refuseHotfix, refuseKeyReset, refuseReset,
   refuseRun, refuseSchedule, refuseSnapshot, refuseUpgrade, refuseVerify, runKind,
-  startRunEntry, statusPage, tiles,
+  startRunEntry, tiles,
   type TenantState,
 } from '../../workflows/tenant-state';
 import { DEFAULT_COPY } from '../../lib/constants';
@@ -346,57 +346,6 @@ describe('tiles', () => {
   });
   it('is all zero with no tables', () => {
     expect(tiles(initialState())).toEqual({ successful: 0, warnings: 0, failed: 0, notMigrated: 0, verified: 0, nextScheduledRun: null });
-  });
-});
-
-describe('statusPage', () => {
-  const config: TenantConfig = {
-    tenant: 'acme', sourceConnection: 'src', targetConnection: 'tgt', companies: [{ source: 'cronus', target: 'acme_cronus' }],
-    appUsers: ['app'], copy: DEFAULT_COPY, continueAsNewAfterEvents: 10_000, dataVersion: '1.0',
-  };
-
-  it('assembles the page from config and state', () => {
-    const s = readyState({
-      status: 'Replication In Progress',
-      tables: { 'cronus.a': tableState('a', { status: 'Successful' }), 'cronus.b': tableState('b', { status: 'Failed' }) },
-      findings: [{ severity: 'info', message: 'm' }],
-      refusals: [{ at: 't', action: 'a', reason: 'r' }],
-    });
-    startRunEntry(s, logEntry(1, { status: 'Completed' }));
-    startRunEntry(s, logEntry(2));
-    expect(statusPage(config, s)).toEqual({
-      tenant: 'acme',
-      status: 'Replication In Progress',
-      environmentState: 'Active',
-      sourceConnection: 'src',
-      targetConnection: 'tgt',
-      companies: [{ source: 'cronus', target: 'acme_cronus' }],
-      capture: { mode: 'triggers', reason: 'set up before binary log capture existed' },
-      setupError: undefined,
-      tiles: { successful: 1, warnings: 0, failed: 1, notMigrated: 0, verified: 0, nextScheduledRun: null },
-      currentRun: logEntry(2),
-      log: [logEntry(1, { status: 'Completed' }), logEntry(2)],
-      tables: [tableState('a', { status: 'Successful' }), tableState('b', { status: 'Failed' })],
-      findings: [{ severity: 'info', message: 'm' }],
-      refusals: [{ at: 't', action: 'a', reason: 'r' }],
-      dataVersion: '1.0',
-      upgrades: [],
-      verifications: [],
-      hotfixes: [],
-    });
-  });
-
-  it('has no current run when idle, and shows the setup error', () => {
-    const s = readyState({ setupError: 'boom', status: 'Setup Failed' });
-    startRunEntry(s, logEntry(1, { status: 'Completed' }));
-    s.currentRun = undefined;
-    const page = statusPage(config, s);
-    expect(page.currentRun).toBeUndefined();
-    expect(page.setupError).toBe('boom');
-    expect(page.status).toBe('Setup Failed');
-    // appUsers and copy settings are not part of the page.
-    expect(page).not.toHaveProperty('appUsers');
-    expect(page).not.toHaveProperty('copy');
   });
 });
 
