@@ -42,6 +42,8 @@ export interface CopySpec extends TablePair {
   /** Default `replace`; the full loads pass the tenant's setting (`load` unless configured). */
   writeMode?: WriteMode;
   onProgress?: (p: CopyProgress) => void;
+  /** Called (and awaited) after each batch is committed, before the next is written: a durable checkpoint. */
+  onCommitted?: (p: CopyProgress) => Promise<void>;
   /** Called (and awaited) with the keys of rows the target rejected, before progress moves past them. */
   onRejected?: (keys: KeyValue[][]) => Promise<void>;
 }
@@ -88,6 +90,7 @@ export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
     progress.firstError ??= out.firstError;
     if (out.rejectedKeys.length > 0) await spec.onRejected?.(out.rejectedKeys);
     if (keyPositions.length > 0) progress.lastKey = keyPositions.map((i) => rows[rows.length - 1][i] as KeyValue);
+    await spec.onCommitted?.(progress);
     spec.onProgress?.(progress);
   };
 

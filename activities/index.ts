@@ -11,13 +11,14 @@ import type {
 import { assess, UnknownCompanyError } from './assess';
 import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
+import { copyIdOf, currentActivityId, readCopyCheckpoint, saveCopyCheckpoint } from './copy-checkpoint';
 import { approximateColumns, copyColumns, listSchemas, readTable, readTables } from './introspect';
 import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
 import { captureTableIds, ensureCaptureSchema, removeCapture, requeueKeys } from './capture';
 import { captureSiteFor } from './capture-site';
 import { binlogUnusable, dropPosition, stageBinlogChanges, startPosition, type StageResult } from './binlog-capture';
 import { positionText } from '../lib/binlog-position';
-import { forEachLimited, id, qualified } from './sql';
+import { forEachLimited, id, qualified, type KeyValue } from './sql';
 import { claimTargetSchemas, createTargetTables, emptyTargetTables, ensureControlSchema, TargetRefused, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
 import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
@@ -285,9 +286,9 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
 
     async copyKeyRange(input: CopyRangeInput): Promise<RangeResult> {
       const started = Date.now();
+      const ctx = Context.current();
       const source = conns.pool(input.sourceConnection);
       const target = conns.pool(input.targetConnection);
-      const resumed = resumeFrom<{ rows: number; rejected: number; lastKey?: string; captureId?: number }>();
       await assertNoFence(target, input.tenant, 'replication');
       const meta = await loadMeta(source, input.table.sourceSchema, input.table.table);
       const drift = definitionDrift(meta, await readTable(target, input.table.targetSchema, meta.name));
@@ -295,38 +296,45 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const site = captureSiteFor(conns, input);
       const tableIds = await captureTableIds(site, [{ schema: meta.schema, table: meta.name }]);
       const capture = await ensureCapture(site, input.tenant, meta, {
-        tableId: tableIds.get(input.table.key), onWait: () => Context.current().heartbeat(resumed),
+        tableId: tableIds.get(input.table.key), onWait: () => ctx.heartbeat(),
       });
-      // Rows copied before capture was put back may be stale: such a range starts over.
-      const prior = resumed && (resumed.captureId ?? capture.id) === capture.id ? resumed : undefined;
+      const copyId = copyIdOf(input.tenant, input.table.targetSchema, meta.name, `range-${input.range.index}`);
       const conn = await target.getConnection();
       const claims = [claimName(input.table.targetSchema, meta.name, `range-${input.range.index}`)];
       try {
         await prepareTargetSession(conn);
-        await claimTable(conn, claims, () => Context.current().heartbeat(prior), Context.current().cancellationSignal);
+        await claimTable(conn, claims, () => ctx.heartbeat(), ctx.cancellationSignal);
+        // Where an earlier attempt's committed batches reached (read once the claim keeps every other
+        // attempt out). Rows copied before capture was put back may be stale: such a range starts over.
+        const saved = await readCopyCheckpoint(conn, copyId);
+        const prior = saved && (saved.captureId ?? capture.id) === capture.id ? saved : undefined;
+        const result = (rows: number, rejected: number, lastKey: KeyValue[] | undefined, firstError: string | undefined): RangeResult => ({
+          rows, rejected, firstError, durationMs: Date.now() - started, lastKey: lastKey ? String(lastKey[0]) : undefined, captureIds: [capture.id],
+          ...(prior ? { resumedAt: prior.rows } : {}),
+        });
+        if (prior?.done) return result(prior.rows, prior.rejected, prior.lastKey, prior.firstError);
         const copied = await copyRows({
           sourcePool: source, sourceSchema: meta.schema, targetConn: conn, targetSchema: input.table.targetSchema, table: meta.name,
           columns: copyColumns(meta).map((c) => c.name), key: meta.primaryKey, approx: approximateColumns(meta), lossy: drift.lossy,
-          after: prior?.lastKey !== undefined ? [prior.lastKey] : input.range.after !== undefined ? [input.range.after] : undefined,
+          after: prior?.lastKey ?? (input.range.after !== undefined ? [input.range.after] : undefined),
           upTo: input.range.upTo,
           keepFrom: input.table.keepFrom,
           batchRows: input.copy.writeBatchRows, batchBytes: input.copy.writeBatchBytes, writeMode: input.copy.writeMode ?? 'load',
-          signal: Context.current().cancellationSignal,
+          signal: ctx.cancellationSignal,
           onRejected: (keys) => requeueKeys(site.store, capture, meta.primaryKey, keys),
-          onProgress: (p) => Context.current().heartbeat({
-            key: input.table.key,
-            rows: (prior?.rows ?? 0) + p.rows, rejected: (prior?.rejected ?? 0) + p.rejected, lastKey: p.lastKey ? String(p.lastKey[0]) : prior?.lastKey,
-            captureId: capture.id,
+          onCommitted: (p) => saveCopyCheckpoint(conn, copyId, {
+            rows: (prior?.rows ?? 0) + p.rows, rejected: (prior?.rejected ?? 0) + p.rejected, lastKey: p.lastKey ?? prior?.lastKey,
+            captureId: capture.id, firstError: prior?.firstError ?? p.firstError, done: false,
           }),
+          // What the client's progress view shows for rows in flight.
+          onProgress: (p) => ctx.heartbeat({ key: input.table.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey ? String(p.lastKey[0]) : undefined }),
         });
-        return {
-          rows: (prior?.rows ?? 0) + copied.rows,
-          rejected: (prior?.rejected ?? 0) + copied.rejected,
-          firstError: copied.firstError,
-          durationMs: Date.now() - started,
-          lastKey: copied.lastKey ? String(copied.lastKey[0]) : prior?.lastKey,
-          captureIds: [capture.id],
+        const done = {
+          rows: (prior?.rows ?? 0) + copied.rows, rejected: (prior?.rejected ?? 0) + copied.rejected, lastKey: copied.lastKey ?? prior?.lastKey,
+          captureId: capture.id, firstError: prior?.firstError ?? copied.firstError, done: true,
         };
+        await saveCopyCheckpoint(conn, copyId, done);
+        return result(done.rows, done.rejected, done.lastKey, done.firstError);
       } finally {
         await releaseTable(conn, claims);
       }
@@ -345,6 +353,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const site = captureSiteFor(conns, input, () => ctx.heartbeat(checkpoint));
       const io = {
         tenant: input.tenant, source, target: conns.pool(input.targetConnection), site, copy: input.copy, verify: input.verify, signal: ctx.cancellationSignal,
+        copyOf: currentActivityId(),
         sourceTableIds: await captureTableIds(site, keyed.map((w) => ({ schema: w.sourceSchema, table: w.table }))),
       };
       const targets = await readTables(io.target, [...new Set(todo.map((w) => w.targetSchema))], names);

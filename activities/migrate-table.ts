@@ -3,6 +3,7 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { CopySettings, TableRunResult, TableStatus, TableWork, VerifySettings } from '../lib/types';
 import { captureCopied, captureLost, checkedCapture, findCapture, requeueKeys, type CaptureCheck, type CaptureEntry, type CaptureSite } from './capture';
 import { copyRows } from './copy';
+import { readCopyCheckpoint, saveCopyCheckpoint, type CopyCheckpoint, type CopyId } from './copy-checkpoint';
 import { applyDeltas } from './delta';
 import { approximateColumns, copyColumns, readTable, type TableMeta } from './introspect';
 import { errorText, isTableError, qualified, reviveKey, type KeyValue } from './sql';
@@ -28,6 +29,8 @@ export interface TableIo {
   sourceTableIds?: ReadonlyMap<string, string>;
   /** How the run verifies what it touched (absent: runs started before verification do not). */
   verify?: VerifySettings;
+  /** The activity copying (copy-checkpoint.ts): its full loads keep a durable checkpoint to resume from. */
+  copyOf?: string;
 }
 
 /** Where a table's copy stands, as carried in heartbeat details. */
@@ -158,16 +161,30 @@ export async function migrateTable(
       result.fullLoadRows = precopied.rows;
       firstError = precopied.firstError;
     } else if (full) {
-      const prior = resume?.key === work.key && (resume.captureId ?? capture.id) === capture.id ? resume : undefined;
-      const copied = await copyRows({
-        ...base, ...batch, key,
-        after: prior?.lastKey && reviveKey(prior.lastKey), // a binary key came back through JSON
-        onRejected: (keys) => requeueKeys(io.site.store, capture, key, keys),
-        onProgress: (p) => report({ key: work.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey, captureId: capture.id }),
+      // Where an earlier attempt's committed batches reached: the durable checkpoint (written after
+      // each batch), else the heartbeat's. A copy from before capture was put back starts over.
+      const copyId: CopyId | undefined = io.copyOf ? { tenant: io.tenant, targetSchema: work.targetSchema, table: work.table, part: 'table', copy: io.copyOf } : undefined;
+      const saved = copyId ? await readCopyCheckpoint(conn, copyId) : resume?.key === work.key ? { ...resume, rejected: 0, done: false } : undefined;
+      const prior = saved && (saved.captureId ?? capture.id) === capture.id ? saved : undefined;
+      const progress = (rows: number, lastKey: KeyValue[] | undefined, done: boolean): CopyCheckpoint => ({
+        rows: (prior?.rows ?? 0) + rows, rejected: 0, lastKey: lastKey ?? (prior?.lastKey && reviveKey(prior.lastKey)), captureId: capture.id, done,
       });
-      result.fullLoadRows = (prior?.rows ?? 0) + copied.rows;
-      firstError = copied.firstError;
-      result.lastSyncPosition = copied.lastKey ? `key ${copied.lastKey.join(',')}` : undefined;
+      if (prior && 'done' in prior && prior.done) {
+        result.fullLoadRows = prior.rows;
+        result.lastSyncPosition = prior.lastKey ? `key ${prior.lastKey.join(',')}` : undefined;
+      } else {
+        const copied = await copyRows({
+          ...base, ...batch, key,
+          after: prior?.lastKey && reviveKey(prior.lastKey), // a binary key came back through JSON
+          onRejected: (keys) => requeueKeys(io.site.store, capture, key, keys),
+          onCommitted: copyId && ((p) => saveCopyCheckpoint(conn, copyId, progress(p.rows, p.lastKey, false))),
+          onProgress: (p) => report({ key: work.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey, captureId: capture.id }),
+        });
+        if (copyId) await saveCopyCheckpoint(conn, copyId, progress(copied.rows, copied.lastKey, true));
+        result.fullLoadRows = (prior?.rows ?? 0) + copied.rows;
+        firstError = copied.firstError;
+        result.lastSyncPosition = copied.lastKey ? `key ${copied.lastKey.join(',')}` : undefined;
+      }
     }
     if (owed !== undefined) await captureCopied(io.site.store, capture);
     result.fullLoadDone = true;

@@ -96,6 +96,20 @@ const CONTROL_TABLES: Record<string, string> = {
      progress MEDIUMTEXT NOT NULL,
      updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
      PRIMARY KEY (tenant, target_schema, table_name)`,
+  // Where each full-load copy stands, written after every committed batch (copy-checkpoint.ts).
+  copy_checkpoint: `tenant VARCHAR(64) NOT NULL,
+     target_schema VARCHAR(64) NOT NULL,
+     table_name VARCHAR(64) NOT NULL,
+     part VARCHAR(32) NOT NULL,
+     copy_id VARCHAR(512) NOT NULL,
+     copy_rows BIGINT NOT NULL,
+     rejected BIGINT NOT NULL,
+     last_key MEDIUMTEXT NULL,
+     capture_id BIGINT NULL,
+     first_error TEXT NULL,
+     done TINYINT NOT NULL,
+     updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+     PRIMARY KEY (tenant, target_schema, table_name, part)`,
   // Binlog capture: where the tenant's reader stands in the source's binary log (binlog-capture.ts).
   capture_position: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
      file VARCHAR(255) NOT NULL,
@@ -118,7 +132,7 @@ export const CONTROL_TABLE_NAMES = Object.keys(CONTROL_TABLES);
 /** Control tables whose tenant rows belong in a restore point (the fence's own rows do not). */
 export const RESTORED_CONTROL_TABLES = ['environment', 'job_queue', 'schema_history', 'hotfix_log'];
 
-export async function ensureControlSchema(pool: Pool): Promise<void> {
+export async function ensureControlSchema(pool: Pool | PoolConnection): Promise<void> {
   await pool.query(`CREATE SCHEMA IF NOT EXISTS ${id(CONTROL_SCHEMA)} DEFAULT CHARACTER SET utf8mb4`);
   for (const [table, columns] of Object.entries(CONTROL_TABLES)) {
     await pool.query(`CREATE TABLE IF NOT EXISTS ${qualified(CONTROL_SCHEMA, table)} (${columns}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);

@@ -494,6 +494,8 @@ export interface RangeResult {
   lastKey?: string;
   /** The capture each range copied under (one id per range, or several after the capture was put back meanwhile). */
   captureIds?: number[];
+  /** A retried attempt: the rows its earlier attempts had committed, which it did not copy again. */
+  resumedAt?: number;
 }
 
 /** One table's work in a run; `precopied` is set when its full load was done by key-range activities. */

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createMysqlPool, DEFAULT_MYSQL_URL } from '../activities/connections';
 import { CONTROL_TABLE_NAMES } from '../activities/target-schema';
@@ -204,4 +205,46 @@ export async function dropTenantState(pool: Pool, tenant: string): Promise<void>
   }
   const [accounts] = await pool.query<RowDataPacket[]>('SELECT Host AS h FROM mysql.user WHERE User = ?', [tenantAccountName(tenant)]);
   for (const a of accounts) await pool.query('DROP USER IF EXISTS ?@?', [tenantAccountName(tenant), String(a.h)]);
+}
+
+/** One part of a full-load copy at a kill: rows committed on the target, and how many lie beyond its durable checkpoint. */
+export interface CopyPartAtKill {
+  part: string;
+  committed: number;
+  checkpointRows?: number;
+  /** Committed rows a retry writes again (beyond the checkpoint it resumes from). */
+  beyond: number;
+}
+
+/**
+ * Where the full-load copies of `table` (single integer key `id`) by the run `runWorkflowId` stand on
+ * the target right after a kill: per key range (or the whole table), the committed rows beyond the
+ * durable checkpoint the retry resumes from (copy-checkpoint.ts). Exact resume means at most one batch.
+ */
+export async function copyPartsAtKill(client: Client, pool: Pool, tenant: string, schema: string, table: string, runWorkflowId: string): Promise<CopyPartAtKill[]> {
+  const history = await client.workflow.getHandle(runWorkflowId).fetchHistory();
+  const ranges = (history.events ?? [])
+    .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'copyKeyRange')
+    .map((e) => defaultPayloadConverter.fromPayload<{ table: { table: string }; range: { index: number; after?: string; upTo?: string } }>(e.activityTaskScheduledEventAttributes!.input!.payloads![0]))
+    .filter((i) => i.table.table === table)
+    .map((i) => ({ part: `range-${i.range.index}`, after: i.range.after, upTo: i.range.upTo }));
+  const parts = ranges.length > 0 ? ranges : [{ part: 'table', after: undefined, upTo: undefined }];
+  const [checkpoints] = await pool.query<RowDataPacket[]>(
+    'SELECT part, copy_rows, last_key FROM cm_control.copy_checkpoint WHERE tenant = ? AND target_schema = ? AND table_name = ? AND copy_id LIKE ?',
+    [tenant, schema, table, `${runWorkflowId.replace(/[\\%_]/g, '\\$&')}/%`],
+  );
+  const out: CopyPartAtKill[] = [];
+  for (const p of parts) {
+    const cp = checkpoints.find((c) => c.part === p.part);
+    const bounds = [p.after !== undefined && `id > ${Number(p.after)}`, p.upTo !== undefined && `id <= ${Number(p.upTo)}`].filter(Boolean);
+    const where = bounds.join(' AND ') || '1 = 1';
+    const resumeAfter = cp?.last_key ? Number(JSON.parse(cp.last_key)[0]) : undefined;
+    out.push({
+      part: p.part,
+      committed: await count(pool, schema, table, where),
+      checkpointRows: cp ? Number(cp.copy_rows) : undefined,
+      beyond: await count(pool, schema, table, resumeAfter !== undefined ? `${where} AND id > ${resumeAfter}` : where),
+    });
+  }
+  return out;
 }

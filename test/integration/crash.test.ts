@@ -2,12 +2,13 @@
 // a large table is half copied, then started again. The run still completes, the target equals the
 // source with nothing lost and nothing doubled (also in a table without a key), and a change made
 // while no worker was running arrives with the next run.
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
+import type { KeyRange, RangeResult } from '../../lib/types';
 import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
 import {
-  count, dropCaptureFor, dropSchemas, ensureBuilt, expectSameTable, processAlive, spawnWorkerProcess, testClient, testPool,
+  copyPartsAtKill, count, dropCaptureFor, dropSchemas, ensureBuilt, expectSameTable, processAlive, spawnWorkerProcess, testClient, testPool,
   uniqueName, waitForWorkerProcess, waitUntil, type WorkerProcess,
 } from '../helpers';
 
@@ -66,6 +67,11 @@ afterAll(async () => {
   await client.connection.close();
 });
 
+async function scheduledInput(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>, eventId: string): Promise<{ range: KeyRange }> {
+  const e = (history.events ?? []).find((x) => String(x.eventId) === eventId)!;
+  return defaultPayloadConverter.fromPayload<{ range: KeyRange }>(e.activityTaskScheduledEventAttributes!.input!.payloads![0]);
+}
+
 it('a worker process killed mid-copy is replaced and the copy completes: nothing lost, nothing doubled', async () => {
   let worker = await startWorkerProcess();
   try {
@@ -82,7 +88,7 @@ it('a worker process killed mid-copy is replaced and the copy completes: nothing
     expect(started.kind).toBe('full');
 
     // Kill once both key-range copies have reported a position (heartbeat details: rows, last key)
-    // and the target holds part of the table: under half, so neither range has finished.
+    // and the target holds a quarter to a half of the table, so neither range has finished.
     const positions = async () => {
       const { raw } = await client.workflow.getHandle(started.workflowId).describe();
       return (raw.pendingActivities ?? [])
@@ -94,7 +100,8 @@ it('a worker process killed mid-copy is replaced and the copy completes: nothing
       const reported = await positions();
       seen = await count(pool, dst, 'big');
       if (seen >= BIG_ROWS / 2) throw new Error(`${seen} big rows were copied before both ranges had reported a position`);
-      if (reported.length === 2 && reported.every((p) => p.rows > 0 && p.lastKey !== undefined) && seen > 0) break;
+      // A quarter in: past the first heartbeats, so a heartbeat's position may lag the committed rows.
+      if (reported.length === 2 && reported.every((p) => p.rows > 0 && p.lastKey !== undefined) && seen >= BIG_ROWS / 4) break;
       if (Date.now() > deadline) throw new Error(`the copy did not start: ${worker.output()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -105,6 +112,15 @@ it('a worker process killed mid-copy is replaced and the copy completes: nothing
     const atKill = await count(pool, dst, 'big');
     console.log(`worker killed with ${seen} of ${BIG_ROWS} big rows on the target (${atKill} once it was dead)`);
     expect(atKill).toBeLessThan(BIG_ROWS);
+
+    // Exact resume: a retry starts where the committed batches reached (the checkpoint each batch
+    // leaves on the target), not at the throttled heartbeat's position, so at most one batch of rows
+    // is on the target beyond it and gets written again.
+    const parts = await copyPartsAtKill(client, pool, tenant, dst, 'big', started.workflowId);
+    console.log(`at the kill: ${JSON.stringify(parts)}`);
+    expect(parts.map((p) => p.part).sort()).toEqual(['range-0', 'range-1']);
+    for (const p of parts) expect(p.beyond).toBeLessThanOrEqual(500); // writeBatchRows
+    const committedAtKill = new Map(parts.map((p) => [Number(p.part.replace('range-', '')), p.committed]));
 
     // Changes while no worker runs: rows the copy had passed (ids 1, 2, 150000 and 150002 are at or
     // before each range's reported position), rows ahead of it, and a row beyond the last key.
@@ -145,6 +161,14 @@ it('a worker process killed mid-copy is replaced and the copy completes: nothing
     }
     expect(attempts).toHaveLength(2);
     for (const attempt of attempts) expect(attempt).toBeGreaterThanOrEqual(2);
+    // Each retry says where it resumed: within one batch of what was committed at the kill.
+    for (const e of history.events ?? []) {
+      const done = e.activityTaskCompletedEventAttributes;
+      if (!done || scheduled.get(String(done.scheduledEventId)) !== 'copyKeyRange') continue;
+      const out = defaultPayloadConverter.fromPayload<RangeResult>(done.result!.payloads![0]);
+      const input = await scheduledInput(history, String(done.scheduledEventId));
+      expect(out.resumedAt).toBeGreaterThanOrEqual(committedAtKill.get(input.range.index)! - 500);
+    }
 
     // The next run is changes only and brings over what it has not seen yet.
     await pool.query(`INSERT INTO ${src}.nokey VALUES (1, 'dup 1')`);
