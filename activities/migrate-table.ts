@@ -1,6 +1,7 @@
 // One table's part of a run: its full load when it needs one, then every captured change.
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { CopySettings, TableRunResult, TableStatus, TableWork, VerifySettings } from '../lib/types';
+import { MAX_RANGES_PER_TABLE } from '../lib/constants';
 import { captureCopied, captureLost, checkedCapture, findCapture, requeueKeys, type CaptureCheck, type CaptureEntry, type CaptureSite } from './capture';
 import { copyRows } from './copy';
 import { readCopyCheckpoint, saveCopyCheckpoint, type CopyCheckpoint, type CopyId } from './copy-checkpoint';
@@ -12,7 +13,7 @@ import { prepareTargetSession, TableWriter } from './writer';
 import { checkApplied, forgetSlice, verifySlice, type RunVerifyIo } from './run-verify';
 import type { LossyColumn } from './definition-drift';
 
-/** The claims of a ranged load's attempts (copyKeyRange), one per range. */
+/** The claims of a ranged load's attempts (copyKeyRange), one per range: every range a run may cut (any run's). */
 export const rangeClaims = (targetSchema: string, table: string, ranges: number): string[] =>
   Array.from({ length: ranges }, (_, i) => claimName(targetSchema, table, `range-${i}`));
 
@@ -103,7 +104,7 @@ export async function migrateTable(
   // This attempt alone writes the table, and no range attempt of this or an earlier run may either:
   // a run whose range failed moves on while the other ranges still copy.
   const mayHaveRanges = !!work.precopied || (work.full && work.splittable && work.estimatedRows >= io.copy.largeTableRows);
-  const claims = [claimName(work.targetSchema, work.table), ...(mayHaveRanges ? rangeClaims(work.targetSchema, work.table, io.copy.rangesPerTable) : [])];
+  const claims = [claimName(work.targetSchema, work.table), ...(mayHaveRanges ? rangeClaims(work.targetSchema, work.table, MAX_RANGES_PER_TABLE) : [])];
   try {
     await prepareTargetSession(conn);
     await claimTable(conn, claims, () => reportCheckpoint(last), io.signal);

@@ -18,9 +18,13 @@ export const MigrationStatusKey = defineSearchAttributeKey('MigrationStatus', Se
 export const MigrationPhaseKey = defineSearchAttributeKey('MigrationPhase', SearchAttributeType.KEYWORD);
 export const SEARCH_ATTRIBUTES = [TenantIdKey, MigrationStatusKey, MigrationPhaseKey];
 
+/** A large table is copied by at most this many key-range activities (each claims its own lock). */
+export const MAX_RANGES_PER_TABLE = 64;
+
 export const DEFAULT_COPY: CopySettings = {
   concurrency: 4,
   rangesPerTable: 2,
+  chunkRows: 250_000,
   largeTableRows: 100_000,
   smallBatchRows: 50_000,
   smallBatchTables: 100,

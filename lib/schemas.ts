@@ -35,6 +35,7 @@ export const copySettingsSchema = z
   .object({
     concurrency: z.number().int().min(1).max(64),
     rangesPerTable: z.number().int().min(1).max(64),
+    chunkRows: z.number().int().min(1_000).max(100_000_000),
     largeTableRows: z.number().int().min(1),
     smallBatchRows: z.number().int().min(1),
     smallBatchTables: z.number().int().min(1).max(1000),

@@ -43,8 +43,14 @@ export type WriteMode = 'load' | 'replace';
 export interface CopySettings {
   /** Activities a run keeps in flight at once. */
   concurrency: number;
-  /** Key ranges a large table is split into. */
+  /** Key ranges a large table is split into, at least (a big one gets one per `chunkRows`). */
   rangesPerTable: number;
+  /**
+   * Estimated rows per key range of a large table: a table of 1M rows is copied by 1M / chunkRows
+   * activities that any worker may run (at most MAX_RANGES_PER_TABLE). Optional: tenants started
+   * before it use the default.
+   */
+  chunkRows?: number;
   /** Estimated rows from which a table counts as large (own activities, split in ranges). */
   largeTableRows: number;
   /** Estimated rows one batch activity of small tables may carry. */

@@ -147,6 +147,8 @@ export interface WorkerProcessOptions {
   mysqlUrl?: string;
   /** The worker's upgrades root (CM_UPGRADES_DIR); default the shipped upgrades/. */
   upgradesRoot?: string;
+  /** More environment for the process (CM_MAX_ACTIVITIES, CM_RUNTIME_KEY_DIR…). */
+  env?: Record<string, string>;
 }
 
 /** Starts `cm worker` (bin/cm.js) as a separate process on the test server and task queue. */
@@ -162,6 +164,7 @@ export function spawnWorkerProcess(taskQueue: string, opts: WorkerProcessOptions
       MYSQL_URL: mysqlUrl,
       CM_CONN_LOCAL_URL: mysqlUrl,
       ...(opts.upgradesRoot ? { CM_UPGRADES_DIR: opts.upgradesRoot } : {}),
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -229,22 +232,35 @@ export async function copyPartsAtKill(client: Client, pool: Pool, tenant: string
     .filter((i) => i.table.table === table)
     .map((i) => ({ part: `range-${i.range.index}`, after: i.range.after, upTo: i.range.upTo }));
   const parts = ranges.length > 0 ? ranges : [{ part: 'table', after: undefined, upTo: undefined }];
-  const [checkpoints] = await pool.query<RowDataPacket[]>(
-    'SELECT part, copy_rows, last_key FROM cm_control.copy_checkpoint WHERE tenant = ? AND target_schema = ? AND table_name = ? AND copy_id LIKE ?',
-    [tenant, schema, table, `${runWorkflowId.replace(/[\\%_]/g, '\\$&')}/%`],
-  );
-  const out: CopyPartAtKill[] = [];
-  for (const p of parts) {
-    const cp = checkpoints.find((c) => c.part === p.part);
-    const bounds = [p.after !== undefined && `id > ${Number(p.after)}`, p.upTo !== undefined && `id <= ${Number(p.upTo)}`].filter(Boolean);
-    const where = bounds.join(' AND ') || '1 = 1';
-    const resumeAfter = cp?.last_key ? Number(JSON.parse(cp.last_key)[0]) : undefined;
-    out.push({
-      part: p.part,
-      committed: await count(pool, schema, table, where),
-      checkpointRows: cp ? Number(cp.copy_rows) : undefined,
-      beyond: await count(pool, schema, table, resumeAfter !== undefined ? `${where} AND id > ${resumeAfter}` : where),
-    });
+  // One consistent snapshot: copies still running elsewhere move on meanwhile, and a live copy has at
+  // most its latest batch committed ahead of its checkpoint at any instant.
+  const conn = await pool.getConnection();
+  const rows = async (where: string): Promise<number> => {
+    const [r] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${escapeId(schema, true)}.${escapeId(table, true)} WHERE ${where}`);
+    return Number(r[0].n);
+  };
+  await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
+  try {
+    const [checkpoints] = await conn.query<RowDataPacket[]>(
+      'SELECT part, copy_rows, last_key FROM cm_control.copy_checkpoint WHERE tenant = ? AND target_schema = ? AND table_name = ? AND copy_id LIKE ?',
+      [tenant, schema, table, `${runWorkflowId.replace(/[\\%_]/g, '\\$&')}/%`],
+    );
+    const out: CopyPartAtKill[] = [];
+    for (const p of parts) {
+      const cp = checkpoints.find((c) => c.part === p.part);
+      const bounds = [p.after !== undefined && `id > ${Number(p.after)}`, p.upTo !== undefined && `id <= ${Number(p.upTo)}`].filter(Boolean);
+      const where = bounds.join(' AND ') || '1 = 1';
+      const resumeAfter = cp?.last_key ? Number(JSON.parse(cp.last_key)[0]) : undefined;
+      out.push({
+        part: p.part,
+        committed: await rows(where),
+        checkpointRows: cp ? Number(cp.copy_rows) : undefined,
+        beyond: await rows(resumeAfter !== undefined ? `${where} AND id > ${resumeAfter}` : where),
+      });
+    }
+    return out;
+  } finally {
+    await conn.query('COMMIT').catch(() => undefined);
+    conn.release();
   }
-  return out;
 }

@@ -23,6 +23,8 @@ export interface StartWorkerOptions {
   runtimeKeys?: RuntimeKeyFiles;
   /** Where this runtime's data upgrade steps live (default: CM_UPGRADES_DIR, else the shipped upgrades/). */
   upgradesRoot?: string;
+  /** Activities this worker runs at once (default 8; CM_MAX_ACTIVITIES for `cm worker`). */
+  maxActivities?: number;
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandle> {
@@ -42,7 +44,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...workflows,
     activities: createActivities(registry, { temporalClient, runtimeKeys: opts.runtimeKeys, upgradesRoot: opts.upgradesRoot }),
-    maxConcurrentActivityTaskExecutions: 8,
+    maxConcurrentActivityTaskExecutions: opts.maxActivities ?? 8,
     // A graceful stop lets in-flight activities heartbeat their position first.
     shutdownGraceTime: '10s',
   });

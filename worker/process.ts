@@ -6,7 +6,16 @@ import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { checkReachable } from '../activities/connections';
 import { temporalSettings } from '../lib/env';
 import { connectClient, ensureSearchAttributes } from '../lib/temporal-connection';
+import { UserFacingError } from '../lib/errors';
 import { startWorker } from './main';
+
+/** A positive whole number from the environment, or undefined when unset; anything else stops the worker with the reason. */
+function positive(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UserFacingError(`${name} must be a whole number of at least 1 (got '${value}')`);
+  return n;
+}
 
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = pino({ name: 'cm-worker', level: env.CM_LOG_LEVEL ?? 'info' });
@@ -22,6 +31,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     workflowBundlePath: env.CM_WORKFLOW_BUNDLE,
     identity: `cm-worker:${process.pid}@${hostname()}`,
     upgradesRoot: env.CM_UPGRADES_DIR,
+    maxActivities: positive(env.CM_MAX_ACTIVITIES, 'CM_MAX_ACTIVITIES'),
   });
   log.info({ address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue }, 'worker running');
   const stop = (signal: string) => {

@@ -4,7 +4,7 @@ import { ActivityFailure, ApplicationFailure, setHandler, workflowInfo } from '@
 import type { RangeResult, RunInput, RunProgress, RunResult, SchemaFollowResult, TableRunResult, TableWork } from '../lib/types';
 import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, progressQuery } from './messages';
-import { describeTables, followedTables, needsFullLoad, planRun, rowsOf, runKindOf } from './run-plan';
+import { describeTables, followedTables, needsFullLoad, planRun, rangeCount, rowsOf, runKindOf } from './run-plan';
 import { Semaphore } from './semaphore';
 
 export async function replicationRun(input: RunInput): Promise<RunResult> {
@@ -58,7 +58,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
 
   const copyInRanges = async (table: TableWork): Promise<void> => {
     try {
-      const ranges = await slots.run(() => planKeyRanges({ sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, table, ranges: input.copy.rangesPerTable }));
+      const ranges = await slots.run(() => planKeyRanges({ sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, table, ranges: rangeCount(table, input.copy) }));
       markStarted([table]);
       const parts: RangeResult[] = await Promise.all(
         ranges.map((range) =>

@@ -2,6 +2,7 @@
 // Small tables travel many to an activity (a run over thousands of tables stays a short history);
 // a large table needing a full load gets key-range activities of its own, copied in parallel.
 import type { CopySettings, RunKind, SchemaFollowResult, TableStats, TableWork } from '../lib/types';
+import { DEFAULT_COPY, MAX_RANGES_PER_TABLE } from '../lib/constants';
 
 /** Whether a table's part of a run is a full load. Key-less tables are copied whole every run: that does not make a run a full copy. */
 export const needsFullLoad = (t: TableWork): boolean => t.full && t.hasPrimaryKey;
@@ -38,6 +39,16 @@ export function planRun(tables: TableWork[], copy: CopySettings): RunPlan {
   }
   if (batch.length > 0) batches.push(batch);
   return { batches, ranged };
+}
+
+/**
+ * How many key ranges a large table's full load is cut into: one per `chunkRows` estimated rows, at
+ * least `rangesPerTable`, at most MAX_RANGES_PER_TABLE. Each is an activity of its own that any
+ * worker may take, so one big table keeps every worker busy.
+ */
+export function rangeCount(table: Pick<TableWork, 'estimatedRows'>, copy: CopySettings): number {
+  const bySize = Math.ceil(Math.max(0, table.estimatedRows) / (copy.chunkRows ?? DEFAULT_COPY.chunkRows!));
+  return Math.min(MAX_RANGES_PER_TABLE, Math.max(copy.rangesPerTable, bySize, 1));
 }
 
 /** "cronus.customer, cronus.item … (+48 more)": a short label for an activity summary. */

@@ -1,4 +1,4 @@
-import { describeTables, planRun } from '../../workflows/run-plan';
+import { describeTables, planRun, rangeCount } from '../../workflows/run-plan';
 import { DEFAULT_COPY } from '../../lib/constants';
 import type { CopySettings, TableWork } from '../../lib/types';
 
@@ -94,6 +94,24 @@ describe('planRun', () => {
       expect(b.length).toBeGreaterThan(0);
       expect(b.length).toBeLessThanOrEqual(copy.smallBatchTables);
     }
+  });
+});
+
+describe('rangeCount', () => {
+  const copy: CopySettings = { ...DEFAULT_COPY, rangesPerTable: 2, chunkRows: 250_000 };
+  it('cuts a big table by size, so several workers share it', () => {
+    expect(rangeCount({ estimatedRows: 1_000_000 }, copy)).toBe(4);
+    expect(rangeCount({ estimatedRows: 1_000_001 }, copy)).toBe(5);
+    expect(rangeCount({ estimatedRows: 10_000_000 }, copy)).toBe(40);
+  });
+  it('keeps rangesPerTable as the least, and 64 as the most', () => {
+    expect(rangeCount({ estimatedRows: 120_000 }, copy)).toBe(2);
+    expect(rangeCount({ estimatedRows: 0 }, copy)).toBe(2);
+    expect(rangeCount({ estimatedRows: 1_000_000_000 }, copy)).toBe(64);
+  });
+  it('uses the default chunk for tenants set up before the setting', () => {
+    const { chunkRows: _c, ...older } = copy;
+    expect(rangeCount({ estimatedRows: 1_000_000 }, older)).toBe(4);
   });
 });
 
