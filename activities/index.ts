@@ -21,7 +21,7 @@ import { positionText } from '../lib/binlog-position';
 import { forEachLimited, id, qualified, type KeyValue } from './sql';
 import { claimTargetSchemas, createTargetTables, emptyTargetTables, ensureControlSchema, TargetRefused, writeEnvironmentState } from './target-schema';
 import { assertNoFence, createUpgradeActivities } from './upgrade-activities';
-import { checkRuntimeKey, ensureRuntimeKey, resetRuntimeKey, RuntimeKeyFiles } from './runtime-key';
+import { checkRuntimeKey, ensureRuntimeKey, keyRollout, resetRuntimeKey, RuntimeKeyFiles, type KeyRollout } from './runtime-key';
 import { prepareTargetSession } from './writer';
 import { definitionDrift, driftMessage, type Drift } from './definition-drift';
 import { createVerifyActivities } from './verify-tables';
@@ -135,9 +135,14 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       return ensureRuntimeKey(conns.pool(input.targetConnection), runtimeKeys, input.tenant);
     },
 
-    /** Reset Runtime Service Key: a new key for this runtime; runtimes holding the old one are shut out. */
-    async resetRuntimeServiceKey(input: { tenant: string; targetConnection: string; requestedBy?: string }): Promise<RuntimeKeyInfo> {
-      return resetRuntimeKey(conns.pool(input.targetConnection), runtimeKeys, input.tenant, input.requestedBy);
+    /** Reset Runtime Service Key: a new key, written on this runtime; the old one stays valid for `graceHours` (0: at once shut out). */
+    async resetRuntimeServiceKey(input: { tenant: string; targetConnection: string; requestedBy?: string; graceHours?: number }): Promise<RuntimeKeyInfo> {
+      return resetRuntimeKey(conns.pool(input.targetConnection), runtimeKeys, input.tenant, input.requestedBy, input.graceHours);
+    },
+
+    /** Which runtime hosts present which key; `finish` retires the previous key once none presents it. */
+    async runtimeKeyRollout(input: { tenant: string; targetConnection: string; finish: boolean; force: boolean }): Promise<KeyRollout> {
+      return keyRollout(conns.pool(input.targetConnection), input.tenant, input);
     },
 
     async setReplicationSchedule(input: { tenant: string; taskQueue: string; spec: ScheduleSpec | null }): Promise<void> {

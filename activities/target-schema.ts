@@ -110,6 +110,19 @@ const CONTROL_TABLES: Record<string, string> = {
      done TINYINT NOT NULL,
      updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
      PRIMARY KEY (tenant, target_schema, table_name, part)`,
+  // A reset's previous runtime service key, valid until its grace period ends or the rollout is finished.
+  runtime_key_previous: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
+     key_id CHAR(8) NOT NULL,
+     salt VARBINARY(16) NOT NULL,
+     key_hash VARBINARY(32) NOT NULL,
+     valid_until DATETIME(3) NOT NULL`,
+  // Each runtime host's latest presentation of a tenant's key (which key, accepted or not).
+  runtime_presence: `tenant VARCHAR(64) NOT NULL,
+     host VARCHAR(255) NOT NULL,
+     key_id CHAR(8) NULL,
+     verdict VARCHAR(16) NOT NULL,
+     last_seen DATETIME(3) NOT NULL,
+     PRIMARY KEY (tenant, host)`,
   // Binlog capture: where the tenant's reader stands in the source's binary log (binlog-capture.ts).
   capture_position: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
      file VARCHAR(255) NOT NULL,

@@ -13,7 +13,7 @@ import type { CopySettings, TableFilter } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
 import {
   applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getAllTables, getStatus, getSummary, getTablePage, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
-  resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
+  resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, runtimeKeyRollout, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
 } from './operations';
 import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
@@ -355,7 +355,7 @@ export function buildProgram(): Command {
         }
         if (!held || keyId(held) !== info.keyId) {
           throw new UserFacingError(
-            `this machine (${hostname()}) ${held ? `holds key ${keyId(held) ?? '(unrecognised)'}, not the current one` : 'holds no key'} for ${name}: the current ${about}. ` +
+            `this machine (${new RuntimeKeyFiles().runtimeName}) ${held ? `holds key ${keyId(held) ?? '(unrecognised)'}, not the current one` : 'holds no key'} for ${name}: the current ${about}. ` +
               `Run this command on ${info.deliveredTo}, or reset the key from here with: cm key reset ${name}`,
           );
         }
@@ -370,16 +370,65 @@ export function buildProgram(): Command {
       process.stdout.write(`${newKey()}\n`);
     });
   key
+    .command('install')
+    .description("install the tenant's key on this runtime host (read from stdin or --from-file): every host serving the tenant needs it")
+    .argument('<tenant>')
+    .option('--from-file <path>', 'read the key from this file instead of stdin')
+    .action((name: string, opts) => {
+      const text = (opts.fromFile ? readFileSync(opts.fromFile, 'utf8') : readFileSync(0, 'utf8')).trim();
+      if (!keyId(text)) throw new UserFacingError('that is not a cm runtime key (cmk_<8 hex>_<43 characters>): print the current one with `cm key get <tenant>` on the host that holds it');
+      const files = new RuntimeKeyFiles();
+      files.write(name, text);
+      process.stdout.write(`Installed key ${keyId(text)} for ${name} in ${files.path(name)}; the worker on this host presents it from its next activity.\n`);
+    });
+  key
     .command('reset')
-    .description('Reset Runtime Service Key: a new key for the runtime that executes the reset; runtimes holding the old key are refused from then on')
+    .description('Reset Runtime Service Key: a new key, written on the runtime host that executes the reset; the old key stays valid for the grace period so runs in flight go on')
     .argument('<tenant>')
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--grace <hours>', 'how long the old key stays valid (default 24); install the new key on every host meanwhile', (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0 || n > 720) throw new InvalidArgumentError('hours between 0 and 720');
+      return n;
+    })
+    .option('--revoke-old', 'shut the old key out at once (a leaked key): hosts still holding it are refused from now on')
+    .option('--json', 'print the key information as JSON')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
-        const info = await resetRuntimeServiceKey(client, name, { requestedBy: operator(), reason: opts.reason });
+        const graceHours = opts.revokeOld ? 0 : opts.grace;
+        const info = await resetRuntimeServiceKey(client, name, { requestedBy: operator(), reason: opts.reason, ...(graceHours !== undefined ? { graceHours } : {}) });
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+          return;
+        }
         process.stdout.write(
-          `New runtime service key ${info.keyId} for ${name}, delivered to the runtime on ${info.deliveredTo}. Runtimes holding the old key are refused from now on.\n` +
-            `Print it on ${info.deliveredTo} with: cm key get ${name}\n`,
+          `New runtime service key ${info.keyId} for ${name}, written on the runtime host ${info.deliveredTo}.\n` +
+            (info.previous
+              ? `The previous key ${info.previous.keyId} stays valid until ${info.previous.validUntil}: install the new one on every host ` +
+                `(\`cm key get ${name}\` on ${info.deliveredTo}, \`cm key install ${name}\` on each), then \`cm key rollout ${name} --finish\`.\n`
+              : `Hosts holding the old key are refused from now on. Print the new one on ${info.deliveredTo} with: cm key get ${name}\n`),
+        );
+      });
+    });
+  key
+    .command('rollout')
+    .description('which runtime hosts present which key (the last hour); --finish retires the previous key once no host presents it')
+    .argument('<tenant>')
+    .option('--finish', 'retire the previous key (refused while a host still presents it)')
+    .option('--force', 'with --finish: retire it even so, shutting those hosts out')
+    .option('--json', 'print the rollout as JSON')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const rollout = await runtimeKeyRollout(client, name, { requestedBy: operator(), finish: !!opts.finish, force: !!opts.force });
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(rollout, null, 2)}\n`);
+          return;
+        }
+        const { key: k, hosts } = rollout;
+        process.stdout.write(
+          `Runtime service key of ${name}: ${k.keyId} (issued ${k.issuedAt} on ${k.deliveredTo})` +
+            `${k.previous ? `; previous key ${k.previous.keyId} valid until ${k.previous.validUntil}` : '; no previous key is valid'}\n` +
+            (hosts.length ? hosts.map((h) => `  ${h.name}: ${h.keyId ? `key ${h.keyId}` : 'no key'} (${h.verdict}), last seen ${h.lastSeen}\n`).join('') : '  no host presented a key in the last hour\n'),
         );
       });
     });

@@ -11,10 +11,11 @@ import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, tablesQuery, type TablePageRequest, upgradeProgressQuery,
   checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
   type UpgradeStarted, configureCompaniesUpdate, type ConfigureCompaniesRequest, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted, resyncTablesUpdate, type ResyncRequest,
-  verifyNowUpdate, verificationProgressQuery, resolveUpgradeUpdate, type ResolveUpgradeRequest, type UpgradeResolved, type VerificationProgress, type VerificationStarted,
+  verifyNowUpdate, verificationProgressQuery, runtimeKeyRolloutUpdate, type KeyRolloutRequest, type ResetKeyRequest, resolveUpgradeUpdate, type ResolveUpgradeRequest, type UpgradeResolved, type VerificationProgress, type VerificationStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
 import { MAX_PAGE_SIZE } from '../workflows/status-pages';
+import type { KeyRollout } from '../activities/runtime-key';
 
 export function tenantHandle(client: Client, tenant: string): WorkflowHandle<typeof cloudMigration> {
   return client.workflow.getHandle<typeof cloudMigration>(managementWorkflowId(tenant));
@@ -271,9 +272,14 @@ export function runtimeKeyInfo(client: Client, tenant: string): Promise<RuntimeK
   return tenantHandle(client, tenant).query(runtimeServiceKeyQuery);
 }
 
-/** Reset Runtime Service Key: a new key, delivered to the runtime that executes the reset. */
-export function resetRuntimeServiceKey(client: Client, tenant: string, requester: Requester): Promise<RuntimeKeyInfo> {
-  return refusedAs('key reset refused', () => tenantHandle(client, tenant).executeUpdate(resetRuntimeServiceKeyUpdate, { args: [requester] }));
+/** Reset Runtime Service Key: a new key, written on the runtime that executes the reset; the old one stays valid for `graceHours` (default 24). */
+export function resetRuntimeServiceKey(client: Client, tenant: string, request: ResetKeyRequest): Promise<RuntimeKeyInfo> {
+  return refusedAs('key reset refused', () => tenantHandle(client, tenant).executeUpdate(resetRuntimeServiceKeyUpdate, { args: [request] }));
+}
+
+/** The key rollout: which hosts present which key; `finish` retires the previous key. */
+export function runtimeKeyRollout(client: Client, tenant: string, request: KeyRolloutRequest): Promise<KeyRollout> {
+  return refusedAs('key rollout refused', () => tenantHandle(client, tenant).executeUpdate(runtimeKeyRolloutUpdate, { args: [request] }));
 }
 
 /** Rerun Detail Snapshot: the historical tables emptied and copied again by the companies' oldest year. */

@@ -173,6 +173,12 @@ export const resyncRequestSchema = requesterSchema.extend({
   tables: z.array(z.string().regex(/^[^`]{1,129}$/, 'a table name, schema.table, or a pattern (* and ?)')).min(1).max(100),
 }).strict();
 
+/** Reset Runtime Service Key: how long the old key stays valid (0: shut out at once, for a leaked key). */
+export const resetKeyRequestSchema = requesterSchema.extend({ graceHours: z.number().min(0).max(720).optional() }).strict();
+
+/** The key rollout: where it stands, or finish it (retire the previous key). */
+export const keyRolloutRequestSchema = requesterSchema.extend({ finish: z.boolean().optional(), force: z.boolean().optional() }).strict();
+
 export const resetRequestSchema = requesterSchema.extend({ confirm: z.boolean().optional() }).strict();
 
 export const scheduleRequestSchema = requesterSchema.extend({ schedule: scheduleSpecSchema.nullable() }).strict();

@@ -108,8 +108,10 @@ export interface RuntimeKeyInfo {
   keyId: string;
   issuedAt: string;
   issuedBy?: string;
-  /** The runtime host whose key file received it. */
+  /** The runtime host that registered it (setup) or wrote it to its key file (a reset). */
   deliveredTo: string;
+  /** After a reset: the key it replaced, still valid until then (or until the rollout is finished). */
+  previous?: { keyId: string; validUntil: string };
 }
 
 /** Who asked for an operator action, and why: kept for the audit trail. */

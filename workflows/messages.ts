@@ -3,6 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CompanyMapping, DisableResult, PageRequest, Requester, TableFilter, TablePage, ResolveAction, RuntimeKeyInfo, RunKind, RunProgress, StatusPage, TableVerification, UpgradeProgress, VerifyRequest } from '../lib/types';
 import type { ScheduleSpec } from '../lib/schedule';
+import type { KeyRollout } from '../activities/runtime-key';
 import type { ChecklistPage } from './status-pages';
 
 export interface RunStarted {
@@ -62,7 +63,10 @@ export const disableCloudMigrationUpdate = defineUpdate<DisableResult, [DisableR
 export type SnapshotStarted = RunStarted & { tables: number };
 export const rerunDetailSnapshotUpdate = defineUpdate<SnapshotStarted, [Requester]>('rerunDetailSnapshot');
 export const runtimeServiceKeyQuery = defineQuery<RuntimeKeyInfo | null>('runtimeServiceKey');
-export const resetRuntimeServiceKeyUpdate = defineUpdate<RuntimeKeyInfo, [Requester]>('resetRuntimeServiceKey');
+export type ResetKeyRequest = Requester & { graceHours?: number };
+export const resetRuntimeServiceKeyUpdate = defineUpdate<RuntimeKeyInfo, [ResetKeyRequest]>('resetRuntimeServiceKey');
+export type KeyRolloutRequest = Requester & { finish?: boolean; force?: boolean };
+export const runtimeKeyRolloutUpdate = defineUpdate<KeyRollout, [KeyRolloutRequest]>('runtimeKeyRollout');
 export const setReplicationScheduleUpdate = defineUpdate<string, [ScheduleRequest]>('setReplicationSchedule');
 
 export interface VerificationStarted {
@@ -122,6 +126,8 @@ export const DESCRIPTIONS = {
   runtimeServiceKey:
     'Get Runtime Service Key: the id of the key the runtimes must present, when and by whom it was issued, and the runtime host that holds it. The key itself never passes through Temporal: read it on that host with `cm key get <tenant>`.',
   resetRuntimeServiceKey:
-    'Reset Runtime Service Key: issues a new key to the runtime that executes this update (written to its key file); every runtime still holding the old key is refused with a clear error from then on. Refused while a data upgrade holds the fence.',
+    'Reset Runtime Service Key: issues a new key to the runtime host that executes this update (written to its key file); install it on every other host. The old key stays valid for {"graceHours": 24} by default, so runs in flight go on, or until the rollout is finished; {"graceHours": 0} shuts it out at once (a leaked key). Refused while a data upgrade holds the fence.',
+  runtimeKeyRollout:
+    'Key rollout: which runtime hosts presented which key in the last hour (current, previous, rejected). {"finish": true} retires the previous key, refused while a host still presents it ({"force": true} shuts such hosts out).',
   setupChecklist: 'Setup Checklist: the tables that were not migrated (each with its reason), failed tables, rejected rows, and secondary objects to recreate online. In pages: {"page":2}.',
 } as const;

@@ -2,13 +2,13 @@
 // loop goes on: hotfixes, Reset Cloud Data, Rerun Detail Snapshot, the runtime service key and the
 // replication schedule. Each refuses in its validator (nothing in history) with the reason.
 import { setHandler, workflowInfo } from '@temporalio/workflow';
-import { hotfixRequestSchema, requesterSchema, resetRequestSchema, resyncRequestSchema, scheduleRequestSchema } from '../lib/schemas';
+import { hotfixRequestSchema, keyRolloutRequestSchema, requesterSchema, resetKeyRequestSchema, resetRequestSchema, resyncRequestSchema, scheduleRequestSchema } from '../lib/schemas';
 import { matchesPattern } from '../lib/company-tables';
 import { describeSchedule } from '../lib/schedule';
 import type { Requester, TenantConfig } from '../lib/types';
 import { hotfixActivities, setupActivities } from './activity-options';
 import {
-  applyHotfixUpdate, DESCRIPTIONS, rerunDetailSnapshotUpdate, resetCloudDataUpdate, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery,
+  applyHotfixUpdate, DESCRIPTIONS, rerunDetailSnapshotUpdate, resetCloudDataUpdate, resetRuntimeServiceKeyUpdate, runtimeKeyRolloutUpdate, runtimeServiceKeyQuery,
   resyncTablesUpdate, setReplicationScheduleUpdate, type HotfixApplied, type RunStarted,
 } from './messages';
 import {
@@ -104,18 +104,37 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
 
   setHandler(runtimeServiceKeyQuery, () => state.runtimeKey ?? null, { description: DESCRIPTIONS.runtimeServiceKey });
   setHandler(
+    runtimeKeyRolloutUpdate,
+    async (req) => {
+      const rollout = await setupActivities.runtimeKeyRollout.executeWithOptions(
+        { summary: `${req?.finish ? 'Finish the key rollout' : 'Key rollout'} of ${config.tenant}` },
+        [{ tenant: config.tenant, targetConnection: config.targetConnection, finish: !!req?.finish, force: !!req?.force }],
+      );
+      state.runtimeKey = rollout.key;
+      return rollout;
+    },
+    {
+      description: DESCRIPTIONS.runtimeKeyRollout,
+      validator: (req) => {
+        validated(keyRolloutRequestSchema, req);
+        if (state.disabled) throw new Error('cloud migration is disabled for this tenant');
+        if (!state.setupDone) throw new Error('setup has not completed yet: the first key is issued by setup');
+      },
+    },
+  );
+  setHandler(
     resetRuntimeServiceKeyUpdate,
     async (req) => {
       state.runtimeKey = await setupActivities.resetRuntimeServiceKey.executeWithOptions(
         { summary: `Reset Runtime Service Key of ${config.tenant}${req?.requestedBy ? ` for ${req.requestedBy}` : ''}` },
-        [{ tenant: config.tenant, targetConnection: config.targetConnection, requestedBy: req?.requestedBy }],
+        [{ tenant: config.tenant, targetConnection: config.targetConnection, requestedBy: req?.requestedBy, ...(req?.graceHours !== undefined ? { graceHours: req.graceHours } : {}) }],
       );
       return state.runtimeKey;
     },
     {
       description: DESCRIPTIONS.resetRuntimeServiceKey,
       validator: (req) => {
-        validated(requesterSchema, req);
+        validated(resetKeyRequestSchema, req);
         const refusal = refuseKeyReset(state);
         if (refusal) throw new Error(refusal);
       },

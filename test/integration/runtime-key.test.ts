@@ -52,12 +52,14 @@ it('setup issues a key to its runtime; only a salted hash is stored; the page sh
   await expectSameTable(f.pool, [src, 'item'], [dst, 'item']);
 });
 
-it('after a reset, a runtime holding the old key is refused, non-retryably, and so is its run; the new key works', async () => {
+it('after a reset that revokes the old key, a runtime holding it is refused, non-retryably, and so is its run; the new key works', async () => {
   // Runtime B is a copy of A from before the reset.
   copyFileSync(runtimeA.path(tenant), runtimeB.path(tenant));
   const oldKey = runtimeB.read(tenant)!;
 
-  const info = await resetRuntimeServiceKey(f.client, tenant, { requestedBy: 'jest', reason: 'key leaked' });
+  // A leaked key: shut out at once (graceHours 0), not after the default grace period.
+  const info = await resetRuntimeServiceKey(f.client, tenant, { requestedBy: 'jest', reason: 'key leaked', graceHours: 0 });
+  expect(info.previous).toBeUndefined();
   const newKey = runtimeA.read(tenant)!;
   expect(newKey).not.toBe(oldKey);
   expect(info).toMatchObject({ keyId: keyId(newKey), issuedBy: 'jest' });
