@@ -128,11 +128,23 @@ export async function waitForRun(
   pollMs = 1000,
 ): Promise<RunLogEntry> {
   const child = client.workflow.getHandle(run.workflowId);
-  const poll = onProgress && (async () => onProgress(withInFlightRows(await child.query(progressQuery), await inFlightRows(child))));
+  // The progress answer lists the tables finished after the cursor: each is seen once, however many.
+  let since = 0;
+  const next = async (): Promise<RunProgress> => {
+    const p = await child.query(progressQuery, { since });
+    since = p.next;
+    return p;
+  };
+  const poll = onProgress && (async () => onProgress(withInFlightRows(await next(), await inFlightRows(child))));
   await untilClosed(child, poll, pollMs);
   if (onProgress) {
-    const last = await child.query(progressQuery).catch(() => undefined);
-    if (last) onProgress(last);
+    for (let i = 0; i < 1000; i++) {
+      const before = since;
+      const last = await next().catch(() => undefined);
+      if (!last) break;
+      onProgress(last);
+      if (last.next === before) break;
+    }
   }
   const status = await waitForStatus(client, tenant, (s) => !!s.log.find((e) => e.run === run.run)?.endedAt);
   return status.log.find((e) => e.run === run.run)!;

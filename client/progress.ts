@@ -27,10 +27,19 @@ export class ProgressView {
   }
 
   update(p: RunProgress): void {
-    const done = p.tables.filter((t) => FINISHED.has(t.status)).length;
+    const done = [...FINISHED].reduce((n, s) => n + (p.counts[s as keyof RunProgress['counts']] ?? 0), 0);
     if (this.multi) {
-      this.overall ??= this.multi.create(p.tables.length, 0, { name: `Run #${p.run} (${p.kind === 'full' ? 'full copy' : 'changes'})`, unit: 'tables' });
+      this.overall ??= this.multi.create(p.total, 0, { name: `Run #${p.run} (${p.kind === 'full' ? 'full copy' : 'changes'})`, unit: 'tables' });
+      this.overall.setTotal(p.total);
       this.overall.update(done);
+    }
+    // Tables in progress that the answer no longer lists have finished: their bars go (their line comes with the answer that lists them).
+    const working = new Set(p.tables.filter((t) => t.status === 'In Progress').map((t) => t.key));
+    for (const [key, bar] of this.bars) {
+      if (!working.has(key)) {
+        this.multi!.remove(bar);
+        this.bars.delete(key);
+      }
     }
     for (const t of p.tables) {
       if (FINISHED.has(t.status)) this.finish(t);

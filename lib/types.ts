@@ -484,7 +484,18 @@ export interface RunProgress {
   run: number;
   kind: RunKind;
   status: RunStatus;
+  /** Tables in the run, and how many have each status. */
+  total: number;
+  counts: Partial<Record<TableStatus, number>>;
+  /** Rows moved by the finished tables. */
+  rows: number;
+  /**
+   * The tables finished from the asked position on (at most 500, in the order they finished), then
+   * the tables being worked on now. Not every table: a run may have 40,000.
+   */
   tables: RunProgressTable[];
+  /** Pass as `since` to get only the tables that finish after these. */
+  next: number;
 }
 
 /** A slice of a table with a single integer key: rows with after < key <= upTo (bounds optional). */

@@ -20,7 +20,8 @@ export const configureCompaniesUpdate = defineUpdate<CompanyMapping[], [Configur
 export const statusQuery = defineQuery<StatusPage>('status');
 export type TablePageRequest = TableFilter & PageRequest;
 export const tablesQuery = defineQuery<TablePage, [TablePageRequest?]>('tables');
-export const progressQuery = defineQuery<RunProgress>('progress');
+/** `since`: the `next` of the previous answer (0 or unset: from the first table that finished). */
+export const progressQuery = defineQuery<RunProgress, [{ since?: number }?]>('progress');
 
 export interface UpgradeStarted {
   number: number;
@@ -106,7 +107,7 @@ export const DESCRIPTIONS = {
   status: 'Refresh Status: the Cloud Migration Management page: tiles, table counts per company, environment state, the latest runs of the migration log, and the tables with problems first (every table: the tables query).',
   tables:
     'The per-table statistics in pages, problems first: {"company":"cronus","status":"Failed","table":"*_entry","page":2,"pageSize":100} (every field optional; at most 100 rows a page).',
-  progress: 'Per-table progress of this replication run.',
+  progress: 'Progress of this replication run: tables by status, the tables being worked on, and the finished ones in the order they finished ({"since": 500} for the ones after the first 500).',
   runDataUpgradeNow:
     'Run Data Upgrade Now: read and check the steps of the upgrade from the tenant\'s data version ({"to":"2.0"}, or nothing for the next version; the worker keeps the steps under its upgrades root, CM_UPGRADES_DIR, in a folder such as 1.0-2.0; paths are refused), then fence the tenant (sessions killed, application accounts locked, events and jobs held, replication and hotfixes refused), take a restore point, run the steps, release. Steps that cannot be read refuse the upgrade before the fence. On failure or cancellation the restore point is restored first. Refused until a replication run has completed, and while a run or an upgrade is going.',
   applyHotfix:

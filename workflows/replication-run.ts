@@ -1,7 +1,8 @@
 // One migration run: every table's full load or changes, a bounded number of activities at a time.
 // A table that fails does not stop the others; the run reports each table's outcome.
 import { ActivityFailure, ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { RangeResult, RunInput, RunProgress, RunResult, SchemaFollowResult, TableRunResult, TableWork } from '../lib/types';
+import type { RangeResult, RunInput, RunResult, SchemaFollowResult, TableRunResult, TableWork } from '../lib/types';
+import { ProgressBook } from './run-progress';
 import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, progressQuery } from './messages';
 import { describeTables, followedTables, needsFullLoad, planRun, rangeCount, rowsOf, runKindOf } from './run-plan';
@@ -12,26 +13,15 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
   const kind = runKindOf(input.tables);
   // The run's tables: the tenant's, until following the source's schema adds or drops some.
   let tables: TableWork[] = input.tables;
-  const progress: RunProgress = {
-    run: input.run,
-    kind,
-    status: 'In Progress',
-    tables: input.tables.map((t) => ({ key: t.key, status: 'Not Started', estimatedRows: t.estimatedRows, rows: 0 })),
-  };
-  setHandler(progressQuery, () => progress, { description: DESCRIPTIONS.progress });
+  const progress = new ProgressBook(input.run, kind, input.tables);
+  setHandler(progressQuery, (req) => progress.view(req?.since), { description: DESCRIPTIONS.progress });
 
   const results = new Map<string, TableRunResult>();
   const record = (r: TableRunResult): void => {
     results.set(r.key, r);
-    const p = progress.tables.find((t) => t.key === r.key);
-    if (p) Object.assign(p, { status: r.status, rows: rowsOf(r) });
+    progress.finish(r.key, r.status, rowsOf(r));
   };
-  const markStarted = (tables: TableWork[]): void => {
-    for (const t of tables) {
-      const p = progress.tables.find((x) => x.key === t.key);
-      if (p && p.status === 'Not Started') p.status = 'In Progress';
-    }
-  };
+  const markStarted = (tables: TableWork[]): void => progress.start(tables.map((t) => t.key));
   const failAll = (some: { key: string; full?: boolean }[], err: unknown): void => {
     const message = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
     for (const t of some) {
@@ -108,7 +98,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
     const followed = followedTables(tables, schema);
     for (const f of followed.failed) failAll([tables.find((t) => t.key === f.key)!], new Error(f.reason));
     tables = [...followed.work, ...tables.filter((t) => followed.failed.some((f) => f.key === t.key))];
-    progress.tables = tables.map((t) => progress.tables.find((p) => p.key === t.key) ?? { key: t.key, status: 'Not Started', estimatedRows: t.estimatedRows, rows: 0 });
+    progress.retable(tables);
   }
 
   const plan = planRun(tables.filter((t) => !results.has(t.key)), input.copy);
