@@ -9,7 +9,7 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import type { EnvironmentState } from '../lib/types';
 import { accountName, currentAccount, eventsTouching, isExempt, missingFencePrivileges, parseDefiner, writerAccounts, type Account } from './fence-scope';
-import { isMissingObject, qualified } from './sql';
+import { inTransaction, isMissingObject, qualified } from './sql';
 import { ensureControlSchema, writeEnvironmentState } from './target-schema';
 
 const fenceTable = qualified(CONTROL_SCHEMA, 'fence');
@@ -231,23 +231,17 @@ export async function raiseFence(pool: Pool, input: FenceInput, beat: () => void
 const parseExemptUser = (e: string): string => e.trim().replace(/^'/, '').split(/'?@/)[0];
 
 async function holdJobs(conn: PoolConnection, tenant: string, holder: string): Promise<number> {
-  await conn.query('START TRANSACTION');
-  try {
+  await inTransaction(conn, async () => {
     const [ready] = await conn.query<RowDataPacket[]>(`SELECT id FROM ${jobs} WHERE tenant = ? AND status = 'Ready' FOR UPDATE`, [tenant]);
     for (const r of ready) {
       await conn.query(`INSERT IGNORE INTO ${changes} (tenant, holder, kind, object, prior) VALUES (?, ?, 'job', ?, 'Ready')`, [tenant, holder, String(r.id)]);
     }
     if (ready.length > 0) await conn.query(`UPDATE ${jobs} SET status = 'On Hold' WHERE id IN (?)`, [ready.map((r) => r.id)]);
-    await conn.query('COMMIT');
-    const [held] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${changes} WHERE tenant = ? AND holder = ? AND kind = 'job'`, [tenant, holder]);
-    return Number(held[0].n);
-  } catch (err) {
-    await conn.query('ROLLBACK');
-    throw err;
-  }
+  });
+  const [held] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${changes} WHERE tenant = ? AND holder = ? AND kind = 'job'`, [tenant, holder]);
+  return Number(held[0].n);
 }
 
-/** Puts back exactly what the fence changed, then removes the lock row. Safe to run twice. */
 /**
  * Another tenant's fence on the same server may cover the same account or event (a DBA account that
  * can write everywhere): it found it locked by this fence and recorded "locked" as its prior state.
@@ -255,24 +249,17 @@ async function holdJobs(conn: PoolConnection, tenant: string, holder: string): P
  * the true prior state and puts it back when it is released.
  */
 async function handedOver(pool: Pool, tenant: string, holder: string, kind: string, object: string, prior: string): Promise<boolean> {
-  const conn = await pool.getConnection();
-  try {
-    await conn.query('START TRANSACTION');
+  return inTransaction(pool, async (conn) => {
     const [others] = await conn.query<RowDataPacket[]>(
       `SELECT tenant, holder FROM ${changes} WHERE kind = ? AND object = ? AND NOT (tenant = ? AND holder = ?) FOR UPDATE`,
       [kind, object, tenant, holder],
     );
     if (others.length > 0) await conn.query(`UPDATE ${changes} SET prior = ? WHERE kind = ? AND object = ? AND NOT (tenant = ? AND holder = ?)`, [prior, kind, object, tenant, holder]);
-    await conn.query('COMMIT');
     return others.length > 0;
-  } catch (err) {
-    await conn.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    conn.release();
-  }
+  });
 }
 
+/** Puts back exactly what the fence changed, then removes the lock row. Safe to run twice. */
 export async function releaseFence(pool: Pool, tenant: string, holder: string): Promise<ReleaseSummary> {
   const [rows] = await pool.query<RowDataPacket[]>(`SELECT kind, object, prior FROM ${changes} WHERE tenant = ? AND holder = ?`, [tenant, holder]);
   const summary: ReleaseSummary = { unlockedAccounts: [], enabledEvents: [], jobsReady: 0, environmentState: 'Active' };
@@ -309,17 +296,9 @@ export async function releaseFence(pool: Pool, tenant: string, holder: string): 
   });
   await writeEnvironmentState(pool, tenant, summary.environmentState, holder);
   // Together: a release that dies between the two would, run again, find no record and a held fence.
-  const conn = await pool.getConnection();
-  try {
-    await conn.query('START TRANSACTION');
+  await inTransaction(pool, async (conn) => {
     await conn.query(`DELETE FROM ${changes} WHERE tenant = ? AND holder = ?`, [tenant, holder]);
     await conn.query(`DELETE FROM ${fenceTable} WHERE tenant = ? AND holder = ?`, [tenant, holder]);
-    await conn.query('COMMIT');
-  } catch (err) {
-    await conn.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    conn.release();
-  }
+  });
   return summary;
 }

@@ -14,7 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import type { RuntimeKeyInfo } from '../lib/types';
-import { isMissingObject, qualified } from './sql';
+import { inTransaction, isMissingObject, qualified } from './sql';
 import { ensureControlSchema } from './target-schema';
 
 const KEY_PATTERN = /^cmk_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$/;
@@ -144,9 +144,7 @@ async function issue(pool: Pool, files: RuntimeKeyFiles, tenant: string, issuedB
   // The file first: a key stored but delivered nowhere would lock every runtime out.
   if (!files.fixed && key !== installed?.trim()) files.write(tenant, key);
   const before = await storedKey(pool, tenant);
-  const conn = await pool.getConnection();
-  try {
-    await conn.query('START TRANSACTION');
+  await inTransaction(pool, async (conn) => {
     if (before && before.keyId !== keyId(key) && opts.graceHours > 0) {
       // The key it replaces stays valid for the grace period: hosts that have not received the new one go on.
       await conn.query(
@@ -161,13 +159,7 @@ async function issue(pool: Pool, files: RuntimeKeyFiles, tenant: string, issuedB
       `REPLACE INTO ${qualified(CONTROL_SCHEMA, 'runtime_key')} (tenant, key_id, salt, key_hash, issued_by, issued_on) VALUES (?, ?, ?, ?, ?, ?)`,
       [tenant, keyId(key), salt, digest(salt, key), issuedBy ?? null, files.runtimeName],
     );
-    await conn.query('COMMIT');
-  } catch (err) {
-    await conn.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    conn.release();
-  }
+  });
   return publicInfo((await storedKey(pool, tenant))!, await previousKey(pool, tenant));
 }
 

@@ -1,5 +1,5 @@
 // Small SQL builders. Identifiers always go through escapeId, values are always placeholders.
-import { escapeId } from 'mysql2/promise';
+import { escapeId, type Pool, type PoolConnection } from 'mysql2/promise';
 
 export type KeyValue = string | number | Buffer | null;
 export type Row = Record<string, unknown>;
@@ -143,4 +143,24 @@ export async function forEachLimited<T>(items: T[], limit: number, fn: (item: T)
     while (next < items.length) await fn(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+}
+
+/**
+ * Runs `work` in one transaction, on `on` itself (a session) or on a session of it (a pool, released
+ * after): committed whole, or rolled back and the error rethrown.
+ */
+export async function inTransaction<T>(on: Pool | PoolConnection, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const own = 'getConnection' in on;
+  const conn: PoolConnection = own ? await (on as Pool).getConnection() : (on as PoolConnection);
+  try {
+    await conn.query('START TRANSACTION');
+    const out = await work(conn);
+    await conn.query('COMMIT');
+    return out;
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    if (own) conn.release();
+  }
 }

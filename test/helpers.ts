@@ -264,3 +264,30 @@ export async function copyPartsAtKill(client: Client, pool: Pool, tenant: string
     conn.release();
   }
 }
+
+/**
+ * `schema.table` with `rows` rows, ids 1..rows (at most 1,000,000), made on the server from a cross
+ * join of digits: a key-ordered table large enough to be copied in key ranges.
+ */
+export async function createNumberedTable(pool: Pool, schema: string, table: string, rows: number): Promise<void> {
+  const t = `${escapeId(schema, true)}.${escapeId(table, true)}`;
+  const digits = `${escapeId(schema, true)}.${escapeId(`${table}_digits`, true)}`;
+  await pool.query(`CREATE TABLE ${digits} (d TINYINT PRIMARY KEY)`);
+  await pool.query(`INSERT INTO ${digits} VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)`);
+  await pool.query(`CREATE TABLE ${t} (id BIGINT PRIMARY KEY, qty INT NOT NULL, label VARCHAR(80) NOT NULL, amount DECIMAL(14,2) NOT NULL,
+    posted DATETIME NOT NULL) ENGINE=InnoDB`);
+  await pool.query(`INSERT INTO ${t}
+    SELECT n, n % 977, CONCAT('row ', n, ' ', REPEAT(CHAR(97 + n % 26), 1 + n % 40)), n / 7, '2024-01-01' + INTERVAL n MINUTE
+      FROM (SELECT 1 + d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d + 100000 * d5.d AS n
+              FROM ${digits} d0, ${digits} d1, ${digits} d2, ${digits} d3, ${digits} d4, ${digits} d5 WHERE d5.d <= ?) numbers
+     WHERE n <= ?`, [Math.floor((rows - 1) / 100_000), rows]);
+  await pool.query(`DROP TABLE ${digits}`);
+}
+
+/** SIGKILLs the worker processes still running, and waits until each has exited. */
+export async function killWorkerProcesses(workers: WorkerProcess[]): Promise<void> {
+  for (const w of workers) {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    await w.exited;
+  }
+}

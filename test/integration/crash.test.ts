@@ -8,7 +8,7 @@ import type { Pool } from 'mysql2/promise';
 import type { KeyRange, RangeResult } from '../../lib/types';
 import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
 import {
-  copyPartsAtKill, count, dropCaptureFor, dropSchemas, ensureBuilt, expectSameTable, processAlive, spawnWorkerProcess, testClient, testPool,
+  copyPartsAtKill, count, createNumberedTable, dropCaptureFor, killWorkerProcesses, dropSchemas, ensureBuilt, expectSameTable, processAlive, spawnWorkerProcess, testClient, testPool,
   uniqueName, waitForWorkerProcess, waitUntil, type WorkerProcess,
 } from '../helpers';
 
@@ -35,21 +35,11 @@ beforeAll(async () => {
   ensureBuilt();
   pool = testPool();
   await pool.query(`CREATE SCHEMA ${src}`);
-  await pool.query(`CREATE TABLE ${src}.digits (d TINYINT PRIMARY KEY)`);
-  await pool.query(`INSERT INTO ${src}.digits VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)`);
-  await pool.query(`CREATE TABLE ${src}.big (id BIGINT PRIMARY KEY, qty INT NOT NULL, label VARCHAR(80) NOT NULL, amount DECIMAL(14,2) NOT NULL,
-    posted DATETIME NOT NULL) ENGINE=InnoDB`);
-  // 300,000 rows in one statement: ids 1..300000 from a cross join of digits.
-  await pool.query(`INSERT INTO ${src}.big
-    SELECT n, n % 977, CONCAT('row ', n, ' ', REPEAT(CHAR(97 + n % 26), 1 + n % 40)), n / 7, '2024-01-01' + INTERVAL n MINUTE
-      FROM (SELECT 1 + d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d + 100000 * d5.d AS n
-              FROM ${src}.digits d0, ${src}.digits d1, ${src}.digits d2, ${src}.digits d3, ${src}.digits d4, ${src}.digits d5
-             WHERE d5.d < ${BIG_ROWS / 100_000}) numbers`);
+  await createNumberedTable(pool, src, 'big', BIG_ROWS);
   await pool.query(`CREATE TABLE ${src}.nokey (a INT NOT NULL, b VARCHAR(40) NOT NULL) ENGINE=InnoDB`);
   await pool.query(`INSERT INTO ${src}.nokey SELECT id % ${NOKEY_DISTINCT}, CONCAT('dup ', id % ${NOKEY_DISTINCT}) FROM ${src}.big WHERE id <= ${2 * NOKEY_DISTINCT}`);
   await pool.query(`CREATE TABLE ${src}.small (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL) ENGINE=InnoDB`);
   await pool.query(`INSERT INTO ${src}.small SELECT id, CONCAT('small ', id) FROM ${src}.big WHERE id <= 100`);
-  await pool.query(`DROP TABLE ${src}.digits`);
   await pool.query(`ANALYZE TABLE ${src}.big, ${src}.nokey, ${src}.small`); // the planner splits big by its estimated size
   expect(await count(pool, src, 'big')).toBe(BIG_ROWS);
   client = await testClient();
@@ -57,10 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-  for (const w of spawned) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.exited;
-  }
+  await killWorkerProcesses(spawned);
   await dropCaptureFor(pool, src);
   await dropSchemas(pool, src, dst);
   await pool.end();

@@ -14,7 +14,7 @@ import {
 } from '../../client/operations';
 import { checkRuntimeKey, keyId, newKey, RuntimeKeyFiles } from '../../activities/runtime-key';
 import {
-  dropCaptureFor, dropSchemas, dropTenantState, ensureBuilt, expectSameTable, spawnWorkerProcess, testClient, testPool, uniqueName,
+  dropCaptureFor, dropSchemas, dropTenantState, ensureBuilt, killWorkerProcesses, expectSameTable, spawnWorkerProcess, testClient, testPool, uniqueName,
   waitForWorkerProcess, type WorkerProcess,
 } from '../helpers';
 
@@ -68,10 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-  for (const w of workers) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.exited;
-  }
+  await killWorkerProcesses(workers);
   await dropCaptureFor(pool, src);
   await dropSchemas(pool, src, dst);
   await dropTenantState(pool, tenant);

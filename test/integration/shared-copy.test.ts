@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
 import {
-  copyPartsAtKill, count, dropCaptureFor, dropSchemas, ensureBuilt, expectSameTable, spawnWorkerProcess, testClient, testPool,
+  copyPartsAtKill, count, createNumberedTable, dropCaptureFor, killWorkerProcesses, dropSchemas, ensureBuilt, expectSameTable, spawnWorkerProcess, testClient, testPool,
   uniqueName, waitForWorkerProcess, type WorkerProcess,
 } from '../helpers';
 
@@ -25,17 +25,9 @@ beforeAll(async () => {
   ensureBuilt();
   pool = testPool();
   await pool.query(`CREATE SCHEMA ${src}`);
-  await pool.query(`CREATE TABLE ${src}.digits (d TINYINT PRIMARY KEY)`);
-  await pool.query(`INSERT INTO ${src}.digits VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)`);
-  await pool.query(`CREATE TABLE ${src}.big (id BIGINT PRIMARY KEY, qty INT NOT NULL, label VARCHAR(80) NOT NULL, amount DECIMAL(14,2) NOT NULL) ENGINE=InnoDB`);
-  await pool.query(`INSERT INTO ${src}.big
-    SELECT n, n % 977, CONCAT('row ', n, ' ', REPEAT(CHAR(97 + n % 26), 1 + n % 40)), n / 7
-      FROM (SELECT 1 + d0.d + 10 * d1.d + 100 * d2.d + 1000 * d3.d + 10000 * d4.d + 100000 * d5.d AS n
-              FROM ${src}.digits d0, ${src}.digits d1, ${src}.digits d2, ${src}.digits d3, ${src}.digits d4, ${src}.digits d5
-             WHERE d5.d < 3) numbers WHERE n <= ${BIG_ROWS}`);
+  await createNumberedTable(pool, src, 'big', BIG_ROWS);
   await pool.query(`CREATE TABLE ${src}.small (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL) ENGINE=InnoDB`);
   await pool.query(`INSERT INTO ${src}.small SELECT id, CONCAT('small ', id) FROM ${src}.big WHERE id <= 100`);
-  await pool.query(`DROP TABLE ${src}.digits`);
   await pool.query(`ANALYZE TABLE ${src}.big, ${src}.small`);
   client = await testClient();
   for (let i = 0; i < 3; i++) workers.push(spawnWorkerProcess(taskQueue, { env: { CM_MAX_ACTIVITIES: '3' } }));
@@ -44,10 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-  for (const w of workers) {
-    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-    await w.exited;
-  }
+  await killWorkerProcesses(workers);
   await dropCaptureFor(pool, src);
   await dropSchemas(pool, src, dst);
   await pool.end();
