@@ -221,3 +221,33 @@ export async function dropTenant(client: Client, pool: Pool, tenant: string, sou
     await pool.query(`DELETE FROM ${id(CONTROL_SCHEMA)}.${id(table)} WHERE tenant = ?`, [tenant]).catch(() => undefined);
   }
 }
+
+/** The largest payload recorded in these workflows' histories (inputs, results, signals, updates, markers), in bytes, and where. */
+export async function largestPayload(client: Client, workflowIds: string[]): Promise<{ bytes: number; where: string }> {
+  let best = { bytes: 0, where: 'none' };
+  // Every `payloads` list anywhere in an event's attributes: the walk does not need to know each event type.
+  const walk = (node: unknown, where: string): void => {
+    if (!node || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item, where);
+      return;
+    }
+    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+      if (key === 'payloads' && Array.isArray(value)) {
+        const bytes = value.reduce((sum: number, p: { data?: Uint8Array | null; metadata?: Record<string, Uint8Array> | null }) =>
+          sum + (p?.data?.length ?? 0) + Object.entries(p?.metadata ?? {}).reduce((m, [k, v]) => m + k.length + (v?.length ?? 0), 0), 0);
+        if (bytes > best.bytes) best = { bytes, where };
+      } else {
+        walk(value, where);
+      }
+    }
+  };
+  for (const id of workflowIds) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    for (const e of history.events ?? []) {
+      const type = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k]) ?? 'event';
+      walk(e, `${id} event ${e.eventId} (${type.replace(/EventAttributes$/, '')})`);
+    }
+  }
+  return best;
+}

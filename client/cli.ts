@@ -12,7 +12,7 @@ import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings, TableFilter } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
 import {
-  applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getAllTables, getStatus, getSummary, getTablePage, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
+  applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getAllTables, getSummary, getTablePage, rejectionReasons, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
   resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, runtimeKeyRollout, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
 } from './operations';
 import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
@@ -204,8 +204,7 @@ export function buildProgram(): Command {
           if (p.done !== last && process.stdout.isTTY) process.stdout.write(`\r  ${(last = p.done)}/${p.tables} tables compared`);
         });
         if (!opts.json && last >= 0 && process.stdout.isTTY) process.stdout.write('\n');
-        const page = await getStatus(client, name); // every table: the reasons of rejected rows
-        const reasons = Object.fromEntries(page.tables.map((t) => [t.key, t.errors > 0 ? t.errorMessage : undefined]));
+        const reasons = await rejectionReasons(client, name);
         process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerification(result, reasons));
         if (result.status !== 'Equal') process.exitCode = 1;
       });

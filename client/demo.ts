@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { id } from '../activities/sql';
 import { ensureDevServer } from './dev-server';
-import { createTenant, getStatus, runMigrationNow, verifyNow, waitForRun, waitForVerification } from './operations';
+import { createTenant, getStatus, rejectionReasons, runMigrationNow, verifyNow, waitForRun, waitForVerification } from './operations';
 import { ProgressView } from './progress';
 import { renderSetup, renderStatus, renderVerification } from './render';
 
@@ -123,8 +123,7 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
     } else {
       const started = await verifyNow(client, TENANT, { requestedBy: 'cm-demo', reason: 'demo: after the changes-only run' });
       const result = await waitForVerification(client, TENANT, started);
-      const page = await getStatus(client, TENANT);
-      const reasons = Object.fromEntries(page.tables.map((t) => [t.key, t.errors > 0 ? t.errorMessage : undefined]));
+      const reasons = await rejectionReasons(client, TENANT);
       process.stdout.write(renderVerification(result, reasons, { notableOnly: true }).replace(/^/gm, '   '));
     }
     const final = await getStatus(client, TENANT);

@@ -45,6 +45,15 @@ export async function getAllTables(client: Client, tenant: string, filter: Table
 
 export type FullStatus = StatusPage & { tables: TableState[] };
 
+/** Why rows of a table were rejected, by table: only tables with problems can have such rows, so only those are read. */
+export async function rejectionReasons(client: Client, tenant: string): Promise<Record<string, string | undefined>> {
+  const reasons: Record<string, string | undefined> = {};
+  for (const status of ['Warning', 'Failed'] as const) {
+    for (const t of await getAllTables(client, tenant, { status })) if (t.errors > 0) reasons[t.key] = t.errorMessage;
+  }
+  return reasons;
+}
+
 /** The summary and every table: for scripts and tests that want the whole page (`cm status --all --json`). */
 export async function getStatus(client: Client, tenant: string): Promise<FullStatus> {
   const summary = await getSummary(client, tenant);

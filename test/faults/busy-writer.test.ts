@@ -158,7 +158,7 @@ describe.each(CAPTURE_MODES)('busy writer in %s mode', (mode) => {
       const big = (await getStatus(client, tenant)).tables.find((t) => t.table === 'big')!;
       expect(big).toMatchObject({ errors: 0 });
     } catch (err) {
-      console.error(`seed ${seed} (${mode})\n${workers.dump()}`);
+      console.error(workers.failure(`seed ${seed} (${mode})`, err));
       throw err;
     } finally {
       if (!stopped) await writer.stop().catch(() => undefined);

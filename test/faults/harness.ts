@@ -68,6 +68,12 @@ export class Workers {
   dump(): string {
     return this.all.map((w, i) => `--- worker ${i} (pid ${w.child.pid}) ---\n${w.output().slice(-8000)}`).join('\n');
   }
+
+  /** What a failed fault test prints: the failure first (CI shows the head of long output), then the workers' logs. */
+  failure(title: string, err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    return `${title} FAILED: ${message.slice(0, 1500)}\n${this.dump()}`;
+  }
 }
 
 // --- source data --------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ describe.each(CAPTURE_MODES)('killed connections in %s mode', (mode) => {
         await expectFenceDown(pool, client, tenant, [dst]);
       }
     } catch (err) {
-      console.error(`seed ${seed} (${mode})\n${workers.dump()}`);
+      console.error(workers.failure(`seed ${seed} (${mode})`, err));
       throw err;
     }
   });

@@ -133,7 +133,7 @@ describe.each(CAPTURE_MODES)('random SIGKILLs in %s mode', (mode) => {
   /** After a run: Completed, target = source (across the two servers), change log drained, fence down. */
   async function expectRunGood(started: RunStarted): Promise<string> {
     const entry = await waitForRun(client, tenant, started);
-    if (entry.status !== 'Completed') console.error(entry, (await getStatus(client, tenant)).tables, workers.dump());
+    if (entry.status !== 'Completed') console.error(`run #${entry.run} ${entry.status}: ${entry.failure}`, (await getStatus(client, tenant)).tables.filter((t) => t.status !== 'Successful'));
     expect(entry.status).toBe('Completed');
     await expectSameAcrossServers(source, src, pool, dst);
     expect(await pending('big')).toBe(0);
@@ -315,7 +315,7 @@ describe.each(CAPTURE_MODES)('random SIGKILLs in %s mode', (mode) => {
         expect(await pendingLog(source, src, 'big', tenant)).toBe(0);
       }
     } catch (err) {
-      console.error(`seed ${seed} (${mode})\n${workers.dump()}`);
+      console.error(workers.failure(`seed ${seed} (${mode})`, err));
       throw err;
     }
   });

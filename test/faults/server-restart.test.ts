@@ -129,7 +129,7 @@ it('the dev server killed mid-copy and restarted on the same state: the run comp
     expect((await waitForRun(client, tenant, next)).status).toBe('Completed');
     await expectSameSchemas(pool, src, dst);
   } catch (err) {
-    console.error(`seed ${seed}\n${workers.dump()}\n--- server ---\n${server?.output() ?? ''}`);
+    console.error(`${workers.failure(`seed ${seed}`, err)}\n--- server ---\n${server?.output() ?? ''}`);
     throw err;
   }
 });
