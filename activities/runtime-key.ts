@@ -44,6 +44,8 @@ export class RuntimeKeyFiles {
   }
 
   path(tenant: string): string {
+    // Tenant names are letters, digits, _ . - (the tenant schema): never a path out of the folder.
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(tenant)) throw new Error(`not a tenant name: '${tenant.slice(0, 80)}' (letters, digits, _ . -, at most 64)`);
     return join(this.dir, `${tenant}.key`);
   }
 

@@ -364,7 +364,7 @@ export function buildProgram(): Command {
     });
   key
     .command('new')
-    .description('print a fresh runtime service key, for CM_RUNTIME_KEY on runtimes that take their key from the environment')
+    .description('print a fresh runtime service key: install it on every host serving the tenant (cm key install, or CM_RUNTIME_KEY), before setup')
     .action(() => {
       process.stdout.write(`${newKey()}\n`);
     });
