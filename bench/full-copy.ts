@@ -8,7 +8,8 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { createTenant, runMigrationNow, waitForRun } from '../client/operations';
 import { id, qualified } from '../activities/sql';
 import { sameChecksum, type BenchContext } from './context';
-import { activitySpan, dropTenant, dumpAndLoad, settle, timed, workflowFigures, type WorkerProcess } from './harness';
+import { activitySpan, dropTenant, dumpAndLoad, mydumperAndLoad, settle, timed, workflowFigures, type WorkerProcess } from './harness';
+import { DEFAULT_COPY } from '../lib/constants';
 import { engineCopyMs } from './engine';
 import { createLedger } from './ledger';
 import { ms, n, times, verdict, type Section } from './report';
@@ -34,6 +35,11 @@ export interface FullCopyFigures {
   loadFloorMs?: number;
   /** The server's InnoDB buffer pool, in MiB. */
   bufferPoolMiB: number;
+  /** `mydumper | myloader` with as many threads as the copy keeps activities in flight (undefined: not installed). */
+  mydumperMs?: number;
+  mydumperThreads: number;
+  /** The worker process's CPU time during the run. */
+  workerCpuMs: number;
 }
 
 /** A tenant whose first run has copied the ledger: what the delta scenario starts from. */
@@ -62,6 +68,7 @@ export async function benchFullCopy(ctx: BenchContext, rows = 1_000_000): Promis
   let engineLoadMs = 0;
   let engineReplaceMs = 0;
   let loadFloorMs: number | undefined;
+  let mydumperMs: number | undefined;
   try {
     await pool.query(`CREATE TABLE ${qualified(anchor, table)} LIKE ${qualified(source, table)}`);
     await settle(pool, ctx.log);
@@ -70,7 +77,17 @@ export async function benchFullCopy(ctx: BenchContext, rows = 1_000_000): Promis
     ctx.log(`    ${ms(insertSelectMs)}; anchor: mysqldump | mysql…`);
     await settle(pool, ctx.log);
     dumpMs = await dumpAndLoad(ctx.url, source, anchor, table);
-    ctx.log(`    ${ms(dumpMs)}; anchor: server-side LOAD DATA INFILE of the table's export…`);
+    ctx.log(`    ${ms(dumpMs)}; anchor: mydumper | myloader, ${DEFAULT_COPY.concurrency} threads…`);
+    await pool.query(`DROP SCHEMA IF EXISTS ${id(anchor)}`);
+    await pool.query(`CREATE SCHEMA ${id(anchor)}`);
+    await settle(pool, ctx.log);
+    mydumperMs = await mydumperAndLoad(ctx.url, source, anchor, table, DEFAULT_COPY.concurrency);
+    // An anchor that copied nothing would look fast: its rows are counted.
+    if (mydumperMs !== undefined) {
+      const [loaded] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${qualified(anchor, table)}`);
+      if (Number(loaded[0].n) !== rows) throw new Error(`mydumper | myloader loaded ${loaded[0].n} of ${rows} rows`);
+    }
+    ctx.log(`    ${mydumperMs === undefined ? 'mydumper is not installed (apt-get install mydumper)' : ms(mydumperMs)}; anchor: server-side LOAD DATA INFILE of the table's export…`);
     loadFloorMs = await loadFloor(ctx, source, anchor, table);
     ctx.log(`    ${loadFloorMs === undefined ? 'not possible on this server (secure_file_priv)' : ms(loadFloorMs)}; the engine alone, LOAD DATA then REPLACE…`);
     const columns = ['entry_no', 'posting_date', 'document_no', 'account_no', 'description', 'amount', 'debit_amount', 'credit_amount', 'currency_code', 'dimension_set_id', 'source_code', 'user_id', 'created_at', 'reversed'];
@@ -85,7 +102,7 @@ export async function benchFullCopy(ctx: BenchContext, rows = 1_000_000): Promis
 
   const worker = await h.worker(LEDGER.taskQueue);
   try {
-    return { worker, figures: await copyThroughWorkflow(ctx, { rows, insertSelectMs, dumpMs, engineLoadMs, engineReplaceMs, loadFloorMs }, worker), drop };
+    return { worker, figures: await copyThroughWorkflow(ctx, { rows, insertSelectMs, dumpMs, engineLoadMs, engineReplaceMs, loadFloorMs, mydumperMs, mydumperThreads: DEFAULT_COPY.concurrency }, worker), drop };
   } catch (err) {
     await worker.stop();
     await drop();
@@ -93,7 +110,9 @@ export async function benchFullCopy(ctx: BenchContext, rows = 1_000_000): Promis
   }
 }
 
-async function copyThroughWorkflow(ctx: BenchContext, anchors: Pick<FullCopyFigures, 'rows' | 'insertSelectMs' | 'dumpMs' | 'engineLoadMs' | 'engineReplaceMs' | 'loadFloorMs'>, worker: WorkerProcess): Promise<FullCopyFigures> {
+type Anchors = Pick<FullCopyFigures, 'rows' | 'insertSelectMs' | 'dumpMs' | 'engineLoadMs' | 'engineReplaceMs' | 'loadFloorMs' | 'mydumperMs' | 'mydumperThreads'>;
+
+async function copyThroughWorkflow(ctx: BenchContext, anchors: Anchors, worker: WorkerProcess): Promise<FullCopyFigures> {
   const { pool } = ctx;
   const h = await ctx.harness();
   const { source, target, table, tenant } = LEDGER;
@@ -101,8 +120,10 @@ async function copyThroughWorkflow(ctx: BenchContext, anchors: Pick<FullCopyFigu
   if (status.status !== 'Ready') throw new Error(`bench tenant setup ended ${status.status}: ${status.setupError ?? ''}`);
   ctx.log('  the workflow: full copy…');
   await settle(pool, ctx.log);
+  const cpuBefore = worker.cpuMs();
   const run = await runMigrationNow(h.client, tenant, { requestedBy: 'bench', reason: 'full copy benchmark' });
   const entry = await waitForRun(h.client, tenant, run);
+  const workerCpuMs = worker.cpuMs() - cpuBefore;
   if (entry.status !== 'Completed') throw new Error(`the full copy run ended ${entry.status}: ${entry.failure ?? ''}`);
   const wf = await workflowFigures(h.client, run.workflowId);
   const copy = await activitySpan(h.client, run.workflowId, 'copyKeyRange');
@@ -117,6 +138,7 @@ async function copyThroughWorkflow(ctx: BenchContext, anchors: Pick<FullCopyFigu
     workerPeakMiB: worker.peakRssMiB(),
     loadAverage: loadavg()[0],
     bufferPoolMiB: Number((await pool.query<RowDataPacket[]>('SELECT @@innodb_buffer_pool_size AS b'))[0][0].b) / 2 ** 20,
+    workerCpuMs,
   };
   ctx.log(`    run ${ms(figures.runWallMs)} (copy activities ${ms(figures.copySpanMs)}), checksums ${figures.verified ? 'equal' : 'DIFFER'}`);
   return figures;
@@ -157,8 +179,12 @@ export function fullCopySection(f: FullCopyFigures): Section {
       `| the whole run (child workflow start → close: plan, copy, then change drain ${ms(f.drainMs)}) | ${ms(f.runWallMs)} | ${times(runVsInsert)} INSERT … SELECT; ${times(runVsDump)} faster than dump-and-load | (context) | |`,
       `| target equals source afterwards (CHECKSUM TABLE) | ${f.verified ? 'yes' : '**no**'} | worker process peak RSS ${f.workerPeakMiB.toFixed(0)} MiB | equal | ${verdict(f.verified)} |`,
       ...(f.loadFloorMs !== undefined
-        ? [`| server-side \`LOAD DATA INFILE\` of the table's own export, one session, no client (the floor of any LOAD-based copy) | ${ms(f.loadFloorMs)} | ${times(f.loadFloorMs / f.insertSelectMs)} INSERT … SELECT; the workflow's copy took ${times(f.copySpanMs / f.loadFloorMs)} this floor | (context) | |`]
+        ? [`| server-side \`LOAD DATA INFILE\` of the table's own export, one session, no client (the floor of any LOAD-based copy) | ${ms(f.loadFloorMs)} | ${times(f.loadFloorMs / f.insertSelectMs)} INSERT … SELECT; the workflow's copy took ${times(f.copySpanMs / f.loadFloorMs)} this floor | ≤ 1.15× the floor | ${verdict(f.copySpanMs / f.loadFloorMs <= 1.15, times(f.copySpanMs / f.loadFloorMs - 1.15))} |`]
         : []),
+      f.mydumperMs !== undefined
+        ? `| mydumper \\| myloader, ${f.mydumperThreads} threads, chunks of 100,000 rows (the parallel tools a DBA reaches for) | ${ms(f.mydumperMs)} | the workflow's copy ${ms(f.copySpanMs)}: ${f.copySpanMs < f.mydumperMs ? `${times(f.mydumperMs / f.copySpanMs)} faster` : `${times(f.copySpanMs / f.mydumperMs)} slower`} | faster | ${verdict(f.copySpanMs < f.mydumperMs, times(f.copySpanMs / f.mydumperMs))} |`
+        : '| mydumper \\| myloader | not installed | `apt-get install mydumper` (npm run bench installs it when it runs as root) | faster | not measured |',
+      `| worker CPU per million rows (user + system of the \`cm worker\` process during the run) | ${ms((f.workerCpuMs * 1_000_000) / f.rows)} | ${ms(f.workerCpuMs)} for ${n(f.rows)} rows | (context) | |`,
       `| the engine alone, no workflow, write mode \`load\` (LOAD DATA LOCAL INFILE) | ${ms(f.engineLoadMs)} | ${times(f.engineLoadMs / f.insertSelectMs)} INSERT … SELECT | (context) | |`,
       `| the engine alone, write mode \`replace\` (the previous multi-row REPLACE) | ${ms(f.engineReplaceMs)} | ${times(f.engineReplaceMs / f.insertSelectMs)} INSERT … SELECT; LOAD DATA is ${times(f.engineReplaceMs / f.engineLoadMs)} faster | (context) | |`,
     ],
@@ -172,7 +198,7 @@ export function fullCopySection(f: FullCopyFigures): Section {
               (f.loadFloorMs !== undefined
                 ? `The floor row above measures the server's own part alone: loading the same rows from a local file, with no client and no network, took ${times(f.loadFloorMs / f.insertSelectMs)} INSERT … SELECT, so the 1.2× target is below what LOAD DATA itself costs on this server. `
                 : '') +
-              `The 2 ranges run 2 reading and 2 writing server sessions plus the worker on 2 cores, against a ${f.bufferPoolMiB.toFixed(0)} MiB buffer pool for a table of about 200 MB, so the ranges also evict each other's pages; the single sequential INSERT … SELECT does not (1-minute load average ${f.loadAverage.toFixed(1)} when the copy ended). ` +
+              `The ${f.copyActivities} ranges run ${f.copyActivities} reading and ${f.copyActivities} writing server sessions plus the worker on 2 cores, against a ${f.bufferPoolMiB.toFixed(0)} MiB buffer pool for a table of about 200 MB, so the ranges also evict each other's pages; the single sequential INSERT … SELECT does not (1-minute load average ${f.loadAverage.toFixed(1)} when the copy ended). ` +
               'The engine-alone rows isolate the write path: LOAD DATA against the previous REPLACE, same data, same moment.',
           ]),
     ],

@@ -50,6 +50,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   /** Peak resident memory so far (VmHWM), in MiB. */
   peakRssMiB(): number;
+  /** CPU time used so far (user + system), in ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -115,6 +117,11 @@ async function spawnWorker(address: string, taskQueue: string, bundlePath: strin
     peakRssMiB: () => {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return m ? Number(m[1]) / 1024 : NaN;
+    },
+    cpuMs: () => {
+      // Fields 14 and 15 of /proc/<pid>/stat (after the command in parentheses): utime and stime, in clock ticks (100 a second).
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
     },
     async stop() {
       if (child.exitCode !== null) return;
@@ -250,4 +257,35 @@ export async function largestPayload(client: Client, workflowIds: string[]): Pro
     }
   }
   return best;
+}
+
+/**
+ * `mydumper | myloader` with `threads` threads (the Debian package; `npm run bench` installs it when
+ * it can): the parallel dump-and-load a DBA reaches for, timed end to end, one table split in chunks of
+ * `chunkRows` so that every thread has work. Undefined when mydumper is not installed.
+ */
+export async function mydumperAndLoad(mysqlUrl: string, schema: string, target: string, table: string, threads: number, chunkRows = 100_000): Promise<number | undefined> {
+  const u = new URL(mysqlUrl);
+  const conn = ['-h', u.hostname, '-P', u.port || '3306', '-u', decodeURIComponent(u.username || 'root'), ...(u.password ? ['-p', decodeURIComponent(u.password)] : [])];
+  const dir = mkdtempSync(join(tmpdir(), 'cm-bench-mydumper-'));
+  const run = (cmd: string, args: string[]): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+      p.once('error', reject);
+      p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}: ${err.trim().split('\n').pop()}`))));
+    });
+  try {
+    const t0 = process.hrtime.bigint();
+    // mydumper 0.10 (Debian 12) takes bare table names in -T: `schema.table` silently dumps nothing.
+    await run('mydumper', [...conn, '-B', schema, '-T', table, '-t', String(threads), '-r', String(chunkRows), '-o', dir]);
+    await run('myloader', [...conn, '-d', dir, '-B', target, '-t', String(threads), '-o']);
+    return elapsedMs(t0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

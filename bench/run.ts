@@ -55,7 +55,7 @@ async function runScenarios(ctx: BenchContext, which: Scenario[]): Promise<Secti
     // The delta and the verification start from the copied ledger, so they bring the full copy along.
     let ledger: CopiedLedger | undefined;
     try {
-      sections.push(await attempt(ctx, 'Full copy', async () => fullCopySection((ledger = await benchFullCopy(ctx)).figures)));
+      sections.push(await attempt(ctx, 'Full copy', async () => fullCopySection((ledger = await benchFullCopy(ctx, size('BENCH_LEDGER_ROWS', 1_000_000))).figures)));
       if (which.includes('delta') && ledger) sections.push(await attempt(ctx, 'Delta', async () => deltaSection((delta = await benchDelta(ctx, ledger!)))));
       if (which.includes('verify') && ledger) sections.push(await attempt(ctx, 'Verify Now', async () => verifySection(await benchVerify(ctx, ledger!))));
     } finally {
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         'Each timed step of the copy scenarios starts once InnoDB has flushed what the step before it dirtied (a load larger than the buffer pool leaves the server flushing for a while), so that no step pays for another.',
     '',
     `Copy settings are the defaults: write mode \`${c.writeMode}\` (LOAD DATA LOCAL INFILE, strict REPLACE redo of any batch that warns), ` +
-      `${c.rangesPerTable} key ranges for tables from ${c.largeTableRows.toLocaleString('en-US')} rows, batches of ${c.writeBatchRows.toLocaleString('en-US')} rows or ${c.writeBatchBytes / 2 ** 20} MiB, ${c.concurrency} activities at a time.`,
+      `a key range per ${(c.chunkRows ?? 0).toLocaleString('en-US')} rows (at least ${c.rangesPerTable}) for tables from ${c.largeTableRows.toLocaleString('en-US')} rows, batches of ${c.writeBatchRows.toLocaleString('en-US')} rows or ${c.writeBatchBytes / 2 ** 20} MiB, ${c.concurrency} activities at a time.`,
     '',
     ...sections.flatMap(renderSection),
   ].join('\n');

@@ -37,26 +37,29 @@ try {
   process.exit(1);
 }
 
-// 4. Chromium, for the Web UI test (test/integration/ui.test.ts), from Debian's packages. Optional:
-// when it cannot be installed, everything else still runs and the UI test fails saying so.
-// Only `npm test` asks for it (--browser); the demo does not need a browser.
-const CHROMIUM = '/usr/bin/chromium';
-if (process.argv.includes('--browser') && !existsSync(CHROMIUM)) {
+// 4. Debian packages some runs need, installed when missing. Optional: when one cannot be installed,
+// everything else still runs and what needs it says so. `npm test` asks for chromium (--browser: the
+// Web UI test, test/integration/ui.test.ts); `npm run bench` for mydumper (--bench-tools: an anchor of
+// the full-copy scenario). The demo needs neither.
+function debianPackage(pkg, binary, why) {
+  if (existsSync(binary)) return;
   if (process.getuid?.() !== 0) {
-    say(`warning: ${CHROMIUM} is missing and we are not root: install it with \`apt-get install chromium\` (the Web UI test needs it)`);
-  } else {
-    say('installing chromium (apt-get) for the Web UI test…');
-    try {
-      const apt = (args) => execFileSync('apt-get', args, {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
-      apt(['update']);
-      apt(['install', '-y', '--no-install-recommends', 'chromium']);
-      if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing`);
-    } catch (err) {
-      const detail = String(err.stderr ?? '').trim().split('\n').pop() || err.message.split('\n')[0];
-      say(`warning: could not install chromium (${detail}); the Web UI test will fail until ${CHROMIUM} exists`);
-    }
+    say(`warning: ${binary} is missing and we are not root: install it with \`apt-get install ${pkg}\` (${why})`);
+    return;
+  }
+  say(`installing ${pkg} (apt-get): ${why}…`);
+  try {
+    const apt = (args) => execFileSync('apt-get', args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    apt(['update']);
+    apt(['install', '-y', '--no-install-recommends', pkg]);
+    if (!existsSync(binary)) throw new Error(`apt-get installed ${pkg} but ${binary} is still missing`);
+  } catch (err) {
+    const detail = String(err.stderr ?? '').trim().split('\n').pop() || err.message.split('\n')[0];
+    say(`warning: could not install ${pkg} (${detail}); ${why} will not work until ${binary} exists`);
   }
 }
+if (process.argv.includes('--browser')) debianPackage('chromium', '/usr/bin/chromium', 'the Web UI test needs it');
+if (process.argv.includes('--bench-tools')) debianPackage('mydumper', '/usr/bin/mydumper', 'the full-copy benchmark compares with mydumper | myloader');
