@@ -24,7 +24,9 @@ export interface CopyCheckpoint {
   rows: number;
   rejected: number;
   lastKey?: KeyValue[];
-  captureId?: number;
+  /** The capture the copy ran under, and the full copy it owed then (a TRUNCATE, a lost capture…). */
+  captureId: number;
+  owed?: string;
   firstError?: string;
   /** The copy reached the end of its part. */
   done: boolean;
@@ -32,9 +34,18 @@ export interface CopyCheckpoint {
 
 const TABLE = qualified(CONTROL_SCHEMA, 'copy_checkpoint');
 
-/** The copy of `part` made by the activity now running: its retries share the id, a later run's copy does not. */
-export function copyIdOf(tenant: string, targetSchema: string, table: string, part: string): CopyId {
-  return { tenant, targetSchema, table, part, copy: currentActivityId() };
+/** The copy of `part` made by the activity `copy` (default: the one now running): its retries share the id, a later run's copy does not. */
+export function copyIdOf(tenant: string, targetSchema: string, table: string, part: string, copy = currentActivityId()): CopyId {
+  return { tenant, targetSchema, table, part, copy };
+}
+
+/**
+ * The checkpoint a retry may resume from: only one made under the same capture owing the same copy.
+ * Rows copied before the capture was put back, or before a TRUNCATE or a schema change made a new
+ * full copy owed, may be stale: such a copy starts over.
+ */
+export function resumable(saved: CopyCheckpoint | undefined, capture: { id: number; copyOwed?: string }): CopyCheckpoint | undefined {
+  return saved && saved.captureId === capture.id && (saved.owed ?? null) === (capture.copyOwed ?? null) ? saved : undefined;
 }
 
 /** The scheduled activity now running (workflow, run, activity id): the same over its retries. */
@@ -47,7 +58,7 @@ export function currentActivityId(): string {
 export async function readCopyCheckpoint(pool: Pool | PoolConnection, id: CopyId): Promise<CopyCheckpoint | undefined> {
   try {
     const [rows] = await pool.query<RowDataPacket[]>(
-      `SELECT copy_rows, rejected, last_key, capture_id, first_error, done FROM ${TABLE}
+      `SELECT copy_rows, rejected, last_key, capture_id, owed, first_error, done FROM ${TABLE}
         WHERE tenant = ? AND target_schema = ? AND table_name = ? AND part = ? AND copy_id = ?`,
       [id.tenant, id.targetSchema, id.table, id.part, id.copy],
     );
@@ -56,7 +67,8 @@ export async function readCopyCheckpoint(pool: Pool | PoolConnection, id: CopyId
     return {
       rows: Number(r.copy_rows), rejected: Number(r.rejected), done: !!r.done,
       lastKey: r.last_key === null ? undefined : reviveKey(JSON.parse(r.last_key) as unknown[]),
-      captureId: r.capture_id === null ? undefined : Number(r.capture_id),
+      captureId: Number(r.capture_id),
+      owed: r.owed ?? undefined,
       firstError: r.first_error ?? undefined,
     };
   } catch (err) {
@@ -68,11 +80,11 @@ export async function readCopyCheckpoint(pool: Pool | PoolConnection, id: CopyId
 /** Records where the copy stands; called after each committed batch (autocommit, on the copy's own session). */
 export async function saveCopyCheckpoint(conn: PoolConnection, id: CopyId, cp: CopyCheckpoint): Promise<void> {
   const write = () => conn.query(
-    `REPLACE INTO ${TABLE} (tenant, target_schema, table_name, part, copy_id, copy_rows, rejected, last_key, capture_id, first_error, done)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `REPLACE INTO ${TABLE} (tenant, target_schema, table_name, part, copy_id, copy_rows, rejected, last_key, capture_id, owed, first_error, done)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       id.tenant, id.targetSchema, id.table, id.part, id.copy, cp.rows, cp.rejected, cp.lastKey ? JSON.stringify(cp.lastKey) : null,
-      cp.captureId ?? null, cp.firstError?.slice(0, 2000) ?? null, cp.done ? 1 : 0,
+      cp.captureId, cp.owed ?? null, cp.firstError?.slice(0, 2000) ?? null, cp.done ? 1 : 0,
     ],
   );
   try {

@@ -27,11 +27,16 @@ export function parseDefiner(definer: string): Account {
  * An exemption is `user` (every host) or `'user'@'host'` / `user@host`. Matching is exact: an
  * exemption never widens to another account by pattern.
  */
+/** An exemption as written (`user`, `'user'@'host'`): its user, and its host when it names one; undefined when malformed. */
+export function parseExemption(e: string): { user: string; host?: string } | undefined {
+  const m = /^'?([^'@]*)'?(?:@'?([^']*)'?)?$/.exec(e.trim());
+  return m ? { user: m[1], ...(m[2] !== undefined ? { host: m[2] } : {}) } : undefined;
+}
+
 export function isExempt(a: Account, exemptions: string[]): boolean {
   return exemptions.some((e) => {
-    const m = /^'?([^'@]*)'?(?:@'?([^']*)'?)?$/.exec(e.trim());
-    if (!m) return false;
-    return m[1] === a.user && (m[2] === undefined || m[2] === a.host);
+    const x = parseExemption(e);
+    return !!x && x.user === a.user && (x.host === undefined || x.host === a.host);
   });
 }
 

@@ -8,7 +8,7 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import type { EnvironmentState } from '../lib/types';
-import { accountName, currentAccount, eventsTouching, isExempt, missingFencePrivileges, parseDefiner, writerAccounts, type Account } from './fence-scope';
+import { accountName, currentAccount, eventsTouching, isExempt, missingFencePrivileges, parseExemption, parseDefiner, writerAccounts, type Account } from './fence-scope';
 import { inTransaction, isMissingObject, qualified } from './sql';
 import { ensureControlSchema, writeEnvironmentState } from './target-schema';
 
@@ -124,7 +124,7 @@ export async function killSessions(pool: Pool, rule: SessionRule, rounds = 50): 
     const targets = rows
       .map((r) => ({ id: Number(r.id), verdict: sessionVerdict({ user: String(r.u), db: r.db === null ? null : String(r.db), command: String(r.c) }, rule) }))
       .filter((t) => t.verdict === 'writer' || (t.verdict === 'reader' && !once.has(t.id)));
-    if (!targets.some((t) => t.verdict === 'writer') && targets.length === 0) return killed;
+    if (targets.length === 0) return killed;
     for (const t of targets) {
       once.add(t.id);
       try {
@@ -216,7 +216,8 @@ export async function raiseFence(pool: Pool, input: FenceInput, beat: () => void
     writers: new Set(accounts.map((a) => a.user)),
     schemas: new Set(input.schemas.map((s) => s.toLowerCase())),
     eventSchemas: new Set(events.map((e) => e.schema.toLowerCase())),
-    spared: new Set([...cmUsers].filter((u) => u === me.user).concat(exempt.map((e) => parseExemptUser(e)))),
+    // The worker's own sessions, and the exempt accounts' (by user name: a session shows no host it was granted by).
+    spared: new Set([me.user, ...exempt.flatMap((e) => parseExemption(e)?.user ?? [])]),
   });
 
   const conn = await pool.getConnection();
@@ -227,8 +228,6 @@ export async function raiseFence(pool: Pool, input: FenceInput, beat: () => void
   }
   return summary;
 }
-
-const parseExemptUser = (e: string): string => e.trim().replace(/^'/, '').split(/'?@/)[0];
 
 async function holdJobs(conn: PoolConnection, tenant: string, holder: string): Promise<number> {
   await inTransaction(conn, async () => {

@@ -11,7 +11,7 @@ import type {
 import { assess, UnknownCompanyError } from './assess';
 import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
-import { copyIdOf, currentActivityId, readCopyCheckpoint, saveCopyCheckpoint } from './copy-checkpoint';
+import { copyIdOf, currentActivityId, readCopyCheckpoint, resumable, saveCopyCheckpoint } from './copy-checkpoint';
 import { approximateColumns, copyColumns, listSchemas, readTable, readTables } from './introspect';
 import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
 import { captureTableIds, ensureCaptureSchema, removeCapture, requeueKeys } from './capture';
@@ -310,9 +310,8 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
         await prepareTargetSession(conn);
         await claimTable(conn, claims, () => ctx.heartbeat(), ctx.cancellationSignal);
         // Where an earlier attempt's committed batches reached (read once the claim keeps every other
-        // attempt out). Rows copied before capture was put back may be stale: such a range starts over.
-        const saved = await readCopyCheckpoint(conn, copyId);
-        const prior = saved && (saved.captureId ?? capture.id) === capture.id ? saved : undefined;
+        // attempt out), if made under the same capture and copy owed.
+        const prior = resumable(await readCopyCheckpoint(conn, copyId), capture);
         const result = (rows: number, rejected: number, lastKey: KeyValue[] | undefined, firstError: string | undefined): RangeResult => ({
           rows, rejected, firstError, durationMs: Date.now() - started, lastKey: lastKey ? String(lastKey[0]) : undefined, captureIds: [capture.id],
           ...(prior ? { resumedAt: prior.rows } : {}),
@@ -329,14 +328,14 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
           onRejected: (keys) => requeueKeys(site.store, capture, meta.primaryKey, keys),
           onCommitted: (p) => saveCopyCheckpoint(conn, copyId, {
             rows: (prior?.rows ?? 0) + p.rows, rejected: (prior?.rejected ?? 0) + p.rejected, lastKey: p.lastKey ?? prior?.lastKey,
-            captureId: capture.id, firstError: prior?.firstError ?? p.firstError, done: false,
+            captureId: capture.id, owed: capture.copyOwed, firstError: prior?.firstError ?? p.firstError, done: false,
           }),
           // What the client's progress view shows for rows in flight.
           onProgress: (p) => ctx.heartbeat({ key: input.table.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey ? String(p.lastKey[0]) : undefined }),
         });
         const done = {
           rows: (prior?.rows ?? 0) + copied.rows, rejected: (prior?.rejected ?? 0) + copied.rejected, lastKey: copied.lastKey ?? prior?.lastKey,
-          captureId: capture.id, firstError: prior?.firstError ?? copied.firstError, done: true,
+          captureId: capture.id, owed: capture.copyOwed, firstError: prior?.firstError ?? copied.firstError, done: true,
         };
         await saveCopyCheckpoint(conn, copyId, done);
         return result(done.rows, done.rejected, done.lastKey, done.firstError);

@@ -4,7 +4,7 @@ import type { CopySettings, TableRunResult, TableStatus, TableWork, VerifySettin
 import { MAX_RANGES_PER_TABLE } from '../lib/constants';
 import { captureCopied, captureLost, checkedCapture, findCapture, requeueKeys, type CaptureCheck, type CaptureEntry, type CaptureSite } from './capture';
 import { copyRows } from './copy';
-import { readCopyCheckpoint, saveCopyCheckpoint, type CopyCheckpoint, type CopyId } from './copy-checkpoint';
+import { copyIdOf, readCopyCheckpoint, resumable, saveCopyCheckpoint, type CopyCheckpoint } from './copy-checkpoint';
 import { applyDeltas } from './delta';
 import { approximateColumns, copyColumns, readTable, type TableMeta } from './introspect';
 import { errorText, isTableError, qualified, reviveKey, type KeyValue } from './sql';
@@ -31,7 +31,7 @@ export interface TableIo {
   /** How the run verifies what it touched (absent: runs started before verification do not). */
   verify?: VerifySettings;
   /** The activity copying (copy-checkpoint.ts): its full loads keep a durable checkpoint to resume from. */
-  copyOf?: string;
+  copyOf: string;
 }
 
 /** Where a table's copy stands, as carried in heartbeat details. */
@@ -162,30 +162,28 @@ export async function migrateTable(
       result.fullLoadRows = precopied.rows;
       firstError = precopied.firstError;
     } else if (full) {
-      // Where an earlier attempt's committed batches reached: the durable checkpoint (written after
-      // each batch), else the heartbeat's. A copy from before capture was put back starts over.
-      const copyId: CopyId | undefined = io.copyOf ? { tenant: io.tenant, targetSchema: work.targetSchema, table: work.table, part: 'table', copy: io.copyOf } : undefined;
-      const saved = copyId ? await readCopyCheckpoint(conn, copyId) : resume?.key === work.key ? { ...resume, rejected: 0, done: false } : undefined;
-      const prior = saved && (saved.captureId ?? capture.id) === capture.id ? saved : undefined;
-      const progress = (rows: number, lastKey: KeyValue[] | undefined, done: boolean): CopyCheckpoint => ({
-        rows: (prior?.rows ?? 0) + rows, rejected: 0, lastKey: lastKey ?? (prior?.lastKey && reviveKey(prior.lastKey)), captureId: capture.id, done,
+      // Where an earlier attempt's committed batches reached: the durable checkpoint written after
+      // each batch (never the throttled heartbeat), if it was made under the same capture and copy owed.
+      const copyId = copyIdOf(io.tenant, work.targetSchema, work.table, 'table', io.copyOf);
+      const prior = resumable(await readCopyCheckpoint(conn, copyId), capture);
+      const checkpoint = (p: { rows: number; lastKey?: KeyValue[]; firstError?: string }, done: boolean): CopyCheckpoint => ({
+        rows: (prior?.rows ?? 0) + p.rows, rejected: 0, lastKey: p.lastKey ?? prior?.lastKey, captureId: capture.id, owed: capture.copyOwed,
+        firstError: prior?.firstError ?? p.firstError, done,
       });
-      if (prior && 'done' in prior && prior.done) {
-        result.fullLoadRows = prior.rows;
-        result.lastSyncPosition = prior.lastKey ? `key ${prior.lastKey.join(',')}` : undefined;
-      } else {
-        const copied = await copyRows({
+      const copied = prior?.done
+        ? { ...prior, rows: 0 }
+        : await copyRows({
           ...base, ...batch, key,
-          after: prior?.lastKey && reviveKey(prior.lastKey), // a binary key came back through JSON
+          after: prior?.lastKey,
           onRejected: (keys) => requeueKeys(io.site.store, capture, key, keys),
-          onCommitted: copyId && ((p) => saveCopyCheckpoint(conn, copyId, progress(p.rows, p.lastKey, false))),
+          onCommitted: (p) => saveCopyCheckpoint(conn, copyId, checkpoint(p, false)),
           onProgress: (p) => report({ key: work.key, rows: (prior?.rows ?? 0) + p.rows, lastKey: p.lastKey, captureId: capture.id }),
         });
-        if (copyId) await saveCopyCheckpoint(conn, copyId, progress(copied.rows, copied.lastKey, true));
-        result.fullLoadRows = (prior?.rows ?? 0) + copied.rows;
-        firstError = copied.firstError;
-        result.lastSyncPosition = copied.lastKey ? `key ${copied.lastKey.join(',')}` : undefined;
-      }
+      const done = checkpoint(copied, true);
+      if (!prior?.done) await saveCopyCheckpoint(conn, copyId, done);
+      result.fullLoadRows = done.rows;
+      firstError = done.firstError;
+      result.lastSyncPosition = done.lastKey ? `key ${done.lastKey.join(',')}` : undefined;
     }
     if (owed !== undefined) await captureCopied(io.site.store, capture);
     result.fullLoadDone = true;

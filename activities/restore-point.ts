@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import { fenceHolder } from './fence';
-import { columnList, id, qualified } from './sql';
+import { columnList, id, inTransaction, qualified } from './sql';
 import { RESTORED_CONTROL_TABLES, targetDdl } from './target-schema';
 import { copyColumns, readTable } from './introspect';
 import { fingerprint, type Fingerprint } from './verify';
@@ -186,17 +186,12 @@ export async function createRestorePoint(
     for (const table of RESTORED_CONTROL_TABLES) {
       await conn.query(`CREATE TABLE IF NOT EXISTS ${qualified(point.controlParking, table)} LIKE ${qualified(CONTROL_SCHEMA, table)}`);
     }
-    await conn.query('START TRANSACTION');
-    try {
+    await inTransaction(conn, async () => {
       for (const table of RESTORED_CONTROL_TABLES) {
         await conn.query(`DELETE FROM ${qualified(point.controlParking, table)}`);
         await conn.query(`INSERT INTO ${qualified(point.controlParking, table)} SELECT * FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ?`, [input.tenant]);
       }
-      await conn.query('COMMIT');
-    } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
     // Last: a recorded point is a complete one.
     await recordPoint(conn, point);
   });
@@ -209,16 +204,11 @@ export async function createRestorePoint(
  * all, so a restore never takes a half-taken point for a complete one (and discards unparked tables).
  */
 async function recordPoint(conn: PoolConnection, point: RestorePoint): Promise<void> {
-  await conn.query('START TRANSACTION');
-  try {
+  await inTransaction(conn, async () => {
     await conn.query(`DELETE FROM ${pointRecords} WHERE tenant = ?`, [point.tenant]);
     const rows = point.schemas.flatMap((s) => [[point.tenant, s.schema, '', null, null], ...s.tables.map((t) => [point.tenant, s.schema, t.name, t.checksum, t.digest])]);
     if (rows.length > 0) await conn.query(`INSERT INTO ${pointRecords} (tenant, schema_name, table_name, checksum, digest) VALUES ?`, [rows]);
-    await conn.query('COMMIT');
-  } catch (err) {
-    await conn.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+  });
 }
 
 /** The recorded point of `schemas`, or undefined when none was completed (or it was dropped). */
@@ -277,12 +267,18 @@ export async function restoreToPoint(
   beat: () => void,
 ): Promise<RestoreOutcome> {
   const outcome: RestoreOutcome = { swapped: 0, discarded: 0, killedSessions: 0, verified: 0, swapMs: 0, verifyMs: 0 };
-  // The fence is down: the upgrade completed and released it (it was stopped only while dropping its
-  // point). Applications have written since; restoring would throw their work and the upgrade away.
-  if (input.holder !== undefined && (await fenceHolder(pool, input.tenant)) !== input.holder) {
-    await dropRestorePoint(pool, input);
-    outcome.fenceReleased = true;
-    return outcome;
+  if (input.holder !== undefined) {
+    const current = await fenceHolder(pool, input.tenant);
+    // The fence is down: the upgrade completed and released it (it was stopped only while dropping its
+    // point). Applications have written since; restoring would throw their work and the upgrade away.
+    if (current === undefined) {
+      await dropRestorePoint(pool, input);
+      outcome.fenceReleased = true;
+      return outcome;
+    }
+    // Another upgrade holds the fence: this one never raised it, so it parked nothing, and the parked
+    // tables are the holder's restore point. Nothing to do here.
+    if (current !== input.holder) return outcome;
   }
   // Without the point in hand (an upgrade lost before it returned it, or an operator's retry), the
   // recorded one: it exists only once the point was completely taken.

@@ -12,6 +12,13 @@ import { runScript } from './sql-script';
 import { openTenantSession, TenantAccountError, tenantAccountName, type TenantSession } from './tenant-account';
 import { planUpgrade, recordStep, resolveStep, StepChangedError, stepHistory, stepScript, upgradesRootFor, UpgradePlanError, type ResolvedStep, type StepStatus } from './upgrade-steps';
 
+/** What the upgrade's history keeps of its restore point: bounded whatever the number of tables. */
+export interface RestorePointTaken {
+  takenAt: string;
+  schemas: number;
+  tables: number;
+}
+
 export interface FenceInput {
   targetConnection: string;
   tenant: string;
@@ -110,11 +117,19 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
       return withHeartbeat(() => releaseFence(conns.pool(input.targetConnection), input.tenant, input.holder));
     },
 
-    async createRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[] }): Promise<RestorePoint> {
-      return withHeartbeat(() => createRestorePoint(conns.pool(input.targetConnection), input, (t) => checkpoint(t)));
+    /**
+     * Takes the restore point and answers how big it is, not the point: its fingerprints (one per
+     * table) are recorded on the target, where the restore reads them, never in a payload.
+     */
+    async createRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[] }): Promise<RestorePointTaken> {
+      const point = await withHeartbeat(() => createRestorePoint(conns.pool(input.targetConnection), input, (t) => checkpoint(t)));
+      return { takenAt: point.takenAt, schemas: point.schemas.length, tables: point.schemas.reduce((n, s) => n + s.tables.length, 0) };
     },
 
-    /** `holder`: restore only while this upgrade still holds the fence (absent in older histories). */
+    /**
+     * `holder`: restore only while this upgrade still holds the fence (absent in older histories). The
+     * point is the recorded one; `point` is only in histories from before it was recorded.
+     */
     async restoreToPoint(input: { targetConnection: string; tenant: string; schemas: string[]; point?: RestorePoint; holder?: string }): Promise<RestoreOutcome> {
       try {
         return await withHeartbeat(() => restoreToPoint(conns.pool(input.targetConnection), input, () => Context.current().heartbeat()));

@@ -11,6 +11,7 @@ import { PATHS_REFUSED, VERSION_PATTERN } from '../lib/upgrade-versions';
 import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings, TableFilter } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
+import { PROBLEM_STATUSES } from '../workflows/status-pages';
 import {
   applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getAllTables, getSummary, getTablePage, rejectionReasons, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
   resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, runtimeKeyRollout, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
@@ -503,7 +504,7 @@ export function buildProgram(): Command {
         const which = opts.all ? 'all' : filtered || opts.page ? 'all' : opts.tables;
         let listed: ListedTables = { rows: [] };
         if (which === 'problems') {
-          const problems = (summary.tableCounts.byStatus.Failed ?? 0) + (summary.tableCounts.byStatus.Warning ?? 0) + (summary.tableCounts.byStatus['Not Migrated'] ?? 0);
+          const problems = PROBLEM_STATUSES.reduce((n, s) => n + (summary.tableCounts.byStatus[s] ?? 0), 0);
           const more = problems - summary.problemTables.length;
           listed = {
             rows: summary.problemTables,

@@ -33,14 +33,22 @@ export function getTablePage(client: Client, tenant: string, request: TablePageR
   return asOperatorError(tenant, () => tenantHandle(client, tenant).query(tablesQuery, request));
 }
 
-/** Every table that matches, page after page (each query's answer stays bounded). */
-export async function getAllTables(client: Client, tenant: string, filter: TableFilter = {}): Promise<TableState[]> {
-  const tables: TableState[] = [];
+/** Every row of a paged query, page after page (each answer stays bounded). */
+async function allPages<T>(fetch: (page: number) => Promise<{ pages: number; rows: T[] }>): Promise<T[]> {
+  const all: T[] = [];
   for (let page = 1; ; page++) {
-    const p = await getTablePage(client, tenant, { ...filter, page, pageSize: MAX_PAGE_SIZE });
-    tables.push(...p.tables);
-    if (page >= p.pages) return tables;
+    const p = await fetch(page);
+    all.push(...p.rows);
+    if (page >= p.pages) return all;
   }
+}
+
+/** Every table that matches. */
+export function getAllTables(client: Client, tenant: string, filter: TableFilter = {}): Promise<TableState[]> {
+  return allPages(async (page) => {
+    const p = await getTablePage(client, tenant, { ...filter, page, pageSize: MAX_PAGE_SIZE });
+    return { pages: p.pages, rows: p.tables };
+  });
 }
 
 export type FullStatus = StatusPage & { tables: TableState[] };
@@ -259,13 +267,11 @@ export function resetCloudData(client: Client, tenant: string, request: ResetReq
 }
 
 /** The whole Setup Checklist, page after page. */
-export async function setupChecklist(client: Client, tenant: string): Promise<ChecklistItem[]> {
-  const items: ChecklistItem[] = [];
-  for (let page = 1; ; page++) {
+export function setupChecklist(client: Client, tenant: string): Promise<ChecklistItem[]> {
+  return allPages(async (page) => {
     const p = await tenantHandle(client, tenant).query(setupChecklistQuery, { page, pageSize: MAX_PAGE_SIZE });
-    items.push(...p.items);
-    if (page >= p.pages) return items;
-  }
+    return { pages: p.pages, rows: p.items };
+  });
 }
 
 /** Sets (or with schedule null, removes) the replication schedule; answers with its description. */

@@ -3,7 +3,7 @@
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import type { RunProgress, RunProgressTable } from '../lib/types';
 
-const FINISHED = new Set(['Successful', 'Warning', 'Failed', 'Not Migrated']);
+import { FINISHED } from '../workflows/run-progress';
 const MARK: Record<string, string> = { Successful: '✔', Warning: '!', Failed: '✖', 'Not Migrated': '-' };
 
 export class ProgressView {

@@ -11,7 +11,7 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createMysqlPool, DEFAULT_MYSQL_URL } from '../activities/connections';
 import { CONTROL_TABLE_NAMES } from '../activities/target-schema';
 import { tenantAccountName } from '../activities/tenant-account';
-import { CAPTURE_SCHEMA, CONTROL_SCHEMA } from '../lib/constants';
+import { CAPTURE_SCHEMA, CONTROL_SCHEMA, managementWorkflowId } from '../lib/constants';
 import { checksumTable, hasStoredGenerated, tableDigest } from '../activities/verify';
 import { escapeId } from 'mysql2/promise';
 import type { TemporalSettings } from '../lib/env';
@@ -290,4 +290,18 @@ export async function killWorkerProcesses(workers: WorkerProcess[]): Promise<voi
     if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
     await w.exited;
   }
+}
+
+/**
+ * The end of a test with `cm worker` processes: its tenant workflow terminated, the processes killed,
+ * the source's capture, the schemas and the tenant's control rows dropped, the connections closed.
+ */
+export async function endProcessTest(t: { client: Client; pool: Pool; tenant: string; workers: WorkerProcess[]; source: string; schemas: string[] }): Promise<void> {
+  await t.client.workflow.getHandle(managementWorkflowId(t.tenant)).terminate('test done').catch(() => undefined);
+  await killWorkerProcesses(t.workers);
+  await dropCaptureFor(t.pool, t.source);
+  await dropSchemas(t.pool, ...t.schemas);
+  await dropTenantState(t.pool, t.tenant);
+  await t.pool.end();
+  await t.client.connection.close();
 }

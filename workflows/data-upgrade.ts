@@ -5,7 +5,7 @@
 // table back before the fence comes down. That compensation runs in a non-cancellable scope, so
 // cancelling the upgrade cannot also cancel its undo.
 import { ApplicationFailure, CancellationScope, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { RestorePoint } from '../activities/restore-point';
+import type { RestorePointTaken } from '../activities/upgrade-activities';
 import type { UpgradeInput, UpgradePlan, UpgradeProgress, UpgradeResult } from '../lib/types';
 import { compensationActivities, fenceActivities, stepActivities } from './activity-options';
 import { DESCRIPTIONS, upgradeProgressQuery } from './messages';
@@ -62,7 +62,7 @@ export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
     progress.phase = 'fence';
   }
 
-  let point: RestorePoint | undefined;
+  let point: RestorePointTaken | undefined;
   try {
     const fence = await refusedWithoutGrants(() => fenceActivities.raiseFence.executeWithOptions(
       { summary: 'Fence up: environment Update, lock every account that can write to the schemas and kill their sessions, disable events, hold jobs' },
@@ -101,7 +101,7 @@ export async function dataUpgrade(input: UpgradeInput): Promise<UpgradeResult> {
       progress.phase = 'restore';
       await compensationActivities.restoreToPoint.executeWithOptions(
         { summary: point ? 'Point-in-time restore: swap the original tables back and verify their checksums' : 'Put back the tables parked so far' },
-        [{ ...target, schemas: input.schemas, point, holder }],
+        [{ ...target, schemas: input.schemas, holder }],
       );
       progress.phase = 'release';
       await compensationActivities.releaseFence.executeWithOptions(

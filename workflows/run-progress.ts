@@ -6,7 +6,8 @@
 import type { RunKind, RunProgress, RunProgressTable, RunStatus, TableStatus } from '../lib/types';
 
 export const PROGRESS_FINISHED_PAGE = 500;
-const FINISHED = new Set<TableStatus>(['Successful', 'Warning', 'Failed', 'Not Migrated']);
+/** A table with one of these statuses is done for this run. */
+export const FINISHED: ReadonlySet<TableStatus> = new Set<TableStatus>(['Successful', 'Warning', 'Failed', 'Not Migrated']);
 
 export class ProgressBook {
   private entries = new Map<string, RunProgressTable>();

@@ -6,7 +6,7 @@
 import type { FindingRow, PageRequest, StatusPage, TableCounts, TableFilter, TablePage, TableState, TableStatus, TenantConfig } from '../lib/types';
 import { describeSchedule, nextRun } from '../lib/schedule';
 import { matchesPattern } from '../lib/company-tables';
-import { setupChecklist, tiles, type ChecklistItem, type TenantState } from './tenant-state';
+import { bounded, setupChecklist, tiles, type ChecklistItem, type TenantState } from './tenant-state';
 
 /** Runs on the page (the log itself keeps more, for the audit). */
 export const STATUS_LOG_ENTRIES = 50;
@@ -17,23 +17,28 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_ROW_TEXT = 500;
 export const MAX_PAGE_SIZE = 100;
 
-/** Problems first: what the operator must act on, then what is still to do, then what is done. */
-const STATUS_ORDER: TableStatus[] = ['Failed', 'Warning', 'Not Migrated', 'In Progress', 'Not Started', 'Successful'];
+/** The statuses the operator must act on: the page lists these tables first. */
+export const PROBLEM_STATUSES: TableStatus[] = ['Failed', 'Warning', 'Not Migrated'];
+/** Problems first, then what is still to do, then what is done. */
+const STATUS_ORDER: TableStatus[] = [...PROBLEM_STATUSES, 'In Progress', 'Not Started', 'Successful'];
 const rank = (s: TableStatus): number => STATUS_ORDER.indexOf(s);
 const SEVERITY_ORDER: FindingRow['severity'][] = ['error', 'warning', 'info'];
-
-const isProblem = (t: TableState): boolean => t.status === 'Failed' || t.status === 'Warning' || t.status === 'Not Migrated';
-
-const cut = (text: string | undefined): string | undefined =>
-  text === undefined || text.length <= MAX_ROW_TEXT ? text : `${text.slice(0, MAX_ROW_TEXT)}… (${text.length} characters)`;
+const isProblem = (t: TableState): boolean => PROBLEM_STATUSES.includes(t.status);
 
 /** A row as pages show it: long texts cut (an error message can be a whole SQL statement). */
 function pageRow(t: TableState): TableState {
   const row = { ...t };
   for (const k of ['errorMessage', 'warning', 'notMigratedReason', 'schemaChange', 'resyncRequested', 'lastSyncPosition'] as const) {
-    if (row[k] !== undefined) row[k] = cut(row[k]);
+    if (row[k] !== undefined) row[k] = bounded(row[k]!, MAX_ROW_TEXT);
   }
   return row;
+}
+
+/** Page `page` (1-based, at most MAX_PAGE_SIZE rows) of `all`; a page past the end is empty. */
+function pageOf<T>(all: T[], req: PageRequest): { page: number; pageSize: number; total: number; pages: number; rows: T[] } {
+  const pageSize = Math.min(Math.max(1, Math.floor(req.pageSize ?? DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE);
+  const page = Math.max(1, Math.floor(req.page ?? 1));
+  return { page, pageSize, total: all.length, pages: Math.ceil(all.length / pageSize), rows: all.slice((page - 1) * pageSize, page * pageSize) };
 }
 
 function byPriority(a: TableState, b: TableState): number {
@@ -66,13 +71,8 @@ export function tablePage(state: TenantState, req: TableFilter & PageRequest = {
   if (req.company) filter.company = req.company;
   if (req.status) filter.status = req.status;
   if (req.table) filter.table = req.table;
-  const pageSize = Math.min(Math.max(1, Math.floor(req.pageSize ?? DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE);
-  const page = Math.max(1, Math.floor(req.page ?? 1));
-  const hits = Object.values(state.tables).filter((t) => matches(t, filter)).sort(byPriority);
-  return {
-    filter, page, pageSize, total: hits.length, pages: Math.ceil(hits.length / pageSize),
-    tables: hits.slice((page - 1) * pageSize, page * pageSize).map(pageRow),
-  };
+  const { rows, ...at } = pageOf(Object.values(state.tables).filter((t) => matches(t, filter)).sort(byPriority), req);
+  return { filter, ...at, tables: rows.map(pageRow) };
 }
 
 export interface ChecklistPage {
@@ -85,13 +85,8 @@ export interface ChecklistPage {
 
 /** The Setup Checklist in pages: a tenant can leave thousands of tables out. */
 export function checklistPage(state: TenantState, req: PageRequest = {}): ChecklistPage {
-  const pageSize = Math.min(Math.max(1, Math.floor(req.pageSize ?? DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE);
-  const page = Math.max(1, Math.floor(req.page ?? 1));
-  const all = setupChecklist(state);
-  return {
-    page, pageSize, total: all.length, pages: Math.ceil(all.length / pageSize),
-    items: all.slice((page - 1) * pageSize, page * pageSize).map((i) => ({ ...i, action: cut(i.action)! })),
-  };
+  const { rows, ...at } = pageOf(setupChecklist(state), req);
+  return { ...at, items: rows.map((i) => ({ ...i, action: bounded(i.action, MAX_ROW_TEXT) })) };
 }
 
 export function statusPage(config: TenantConfig, state: TenantState): StatusPage {
@@ -117,7 +112,7 @@ export function statusPage(config: TenantConfig, state: TenantState): StatusPage
     logTotal: state.log.length,
     tableCounts: tableCounts(tables),
     problemTables: tables.filter(isProblem).sort(byPriority).slice(0, STATUS_PROBLEM_TABLES).map(pageRow),
-    findings: findings.slice(0, STATUS_FINDINGS).map((f) => ({ ...f, message: cut(f.message)! })),
+    findings: findings.slice(0, STATUS_FINDINGS).map((f) => ({ ...f, message: bounded(f.message, MAX_ROW_TEXT) })),
     findingsTotal: findings.length,
     refusals: state.refusals,
     dataVersion: state.dataVersion,

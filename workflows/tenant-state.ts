@@ -361,8 +361,8 @@ export function appendCapped<T>(list: T[], entry: T, max = MAX_LOG): void {
   if (list.length > max) list.splice(0, list.length - max);
 }
 
-/** A refused request's text as the page keeps it: no longer than the request schema allows, and saying it was cut. */
-const bounded = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text);
+/** A text as the page keeps it: at most `max` characters, saying it was cut (refused requests, rows of pages). */
+export const bounded = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text);
 
 /**
  * Records a refusal. A refused request was not validated, so what it carried is cut to what the

@@ -6,10 +6,11 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Pool } from 'mysql2/promise';
 import type { KeyRange, RangeResult } from '../../lib/types';
-import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
 import {
-  copyPartsAtKill, count, createNumberedTable, dropCaptureFor, killWorkerProcesses, dropSchemas, ensureBuilt, expectSameTable, processAlive, spawnWorkerProcess, testClient, testPool,
-  uniqueName, waitForWorkerProcess, waitUntil, type WorkerProcess,
+  createTenant, getStatus, runMigrationNow, waitForRun,
+} from '../../client/operations';
+import {
+  copyPartsAtKill, count, createNumberedTable, endProcessTest, ensureBuilt, expectSameTable, processAlive, spawnWorkerProcess, testClient, testPool, uniqueName, waitForWorkerProcess, type WorkerProcess,
 } from '../helpers';
 
 const BIG_ROWS = 300_000;
@@ -45,14 +46,7 @@ beforeAll(async () => {
   client = await testClient();
 });
 
-afterAll(async () => {
-  await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-  await killWorkerProcesses(spawned);
-  await dropCaptureFor(pool, src);
-  await dropSchemas(pool, src, dst);
-  await pool.end();
-  await client.connection.close();
-});
+afterAll(() => endProcessTest({ client, pool, tenant, workers: spawned, source: src, schemas: [src, dst] }));
 
 async function scheduledInput(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>, eventId: string): Promise<{ range: KeyRange }> {
   const e = (history.events ?? []).find((x) => String(x.eventId) === eventId)!;

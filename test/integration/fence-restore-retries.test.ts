@@ -122,3 +122,23 @@ it('a restore whose upgrade no longer holds the fence (it completed, then was st
   const [parked] = await pool.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [parkingSchema(tenant, schema)]);
   expect(parked).toHaveLength(0); // and the next restore point starts clean
 });
+
+it("a restore by an upgrade that never got the fence (another upgrade holds it) leaves the holder's restore point alone", async () => {
+  await raiseFence(pool, { tenant, holder: 'upgrade-a', schemas: [schema], appUsers: [], exemptAccounts: ['mysql'] }, () => undefined);
+  try {
+    const point = await createRestorePoint(pool, { tenant, schemas: [schema] }, () => undefined);
+    const before = await snapshot();
+    // Upgrade b's raiseFence failed (the fence is upgrade a's): its compensation runs restoreToPoint.
+    await expect(raiseFence(pool, { tenant, holder: 'upgrade-b', schemas: [schema], appUsers: [], exemptAccounts: ['mysql'] }, () => undefined)).rejects.toThrow(/held by upgrade-a/);
+    const outcome = await restoreToPoint(pool, { tenant, schemas: [schema], holder: 'upgrade-b' }, () => undefined);
+    expect(outcome).toMatchObject({ swapped: 0, discarded: 0 });
+    const [parked] = await pool.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [parkingSchema(tenant, schema)]);
+    expect(parked).toHaveLength(1); // upgrade a can still restore
+    await pool.query(`UPDATE ${schema}.header SET amount = amount + 7`); // upgrade a's work, then its failure
+    const restored = await restoreToPoint(pool, { tenant, schemas: [schema], point, holder: 'upgrade-a' }, () => undefined);
+    expect(restored.swapped).toBeGreaterThan(0);
+    expect(await snapshot()).toEqual(before);
+  } finally {
+    await releaseFence(pool, tenant, 'upgrade-a');
+  }
+});

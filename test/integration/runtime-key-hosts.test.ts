@@ -10,12 +10,11 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
 import {
-  createTenant, getStatus, resetRuntimeServiceKey, runMigrationNow, runtimeKeyInfo, runtimeKeyRollout, tenantHandle, waitForRun,
+  createTenant, getStatus, resetRuntimeServiceKey, runMigrationNow, runtimeKeyInfo, runtimeKeyRollout, waitForRun,
 } from '../../client/operations';
 import { checkRuntimeKey, keyId, newKey, RuntimeKeyFiles } from '../../activities/runtime-key';
 import {
-  dropCaptureFor, dropSchemas, dropTenantState, ensureBuilt, killWorkerProcesses, expectSameTable, spawnWorkerProcess, testClient, testPool, uniqueName,
-  waitForWorkerProcess, type WorkerProcess,
+  endProcessTest, ensureBuilt, expectSameTable, spawnWorkerProcess, testClient, testPool, uniqueName, waitForWorkerProcess, type WorkerProcess,
 } from '../helpers';
 
 const TABLES = 24;
@@ -67,13 +66,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-  await killWorkerProcesses(workers);
-  await dropCaptureFor(pool, src);
-  await dropSchemas(pool, src, dst);
-  await dropTenantState(pool, tenant);
-  await pool.end();
-  await client.connection.close();
+  await endProcessTest({ client, pool, tenant, workers, source: src, schemas: [src, dst] });
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 

@@ -5,10 +5,11 @@
 import { hostname } from 'node:os';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'mysql2/promise';
-import { createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
 import {
-  copyPartsAtKill, count, createNumberedTable, dropCaptureFor, killWorkerProcesses, dropSchemas, ensureBuilt, expectSameTable, spawnWorkerProcess, testClient, testPool,
-  uniqueName, waitForWorkerProcess, type WorkerProcess,
+  createTenant, getStatus, runMigrationNow, waitForRun,
+} from '../../client/operations';
+import {
+  copyPartsAtKill, count, createNumberedTable, endProcessTest, ensureBuilt, expectSameTable, spawnWorkerProcess, testClient, testPool, uniqueName, waitForWorkerProcess, type WorkerProcess,
 } from '../helpers';
 
 const BIG_ROWS = 240_000;
@@ -34,14 +35,7 @@ beforeAll(async () => {
   await Promise.all(workers.map((w) => waitForWorkerProcess(w)));
 });
 
-afterAll(async () => {
-  await tenantHandle(client, tenant).terminate('test done').catch(() => undefined);
-  await killWorkerProcesses(workers);
-  await dropCaptureFor(pool, src);
-  await dropSchemas(pool, src, dst);
-  await pool.end();
-  await client.connection.close();
-});
+afterAll(() => endProcessTest({ client, pool, tenant, workers: workers, source: src, schemas: [src, dst] }));
 
 it('cuts a big table into ranges by size, shares them among the workers, and survives losing one', async () => {
   try {
