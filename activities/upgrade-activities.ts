@@ -12,11 +12,10 @@ import { runScript } from './sql-script';
 import { openTenantSession, TenantAccountError, tenantAccountName, type TenantSession } from './tenant-account';
 import { planUpgrade, recordStep, resolveStep, StepChangedError, stepHistory, stepScript, upgradesRootFor, UpgradePlanError, type ResolvedStep, type StepStatus } from './upgrade-steps';
 
-/** What the upgrade's history keeps of its restore point: bounded whatever the number of tables. */
+/** What the upgrade's history keeps of its restore point: a count per schema, bounded whatever the number of tables. */
 export interface RestorePointTaken {
   takenAt: string;
-  schemas: number;
-  tables: number;
+  schemas: { schema: string; tables: number }[];
 }
 
 export interface FenceInput {
@@ -123,7 +122,7 @@ export function createUpgradeActivities(conns: ConnectionRegistry, options: Upgr
      */
     async createRestorePoint(input: { targetConnection: string; tenant: string; schemas: string[] }): Promise<RestorePointTaken> {
       const point = await withHeartbeat(() => createRestorePoint(conns.pool(input.targetConnection), input, (t) => checkpoint(t)));
-      return { takenAt: point.takenAt, schemas: point.schemas.length, tables: point.schemas.reduce((n, s) => n + s.tables.length, 0) };
+      return { takenAt: point.takenAt, schemas: point.schemas.map((s) => ({ schema: s.schema, tables: s.tables.length })) };
     },
 
     /**

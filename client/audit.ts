@@ -59,8 +59,9 @@ const ACTIVITIES: Record<string, (r: any, input: any) => [string, string]> = {
   raiseFence: (r) => ['fence-up', `Fence up: ${plural(r.lockedAccounts.length, 'account')} locked${list(r.lockedAccounts)}` +
     `${r.alreadyLockedAccounts?.length ? ` (already locked: ${r.alreadyLockedAccounts.join(', ')})` : ''}; ${plural(r.killedSessions, 'session')} killed; ` +
     `${plural(r.disabledEvents.length, 'event')} disabled${list(r.disabledEvents)}; ${plural(r.jobsOnHold, 'job')} on hold; environment ${r.priorEnvironmentState} → Update`],
+  // The activity answers a table count per schema (its fingerprints stay on the target); older histories hold each schema's tables.
   createRestorePoint: (r) => ['restore-point', `Restore point taken at ${r.takenAt}: ` +
-    r.schemas.map((s: { schema: string; tables: unknown[] }) => `${s.schema} (${plural(s.tables.length, 'table')})`).join(', ')],
+    r.schemas.map((s: { schema: string; tables: number | unknown[] }) => `${s.schema} (${plural(Array.isArray(s.tables) ? s.tables.length : s.tables, 'table')})`).join(', ')],
   planUpgrade: (r) => ['plan', `Upgrade ${r.version} (${r.from} → ${r.to}): ${plural(r.steps.length, 'step')}${list(r.steps.map((s: { name: string }) => s.name))}`],
   runUpgradeStep: (r, input) => ['step', `Step ${input?.step?.name}: ` + r.map((o: { schema: string; status: string }) => `${o.status} on ${o.schema}`).join(', ')],
   releaseFence: (r) => ['fence-down', `Fence down: ${plural(r.unlockedAccounts.length, 'account')} unlocked${list(r.unlockedAccounts)}; ` +
