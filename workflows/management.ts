@@ -31,6 +31,7 @@ import {
 import { validated } from './validate';
 import { checklistPage, statusPage, tablePage } from './status-pages';
 import { rootMessage } from '../lib/errors';
+import { carriedState } from '../lib/carry-limit';
 
 /** Environment Operations keeps this many upgrades (each with its stack trace when it failed). */
 const MAX_UPGRADES = 100;
@@ -452,8 +453,10 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     return state.disabled;
   };
 
+  // Set when the page was too large to carry: the history then grows on rather than the tenant being lost.
+  let carryRefused = false;
   const historyIsLong = (): boolean =>
-    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents;
+    !carryRefused && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents);
 
   publish();
   for (;;) {
@@ -482,9 +485,19 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     // Idle with a long history: hand the state to a fresh run once every handler has answered.
     await condition(allHandlersFinished);
     if (state.pendingRun || state.pendingUpgrade || state.setupPending || state.pendingVerification) continue;
+    const carriedPage = carriedState(state);
+    if (!carriedPage) {
+      // Temporal would refuse the input and terminate this workflow: keep it, and say why on the page.
+      carryRefused = true;
+      recordRefusal(state, {
+        at: new Date().toISOString(), action: 'continue-as-new',
+        reason: `the page of ${Object.keys(state.tables).length} tables is too large to carry into a new execution; the history grows on instead. Split the companies over several tenants`,
+      });
+      continue;
+    }
     // The new execution runs on the code the workers have now: SERVICE_VERSION is what it runs.
     await continueAsNew<typeof cloudMigration>({
-      ...raw, tenant: config.tenant, companies: config.companies, carried: { config, state, serviceVersion: SERVICE_VERSION },
+      ...raw, tenant: config.tenant, companies: config.companies, carried: { config, state: carriedPage, serviceVersion: SERVICE_VERSION },
     });
   }
 }

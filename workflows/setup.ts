@@ -1,10 +1,11 @@
 // Setup, once per tenant (and again when companies change): assess the source, create the target
 // tables, install change capture, mark the environment Active. Every step is idempotent.
 import type { SetupInput } from '../activities';
-import { patched } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import { EXCLUDED_BY_CONFIGURATION } from '../lib/company-tables';
 import type { Assessment, CaptureChoice, RuntimeKeyInfo } from '../lib/types';
 import { setupActivities as act } from './activity-options';
+import { tooManyTables } from '../lib/carry-limit';
 
 export interface SetupResult extends Assessment {
   tablesCreated: number;
@@ -24,6 +25,9 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
     )
     : undefined;
   const assessment = await act.assessSource.executeWithOptions({ summary: 'Premigration assessment of the source' }, [input]);
+  // Before anything changes: a page that could not be carried would later cost the tenant its workflow.
+  const tooMany = tooManyTables(assessment);
+  if (tooMany) throw ApplicationFailure.nonRetryable(tooMany, 'TooManyTables');
   // Added in service 1.4.0: the binary log where the source allows it, else triggers; the reason is on the page.
   const capture = patched('binlog-capture')
     ? await act.chooseCaptureMode.executeWithOptions(

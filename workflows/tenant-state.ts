@@ -1,13 +1,16 @@
 // The management page's state and the rules over it. Pure functions: no Temporal calls, so they
 // are unit-tested directly and behave the same on replay.
 import type {
-  CaptureChoice, DisableResult, TableVerification, VerificationLogEntry, VerificationResult, VerifyRequest,
+  CaptureChoice, DisableResult, VerificationLogEntry, VerificationResult, VerifyRequest,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult,
-  RuntimeKeyInfo, SchemaFollowInput, SchemaFollowResult, TableRef, TableState, TableWork, TenantStatus, Tiles, UpgradeLogEntry,
+  RuntimeKeyInfo, SchemaFollowInput, TableRef, TableState, TableWork, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
 import type { ScheduleSpec } from '../lib/schedule';
 import { rowsOf, runKindOf } from './run-plan';
 import { matchesPattern } from '../lib/company-tables';
+import { applySchemaChanges, assessedTable, ranTable, resetTable, snapshotResetTable, verificationMessage, verifiedTable } from '../lib/table-rules';
+
+export { applySchemaChanges, verificationMessage };
 
 export interface PendingRun {
   trigger: 'update' | 'signal';
@@ -174,38 +177,11 @@ export function verifiableTables(state: TenantState, req: VerifyRequest): TableS
   return migratableTables(state).filter((t) => t.fullLoadDone && (!req.company || t.sourceSchema === req.company) && (!req.table || matchesPattern(t.table, req.table)));
 }
 
-/** The operator's line for a table that does not verify. */
-export function verificationMessage(v: TableVerification | NonNullable<TableState['verification']>): string {
-  if (v.status === 'Failed') return `verification failed: ${v.error ?? 'unknown error'}`;
-  const parts = [
-    v.missing && `${v.missing} rows missing`, v.extra && `${v.extra} extra`, v.different && `${v.different} different`,
-    v.definition.length > 0 && `definition differs (${v.definition.join('; ')})`,
-  ].filter(Boolean);
-  return `verification at ${v.at}: ${parts.join(', ')}${v.examples.length ? ` (e.g. ${v.examples.join(', ')})` : ''}`;
-}
-
-const VERIFICATION_NOTE = /^verification (at|failed)/;
-
-/** Folds a verification into the page: a table that does not verify is `Warning` with the reason, never `Successful`. */
+/** Folds a verification into the page. */
 export function applyVerification(state: TenantState, result: VerificationResult, endedAt: string): void {
   for (const r of result.tables) {
     const t = state.tables[r.key];
-    if (!t) continue;
-    const { key: _key, rowsCompared: _rows, chunks: _chunks, pending: _pending, pauses: _pauses, pausedMs: _paused, ...summary } = r;
-    t.verification = summary;
-    // A failed table keeps what its run said; a Warning keeps its run's reason (rejected rows, capture
-    // lost): the verification column says the rest. Only a table called Successful is changed.
-    const noted = !!t.errorMessage && VERIFICATION_NOTE.test(t.errorMessage);
-    if (r.status !== 'Verified') {
-      if (t.status === 'Successful' || (t.status === 'Warning' && noted)) {
-        t.status = 'Warning';
-        t.errorMessage = verificationMessage(r);
-      }
-    } else if (t.status === 'Warning' && noted) {
-      // The difference it reported is gone: the table is what its runs say again.
-      t.status = t.errors > 0 || t.warning ? 'Warning' : 'Successful';
-      t.errorMessage = t.warning;
-    }
+    if (t) verifiedTable(t, r);
   }
   const entry = state.verifications.find((e) => e.number === result.number);
   if (entry) {
@@ -236,13 +212,7 @@ export function refuseReset(state: TenantState, confirm: boolean): string | unde
 
 /** After the target was emptied: every table starts over, and the next run is a full copy. */
 export function applyReset(state: TenantState): void {
-  for (const t of Object.values(state.tables)) {
-    if (t.notMigratedReason) continue;
-    Object.assign(t, { status: 'Not Started', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false });
-    delete t.lastSyncPosition;
-    delete t.errorMessage;
-    delete t.verification;
-  }
+  for (const t of Object.values(state.tables)) resetTable(t);
   state.status = 'Ready';
 }
 
@@ -260,13 +230,7 @@ export function refuseSnapshot(state: TenantState): string | undefined {
 
 /** After the historical tables were emptied: they are loaded in full by the next run. */
 export function applySnapshotReset(state: TenantState, keys: string[]): void {
-  for (const key of keys) {
-    const t = state.tables[key];
-    if (!t) continue;
-    Object.assign(t, { status: 'Not Started', fullLoadRows: 0, errors: 0, fullLoadDone: false });
-    delete t.errorMessage;
-    delete t.verification;
-  }
+  for (const key of keys) if (state.tables[key]) snapshotResetTable(state.tables[key]);
 }
 
 /** The Setup Checklist (seed 003): what was not migrated, each with its reason and what to do. */
@@ -379,24 +343,7 @@ export function applyAssessment(state: TenantState, assessment: Assessment): voi
   state.sourceSchemas = assessment.sourceSchemas;
   state.findings = assessment.findings;
   const next: Record<string, TableState> = {};
-  for (const plan of assessment.tables) {
-    const known = state.tables[plan.key];
-    // A table remapped to another target schema starts over: nothing has been loaded there yet.
-    if (known && known.targetSchema === plan.targetSchema) {
-      // The new plan replaces the old one: a reason or warning that is gone at the source must not linger.
-      const { notMigratedReason: _reason, warning: _warning, history: _history, keepFrom: _keepFrom, ...kept } = known;
-      next[plan.key] = {
-        ...kept, ...plan, status: plan.notMigratedReason ? 'Not Migrated' : known.status === 'Not Migrated' ? 'Not Started' : known.status,
-        // A table that gained a key was copied whole until now, with no capture: load it in full once more.
-        fullLoadDone: known.fullLoadDone && known.hasPrimaryKey === plan.hasPrimaryKey,
-      };
-    } else {
-      next[plan.key] = {
-        ...plan, status: plan.notMigratedReason ? 'Not Migrated' : 'Not Started',
-        fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
-      };
-    }
-  }
+  for (const plan of assessment.tables) next[plan.key] = assessedTable(state.tables[plan.key], plan);
   state.tables = next;
 }
 
@@ -432,35 +379,6 @@ export function startRunEntry(state: TenantState, entry: RunLogEntry): void {
   state.currentRun = entry.run;
 }
 
-/** The schema changes a run followed: tables dropped, added, replanned, and what was done to each. */
-export function applySchemaChanges(state: TenantState, run: number, schema: SchemaFollowResult): void {
-  for (const key of schema.dropped) delete state.tables[key];
-  // A renamed table keeps its statistics under its new name.
-  for (const { from, plan } of schema.renamed ?? []) {
-    const t = state.tables[from];
-    delete state.tables[from];
-    if (t) state.tables[plan.key] = { ...t, ...plan };
-  }
-  for (const plan of schema.added) {
-    state.tables[plan.key] = {
-      ...plan, status: plan.notMigratedReason ? 'Not Migrated' : 'Not Started',
-      fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: false,
-    };
-  }
-  for (const plan of schema.replanned) {
-    const t = state.tables[plan.key];
-    if (t) Object.assign(t, { hasPrimaryKey: plan.hasPrimaryKey, splittable: plan.splittable, warning: plan.warning });
-  }
-  // Copied in full by this run: its full-load count is this copy's (the run result says whether it finished).
-  for (const key of schema.rebuilt ?? []) if (state.tables[key]) state.tables[key].fullLoadDone = false;
-  for (const c of schema.changes) {
-    const t = state.tables[c.key];
-    if (!t) continue;
-    t.schemaChange = `run #${run}: ${c.change}: ${c.action}`;
-    if (!c.failed) delete t.resyncRequested;
-  }
-}
-
 /** Folds a run's per-table results into the page. Counts of changes accumulate, like a DMS console. */
 export function applyRunResult(state: TenantState, result: RunResult, endedAt: string): void {
   if (result.schema) applySchemaChanges(state, result.run, result.schema);
@@ -469,26 +387,7 @@ export function applyRunResult(state: TenantState, result: RunResult, endedAt: s
     const t = state.tables[r.key];
     if (!t) continue;
     rows += rowsOf(r);
-    const loadedInFull = !t.fullLoadDone || !t.hasPrimaryKey;
-    // A difference a verification found (this run's rolling one, or an earlier one nothing has
-    // mended since) keeps the table from `Successful`.
-    const verification = r.verification ?? t.verification;
-    const unverified = r.status === 'Successful' && verification && verification.status !== 'Verified';
-    state.tables[r.key] = {
-      ...t,
-      verification,
-      status: unverified ? 'Warning' : r.status,
-      fullLoadRows: loadedInFull ? r.fullLoadRows : t.fullLoadRows,
-      inserts: t.inserts + r.inserts,
-      updates: t.updates + r.updates,
-      deletes: t.deletes + r.deletes,
-      errors: r.errors,
-      durationMs: r.durationMs,
-      lastSyncPosition: r.lastSyncPosition ?? t.lastSyncPosition,
-      errorMessage: unverified ? verificationMessage(verification!) : r.errorMessage,
-      fullLoadDone: r.fullLoadDone,
-      lastRun: result.run,
-    };
+    state.tables[r.key] = ranTable(t, r, result.run);
   }
   const entry = state.log.find((e) => e.run === result.run);
   if (entry) {
