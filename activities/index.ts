@@ -28,6 +28,8 @@ import { createVerifyActivities } from './verify-tables';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import type { RowDataPacket } from 'mysql2/promise';
 import { followSchema } from './schema-follow';
+import { applyStagedPlan, stageNotMigrated, stagePlan, storeEmptied, storeResync, storeRunResults, storeSchemaChanges } from './table-store';
+import { tooManyTables } from '../lib/carry-limit';
 
 export interface SetupInput {
   tenant: string;
@@ -39,6 +41,8 @@ export interface SetupInput {
   currentCapture?: CaptureChoice;
   /** The tenant's data version: a target upgraded past it is refused (absent in older histories). */
   dataVersion?: string;
+  /** The tenant's first setup: its table rows start from nothing, whatever an earlier tenant of its name left. */
+  fresh?: boolean;
 }
 
 export interface MigrateTablesInput {
@@ -51,6 +55,8 @@ export interface MigrateTablesInput {
   capture?: CaptureMode;
   /** How the run verifies what it touched; absent in runs started before verification (then it does not). */
   verify?: VerifySettings;
+  /** The run: its results go into the tenant's table rows once (absent in runs from before the rows). */
+  run?: number;
 }
 
 interface MigrateTablesCheckpoint {
@@ -156,12 +162,25 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
 
     async assessSource(input: SetupInput): Promise<Assessment> {
       const pool = conns.pool(input.sourceConnection);
+      let assessment: Assessment;
       try {
-        return await assess(pool, input.companies, await listSchemas(pool), `connection '${input.sourceConnection}' at ${conns.where(input.sourceConnection)}`);
+        assessment = await assess(pool, input.companies, await listSchemas(pool), `connection '${input.sourceConnection}' at ${conns.where(input.sourceConnection)}`);
       } catch (err) {
         if (err instanceof UnknownCompanyError) throw ApplicationFailure.nonRetryable(err.message, 'UnknownCompany');
         throw err;
       }
+      // Before anything changes: a page that could not be carried would later cost the tenant its workflow.
+      const tooMany = tooManyTables(assessment);
+      if (tooMany) throw ApplicationFailure.nonRetryable(tooMany, 'TooManyTables');
+      const target = conns.pool(input.targetConnection);
+      await ensureControlSchema(target);
+      await stagePlan(target, input.tenant, assessment.tables);
+      return assessment;
+    },
+
+    /** Setup's last step: its plan taken into the tenant's table rows. */
+    async applyTablePlan(input: { tenant: string; targetConnection: string; fresh: boolean }): Promise<void> {
+      await applyStagedPlan(conns.pool(input.targetConnection), input.tenant, input.fresh);
     },
 
     async prepareTarget(input: SetupInput & { tables: TableRef[] }): Promise<{ tablesCreated: number; failed: { key: string; error: string }[] }> {
@@ -183,6 +202,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
         failed.push(...outcome.failed.map((f) => ({ key: `${company.source}.${f.table}`, error: f.error })));
         Context.current().heartbeat({ company: company.source });
       }
+      await stageNotMigrated(target, input.tenant, failed);
       return { tablesCreated, failed };
     },
 
@@ -239,21 +259,35 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
 
     /** At the start of a run: the source's schema changes followed on the target (see schema-follow.ts). */
     async followSourceSchema(input: {
-      tenant: string; sourceConnection: string; targetConnection: string; capture?: CaptureMode; tables: TableWork[]; schema: SchemaFollowInput;
+      tenant: string; sourceConnection: string; targetConnection: string; capture?: CaptureMode; tables: TableWork[]; schema: SchemaFollowInput; run?: number;
     }): Promise<SchemaFollowResult> {
       const target = conns.pool(input.targetConnection);
       await assertNoFence(target, input.tenant, 'replication');
       const site = captureSiteFor(conns, input);
-      return followSchema({
+      const followed = await followSchema({
         tenant: input.tenant, source: conns.pool(input.sourceConnection), target, site, companies: input.schema.companies,
         migrated: input.tables, notMigrated: input.schema.notMigrated, resync: input.schema.resync, beat: () => Context.current().heartbeat(),
       });
+      if (input.run !== undefined) await storeSchemaChanges(target, input.tenant, input.run, followed);
+      return followed;
+    },
+
+    /** A run's tables that failed without an answer from their activity (it gave up, or the run could not start them). */
+    async recordTableResults(input: { tenant: string; targetConnection: string; run: number; results: TableRunResult[] }): Promise<void> {
+      await storeRunResults(conns.pool(input.targetConnection), input.tenant, input.run, input.results, true);
+    },
+
+    /** `cm resync`: the tables marked on their rows, for the next run to rebuild. */
+    async markResync(input: { tenant: string; targetConnection: string; keys: string[]; requestedBy: string }): Promise<void> {
+      await storeResync(conns.pool(input.targetConnection), input.tenant, input.keys, input.requestedBy);
     },
 
     /** Only in the tenant's own target schemas (cm_control.target_owner); `tenant` is absent in requests of older versions: refused. */
-    async emptyTargetTables(input: { targetConnection: string; tenant?: string; tables: TableRef[] }): Promise<{ tablesEmptied: number; rowsDeleted: number }> {
+    async emptyTargetTables(input: { targetConnection: string; tenant?: string; tables: TableRef[]; emptied?: 'reset' | 'snapshot' }): Promise<{ tablesEmptied: number; rowsDeleted: number }> {
       const target = conns.pool(input.targetConnection);
       try {
+        // Marked first: if emptying stops half-way, the next run still reloads every one of them.
+        if (input.emptied && input.tenant) await storeEmptied(target, input.tenant, input.tables.map((t) => t.key), input.emptied === 'snapshot');
         const rowsDeleted = await emptyTargetTables(target, input.tables.map((t) => ({ schema: t.targetSchema, table: t.table })), () => Context.current().heartbeat(), input.tenant);
         return { tablesEmptied: input.tables.length, rowsDeleted };
       } catch (err) {
@@ -375,6 +409,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
         checkpoint.current = undefined;
         ctx.heartbeat(checkpoint);
       }
+      if (input.run !== undefined) await storeRunResults(io.target, input.tenant, input.run, checkpoint.done);
       return checkpoint.done;
     },
   };

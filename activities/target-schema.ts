@@ -2,6 +2,7 @@
 // definitions. Secondary objects are deliberately left behind (see README "Secondary objects"):
 // triggers would re-apply effects that already arrive as row changes, events would fire in a tenant
 // that is not live yet, and views and routines name source schemas.
+import { TABLE_PLAN_COLUMNS, TABLE_STATE_COLUMNS } from './table-store';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA, TARGET_SQL_MODE } from '../lib/constants';
 import type { EnvironmentState } from '../lib/types';
@@ -30,6 +31,10 @@ export function targetDdl(showCreate: string, targetSchema: string, table: strin
 
 /** The tenant's control tables on the target; every one is keyed by tenant. */
 const CONTROL_TABLES: Record<string, string> = {
+  // Every table's row of the management page (activities/table-store.ts).
+  table_state: TABLE_STATE_COLUMNS,
+  // Setup's plan until setup has done the rest.
+  table_plan: TABLE_PLAN_COLUMNS,
   // The state the tenant's applications read: Active, or Update while an upgrade holds the fence.
   environment: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
      state ENUM('Active','Update') NOT NULL,

@@ -1,6 +1,7 @@
 // The verification's activity: compares a batch of tables one after another (table-diff.ts), and
 // with repair makes each differing row equal to the source the way a change is applied (syncKeys).
 // Where it stands is heartbeated after every chunk, so a retry resumes at the next chunk.
+import { storeVerification } from './table-store';
 import { Context } from '@temporalio/activity';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CAPTURE_SCHEMA } from '../lib/constants';
@@ -25,6 +26,8 @@ export interface VerifyTablesInput {
   tables: TableWork[];
   repair: boolean;
   settings: VerifySettings;
+  /** Write each table's outcome into its row on the target (absent in verifications from before the rows). */
+  rows?: boolean;
 }
 
 interface Checkpoint {
@@ -80,7 +83,13 @@ export function createVerifyActivities(conns: ConnectionRegistry) {
         checkpoint.current = undefined;
         ctx.heartbeat(checkpoint);
       }
+      if (input.rows) await storeVerification(target, input.tenant, checkpoint.done);
       return checkpoint.done;
+    },
+
+    /** Tables a verification could not compare (its activity gave up): their rows say so. */
+    async recordVerifications(input: { tenant: string; targetConnection: string; results: TableVerification[] }): Promise<void> {
+      await storeVerification(conns.pool(input.targetConnection), input.tenant, input.results);
     },
   };
 }

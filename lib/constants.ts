@@ -69,3 +69,6 @@ export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,E
  * with every change to workflow logic, and guard changed logic with patched().
  */
 export const SERVICE_VERSION = '1.5.0';
+
+/** Patch id (1.6.0): the tenant's table rows on the target, written beside the page (cm_control.table_state). */
+export const TABLE_ROWS = 'table-rows';

@@ -16,6 +16,10 @@ import { checksumTable, hasStoredGenerated, tableDigest } from '../activities/ve
 import { escapeId } from 'mysql2/promise';
 import type { TemporalSettings } from '../lib/env';
 import { startWorker, type StartWorkerOptions, type WorkerHandle } from '../worker/main';
+import { getAllTables, getSummary } from '../client/operations';
+import { readTableStates } from '../activities/table-store';
+import { pageRow } from '../workflows/status-pages';
+import type { StatusPage, TableState } from '../lib/types';
 
 export const MYSQL_URL = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;
 
@@ -304,4 +308,20 @@ export async function endProcessTest(t: { client: Client; pool: Pool; tenant: st
   await dropTenantState(t.pool, t.tenant);
   await t.pool.end();
   await t.client.connection.close();
+}
+
+/**
+ * Issue 12: every table's row the activities keep on the target (cm_control.table_state) says what
+ * the page says, once nothing is running. Checked after the steps of the suites that change tables.
+ */
+export async function expectTableRowsMatchPage(pool: Pool, client: Client, tenant: string): Promise<void> {
+  const busy = (s: StatusPage): boolean =>
+    /In Progress/i.test(s.status) || s.log.some((e) => e.status === 'In Progress') || s.verifications.some((v) => v.status === 'In Progress');
+  const summary = await getSummary(client, tenant).catch(() => undefined);
+  if (!summary) return; // no tenant (yet): no page to compare with
+  for (let i = 0; i < 600 && busy(await getSummary(client, tenant)); i++) await new Promise((r) => setTimeout(r, 100));
+  const page = await getAllTables(client, tenant);
+  const rows = [...(await readTableStates(pool, tenant)).values()].map(pageRow);
+  const byKey = (a: TableState, b: TableState): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  expect(JSON.parse(JSON.stringify(rows.sort(byKey)))).toEqual(JSON.parse(JSON.stringify([...page].sort(byKey))));
 }

@@ -279,7 +279,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         workflowId: setupWorkflowId(config.tenant),
         args: [{
           tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, companies: config.companies, dataVersion: state.dataVersion,
-          captureMode: config.captureMode, currentCapture: state.capture,
+          captureMode: config.captureMode, currentCapture: state.capture, fresh: Object.keys(state.tables).length === 0,
         }],
         staticSummary: `Setup of ${config.tenant}: assessment, target tables, change capture`,
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],

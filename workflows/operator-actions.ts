@@ -1,7 +1,8 @@
 // Operator actions that do their own work, one activity inside the update handler, while the main
 // loop goes on: hotfixes, Reset Cloud Data, Rerun Detail Snapshot, the runtime service key and the
 // replication schedule. Each refuses in its validator (nothing in history) with the reason.
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { TABLE_ROWS } from '../lib/constants';
 import { hotfixRequestSchema, keyRolloutRequestSchema, requesterSchema, resetKeyRequestSchema, resetRequestSchema, resyncRequestSchema, scheduleRequestSchema } from '../lib/schemas';
 import { matchesPattern } from '../lib/company-tables';
 import { describeSchedule } from '../lib/schedule';
@@ -59,8 +60,16 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
   setHandler(
     resyncTablesUpdate,
     async (req): Promise<RunStarted> => {
-      for (const t of resyncTargets(req.tables)) t.resyncRequested = `${req.requestedBy ?? 'unknown'}${req.reason ? `: ${req.reason}` : ''}`;
+      const marked = resyncTargets(req.tables);
+      const by = `${req.requestedBy ?? 'unknown'}${req.reason ? `: ${req.reason}` : ''}`;
+      for (const t of marked) t.resyncRequested = by;
       publish();
+      if (patched(TABLE_ROWS)) {
+        await setupActivities.markResync.executeWithOptions(
+          { summary: `Resync: mark ${marked.length} tables for the next run` },
+          [{ tenant: config.tenant, targetConnection: config.targetConnection, keys: marked.map((t) => t.key), requestedBy: by }],
+        );
+      }
       return requestRun(req);
     },
     {
@@ -85,7 +94,7 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
       try {
         await setupActivities.emptyTargetTables.executeWithOptions(
           { summary: `Rerun Detail Snapshot: empty ${tables.length} historical tables on the target` },
-          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables }],
+          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables, emptied: 'snapshot' }],
         );
       } finally {
         state.resetInProgress = false;
@@ -172,7 +181,7 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
       try {
         return await setupActivities.emptyTargetTables.executeWithOptions(
           { summary: `Reset Cloud Data: empty ${tables.length} target tables` },
-          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables }],
+          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables, emptied: 'reset' }],
         );
       } finally {
         state.resetInProgress = false;

@@ -1,6 +1,7 @@
 // One migration run: every table's full load or changes, a bounded number of activities at a time.
 // A table that fails does not stop the others; the run reports each table's outcome.
-import { ActivityFailure, ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { TABLE_ROWS } from '../lib/constants';
 import type { RangeResult, RunInput, RunResult, SchemaFollowResult, TableRunResult, TableWork } from '../lib/types';
 import { ProgressBook } from './run-progress';
 import { copyActivities } from './activity-options';
@@ -9,7 +10,7 @@ import { describeTables, followedTables, needsFullLoad, planRun, rangeCount, row
 import { Semaphore } from './semaphore';
 
 export async function replicationRun(input: RunInput): Promise<RunResult> {
-  const { migrateTables, copyKeyRange, planKeyRanges, stageChanges, followSourceSchema } = copyActivities(input.copy.heartbeatTimeoutSeconds);
+  const { migrateTables, copyKeyRange, planKeyRanges, stageChanges, followSourceSchema, recordTableResults } = copyActivities(input.copy.heartbeatTimeoutSeconds);
   const kind = runKindOf(input.tables);
   // The run's tables: the tenant's, until following the source's schema adds or drops some.
   let tables: TableWork[] = input.tables;
@@ -22,14 +23,23 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
     progress.finish(r.key, r.status, rowsOf(r));
   };
   const markStarted = (tables: TableWork[]): void => progress.start(tables.map((t) => t.key));
+  // Failed here, with no activity's answer: their rows on the target are written at the end of the run.
+  const failedHere: TableRunResult[] = [];
   const failAll = (some: { key: string; full?: boolean }[], err: unknown): void => {
     const message = err instanceof ActivityFailure && err.cause ? err.cause.message : err instanceof Error ? err.message : String(err);
     for (const t of some) {
       // A table that had its full load keeps it: its changes wait in its log for the next run.
-      record({ key: t.key, status: 'Failed', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: t.full === false, errorMessage: message });
+      const failed: TableRunResult = { key: t.key, status: 'Failed', fullLoadRows: 0, inserts: 0, updates: 0, deletes: 0, errors: 0, durationMs: 0, fullLoadDone: t.full === false, errorMessage: message };
+      record(failed);
+      failedHere.push(failed);
     }
   };
-  const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, copy: input.copy, verify: input.verify, capture: input.capture };
+  // Added in 1.6.0: activities write each table's result into its row on the target (`run` says which run).
+  const tableRows = patched(TABLE_ROWS);
+  const io = {
+    tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, copy: input.copy, verify: input.verify, capture: input.capture,
+    ...(tableRows ? { run: input.run } : {}),
+  };
   const slots = new Semaphore(input.copy.concurrency);
 
   const migrate = (tables: TableWork[]): Promise<void> =>
@@ -82,7 +92,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
     } catch (err) {
       // Without the log's changes no table can be called up to date: the run fails, every table says why.
       failAll(input.tables, err);
-      return finish();
+      return await finish();
     }
   }
 
@@ -93,7 +103,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
       schema = await followSourceSchema.executeWithOptions({ summary: "Follow the source's schema changes" }, [{ ...io, tables, schema: input.schema }]);
     } catch (err) {
       failAll(tables, err);
-      return finish();
+      return await finish();
     }
     const followed = followedTables(tables, schema);
     for (const f of followed.failed) failAll([tables.find((t) => t.key === f.key)!], new Error(f.reason));
@@ -103,9 +113,15 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
 
   const plan = planRun(tables.filter((t) => !results.has(t.key)), input.copy);
   await Promise.all([...plan.ranged.map(copyInRanges), ...plan.batches.map(migrate)]);
-  return finish();
+  return await finish();
 
-  function finish(): RunResult {
+  async function finish(): Promise<RunResult> {
+    if (tableRows && failedHere.length > 0) {
+      await recordTableResults.executeWithOptions(
+        { summary: `Record ${failedHere.length} failed tables: ${describeTables(failedHere)}` },
+        [{ tenant: input.tenant, targetConnection: input.targetConnection, run: input.run, results: failedHere }],
+      );
+    }
     const done = tables.map((t) => results.get(t.key)!).filter(Boolean);
     const failed = done.filter((t) => t.status === 'Failed');
     progress.status = failed.length > 0 ? 'Failed' : 'Completed';

@@ -1,11 +1,11 @@
 // Setup, once per tenant (and again when companies change): assess the source, create the target
 // tables, install change capture, mark the environment Active. Every step is idempotent.
 import type { SetupInput } from '../activities';
-import { ApplicationFailure, patched } from '@temporalio/workflow';
+import { patched } from '@temporalio/workflow';
+import { TABLE_ROWS } from '../lib/constants';
 import { EXCLUDED_BY_CONFIGURATION } from '../lib/company-tables';
 import type { Assessment, CaptureChoice, RuntimeKeyInfo } from '../lib/types';
 import { setupActivities as act } from './activity-options';
-import { tooManyTables } from '../lib/carry-limit';
 
 export interface SetupResult extends Assessment {
   tablesCreated: number;
@@ -25,9 +25,6 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
     )
     : undefined;
   const assessment = await act.assessSource.executeWithOptions({ summary: 'Premigration assessment of the source' }, [input]);
-  // Before anything changes: a page that could not be carried would later cost the tenant its workflow.
-  const tooMany = tooManyTables(assessment);
-  if (tooMany) throw ApplicationFailure.nonRetryable(tooMany, 'TooManyTables');
   // Added in service 1.4.0: the binary log where the source allows it, else triggers; the reason is on the page.
   const capture = patched('binlog-capture')
     ? await act.chooseCaptureMode.executeWithOptions(
@@ -67,5 +64,12 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
     { summary: 'Environment state: Active' },
     [{ targetConnection: input.targetConnection, tenant: input.tenant, state: 'Active', changedBy: 'setup' }],
   );
+  // Added in 1.6.0: the plan into the tenant's table rows on the target, once everything else is done.
+  if (patched(TABLE_ROWS)) {
+    await act.applyTablePlan.executeWithOptions(
+      { summary: `Table rows: the plan of ${assessment.tables.length} tables` },
+      [{ tenant: input.tenant, targetConnection: input.targetConnection, fresh: input.fresh === true }],
+    );
+  }
   return { ...assessment, tablesCreated, captureInstalled: installed, runtimeKey, capture };
 }

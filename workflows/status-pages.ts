@@ -26,7 +26,7 @@ const SEVERITY_ORDER: FindingRow['severity'][] = ['error', 'warning', 'info'];
 const isProblem = (t: TableState): boolean => PROBLEM_STATUSES.includes(t.status);
 
 /** A row as pages show it: long texts cut (an error message can be a whole SQL statement). */
-function pageRow(t: TableState): TableState {
+export function pageRow(t: TableState): TableState {
   const row = { ...t };
   for (const k of ['errorMessage', 'warning', 'notMigratedReason', 'schemaChange', 'resyncRequested', 'lastSyncPosition'] as const) {
     if (row[k] !== undefined) row[k] = bounded(row[k]!, MAX_ROW_TEXT);

@@ -1,7 +1,8 @@
 // A verification: every chosen table of the target compared with its source (and, with repair,
 // made equal to it), a few tables at a time. Each activity compares its tables one after another
 // and heartbeats where it stands, so a killed worker's successor resumes at the next chunk.
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
+import { TABLE_ROWS } from '../lib/constants';
 import type { TableVerification, VerificationInput, VerificationResult } from '../lib/types';
 import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, verificationProgressQuery, type VerificationProgress } from './messages';
@@ -12,7 +13,10 @@ import { Semaphore } from './semaphore';
 const LISTED = 200;
 
 export async function verification(input: VerificationInput): Promise<VerificationResult> {
-  const { verifyTables } = copyActivities(input.heartbeatTimeoutSeconds ?? 30);
+  const { verifyTables, recordVerifications } = copyActivities(input.heartbeatTimeoutSeconds ?? 30);
+  // Added in 1.6.0: each table's outcome goes into its row on the target too.
+  const rows = patched(TABLE_ROWS);
+  const failedHere: TableVerification[] = [];
   const results: TableVerification[] = [];
   const progress = (): VerificationProgress => ({
     number: input.number, repair: input.repair, tables: input.tables.length, done: results.length,
@@ -26,7 +30,10 @@ export async function verification(input: VerificationInput): Promise<Verificati
     writeBatchRows: 1, writeBatchBytes: 1, heartbeatTimeoutSeconds: 60,
   });
   const slots = new Semaphore(input.settings.concurrency);
-  const io = { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, repair: input.repair, settings: input.settings, capture: input.capture };
+  const io = {
+    tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, repair: input.repair, settings: input.settings, capture: input.capture,
+    ...(rows ? { rows } : {}),
+  };
   await Promise.all([...plan.ranged.map((t) => [t]), ...plan.batches].map((tables) =>
     slots.run(async () => {
       try {
@@ -38,10 +45,18 @@ export async function verification(input: VerificationInput): Promise<Verificati
       } catch (err) {
         // The activity gave up after its retries: these tables could not be compared, the others go on.
         const message = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
-        for (const t of tables) results.push(failedVerification(t.key, message));
+        const failed = tables.map((t) => failedVerification(t.key, message));
+        failedHere.push(...failed);
+        results.push(...failed);
       }
     }),
   ));
+  if (rows && failedHere.length > 0) {
+    await recordVerifications.executeWithOptions(
+      { summary: `Record ${failedHere.length} tables that could not be compared` },
+      [{ tenant: input.tenant, targetConnection: input.targetConnection, results: failedHere }],
+    );
+  }
 
   const order = new Map(input.tables.map((t, i) => [t.key, i]));
   results.sort((a, b) => order.get(a.key)! - order.get(b.key)!);

@@ -6,9 +6,11 @@ import { buildAudit } from '../../client/audit';
 import { createTenant, getStatus, rerunDetailSnapshot, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
 import { configureCompaniesUpdate } from '../../workflows/messages';
 import { tenantFixture } from '../fixture';
-import { count, expectSameTable } from '../helpers';
+import { count, expectSameTable, expectTableRowsMatchPage } from '../helpers';
 
 const f = tenantFixture('cfg');
+// Issue 12: the table rows on the target say what the page says after every step.
+afterEach(() => expectTableRowsMatchPage(f.pool, f.client, f.tenant), 120_000);
 const { src, tenant, dst } = f;
 
 /** The entry numbers on the target, and what they should be: the source's rows from `from` on, and undated rows. */

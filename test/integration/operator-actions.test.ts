@@ -5,10 +5,12 @@ import {
   waitForStatus,
 } from '../../client/operations';
 import { scheduleId } from '../../activities/schedule';
-import { count, expectSameTable } from '../helpers';
+import { count, expectSameTable, expectTableRowsMatchPage } from '../helpers';
 import { tenantFixture } from '../fixture';
 
 const f = tenantFixture('ops');
+// Issue 12: the table rows on the target say what the page says after every step.
+afterEach(() => expectTableRowsMatchPage(f.pool, f.client, f.tenant), 120_000);
 const { src, tenant, dst } = f;
 
 beforeAll(async () => {

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildAudit } from '../../client/audit';
 import { createTenant, getStatus, runMigrationNow, verifyNow, waitForRun, waitForVerification } from '../../client/operations';
-import { ensureBuilt, expectSameTable } from '../helpers';
+import { ensureBuilt, expectSameTable, expectTableRowsMatchPage } from '../helpers';
 import { tenantFixture } from '../fixture';
 
 const f = tenantFixture('verify');
+// Issue 12: the table rows on the target say what the page says after every step.
+afterEach(() => expectTableRowsMatchPage(f.pool, f.client, f.tenant), 120_000);
 const { src, tenant, dst } = f;
 const run = async (reason: string) => waitForRun(f.client, tenant, await runMigrationNow(f.client, tenant, { requestedBy: 'jest', reason }));
 const verify = async (req: { repair?: boolean; table?: string } = {}) => waitForVerification(f.client, tenant, await verifyNow(f.client, tenant, { requestedBy: 'jest', ...req }));
