@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { ScheduleSpec } from '../lib/schedule';
 import { upsertSchedule } from './schedule';
 import type {
-  RuntimeKeyInfo, KeepFrom, CaptureChoice, CaptureMode, CaptureModeSetting,
+  RuntimeKeyInfo, KeepFrom, CaptureChoice, CaptureMode, CaptureModeSetting, FindingRow, PageRequest, TableFilter, TablePage, TableState, TableSummary,
   Assessment, CompanyMapping, CopySettings, SchemaFollowInput, SchemaFollowResult, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork, VerifySettings,
 } from '../lib/types';
 import { assess, UnknownCompanyError } from './assess';
@@ -28,8 +28,13 @@ import { createVerifyActivities } from './verify-tables';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import type { RowDataPacket } from 'mysql2/promise';
 import { followSchema } from './schema-follow';
-import { applyStagedPlan, stageNotMigrated, stagePlan, storeEmptied, storeResync, storeRunResults, storeSchemaChanges } from './table-store';
+import {
+  applyStagedPlan, importRows, matchResync, readChecklistPage, readRefs, readRowsPage, readSchemaInput, readStagedPlan, readWork, stageFindings, stageNotMigrated, stagePlan,
+  storeEmptied, storeResync, storeRunResults, storeSchemaChanges, summarizeRows, type WorkFilter,
+} from './table-store';
+import type { ChecklistPage } from '../workflows/status-pages';
 import { tooManyTables } from '../lib/carry-limit';
+import { EXCLUDED_BY_CONFIGURATION } from '../lib/company-tables';
 
 export interface SetupInput {
   tenant: string;
@@ -41,9 +46,21 @@ export interface SetupInput {
   currentCapture?: CaptureChoice;
   /** The tenant's data version: a target upgraded past it is refused (absent in older histories). */
   dataVersion?: string;
-  /** The tenant's first setup: its table rows start from nothing, whatever an earlier tenant of its name left. */
+  /** The tenant's first setup: its table rows start from nothing, whatever an earlier tenant of its name left (absent: false). */
   fresh?: boolean;
+  /** The rows live on the target: the plan is not returned, and each step reads it from there (absent: false). */
+  rows?: boolean;
 }
+
+/** Setup's assessment when the rows live on the target: what the page keeps, not the tables. */
+export interface AssessmentSummary extends Assessment {
+  tableCount: number;
+  findingsTotal: number;
+}
+
+/** The page keeps this many findings, errors first; every one is in cm_control.table_finding. */
+const FINDINGS_KEPT = 100;
+const SEVERITY = ['error', 'warning', 'info'];
 
 export interface MigrateTablesInput {
   tenant: string;
@@ -132,6 +149,11 @@ export function createActivities(conns: ConnectionRegistry, services: ActivitySe
 }
 
 function createTenantActivities(conns: ConnectionRegistry, services: ActivityServices, runtimeKeys: RuntimeKeyFiles) {
+  /** Where the tenant's table rows are: its target (capture's own store may be the source). */
+  const rowsPool = (input: { targetConnection?: string }) => {
+    if (!input.targetConnection) throw ApplicationFailure.nonRetryable('the table rows are on the target: this request names no target connection', 'NoTarget');
+    return conns.pool(input.targetConnection);
+  };
   return {
     ...createUpgradeActivities(conns, { upgradesRoot: services.upgradesRoot }),
     ...createVerifyActivities(conns),
@@ -170,23 +192,32 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
         throw err;
       }
       // Before anything changes: a page that could not be carried would later cost the tenant its workflow.
-      const tooMany = tooManyTables(assessment);
+      const tooMany = input.rows ? undefined : tooManyTables(assessment);
       if (tooMany) throw ApplicationFailure.nonRetryable(tooMany, 'TooManyTables');
       const target = conns.pool(input.targetConnection);
       await ensureControlSchema(target);
       await stagePlan(target, input.tenant, assessment.tables);
-      return assessment;
+      await stageFindings(target, input.tenant, assessment.findings);
+      if (!input.rows) return assessment;
+      const findings = [...assessment.findings].sort((a, b) => SEVERITY.indexOf(a.severity) - SEVERITY.indexOf(b.severity));
+      // The first tables not migrated are named (the audit says which); every row is on the target.
+      const summary: AssessmentSummary = {
+        sourceSchemas: assessment.sourceSchemas, tables: assessment.tables.filter((t) => t.notMigratedReason).slice(0, FINDINGS_KEPT),
+        findings: findings.slice(0, FINDINGS_KEPT), findingsTotal: findings.length, tableCount: assessment.tables.length,
+      };
+      return summary;
     },
 
     /** Setup's last step: its plan taken into the tenant's table rows. */
-    async applyTablePlan(input: { tenant: string; targetConnection: string; fresh: boolean }): Promise<void> {
-      await applyStagedPlan(conns.pool(input.targetConnection), input.tenant, input.fresh);
+    async applyTablePlan(input: { tenant: string; targetConnection: string; fresh: boolean; findings?: FindingRow[] }): Promise<void> {
+      await applyStagedPlan(conns.pool(input.targetConnection), input.tenant, input.fresh, input.findings ?? []);
     },
 
     async prepareTarget(input: SetupInput & { tables: TableRef[] }): Promise<{ tablesCreated: number; failed: { key: string; error: string }[] }> {
       const source = conns.pool(input.sourceConnection);
       const target = conns.pool(input.targetConnection);
       await ensureControlSchema(target);
+      if (input.rows) input.tables = (await readStagedPlan(target, input.tenant)).filter((t) => !t.notMigratedReason);
       try {
         await claimTargetSchemas(target, input.tenant, input.companies.map((c) => c.target), input.dataVersion);
       } catch (err) {
@@ -222,9 +253,10 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
         : { mode: 'binlog', reason: 'the source writes a binary log in ROW format with full images and metadata, and the account may read it' };
     },
 
-    async installChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[]; capture?: CaptureMode }): Promise<{ installed: number; position?: string }> {
+    async installChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[]; capture?: CaptureMode; rows?: boolean }): Promise<{ installed: number; position?: string }> {
       const tenant = captureTenant(input);
       const site = captureSiteFor(conns, { ...input, tenant });
+      if (input.rows) input.tables = (await readStagedPlan(rowsPool(input), tenant)).filter((t) => !t.notMigratedReason);
       const source = site.source;
       // Binlog mode: the position is taken before anything is copied, so changes made during the copy
       // follow. Its table is on the target already: setup's prepareTarget made the control schema.
@@ -259,14 +291,16 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
 
     /** At the start of a run: the source's schema changes followed on the target (see schema-follow.ts). */
     async followSourceSchema(input: {
-      tenant: string; sourceConnection: string; targetConnection: string; capture?: CaptureMode; tables: TableWork[]; schema: SchemaFollowInput; run?: number;
+      tenant: string; sourceConnection: string; targetConnection: string; capture?: CaptureMode; tables: TableWork[]; schema: SchemaFollowInput; run?: number; rows?: boolean;
     }): Promise<SchemaFollowResult> {
       const target = conns.pool(input.targetConnection);
       await assertNoFence(target, input.tenant, 'replication');
       const site = captureSiteFor(conns, input);
+      // The rows live on the target: what the tenant knows of its tables is read from there.
+      const known = input.rows ? await readSchemaInput(target, input.tenant) : { migrated: input.tables, notMigrated: input.schema.notMigrated, resync: input.schema.resync };
       const followed = await followSchema({
         tenant: input.tenant, source: conns.pool(input.sourceConnection), target, site, companies: input.schema.companies,
-        migrated: input.tables, notMigrated: input.schema.notMigrated, resync: input.schema.resync, beat: () => Context.current().heartbeat(),
+        migrated: known.migrated, notMigrated: known.notMigrated, resync: known.resync, beat: () => Context.current().heartbeat(),
       });
       if (input.run !== undefined) await storeSchemaChanges(target, input.tenant, input.run, followed);
       return followed;
@@ -277,14 +311,42 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       await storeRunResults(conns.pool(input.targetConnection), input.tenant, input.run, input.results, true);
     },
 
-    /** `cm resync`: the tables marked on their rows, for the next run to rebuild. */
-    async markResync(input: { tenant: string; targetConnection: string; keys: string[]; requestedBy: string }): Promise<void> {
-      await storeResync(conns.pool(input.targetConnection), input.tenant, input.keys, input.requestedBy);
+    /** `cm resync`: the tables marked on their rows, for the next run to rebuild; `patterns` (rows on the target): the tables they name. */
+    async markResync(input: { tenant: string; targetConnection: string; keys: string[]; requestedBy: string; patterns?: string[] }): Promise<{ marked: number; unmatched: string[] }> {
+      const target = conns.pool(input.targetConnection);
+      const { keys, unmatched } = input.patterns ? await matchResync(target, input.tenant, input.patterns) : { keys: input.keys, unmatched: [] };
+      if (unmatched.length === 0) await storeResync(target, input.tenant, keys, input.requestedBy);
+      return { marked: unmatched.length === 0 ? keys.length : 0, unmatched };
+    },
+
+    /** What the management workflow keeps of its tables once their rows live on the target. */
+    async summarizeTables(input: { tenant: string; targetConnection: string }): Promise<TableSummary> {
+      return summarizeRows(conns.pool(input.targetConnection), input.tenant);
+    },
+
+    /** One page of a run's or a verification's tables, read from their rows. */
+    async listWork(input: { tenant: string; targetConnection: string; filter: WorkFilter; after?: string; limit: number }): Promise<{ work: TableWork[]; next?: string }> {
+      return readWork(conns.pool(input.targetConnection), input.tenant, input.filter, input.after, input.limit);
+    },
+
+    /** `cm status --all`, `cm checklist`: one page read from the rows. */
+    async readTableRows(input: { tenant: string; targetConnection: string; kind: 'tables' | 'checklist'; request: TableFilter & PageRequest }): Promise<TablePage | ChecklistPage> {
+      const target = conns.pool(input.targetConnection);
+      return input.kind === 'tables' ? readRowsPage(target, input.tenant, input.request) : readChecklistPage(target, input.tenant, input.request);
+    },
+
+    /** A page carried from a workflow that kept its rows itself, taken in a part at a time. */
+    async importTableRows(input: { tenant: string; targetConnection: string; rows: TableState[]; findings?: FindingRow[] }): Promise<void> {
+      const target = conns.pool(input.targetConnection);
+      await ensureControlSchema(target);
+      await importRows(target, input.tenant, input.rows, input.findings);
     },
 
     /** Only in the tenant's own target schemas (cm_control.target_owner); `tenant` is absent in requests of older versions: refused. */
-    async emptyTargetTables(input: { targetConnection: string; tenant?: string; tables: TableRef[]; emptied?: 'reset' | 'snapshot' }): Promise<{ tablesEmptied: number; rowsDeleted: number }> {
+    async emptyTargetTables(input: { targetConnection: string; tenant?: string; tables: TableRef[]; emptied?: 'reset' | 'snapshot'; rows?: boolean }): Promise<{ tablesEmptied: number; rowsDeleted: number }> {
       const target = conns.pool(input.targetConnection);
+      // The rows live on the target: the tables are theirs, every migrated one or the historical ones.
+      if (input.rows && input.tenant) input.tables = await readRefs(target, input.tenant, input.emptied === 'snapshot' ? 'history' : 'migrated');
       try {
         // Marked first: if emptying stops half-way, the next run still reloads every one of them.
         if (input.emptied && input.tenant) await storeEmptied(target, input.tenant, input.tables.map((t) => t.key), input.emptied === 'snapshot');
@@ -296,9 +358,15 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       }
     },
 
-    async removeChangeCapture(input: { tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[]; capture?: CaptureMode; all?: boolean }): Promise<{ removed: number }> {
+    async removeChangeCapture(input: {
+      tenant?: string; sourceConnection: string; targetConnection?: string; tables: TableRef[]; capture?: CaptureMode; all?: boolean;
+      /** The rows live on the target: every table's (`all`), or the staged plan's excluded ones. */
+      rows?: 'all' | 'excluded';
+    }): Promise<{ removed: number }> {
       const tenant = captureTenant(input);
       const site = captureSiteFor(conns, { ...input, tenant });
+      if (input.rows === 'all') input.tables = await readRefs(rowsPool(input), tenant, 'all');
+      if (input.rows === 'excluded') input.tables = (await readStagedPlan(rowsPool(input), tenant)).filter((t) => t.notMigratedReason?.startsWith(EXCLUDED_BY_CONFIGURATION));
       let removed = 0;
       for (const t of input.tables) {
         if (await removeCapture(site, tenant, t.sourceSchema, t.table)) removed++;

@@ -7,7 +7,7 @@ import { copyRows } from './copy';
 import { copyIdOf, readCopyCheckpoint, resumable, saveCopyCheckpoint, type CopyCheckpoint } from './copy-checkpoint';
 import { applyDeltas } from './delta';
 import { approximateColumns, copyColumns, readTable, type TableMeta } from './introspect';
-import { errorText, isTableError, qualified, reviveKey, type KeyValue } from './sql';
+import { errorText, isTableError, qualified, type KeyValue } from './sql';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import { prepareTargetSession, TableWriter } from './writer';
 import { checkApplied, forgetSlice, verifySlice, type RunVerifyIo } from './run-verify';

@@ -4,7 +4,10 @@
 // workflow is to keep only counts and the problem tables (issue 12). The rules are the page's own
 // (lib/table-rules.ts), applied row by row, so both say the same of every table.
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import type { SchemaFollowResult, TablePlan, TableRunResult, TableState, TableVerification } from '../lib/types';
+import type { FindingRow, PageRequest, SchemaFollowResult, TableFilter, TablePage, TablePlan, TableRunResult, TableState, TableSummary, TableVerification, TableWork } from '../lib/types';
+import { matchesPattern } from '../lib/company-tables';
+import { checklistPageOf, summarize, tablePageOf, type ChecklistPage } from '../workflows/status-pages';
+import { checklistOf, toWork } from '../workflows/tenant-state';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import { applySchemaChanges, assessedTable, ranTable, resetTable, snapshotResetTable, verifiedTable } from '../lib/table-rules';
 import { inTransaction, qualified } from './sql';
@@ -97,6 +100,12 @@ export async function stagePlan(pool: Pool, tenant: string, plans: TablePlan[]):
   });
 }
 
+/** The staged plan (the rows of a setup in progress). */
+export async function readStagedPlan(db: Db, tenant: string): Promise<TablePlan[]> {
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT body FROM ${PLAN} WHERE tenant = ?`, [tenant]);
+  return rows.map((r) => JSON.parse(String(r.body)) as TablePlan);
+}
+
 /** Tables the target could not create: not migrated, with the target's reason, in the staged plan. */
 export async function stageNotMigrated(pool: Pool, tenant: string, failed: { key: string; error: string }[]): Promise<void> {
   for (const f of failed) {
@@ -113,7 +122,7 @@ export async function stageNotMigrated(pool: Pool, tenant: string, failed: { key
  * time starts from nothing, whatever an earlier tenant of the same name left. Nothing staged (a retry
  * after it was applied): nothing changes.
  */
-export async function applyStagedPlan(pool: Pool, tenant: string, fresh: boolean): Promise<void> {
+export async function applyStagedPlan(pool: Pool, tenant: string, fresh: boolean, more: FindingRow[] = []): Promise<void> {
   await inTransaction(pool, async (conn) => {
     const [staged] = await conn.query<RowDataPacket[]>(`SELECT body FROM ${PLAN} WHERE tenant = ? FOR UPDATE`, [tenant]);
     if (staged.length === 0) return;
@@ -124,6 +133,13 @@ export async function applyStagedPlan(pool: Pool, tenant: string, fresh: boolean
     await deleteTableStates(conn, tenant, [...known.keys()].filter((k) => !planned.has(k)));
     await writeTableStates(conn, tenant, plans.map((p) => assessedTable(known.get(p.key), p)));
     await conn.query(`DELETE FROM ${PLAN} WHERE tenant = ?`, [tenant]);
+    await conn.query(`DELETE FROM ${FINDING} WHERE tenant = ? AND staged = 0`, [tenant]);
+    await conn.query(`UPDATE ${FINDING} SET staged = 0 WHERE tenant = ? AND staged = 1`, [tenant]);
+    // Findings of the steps after the assessment (the capture chosen, tables the target refused).
+    const [last] = await conn.query<RowDataPacket[]>(`SELECT COALESCE(MAX(seq), -1) AS n FROM ${FINDING} WHERE tenant = ? AND staged = 0`, [tenant]);
+    for (const [k, f] of more.entries()) {
+      await conn.query(`INSERT INTO ${FINDING} (tenant, staged, seq, body) VALUES (?, 0, ?, ?)`, [tenant, Number(last[0].n) + 1 + k, JSON.stringify(f)]);
+    }
   });
 }
 
@@ -182,4 +198,127 @@ export async function storeEmptied(pool: Pool, tenant: string, keys: string[], s
       else resetTable(t);
       return t;
     }));
+}
+
+// --- reading the rows: the page's summary, its pages, a run's or a verification's work -----------
+
+const FINDING = qualified(CONTROL_SCHEMA, 'table_finding');
+
+export const TABLE_FINDING_COLUMNS = `tenant VARCHAR(64) NOT NULL,
+     staged TINYINT NOT NULL,
+     seq INT NOT NULL,
+     body TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+     PRIMARY KEY (tenant, staged, seq)`;
+
+/** Setup's findings, staged with its plan (and taken in with it by applyStagedPlan). */
+export async function stageFindings(pool: Pool, tenant: string, findings: FindingRow[]): Promise<void> {
+  await inTransaction(pool, async (conn) => {
+    await conn.query(`DELETE FROM ${FINDING} WHERE tenant = ? AND staged = 1`, [tenant]);
+    for (let i = 0; i < findings.length; i += BATCH) {
+      const part = findings.slice(i, i + BATCH);
+      await conn.query(`INSERT INTO ${FINDING} (tenant, staged, seq, body) VALUES ${part.map(() => '(?, 1, ?, ?)').join(', ')}`, part.flatMap((f, k) => [tenant, i + k, JSON.stringify(f)]));
+    }
+  });
+}
+
+async function readFindings(db: Db, tenant: string): Promise<FindingRow[]> {
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT body FROM ${FINDING} WHERE tenant = ? AND staged = 0 ORDER BY seq`, [tenant]);
+  return rows.map((r) => JSON.parse(String(r.body)) as FindingRow);
+}
+
+/** The rows of one company, or of all, narrowed by status in SQL (the name pattern is matched by the page). */
+async function readFiltered(db: Db, tenant: string, filter: TableFilter): Promise<TableState[]> {
+  const where = ['tenant = ?'];
+  const params: unknown[] = [tenant];
+  if (filter.company) {
+    where.push('company = ?');
+    params.push(filter.company);
+  }
+  if (filter.status) {
+    where.push('status = ?');
+    params.push(filter.status);
+  }
+  const [rows] = await db.query<RowDataPacket[]>(`SELECT body FROM ${TABLE} WHERE ${where.join(' AND ')}`, params);
+  return rows.map((r) => JSON.parse(String(r.body)) as TableState);
+}
+
+/** What the management workflow keeps of its tables. */
+export async function summarizeRows(pool: Pool, tenant: string): Promise<TableSummary> {
+  return summarize((await readTableStates(pool, tenant)).values());
+}
+
+/** One page of the tables that match, problems first: `cm status --all` and the like. */
+export async function readRowsPage(pool: Pool, tenant: string, req: TableFilter & PageRequest): Promise<TablePage> {
+  return tablePageOf(await readFiltered(pool, tenant, req), req);
+}
+
+/** One page of the Setup Checklist. */
+export async function readChecklistPage(pool: Pool, tenant: string, req: PageRequest): Promise<ChecklistPage> {
+  return checklistPageOf(checklistOf((await readTableStates(pool, tenant)).values(), await readFindings(pool, tenant)), req);
+}
+
+/** Which rows a run or a verification takes: migrated ones; `loaded`: only those with a full load behind them. */
+export interface WorkFilter extends TableFilter {
+  loaded?: boolean;
+}
+
+/**
+ * One page of a run's or a verification's work, in a stable order (by the row's id), after `after`
+ * (the previous page's `next`). Bounded: a tenant of any size is read a few hundred tables at a time.
+ */
+export async function readWork(pool: Pool, tenant: string, filter: WorkFilter, after: string | undefined, limit: number): Promise<{ work: TableWork[]; next?: string }> {
+  const where = ['tenant = ?'];
+  const params: unknown[] = [tenant];
+  if (filter.company) {
+    where.push('company = ?');
+    params.push(filter.company);
+  }
+  if (after) {
+    where.push('table_id > UNHEX(?)');
+    params.push(after);
+  }
+  const [rows] = await pool.query<RowDataPacket[]>(
+    `SELECT HEX(table_id) AS id, body FROM ${TABLE} WHERE ${where.join(' AND ')} ORDER BY table_id LIMIT ?`, [...params, limit],
+  );
+  const work = rows
+    .map((r) => JSON.parse(String(r.body)) as TableState)
+    .filter((t) => !t.notMigratedReason && (!filter.loaded || t.fullLoadDone) && (!filter.table || matchesPattern(filter.table.includes('.') ? t.key : t.table, filter.table)))
+    .map(toWork);
+  return { work, next: rows.length === limit ? String(rows[rows.length - 1].id) : undefined };
+}
+
+/** What a run's schema follow needs of the rows: the migrated tables, those not migrated, those asked to be rebuilt. */
+export async function readSchemaInput(pool: Pool, tenant: string): Promise<{ migrated: TableWork[]; notMigrated: string[]; resync: string[] }> {
+  const all = [...(await readTableStates(pool, tenant)).values()];
+  return {
+    migrated: all.filter((t) => !t.notMigratedReason).map(toWork),
+    notMigrated: all.filter((t) => t.notMigratedReason).map((t) => t.key),
+    resync: all.filter((t) => t.resyncRequested).map((t) => t.key),
+  };
+}
+
+/** The migrated tables (`history`: only the historical ones), for a reset, a snapshot or disable. */
+export async function readRefs(pool: Pool, tenant: string, which: 'migrated' | 'history' | 'all'): Promise<TableState[]> {
+  return [...(await readTableStates(pool, tenant)).values()].filter((t) => which === 'all' || (!t.notMigratedReason && (which === 'migrated' || t.history)));
+}
+
+/** A page carried from a workflow that kept its rows itself: taken in as they are. */
+export async function importRows(pool: Pool, tenant: string, rows: TableState[], findings?: FindingRow[]): Promise<void> {
+  await inTransaction(pool, async (conn) => {
+    await writeTableStates(conn, tenant, rows);
+    if (findings) {
+      await conn.query(`DELETE FROM ${FINDING} WHERE tenant = ? AND staged = 0`, [tenant]);
+      for (let i = 0; i < findings.length; i += BATCH) {
+        const part = findings.slice(i, i + BATCH);
+        await conn.query(`INSERT INTO ${FINDING} (tenant, staged, seq, body) VALUES ${part.map(() => '(?, 0, ?, ?)').join(', ')}`, part.flatMap((f, k) => [tenant, i + k, JSON.stringify(f)]));
+      }
+    }
+  });
+}
+
+/** `cm resync`: the migrated tables each pattern names (a pattern with a dot names schema.table). */
+export async function matchResync(pool: Pool, tenant: string, patterns: string[]): Promise<{ keys: string[]; unmatched: string[] }> {
+  const migrated = await readRefs(pool, tenant, 'migrated');
+  const hits = (p: string): TableState[] => migrated.filter((t) => matchesPattern(p.includes('.') ? t.key : t.table, p));
+  return { keys: [...new Set(patterns.flatMap((p) => hits(p).map((t) => t.key)))], unmatched: patterns.filter((p) => hits(p).length === 0) };
 }

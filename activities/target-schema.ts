@@ -2,7 +2,7 @@
 // definitions. Secondary objects are deliberately left behind (see README "Secondary objects"):
 // triggers would re-apply effects that already arrive as row changes, events would fire in a tenant
 // that is not live yet, and views and routines name source schemas.
-import { TABLE_PLAN_COLUMNS, TABLE_STATE_COLUMNS } from './table-store';
+import { TABLE_FINDING_COLUMNS, TABLE_PLAN_COLUMNS, TABLE_STATE_COLUMNS } from './table-store';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA, TARGET_SQL_MODE } from '../lib/constants';
 import type { EnvironmentState } from '../lib/types';
@@ -35,6 +35,8 @@ const CONTROL_TABLES: Record<string, string> = {
   table_state: TABLE_STATE_COLUMNS,
   // Setup's plan until setup has done the rest.
   table_plan: TABLE_PLAN_COLUMNS,
+  // Setup's findings, staged with its plan.
+  table_finding: TABLE_FINDING_COLUMNS,
   // The state the tenant's applications read: Active, or Update while an upgrade holds the fence.
   environment: `tenant VARCHAR(64) NOT NULL PRIMARY KEY,
      state ENUM('Active','Update') NOT NULL,

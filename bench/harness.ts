@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { CLIENT_CHANNEL_ARGS } from '../lib/temporal-connection';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { ensureDevServer, type DevServer } from '../client/dev-server';
@@ -73,7 +74,7 @@ export async function startHarness(mysqlUrl: string): Promise<Harness> {
   // Bundled once here, so that worker processes start quickly and their memory is their own work.
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
   writeFileSync(bundlePath, code);
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect({ address, channelArgs: CLIENT_CHANNEL_ARGS });
   const client = new Client({ connection, namespace: 'default' });
   const workers: WorkerProcess[] = [];
 
@@ -230,7 +231,7 @@ export async function dropTenant(client: Client, pool: Pool, tenant: string, sou
 }
 
 /** The largest payload recorded in these workflows' histories (inputs, results, signals, updates, markers), in bytes, and where. */
-export async function largestPayload(client: Client, workflowIds: string[]): Promise<{ bytes: number; where: string }> {
+export async function largestPayload(client: Client, workflowIds: string[], runId?: string): Promise<{ bytes: number; where: string }> {
   let best = { bytes: 0, where: 'none' };
   // Every `payloads` list anywhere in an event's attributes: the walk does not need to know each event type.
   const walk = (node: unknown, where: string): void => {
@@ -250,7 +251,7 @@ export async function largestPayload(client: Client, workflowIds: string[]): Pro
     }
   };
   for (const id of workflowIds) {
-    const history = await client.workflow.getHandle(id).fetchHistory();
+    const history = await client.workflow.getHandle(id, runId).fetchHistory();
     for (const e of history.events ?? []) {
       const type = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k]) ?? 'event';
       walk(e, `${id} event ${e.eventId} (${type.replace(/EventAttributes$/, '')})`);

@@ -77,28 +77,34 @@ const CHILDREN: Record<string, { prefix: string; started(i: any): string; comple
     prefix: 'setup',
     started: (i) => `Setup started: ${i.companies.map((c: { source: string; target: string }) => `${c.source} → ${c.target}`).join(', ')}`,
     completed: (r) => {
+      // With the rows on the target, the result lists the first tables not migrated and counts the rest.
       const notMigrated = r.tables.filter((t: { notMigratedReason?: string }) => t.notMigratedReason);
-      return `Setup completed: ${plural(r.tables.length, 'table')} assessed, ${r.tablesCreated} created on the target, change capture on ${plural(r.captureInstalled, 'table')}, ` +
+      return `Setup completed: ${plural(r.tableCount ?? r.tables.length, 'table')} assessed, ${r.tablesCreated} created on the target, change capture on ${plural(r.captureInstalled, 'table')}, ` +
         `${notMigrated.length} not migrated${list(notMigrated.map((t: { key: string; notMigratedReason: string }) => `${t.key} (${t.notMigratedReason})`))}; ${plural(r.findings.length, 'finding')}`;
     },
   },
   replicationRun: {
     prefix: 'run',
-    started: (i) => `Run #${i.run} started (${runKindOf(i.tables)}): ${plural(i.tables.length, 'table')}`,
+    started: (i) => `Run #${i.run} started (${i.kind ?? runKindOf(i.tables)}): ${i.fromRows ? "the tenant's tables, read from their rows" : plural(i.tables.length, 'table')}`,
     completed: (r: RunResult) => {
       const by = (s: string): number => r.tables.filter((t) => t.status === s).length;
-      const rows = r.tables.reduce((n, t) => n + rowsOf(t), 0);
-      return `Run #${r.run} ${r.status}: ${by('Successful')} successful, ${by('Warning')} with warnings, ${by('Failed')} failed; ` +
-        `${rows} rows, ${r.tables.reduce((n, t) => n + t.errors, 0)} errors${r.failure ? `; ${r.failure}` : ''}`;
+      const rows = r.counts?.rows ?? r.tables.reduce((n, t) => n + rowsOf(t), 0);
+      const errors = `${r.tables.reduce((n, t) => n + t.errors, 0)} errors`;
+      return r.counts
+        ? `Run #${r.run} ${r.status}: ${plural(r.counts.tables, 'table')}, ${r.counts.failed} failed; ${rows} rows${r.failure ? `; ${r.failure}` : ''}`
+        : `Run #${r.run} ${r.status}: ${by('Successful')} successful, ${by('Warning')} with warnings, ${by('Failed')} failed; ${rows} rows, ${errors}${r.failure ? `; ${r.failure}` : ''}`;
     },
   },
   verification: {
     prefix: 'verification',
-    started: (i) => `Verification #${i.number} started${i.repair ? ' with repair' : ''} after run #${i.afterRun}: ${plural(i.tables.length, 'table')}`,
+    started: (i) => `Verification #${i.number} started${i.repair ? ' with repair' : ''} after run #${i.afterRun}: ${i.fromRows ? "the loaded tables, read from their rows" : plural(i.tables.length, 'table')}`,
     completed: (r: VerificationResult) => {
       const sum = (f: (t: VerificationResult['tables'][number]) => number): number => r.tables.reduce((n, t) => n + f(t), 0);
       const differing = r.tables.filter((t) => t.status !== 'Verified');
-      return `Verification #${r.number} ${r.status}: ${r.tables.length - differing.length} of ${plural(r.tables.length, 'table')} verified; ` +
+      // With the rows on the target, the result lists the differing tables first and counts them all.
+      const total = r.counts?.tables ?? r.tables.length;
+      const verified = r.counts?.verified ?? r.tables.length - differing.length;
+      return `Verification #${r.number} ${r.status}: ${verified} of ${plural(total, 'table')} verified; ` +
         `${sum((t) => t.missing)} rows missing, ${sum((t) => t.extra)} extra, ${sum((t) => t.different)} different, ${sum((t) => t.rejected)} rejected by the target` +
         `${r.repair ? `; ${sum((t) => t.repaired)} rows repaired` : ''}${list(differing.slice(0, 10).map((t) => `${t.key} ${t.status}`))}${differing.length > 10 ? ` (+${differing.length - 10} more)` : ''}`;
     },
@@ -141,6 +147,8 @@ const clientOf = (identity: string | undefined): string => (identity ? `client $
 function readHistory(events: HistoryEvent[], workflowId: string, runId: string | undefined, out: [number, AuditEvent][]) {
   const children: { workflowId: string; runId?: string }[] = [];
   const activities = new Map<string, { type: string; input: unknown }>(); // scheduledEventId → what was asked
+  // A run whose tables' results went into their rows: each table's result, from the activities that had it.
+  const tableResults = new Map<string, TableRunResult>();
   const updates = new Map<string, AuditEvent>(); // updateId → its accepted event, to add the outcome
   const type = events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '';
   const child = CHILDREN[type];
@@ -198,6 +206,8 @@ function readHistory(events: HistoryEvent[], workflowId: string, runId: string |
     if (scheduled) activities.set(String(e.eventId), { type: scheduled.activityType?.name ?? '?', input: first(scheduled.input) });
     const done = e.activityTaskCompletedEventAttributes;
     const asked = done && activities.get(String(done.scheduledEventId));
+    if (done && asked?.type === 'migrateTables') for (const t of (first(done.result) ?? []) as TableRunResult[]) tableResults.set(t.key, t);
+    if (done && asked?.type === 'recordTableResults') for (const t of (asked.input as { results: TableRunResult[] }).results) tableResults.set(t.key, t);
     const describe = asked && ACTIVITIES[asked.type];
     if (done && describe) {
       const result = first(done.result);
@@ -217,7 +227,9 @@ function readHistory(events: HistoryEvent[], workflowId: string, runId: string |
     const completed = e.workflowExecutionCompletedEventAttributes;
     if (completed && child) {
       const result = first(completed.result);
-      add(e, `${prefix}.completed`, child.completed(result), { details: prefix === 'run' ? { status: result.status, tables: result.tables, failure: result.failure } : result });
+      // With the rows on the target the answer lists the first tables; the activities had each one's.
+      const tables = prefix === 'run' && result.counts && tableResults.size > 0 ? [...tableResults.values()] : result?.tables;
+      add(e, `${prefix}.completed`, child.completed(result), { details: prefix === 'run' ? { status: result.status, tables, failure: result.failure, counts: result.counts } : result });
     }
     const wfFailed = e.workflowExecutionFailedEventAttributes;
     if (wfFailed) add(e, `${prefix}.failed`, `${type} failed: ${rootMessage(wfFailed.failure)}`, { details: { failure: rootMessage(wfFailed.failure), stackTrace: wfFailed.failure?.stackTrace || undefined } });

@@ -3,8 +3,8 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
-import { UserFacingError } from '../lib/errors';
-import { describeIssues, tenantInputSchema, type TenantInput } from '../lib/schemas';
+import { rootMessage, UserFacingError } from '../lib/errors';
+import { describeIssues, tablePageRequestSchema, tenantInputSchema, type TenantInput } from '../lib/schemas';
 import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, TableFilter, TablePage, TableState, UpgradeLogEntry, UpgradeProgress, VerificationResult, VerifyRequest } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
 import {
@@ -14,7 +14,9 @@ import {
   verifyNowUpdate, verificationProgressQuery, runtimeKeyRolloutUpdate, type KeyRolloutRequest, type ResetKeyRequest, resolveUpgradeUpdate, type ResolveUpgradeRequest, type UpgradeResolved, type VerificationProgress, type VerificationStarted,
 } from '../workflows/messages';
 import type { ChecklistItem } from '../workflows/tenant-state';
-import { MAX_PAGE_SIZE } from '../workflows/status-pages';
+import { MAX_PAGE_SIZE, type ChecklistPage } from '../workflows/status-pages';
+import type { readTableRows, ReadTableRowsInput } from '../workflows/read-table-rows';
+import { randomUUID } from 'node:crypto';
 import type { KeyRollout } from '../activities/runtime-key';
 
 export function tenantHandle(client: Client, tenant: string): WorkflowHandle<typeof cloudMigration> {
@@ -28,9 +30,30 @@ export async function getSummary(client: Client, tenant: string): Promise<Status
   return asOperatorError(tenant, () => tenantHandle(client, tenant).query(statusQuery));
 }
 
+/**
+ * A page read from the tenant's table rows on its target, through a short readTableRows workflow on
+ * the tenant's task queue (a query cannot read a database); undefined for a tenant whose page still
+ * holds its rows, which its queries answer.
+ */
+async function readRows(client: Client, tenant: string, kind: ReadTableRowsInput['kind'], request: ReadTableRowsInput['request']): Promise<TablePage | ChecklistPage | undefined> {
+  const summary = await getSummary(client, tenant);
+  if (!summary.tableRows) return undefined;
+  try {
+    return await client.workflow.execute<typeof readTableRows>('readTableRows', {
+      taskQueue: summary.tableRows.taskQueue,
+      workflowId: `${managementWorkflowId(tenant)}/read/${randomUUID()}`,
+      args: [{ tenant, targetConnection: summary.targetConnection, kind, request }],
+      staticSummary: `Read ${kind} of ${tenant}`,
+    });
+  } catch (err) {
+    throw new UserFacingError(`reading the ${kind === 'tables' ? 'tables' : 'Setup Checklist'} of '${tenant}' from its target failed: ${rootMessage(err)}`);
+  }
+}
+
 /** One page of the per-table rows, problems first. */
-export function getTablePage(client: Client, tenant: string, request: TablePageRequest = {}): Promise<TablePage> {
-  return asOperatorError(tenant, () => tenantHandle(client, tenant).query(tablesQuery, request));
+export async function getTablePage(client: Client, tenant: string, request: TablePageRequest = {}): Promise<TablePage> {
+  const fromRows = await readRows(client, tenant, 'tables', tablePageRequestSchema.parse(request));
+  return (fromRows as TablePage | undefined) ?? asOperatorError(tenant, () => tenantHandle(client, tenant).query(tablesQuery, request));
 }
 
 /** Every row of a paged query, page after page (each answer stays bounded). */
@@ -269,7 +292,8 @@ export function resetCloudData(client: Client, tenant: string, request: ResetReq
 /** The whole Setup Checklist, page after page. */
 export function setupChecklist(client: Client, tenant: string): Promise<ChecklistItem[]> {
   return allPages(async (page) => {
-    const p = await tenantHandle(client, tenant).query(setupChecklistQuery, { page, pageSize: MAX_PAGE_SIZE });
+    const request = { page, pageSize: MAX_PAGE_SIZE };
+    const p = ((await readRows(client, tenant, 'checklist', request)) as ChecklistPage | undefined) ?? (await tenantHandle(client, tenant).query(setupChecklistQuery, request));
     return { pages: p.pages, rows: p.items };
   });
 }

@@ -162,6 +162,7 @@ export function renderStatus(s: StatusPage, listed: ListedTables = { rows: s.pro
     `Runtime service key: ${s.runtimeKey ? `${s.runtimeKey.keyId}, issued ${s.runtimeKey.issuedAt} to ${s.runtimeKey.deliveredTo}` : 'not issued yet'}\n`,
     s.capture ? `Change capture: ${s.capture.mode} (${s.capture.reason})\n` : '',
     s.setupError ? `Setup error: ${s.setupError}\n` : '',
+    s.tableRowsError ? `Table counts: ${s.tableRowsError}\n` : '',
     renderTiles(s),
     renderLog(s.log),
     renderSchemaChanges(s.log),

@@ -5,11 +5,16 @@ import { SEARCH_ATTRIBUTES } from './constants';
 import type { TemporalSettings } from './env';
 import { UserFacingError } from './errors';
 
+/**
+ * What a client may receive in one answer. gRPC's default, 4 MB, is less than one page of a large
+ * tenant's run history (a thousand events of a few kilobytes each): `cm audit` failed on it.
+ */
+export const CLIENT_CHANNEL_ARGS = { 'grpc.max_receive_message_length': 128 * 1024 * 1024 };
 
 export async function connectClient(settings: TemporalSettings, identity?: string): Promise<Client> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: settings.address, connectTimeout: '5s' });
+    connection = await Connection.connect({ address: settings.address, connectTimeout: '5s', channelArgs: CLIENT_CHANNEL_ARGS });
   } catch (err) {
     throw new UserFacingError(
       `cannot reach Temporal at ${settings.address} (TEMPORAL_ADDRESS): ${(err as Error).message.split('\n')[0]}. Start one with \`cm server\`.`,

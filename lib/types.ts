@@ -230,6 +230,8 @@ export interface VerificationInput {
   capture?: CaptureMode;
   /** The tenant's copy.heartbeatTimeoutSeconds: how soon a dead worker's comparison resumes elsewhere. */
   heartbeatTimeoutSeconds?: number;
+  /** Set when the rows live on the target: `tables` is empty, and the loaded tables that match are read from there. */
+  fromRows?: TableFilter;
 }
 
 /** `Verified`: equal to the source when compared; `Differs`: rows or definition differ; `Failed`: could not compare. */
@@ -269,7 +271,9 @@ export interface VerificationResult {
   number: number;
   status: Exclude<VerificationStatus, 'In Progress'>;
   repair: boolean;
+  /** Each table's outcome (when the rows live on the target: at most 200, those that differ first; `counts` counts them all). */
   tables: TableVerification[];
+  counts?: { tables: number; verified: number; differing: number; repaired: number };
 }
 
 /** A line of the page's verification log. */
@@ -352,6 +356,13 @@ export interface StatusPage {
    * STATUS_PROBLEM_TABLES of them; every table, filtered and in pages, is the `tables` query's.
    */
   problemTables: TableState[];
+  /**
+   * Set when every table's row lives on the target (cm_control.table_state): the `tables` and
+   * `setupChecklist` queries then do not answer, and pages are read by a `readTableRows` workflow on this task queue.
+   */
+  tableRows?: { taskQueue: string };
+  /** Set when the tables' rows could not be read at the last step: the counts are older (the reason). */
+  tableRowsError?: string;
   /** Assessment findings, errors and warnings first, at most STATUS_FINDINGS; `findingsTotal` counts them all. */
   findings: FindingRow[];
   findingsTotal: number;
@@ -367,6 +378,24 @@ export interface StatusPage {
   /** The runtime service key's public id (never the key). */
   runtimeKey?: RuntimeKeyInfo;
   disabled?: DisableResult;
+}
+
+/**
+ * What the management workflow keeps of its tables once their rows live on the target: counts, the
+ * problem tables first, and what its decisions need. Bounded whatever the number of tables.
+ */
+export interface TableSummary {
+  counts: TableCounts;
+  verified: number;
+  /** At most STATUS_PROBLEM_TABLES, failed first. */
+  problemTables: TableState[];
+  /** Tables migrated (all but Not Migrated); of them: loaded in full, owed a first full load (keyed), historical. */
+  migratable: number;
+  loaded: number;
+  owedFullLoad: number;
+  history: number;
+  /** Set when the rows could not be read: the counts are the last ones read. */
+  error?: string;
 }
 
 /** Table counts by status: overall, and per company (source schema). */
@@ -417,6 +446,10 @@ export interface RunInput {
   capture?: CaptureMode;
   /** Follow the source's schema first (absent in runs from before 1.4.0: they do not). */
   schema?: SchemaFollowInput;
+  /** Set when the rows live on the target: `tables` is empty, the run reads its tables from there in pages. */
+  fromRows?: boolean;
+  /** The run's kind, as the page decided it (set with fromRows: the run knows its tables only once it has read them). */
+  kind?: RunKind;
 }
 
 /** What a run needs to follow schema changes on the source before it moves rows. */
@@ -466,7 +499,9 @@ export interface RunCapture {
 export interface RunResult {
   run: number;
   status: RunStatus;
+  /** Each table's result (empty when the rows live on the target: `counts` then says how many). */
   tables: TableRunResult[];
+  counts?: { tables: number; failed: number; rows: number; schemaChanges: number };
   failure?: string;
   capture?: RunCapture;
   /** Schema changes the run followed before it moved rows. */

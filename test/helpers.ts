@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { CLIENT_CHANNEL_ARGS } from '../lib/temporal-connection';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { createMysqlPool, DEFAULT_MYSQL_URL } from '../activities/connections';
@@ -34,7 +35,7 @@ export function settingsFor(taskQueue: string): TemporalSettings {
 }
 
 export async function testClient(): Promise<Client> {
-  const connection = await Connection.connect({ address: settingsFor('unused').address });
+  const connection = await Connection.connect({ address: settingsFor('unused').address, channelArgs: CLIENT_CHANNEL_ARGS });
   return new Client({ connection, namespace: 'default' });
 }
 

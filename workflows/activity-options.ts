@@ -12,6 +12,9 @@ export const setupActivities = proxyActivities<Activities>({
   retry,
 });
 
+/** Reads for the operator (a page of table rows): short, and given up soon, so the client hears why. */
+export const readActivities = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: { ...retry, maximumAttempts: 3 } });
+
 /** Copy work: long, heartbeating per batch; a dead worker is noticed after the heartbeat timeout. */
 export function copyActivities(heartbeatTimeoutSeconds: number) {
   return proxyActivities<Activities>({

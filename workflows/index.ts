@@ -5,3 +5,4 @@ export { replicationRun } from './replication-run';
 export { dataUpgrade } from './data-upgrade';
 export { scheduledReplication } from './scheduled-replication';
 export { verification } from './verification';
+export { readTableRows } from './read-table-rows';

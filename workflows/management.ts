@@ -3,14 +3,14 @@
 // that work, one thing at a time, so the history reads as the business process: setup, then runs
 // and upgrades, each a child workflow. Actions that are one activity each are in operator-actions.
 import {
-  allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, patched, setCurrentDetails, setHandler,
+  allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, patched, setCurrentDetails, setHandler, sleep,
   startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { DEFAULT_VERIFY, MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId, verificationWorkflowId } from '../lib/constants';
+import { DEFAULT_VERIFY, TABLE_ROWS_PAGE, MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId, verificationWorkflowId } from '../lib/constants';
 import {
   configureCompaniesSchema, describeIssues, disableRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema, verifyRequestSchema, type TenantInput, pageRequestSchema, tablePageRequestSchema,
 } from '../lib/schemas';
-import type { DisableResult, Requester, RunInput, TenantConfig, UpgradeLogEntry, VerificationLogEntry } from '../lib/types';
+import type { DisableResult, Requester, RunInput, TableSummary, TenantConfig, UpgradeLogEntry, VerificationLogEntry } from '../lib/types';
 import { setupActivities } from './activity-options';
 import { dataUpgrade, UPGRADE_REFUSED } from './data-upgrade';
 import { sameVersion } from '../lib/upgrade-versions';
@@ -21,15 +21,15 @@ import {
 import { registerOperatorActions } from './operator-actions';
 import { isLostUpgrade, registerUpgradeResolution, restoreLostUpgrade } from './upgrade-recovery';
 import { replicationRun } from './replication-run';
-import { runKindOf } from './run-plan';
+import { ROWS_PAGE, runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
 import { verification } from './verification';
 import {
   appendCapped, applyAssessment, liftFence, applyRunResult, applyVerification, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade,
-  refuseVerify, schemaFollowInput, startRunEntry, tableRefs, tiles, toWork, unknownCompanies, verifiableTables, type TenantState,
+  refuseVerify, schemaFollowInput, startRunEntry, tableRefs, toWork, unknownCompanies, verifiableTables, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
-import { checklistPage, statusPage, tablePage } from './status-pages';
+import { checklistPage, statusPage, summarize, summaryTiles, tablePage } from './status-pages';
 import { rootMessage } from '../lib/errors';
 import { carriedState } from '../lib/carry-limit';
 
@@ -95,6 +95,23 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   let serviceUpdateRequested = false;
   // Fields added since a carried state was written take their defaults.
   const state: TenantState = { ...initialState(config.dataVersion ?? '1.0'), ...carried?.state };
+  // 1.6.0: every table's row lives on the target (cm_control.table_state); the page keeps a summary of
+  // them (state.tableSummary), so nothing here grows with the number of tables. Executions started
+  // before keep their rows in the page until their next continue-as-new, which takes them over.
+  const rowsOnTarget = patched(TABLE_ROWS_PAGE);
+  if (rowsOnTarget && !state.tableSummary) state.tableSummary = summarize(Object.values(state.tables));
+  const summaryNow = (): TableSummary => state.tableSummary ?? summarize(Object.values(state.tables));
+  /** Reads the summary again; when the rows cannot be read, the page keeps the last one and says why. */
+  const refreshSummary = async (): Promise<void> => {
+    try {
+      state.tableSummary = await setupActivities.summarizeTables.executeWithOptions(
+        { summary: 'Summarize the table rows' },
+        [{ tenant: config.tenant, targetConnection: config.targetConnection }],
+      );
+    } catch (err) {
+      state.tableSummary = { ...summaryNow(), error: `the table rows on the target could not be read (${rootMessage(err)}): these counts are from before` };
+    }
+  };
   // Not carried: only in-flight updates wait on these, and none cross continue-as-new.
   let startedRun = 0;
   let startedUpgrade = 0;
@@ -117,15 +134,19 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         { key: MigrationPhaseKey, value: phase },
       ]);
     }
-    const t = tiles(state);
+    const t = summaryTiles(summaryNow(), null);
     setCurrentDetails(
       `**${config.tenant}**: ${state.status} · environment ${state.environmentState}\n\n` +
         `Tables: ${t.successful} successful, ${t.warnings} with warnings, ${t.failed} failed, ${t.notMigrated} not migrated`,
     );
   };
 
-  setHandler(statusQuery, () => statusPage(config, state), { description: DESCRIPTIONS.status });
-  setHandler(tablesQuery, (req) => tablePage(state, validated(tablePageRequestSchema, req)), { description: DESCRIPTIONS.tables });
+  setHandler(statusQuery, () => statusPage(config, state, summaryNow(), rowsOnTarget ? { taskQueue: workflowInfo().taskQueue } : undefined), { description: DESCRIPTIONS.status });
+  const ROWS_ELSEWHERE = "this tenant's table rows live on its target: read them with `cm status --all` (or start a readTableRows workflow)";
+  setHandler(tablesQuery, (req) => {
+    if (rowsOnTarget) throw new Error(ROWS_ELSEWHERE);
+    return tablePage(state, validated(tablePageRequestSchema, req));
+  }, { description: DESCRIPTIONS.tables });
 
   /** Asks the main loop for a run and waits until it has started it. */
   const requestRun = async (req?: Requester): Promise<RunStarted> => {
@@ -221,7 +242,10 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     },
   );
 
-  setHandler(setupChecklistQuery, (req) => checklistPage(state, validated(pageRequestSchema, req)), { description: DESCRIPTIONS.setupChecklist });
+  setHandler(setupChecklistQuery, (req) => {
+    if (rowsOnTarget) throw new Error(ROWS_ELSEWHERE.replace('cm status --all', 'cm checklist'));
+    return checklistPage(state, validated(pageRequestSchema, req));
+  }, { description: DESCRIPTIONS.setupChecklist });
 
   const versions = () => ({ running: runningVersion, deployed: SERVICE_VERSION, updateAvailable: runningVersion !== SERVICE_VERSION });
   setHandler(checkForUpdateQuery, versions, { description: DESCRIPTIONS.checkForUpdate });
@@ -260,7 +284,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     },
   );
 
-  registerOperatorActions({ config, state, publish, requestRun });
+  registerOperatorActions({ config, state, publish, requestRun, refreshSummary });
   registerUpgradeResolution(config, state, publish);
 
   // --- the process -------------------------------------------------------------------------------
@@ -279,12 +303,20 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         workflowId: setupWorkflowId(config.tenant),
         args: [{
           tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, companies: config.companies, dataVersion: state.dataVersion,
-          captureMode: config.captureMode, currentCapture: state.capture, fresh: Object.keys(state.tables).length === 0,
+          captureMode: config.captureMode, currentCapture: state.capture, fresh: summaryNow().counts.total === 0,
+          ...(rowsOnTarget ? { rows: true } : {}),
         }],
         staticSummary: `Setup of ${config.tenant}: assessment, target tables, change capture`,
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
       });
-      applyAssessment(state, result);
+      if (rowsOnTarget) {
+        state.sourceSchemas = result.sourceSchemas;
+        state.findings = result.findings;
+        state.findingsTotal = result.findingsTotal;
+        await refreshSummary();
+      } else {
+        applyAssessment(state, result);
+      }
       state.runtimeKey = result.runtimeKey ?? state.runtimeKey;
       state.capture = result.capture ?? state.capture;
       state.setupDone = true;
@@ -302,11 +334,13 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     state.pendingRun = undefined;
     const run = state.nextRun++;
     const workflowId = runWorkflowId(config.tenant, run);
-    const tables = migratableTables(state).map(toWork);
-    const kind = runKindOf(tables);
+    const tables = rowsOnTarget ? [] : migratableTables(state).map(toWork);
+    const summary = summaryNow();
+    const kind = rowsOnTarget ? (summary.owedFullLoad > 0 ? 'full' : 'delta') : runKindOf(tables);
+    const count = rowsOnTarget ? summary.migratable : tables.length;
     startRunEntry(state, {
       run, workflowId, kind, status: 'In Progress', trigger: request.trigger, requestedBy: request.requestedBy, reason: request.reason,
-      startedAt: new Date().toISOString(), tables: tables.length, tablesDone: 0, rows: 0,
+      startedAt: new Date().toISOString(), tables: count, tablesDone: 0, rows: 0,
     });
     state.status = 'Replication In Progress';
     publish();
@@ -315,18 +349,23 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       capture: state.capture?.mode,
       verify: { ...DEFAULT_VERIFY, ...config.verify },
       schema: schemaFollowInput(state, config.companies),
+      ...(rowsOnTarget ? { fromRows: true, kind } : {}),
     };
     try {
       const child = await startChild(replicationRun, {
         workflowId,
         args: [runInput],
-        staticSummary: `Run #${run} (${kind === 'full' ? 'full copy' : 'changes only'}) of ${config.tenant}: ${tables.length} tables`,
+        staticSummary: `Run #${run} (${kind === 'full' ? 'full copy' : 'changes only'}) of ${config.tenant}: ${count} tables`,
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
       });
       startedRun = run;
-      applyRunResult(state, await child.result(), new Date().toISOString());
+      const result = await child.result();
+      // The summary first: once the log says the run ended, the page's counts include it.
+      if (rowsOnTarget) await refreshSummary();
+      applyRunResult(state, result, new Date().toISOString());
     } catch (err) {
       startedRun = run;
+      if (rowsOnTarget) await refreshSummary();
       applyRunResult(state, { run, status: 'Failed', tables: [], failure: rootMessage(err) }, new Date().toISOString());
     }
     state.status = state.log.some((e) => e.status === 'Completed') ? 'Upgrade Pending' : 'Ready';
@@ -391,11 +430,13 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     state.pendingVerification = undefined;
     const number = state.nextVerification++;
     const workflowId = verificationWorkflowId(config.tenant, number);
-    const tables = verifiableTables(state, request).map(toWork);
+    const tables = rowsOnTarget ? [] : verifiableTables(state, request).map(toWork);
     const repair = request.repair === true;
+    // The rows live on the target: the verification reads the tables that match there (this many at most).
+    const count = rowsOnTarget ? summaryNow().loaded : tables.length;
     const entry: VerificationLogEntry = {
       number, workflowId, status: 'In Progress', requestedBy: request.requestedBy, reason: request.reason, repair,
-      afterRun: state.log[state.log.length - 1]?.run ?? 0, startedAt: new Date().toISOString(), tables: tables.length,
+      afterRun: state.log[state.log.length - 1]?.run ?? 0, startedAt: new Date().toISOString(), tables: count,
     };
     const scope = [request.company && `company ${request.company}`, request.table && `tables ${request.table}`].filter(Boolean).join(', ');
     if (scope) entry.scope = scope;
@@ -409,14 +450,18 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
           tenant: config.tenant, number, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables, repair,
           capture: state.capture?.mode,
           settings: { ...DEFAULT_VERIFY, ...config.verify }, afterRun: entry.afterRun, heartbeatTimeoutSeconds: config.copy.heartbeatTimeoutSeconds,
+          ...(rowsOnTarget ? { fromRows: { ...(request.company ? { company: request.company } : {}), ...(request.table ? { table: request.table } : {}) } } : {}),
         }],
-        staticSummary: `Verification #${number}${repair ? ' with repair' : ''} of ${config.tenant}: ${tables.length} tables`,
+        staticSummary: `Verification #${number}${repair ? ' with repair' : ''} of ${config.tenant}: ${scope || `${count} tables`}`,
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
       });
       startedVerification = number;
-      applyVerification(state, await child.result(), new Date().toISOString());
+      const result = await child.result();
+      if (rowsOnTarget) await refreshSummary();
+      applyVerification(state, result, new Date().toISOString());
     } catch (err) {
       startedVerification = number;
+      if (rowsOnTarget) await refreshSummary();
       Object.assign(entry, { status: 'Failed', endedAt: new Date().toISOString(), failure: rootMessage(err) });
       state.currentVerification = undefined;
     }
@@ -428,8 +473,11 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
     const request = state.disableRequest!;
     const tables = tableRefs(Object.values(state.tables));
     const { removed } = await setupActivities.removeChangeCapture.executeWithOptions(
-      { summary: `Disable: remove change capture from ${tables.length} source tables` },
-      [{ tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables, capture: state.capture?.mode, all: true }],
+      { summary: `Disable: remove change capture from ${rowsOnTarget ? summaryNow().counts.total : tables.length} source tables` },
+      [{
+        tenant: config.tenant, sourceConnection: config.sourceConnection, targetConnection: config.targetConnection, tables, capture: state.capture?.mode, all: true,
+        ...(rowsOnTarget ? { rows: 'all' as const } : {}),
+      }],
     );
     if (state.schedule) {
       await setupActivities.setReplicationSchedule.executeWithOptions(
@@ -458,6 +506,28 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   const historyIsLong = (): boolean =>
     !carryRefused && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents);
 
+  // Rows carried from an execution that kept them in the page: taken over by the target, a part at a time.
+  if (rowsOnTarget && Object.keys(state.tables).length > 0) {
+    const rows = Object.values(state.tables);
+    for (let i = 0; i < rows.length; i += ROWS_PAGE) {
+      // Until a runtime holding the tenant's key takes them in: the rows are the tenant's page, never dropped.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await setupActivities.importTableRows.executeWithOptions(
+            { summary: `Table rows: take over ${Math.min(ROWS_PAGE, rows.length - i)} of the ${rows.length} rows the page carried` },
+            [{ tenant: config.tenant, targetConnection: config.targetConnection, rows: rows.slice(i, i + ROWS_PAGE), ...(i === 0 ? { findings: state.findings } : {}) }],
+          );
+          break;
+        } catch (err) {
+          state.tableSummary = { ...summaryNow(), error: `the page's rows are not yet taken over by the target (attempt ${attempt}: ${rootMessage(err)}); trying again in a minute` };
+          await sleep('1 minute');
+        }
+      }
+    }
+    state.findingsTotal = state.findings.length;
+    state.tables = {};
+    await refreshSummary();
+  }
   publish();
   for (;;) {
     if (state.setupPending) {

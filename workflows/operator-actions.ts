@@ -1,7 +1,7 @@
 // Operator actions that do their own work, one activity inside the update handler, while the main
 // loop goes on: hotfixes, Reset Cloud Data, Rerun Detail Snapshot, the runtime service key and the
 // replication schedule. Each refuses in its validator (nothing in history) with the reason.
-import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { TABLE_ROWS } from '../lib/constants';
 import { hotfixRequestSchema, keyRolloutRequestSchema, requesterSchema, resetKeyRequestSchema, resetRequestSchema, resyncRequestSchema, scheduleRequestSchema } from '../lib/schemas';
 import { matchesPattern } from '../lib/company-tables';
@@ -24,9 +24,13 @@ export interface ActionContext {
   publish(): void;
   /** Asks the main loop for a run and waits until it has started it. */
   requestRun(req?: Requester): Promise<RunStarted>;
+  /** Reads the tables' summary again from their rows on the target (rows on the target only). */
+  refreshSummary(): Promise<void>;
 }
 
-export function registerOperatorActions({ config, state, publish, requestRun }: ActionContext): void {
+export function registerOperatorActions({ config, state, publish, requestRun, refreshSummary }: ActionContext): void {
+  // The rows live on the target (state.tableSummary is kept): tables are named there, not listed here.
+  const onTarget = (): boolean => state.tableSummary !== undefined;
   const targetSchemas = (): string[] => config.companies.map((c) => c.target);
   setHandler(
     applyHotfixUpdate,
@@ -64,7 +68,15 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
       const by = `${req.requestedBy ?? 'unknown'}${req.reason ? `: ${req.reason}` : ''}`;
       for (const t of marked) t.resyncRequested = by;
       publish();
-      if (patched(TABLE_ROWS)) {
+      if (onTarget()) {
+        // Matched where the rows are: a pattern that names no migrated table refuses the whole request.
+        const { unmatched } = await setupActivities.markResync.executeWithOptions(
+          { summary: `Resync: mark the tables ${req.tables.join(', ')} for the next run` },
+          [{ tenant: config.tenant, targetConnection: config.targetConnection, keys: [], requestedBy: by, patterns: req.tables }],
+        );
+        if (unmatched.length > 0) throw ApplicationFailure.nonRetryable(`no migrated table matches ${unmatched.join(', ')}: see \`cm status --all\` for the tenant's tables`, 'NoSuchTable');
+        await refreshSummary();
+      } else if (patched(TABLE_ROWS)) {
         await setupActivities.markResync.executeWithOptions(
           { summary: `Resync: mark ${marked.length} tables for the next run` },
           [{ tenant: config.tenant, targetConnection: config.targetConnection, keys: marked.map((t) => t.key), requestedBy: by }],
@@ -78,7 +90,7 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
         const parsed = validated(resyncRequestSchema, req);
         const refusal = refuseRun(state);
         if (refusal) throw new Error(refusal);
-        const unmatched = parsed.tables.filter((p) => resyncTargets([p]).length === 0);
+        const unmatched = onTarget() ? [] : parsed.tables.filter((p) => resyncTargets([p]).length === 0);
         if (unmatched.length > 0) throw new Error(`no migrated table matches ${unmatched.join(', ')}: see \`cm status\` for the tenant's tables`);
       },
     },
@@ -88,18 +100,20 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
     rerunDetailSnapshotUpdate,
     async (req) => {
       const tables = tableRefs(migratableTables(state).filter((t) => t.history));
+      const count = state.tableSummary?.history ?? tables.length;
       state.resetInProgress = true; // no run may start on half-emptied tables
       // Marked for a full load first: if emptying stops half-way, the next run still reloads them all.
       applySnapshotReset(state, tables.map((t) => t.key));
       try {
         await setupActivities.emptyTargetTables.executeWithOptions(
-          { summary: `Rerun Detail Snapshot: empty ${tables.length} historical tables on the target` },
-          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables, emptied: 'snapshot' }],
+          { summary: `Rerun Detail Snapshot: empty ${count} historical tables on the target` },
+          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables, emptied: 'snapshot', ...(onTarget() ? { rows: true } : {}) }],
         );
+        if (onTarget()) await refreshSummary();
       } finally {
         state.resetInProgress = false;
       }
-      return { ...(await requestRun(req)), tables: tables.length };
+      return { ...(await requestRun(req)), tables: count };
     },
     {
       description: DESCRIPTIONS.rerunDetailSnapshot,
@@ -179,10 +193,12 @@ export function registerOperatorActions({ config, state, publish, requestRun }: 
       applyReset(state);
       publish();
       try {
-        return await setupActivities.emptyTargetTables.executeWithOptions(
-          { summary: `Reset Cloud Data: empty ${tables.length} target tables` },
-          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables, emptied: 'reset' }],
+        const emptied = await setupActivities.emptyTargetTables.executeWithOptions(
+          { summary: `Reset Cloud Data: empty ${state.tableSummary?.migratable ?? tables.length} target tables` },
+          [{ targetConnection: config.targetConnection, tenant: config.tenant, tables, emptied: 'reset', ...(onTarget() ? { rows: true } : {}) }],
         );
+        if (onTarget()) await refreshSummary();
+        return emptied;
       } finally {
         state.resetInProgress = false;
       }

@@ -6,16 +6,36 @@ import type { RangeResult, RunInput, RunResult, SchemaFollowResult, TableRunResu
 import { ProgressBook } from './run-progress';
 import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, progressQuery } from './messages';
-import { describeTables, followedTables, needsFullLoad, planRun, rangeCount, rowsOf, runKindOf } from './run-plan';
+import { describeTables, followedTables, needsFullLoad, planRun, rangeCount, ROWS_PAGE, rowsOf, runKindOf } from './run-plan';
 import { Semaphore } from './semaphore';
 
+/** The run's answer lists this many schema changes (the page's log keeps as many); each table's row has its own. */
+const LOGGED_CHANGES = 50;
+/** With the rows on the target, the run's answer lists this many tables' results, problems first. */
+const LISTED = 200;
+
 export async function replicationRun(input: RunInput): Promise<RunResult> {
-  const { migrateTables, copyKeyRange, planKeyRanges, stageChanges, followSourceSchema, recordTableResults } = copyActivities(input.copy.heartbeatTimeoutSeconds);
-  const kind = runKindOf(input.tables);
+  const { migrateTables, copyKeyRange, planKeyRanges, stageChanges, followSourceSchema, recordTableResults, listWork } = copyActivities(input.copy.heartbeatTimeoutSeconds);
+  const fromRows = input.fromRows === true;
+  const kind = input.kind ?? runKindOf(input.tables);
   // The run's tables: the tenant's, until following the source's schema adds or drops some.
   let tables: TableWork[] = input.tables;
   const progress = new ProgressBook(input.run, kind, input.tables);
   setHandler(progressQuery, (req) => progress.view(req?.since), { description: DESCRIPTIONS.progress });
+  if (fromRows) {
+    // The tenant's rows on the target, a page at a time: no payload holds them all.
+    tables = [];
+    for (let after: string | undefined, first = true; first || after; first = false) {
+      const page = await listWork.executeWithOptions(
+        { summary: `Read the run's tables from their rows${after ? ' (next page)' : ''}` },
+        [{ tenant: input.tenant, targetConnection: input.targetConnection, filter: {}, after, limit: ROWS_PAGE }],
+      );
+      tables.push(...page.work);
+      after = page.next;
+    }
+    tables.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)); // read in the rows' order, worked in the tables'
+    progress.retable(tables);
+  }
 
   const results = new Map<string, TableRunResult>();
   const record = (r: TableRunResult): void => {
@@ -91,7 +111,7 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
       capture = await stageChanges.executeWithOptions({ summary: "Read the source's binary log up to now" }, [io]);
     } catch (err) {
       // Without the log's changes no table can be called up to date: the run fails, every table says why.
-      failAll(input.tables, err);
+      failAll(tables, err);
       return await finish();
     }
   }
@@ -100,7 +120,10 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
   let schema: SchemaFollowResult | undefined;
   if (input.schema) {
     try {
-      schema = await followSourceSchema.executeWithOptions({ summary: "Follow the source's schema changes" }, [{ ...io, tables, schema: input.schema }]);
+      schema = await followSourceSchema.executeWithOptions(
+        { summary: "Follow the source's schema changes" },
+        [{ ...io, tables: fromRows ? [] : tables, schema: input.schema, ...(fromRows ? { rows: true } : {}) }],
+      );
     } catch (err) {
       failAll(tables, err);
       return await finish();
@@ -116,10 +139,12 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
   return await finish();
 
   async function finish(): Promise<RunResult> {
-    if (tableRows && failedHere.length > 0) {
+    // A page at a time: a run that could not start fails every table.
+    for (let i = 0; tableRows && i < failedHere.length; i += ROWS_PAGE) {
+      const part = failedHere.slice(i, i + ROWS_PAGE);
       await recordTableResults.executeWithOptions(
-        { summary: `Record ${failedHere.length} failed tables: ${describeTables(failedHere)}` },
-        [{ tenant: input.tenant, targetConnection: input.targetConnection, run: input.run, results: failedHere }],
+        { summary: `Record ${part.length} failed tables: ${describeTables(part)}` },
+        [{ tenant: input.tenant, targetConnection: input.targetConnection, run: input.run, results: part }],
       );
     }
     const done = tables.map((t) => results.get(t.key)!).filter(Boolean);
@@ -128,13 +153,15 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
     if (done.length !== tables.length) {
       throw ApplicationFailure.nonRetryable(`run ${workflowInfo().workflowId} lost track of ${tables.length - done.length} tables`);
     }
-    return {
-      run: input.run,
-      status: progress.status,
-      tables: done,
-      failure: failed.length > 0 ? `${failed.length} table(s) failed: ${describeTables(failed.map((t) => ({ key: t.key })))}` : undefined,
-      capture,
-      ...(schema ? { schema } : {}),
-    };
+    const failure = failed.length > 0 ? `${failed.length} table(s) failed: ${describeTables(failed.map((t) => ({ key: t.key })))}` : undefined;
+    if (fromRows) {
+      // Each table's result is in its row already: the page gets counts, the first tables and the first schema changes.
+      const counts = { tables: done.length, failed: failed.length, rows: done.reduce((n, t) => n + rowsOf(t), 0), schemaChanges: schema?.changes.length ?? 0 };
+      const changes = schema ? { schema: { dropped: [], added: [], replanned: [], rebuilt: [], renamed: [], changes: schema.changes.slice(0, LOGGED_CHANGES) } } : {};
+      // The answer lists the first LISTED tables, failed and with warnings first (the audit reads them all from the activities).
+      const listed = [...failed, ...done.filter((t) => t.status === 'Warning'), ...done.filter((t) => t.status !== 'Failed' && t.status !== 'Warning')].slice(0, LISTED);
+      return { run: input.run, status: progress.status, tables: listed, counts, failure, capture, ...changes };
+    }
+    return { run: input.run, status: progress.status, tables: done, failure, capture, ...(schema ? { schema } : {}) };
   }
 }

@@ -4,6 +4,9 @@
 import type { CopySettings, RunKind, SchemaFollowResult, TableStats, TableWork } from '../lib/types';
 import { DEFAULT_COPY, MAX_RANGES_PER_TABLE } from '../lib/constants';
 
+/** Tables read from (or written to) the rows on the target at a time: a few hundred kilobytes at most. */
+export const ROWS_PAGE = 500;
+
 /** Whether a table's part of a run is a full load. Key-less tables are copied whole every run: that does not make a run a full copy. */
 export const needsFullLoad = (t: TableWork): boolean => t.full && t.hasPrimaryKey;
 

@@ -1,6 +1,6 @@
 // Setup, once per tenant (and again when companies change): assess the source, create the target
 // tables, install change capture, mark the environment Active. Every step is idempotent.
-import type { SetupInput } from '../activities';
+import type { AssessmentSummary, SetupInput } from '../activities';
 import { patched } from '@temporalio/workflow';
 import { TABLE_ROWS } from '../lib/constants';
 import { EXCLUDED_BY_CONFIGURATION } from '../lib/company-tables';
@@ -8,6 +8,8 @@ import type { Assessment, CaptureChoice, RuntimeKeyInfo } from '../lib/types';
 import { setupActivities as act } from './activity-options';
 
 export interface SetupResult extends Assessment {
+  /** Set when the rows live on the target: `findings` holds the first ones only. */
+  findingsTotal?: number;
   tablesCreated: number;
   captureInstalled: number;
   /** The tenant's runtime service key (its public id): issued to the runtime that ran setup. */
@@ -35,9 +37,12 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
   if (capture) {
     assessment.findings.push({ severity: capture.mode === 'binlog' ? 'info' : 'warning', message: `change capture: ${capture.mode} (${capture.reason})` });
   }
+  // The rows live on the target (1.6.0): the assessment answers counts, and each step reads the plan there.
+  const rows = input.rows === true;
+  const found = assessment.findings.length;
   let migratable = assessment.tables.filter((t) => !t.notMigratedReason);
   const { tablesCreated, failed } = await act.prepareTarget.executeWithOptions(
-    { summary: `Create ${migratable.length} target tables` },
+    { summary: rows ? 'Create the target tables of the plan' : `Create ${migratable.length} target tables` },
     [{ ...input, tables: migratable }],
   );
   // A table the target cannot hold is not migrated, with the target's own reason; the rest go on.
@@ -50,14 +55,14 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
   // Capture goes in before any copy starts, so changes made during the first full load are kept.
   const { installed } = await act.installChangeCapture.executeWithOptions(
     { summary: capture?.mode === 'binlog' ? 'Change capture from the binary log: record the start position and the tables' : 'Install change capture on the source' },
-    [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: migratable, capture: capture?.mode }],
+    [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: migratable, capture: capture?.mode, ...(rows ? { rows } : {}) }],
   );
   // Tables the company configuration now leaves out keep no capture on the source (its log would only grow).
   const excluded = assessment.tables.filter((t) => t.notMigratedReason?.startsWith(EXCLUDED_BY_CONFIGURATION));
-  if (excluded.length > 0 && patched('company-table-filter')) {
+  if ((rows || excluded.length > 0) && patched('company-table-filter')) {
     await act.removeChangeCapture.executeWithOptions(
-      { summary: `Remove change capture from ${excluded.length} tables the company configuration excludes` },
-      [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: excluded, capture: capture?.mode }],
+      { summary: rows ? 'Remove change capture from the tables the company configuration excludes' : `Remove change capture from ${excluded.length} tables the company configuration excludes` },
+      [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: excluded, capture: capture?.mode, ...(rows ? { rows: 'excluded' as const } : {}) }],
     );
   }
   await act.setEnvironmentState.executeWithOptions(
@@ -67,9 +72,13 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
   // Added in 1.6.0: the plan into the tenant's table rows on the target, once everything else is done.
   if (patched(TABLE_ROWS)) {
     await act.applyTablePlan.executeWithOptions(
-      { summary: `Table rows: the plan of ${assessment.tables.length} tables` },
-      [{ tenant: input.tenant, targetConnection: input.targetConnection, fresh: input.fresh === true }],
+      { summary: rows ? 'Table rows: the plan taken in' : `Table rows: the plan of ${assessment.tables.length} tables` },
+      [{ tenant: input.tenant, targetConnection: input.targetConnection, fresh: input.fresh === true, findings: rows ? assessment.findings.slice(found) : [] }],
     );
   }
-  return { ...assessment, tablesCreated, captureInstalled: installed, runtimeKey, capture };
+  const summary = assessment as AssessmentSummary;
+  return {
+    ...assessment, tablesCreated, captureInstalled: installed, runtimeKey, capture,
+    ...(rows ? { findingsTotal: summary.findingsTotal + assessment.findings.length - found } : {}),
+  };
 }

@@ -3,10 +3,10 @@
 // `cm run --wait` and the UI failed on a tenant of about 5,900 tables. The page is a summary (tiles,
 // counts, the latest runs, the problem tables first); every table is reachable in filtered pages.
 // Pure functions, unit-tested directly.
-import type { FindingRow, PageRequest, StatusPage, TableCounts, TableFilter, TablePage, TableState, TableStatus, TenantConfig } from '../lib/types';
+import type { FindingRow, PageRequest, StatusPage, TableCounts, TableFilter, TablePage, TableState, TableStatus, TableSummary, TenantConfig, Tiles } from '../lib/types';
 import { describeSchedule, nextRun } from '../lib/schedule';
 import { matchesPattern } from '../lib/company-tables';
-import { bounded, setupChecklist, tiles, type ChecklistItem, type TenantState } from './tenant-state';
+import { bounded, setupChecklist, type ChecklistItem, type TenantState } from './tenant-state';
 
 /** Runs on the page (the log itself keeps more, for the audit). */
 export const STATUS_LOG_ENTRIES = 50;
@@ -67,12 +67,7 @@ const matches = (t: TableState, f: TableFilter): boolean =>
 
 /** Page `page` (1-based) of the tables that match, problems first. A page past the end is empty. */
 export function tablePage(state: TenantState, req: TableFilter & PageRequest = {}): TablePage {
-  const filter: TableFilter = {};
-  if (req.company) filter.company = req.company;
-  if (req.status) filter.status = req.status;
-  if (req.table) filter.table = req.table;
-  const { rows, ...at } = pageOf(Object.values(state.tables).filter((t) => matches(t, filter)).sort(byPriority), req);
-  return { filter, ...at, tables: rows.map(pageRow) };
+  return tablePageOf(Object.values(state.tables), req);
 }
 
 export interface ChecklistPage {
@@ -85,12 +80,51 @@ export interface ChecklistPage {
 
 /** The Setup Checklist in pages: a tenant can leave thousands of tables out. */
 export function checklistPage(state: TenantState, req: PageRequest = {}): ChecklistPage {
-  const { rows, ...at } = pageOf(setupChecklist(state), req);
+  return checklistPageOf(setupChecklist(state), req);
+}
+
+/** What the page shows of its tables, and what its decisions need, in a bounded summary. */
+export function summarize(tables: Iterable<TableState>): TableSummary {
+  const all = [...tables];
+  const migratable = all.filter((t) => !t.notMigratedReason);
+  return {
+    counts: tableCounts(all),
+    verified: all.filter((t) => t.verification?.status === 'Verified').length,
+    problemTables: all.filter(isProblem).sort(byPriority).slice(0, STATUS_PROBLEM_TABLES).map(pageRow),
+    migratable: migratable.length,
+    loaded: migratable.filter((t) => t.fullLoadDone).length,
+    owedFullLoad: migratable.filter((t) => t.hasPrimaryKey && !t.fullLoadDone).length,
+    history: migratable.filter((t) => t.history).length,
+  };
+}
+
+/** The tiles, from the summary. */
+export function summaryTiles(summary: TableSummary, nextScheduledRun: string | null): Tiles {
+  const n = (s: TableStatus): number => summary.counts.byStatus[s] ?? 0;
+  return { successful: n('Successful'), warnings: n('Warning'), failed: n('Failed'), notMigrated: n('Not Migrated'), verified: summary.verified, nextScheduledRun };
+}
+
+/** Page `page` of `tables` that match the request, problems first. */
+export function tablePageOf(tables: Iterable<TableState>, req: TableFilter & PageRequest = {}): TablePage {
+  const filter: TableFilter = {};
+  if (req.company) filter.company = req.company;
+  if (req.status) filter.status = req.status;
+  if (req.table) filter.table = req.table;
+  const { rows, ...at } = pageOf([...tables].filter((t) => matches(t, filter)).sort(byPriority), req);
+  return { filter, ...at, tables: rows.map(pageRow) };
+}
+
+/** The Setup Checklist's page `req` of `items`. */
+export function checklistPageOf(items: ChecklistItem[], req: PageRequest = {}): ChecklistPage {
+  const { rows, ...at } = pageOf(items, req);
   return { ...at, items: rows.map((i) => ({ ...i, action: bounded(i.action, MAX_ROW_TEXT) })) };
 }
 
-export function statusPage(config: TenantConfig, state: TenantState): StatusPage {
-  const tables = Object.values(state.tables);
+/**
+ * The status query's answer. `summary`: the tables' summary, kept by the workflow when their rows
+ * live on the target (`tableRows` says where pages are read then); computed from the page otherwise.
+ */
+export function statusPage(config: TenantConfig, state: TenantState, summary: TableSummary = summarize(Object.values(state.tables)), tableRows?: { taskQueue: string }): StatusPage {
   const findings = [...state.findings].sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
   return {
     tenant: config.tenant,
@@ -103,17 +137,19 @@ export function statusPage(config: TenantConfig, state: TenantState): StatusPage
     capture: state.capture ?? (state.setupDone ? { mode: 'triggers', reason: 'set up before binary log capture existed' } : undefined),
     setupError: state.setupError,
     // The workflow's clock (the time of its latest activation): deterministic, and fresh enough for a tile.
-    tiles: tiles(state, state.schedule ? nextRun(state.schedule, new Date()) : null),
+    tiles: summaryTiles(summary, state.schedule ? nextRun(state.schedule, new Date()) : null),
     schedule: state.schedule ? describeSchedule(state.schedule) : undefined,
     runtimeKey: state.runtimeKey,
     disabled: state.disabled,
     currentRun: state.currentRun !== undefined ? state.log.find((e) => e.run === state.currentRun) : undefined,
     log: state.log.slice(-STATUS_LOG_ENTRIES),
     logTotal: state.log.length,
-    tableCounts: tableCounts(tables),
-    problemTables: tables.filter(isProblem).sort(byPriority).slice(0, STATUS_PROBLEM_TABLES).map(pageRow),
+    tableCounts: summary.counts,
+    problemTables: summary.problemTables,
+    ...(tableRows ? { tableRows } : {}),
+    ...(summary.error ? { tableRowsError: summary.error } : {}),
     findings: findings.slice(0, STATUS_FINDINGS).map((f) => ({ ...f, message: bounded(f.message, MAX_ROW_TEXT) })),
-    findingsTotal: findings.length,
+    findingsTotal: Math.max(findings.length, state.findingsTotal ?? 0),
     refusals: state.refusals,
     dataVersion: state.dataVersion,
     upgrades: state.upgrades,

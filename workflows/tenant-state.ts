@@ -3,7 +3,7 @@
 import type {
   CaptureChoice, DisableResult, VerificationLogEntry, VerificationResult, VerifyRequest,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult,
-  RuntimeKeyInfo, SchemaFollowInput, TableRef, TableState, TableWork, TenantStatus, Tiles, UpgradeLogEntry,
+  RuntimeKeyInfo, SchemaFollowInput, TableRef, TableState, TableSummary, TableWork, TenantStatus, Tiles, UpgradeLogEntry,
 } from '../lib/types';
 import type { ScheduleSpec } from '../lib/schedule';
 import { rowsOf, runKindOf } from './run-plan';
@@ -54,6 +54,10 @@ export interface TenantState {
   nextVerification: number;
   /** How changes are captured, chosen at setup (absent for tenants set up before binlog capture: triggers). */
   capture?: CaptureChoice;
+  /** Once the rows live on the target (cm_control.table_state): `tables` is empty, and this is what the page keeps of them. */
+  tableSummary?: TableSummary;
+  /** All the findings, when `findings` holds only the first of them. */
+  findingsTotal?: number;
   pendingVerification?: PendingRun & VerifyRequest;
   currentVerification?: number;
 }
@@ -166,7 +170,10 @@ export function refuseVerify(state: TenantState, req: VerifyRequest, companies: 
   if (req.company && !companies.some((c) => c.source === req.company)) {
     return `unknown company '${req.company}': this tenant's companies are ${companies.map((c) => c.source).join(', ')}`;
   }
-  if (verifiableTables(state, req).length === 0) {
+  if (state.tableSummary) {
+    // The rows live on the target: a request naming tables is checked by the verification itself.
+    if (state.tableSummary.loaded === 0) return 'no table has been loaded yet: run a migration first';
+  } else if (verifiableTables(state, req).length === 0) {
     return req.table || req.company ? `no migrated table matches ${[req.company && `company ${req.company}`, req.table && `table ${req.table}`].filter(Boolean).join(' and ')}` : 'no table has been loaded yet: run a migration first';
   }
   return undefined;
@@ -185,12 +192,15 @@ export function applyVerification(state: TenantState, result: VerificationResult
   }
   const entry = state.verifications.find((e) => e.number === result.number);
   if (entry) {
-    Object.assign(entry, {
-      status: result.status, endedAt,
+    // Counts when each table's outcome went into its row on the target.
+    const counts = result.counts ?? {
+      tables: result.tables.length,
       verified: result.tables.filter((t) => t.status === 'Verified').length,
       differing: result.tables.filter((t) => t.status !== 'Verified').length,
       repaired: result.tables.reduce((n, t) => n + t.repaired, 0),
-    });
+    };
+    Object.assign(entry, { status: result.status, endedAt, verified: counts.verified, differing: counts.differing, repaired: counts.repaired });
+    if (result.counts) entry.tables = result.counts.tables;
   }
   state.currentVerification = undefined;
 }
@@ -222,7 +232,7 @@ export function refuseSnapshot(state: TenantState): string | undefined {
   if (refused) return refused;
   const busy = busyWith(state); // unlike a run, not beside a hotfix: it empties tables
   if (busy) return `${busy} is in progress`;
-  if (!migratableTables(state).some((t) => t.history)) {
+  if (state.tableSummary ? state.tableSummary.history === 0 : !migratableTables(state).some((t) => t.history)) {
     return 'no historical tables: none of the migrated tables matches a company\'s historyTables (default *_entry, *_history, *_hist)';
   }
   return undefined;
@@ -235,13 +245,18 @@ export function applySnapshotReset(state: TenantState, keys: string[]): void {
 
 /** The Setup Checklist (seed 003): what was not migrated, each with its reason and what to do. */
 export function setupChecklist(state: TenantState): ChecklistItem[] {
+  return checklistOf(Object.values(state.tables), state.findings);
+}
+
+/** The Setup Checklist of these tables and findings. */
+export function checklistOf(tables: Iterable<TableState>, findings: FindingRow[]): ChecklistItem[] {
   const items: ChecklistItem[] = [];
-  for (const t of Object.values(state.tables)) {
+  for (const t of tables) {
     if (t.notMigratedReason) items.push({ kind: 'table not migrated', object: t.key, action: t.notMigratedReason });
     else if (t.status === 'Failed') items.push({ kind: 'table failed', object: t.key, action: `fix and run again: ${t.errorMessage ?? 'see the run log'}` });
     else if (t.errors > 0) items.push({ kind: 'rows rejected', object: t.key, action: `fix them at the source; the next run brings them: ${t.errorMessage ?? `${t.errors} rows rejected`}` });
   }
-  for (const f of state.findings) {
+  for (const f of findings) {
     if (/ is not (replicated|created on the target)/.test(f.message)) items.push({ kind: 'secondary object', object: f.table ?? '', action: f.message });
   }
   return items;
@@ -381,7 +396,8 @@ export function startRunEntry(state: TenantState, entry: RunLogEntry): void {
 
 /** Folds a run's per-table results into the page. Counts of changes accumulate, like a DMS console. */
 export function applyRunResult(state: TenantState, result: RunResult, endedAt: string): void {
-  if (result.schema) applySchemaChanges(state, result.run, result.schema);
+  // With counts, the run's activities changed the rows on the target themselves.
+  if (result.schema && !result.counts) applySchemaChanges(state, result.run, result.schema);
   let rows = 0;
   for (const r of result.tables) {
     const t = state.tables[r.key];
@@ -393,13 +409,14 @@ export function applyRunResult(state: TenantState, result: RunResult, endedAt: s
   if (entry) {
     entry.status = result.status;
     entry.endedAt = endedAt;
-    entry.tablesDone = result.tables.length;
-    entry.rows = rows;
+    // Counts when each table's result went into its row on the target.
+    entry.tablesDone = result.counts?.tables ?? result.tables.length;
+    entry.rows = result.counts?.rows ?? rows;
     entry.failure = result.failure;
     if (result.capture) entry.capture = result.capture;
     if (result.schema?.changes.length) {
       entry.schemaChanges = result.schema.changes.slice(0, MAX_SCHEMA_CHANGES_LOGGED);
-      entry.schemaChangeCount = result.schema.changes.length;
+      entry.schemaChangeCount = result.counts?.schemaChanges ?? result.schema.changes.length;
     }
   }
   state.currentRun = undefined;

@@ -72,16 +72,20 @@ it('after a reset that revokes the old key, a runtime holding it is refused, non
   const refused = await waitForRun(f.client, tenant, await runMigrationNow(f.client, tenant, { requestedBy: 'jest' }));
   expect(refused.status).toBe('Failed');
   expect(Date.now() - started).toBeLessThan(20_000); // non-retryable: no backoff of 20 attempts
-  const table = (await getStatus(f.client, tenant)).tables.find((t) => t.table === 'item')!;
-  expect(table.status).toBe('Failed');
-  expect(table.errorMessage).toContain(`runtime service key rejected: this runtime (`);
-  expect(table.errorMessage).toContain(`presents key ${keyId(oldKey)} for tenant ${tenant}, but the tenant's key is ${keyId(newKey)}`);
-  expect(table.errorMessage).toContain(`by jest`);
-  expect(table.errorMessage).not.toContain(oldKey.slice(13));
+  // The refused runtime could not even read the run's tables: the run says why, and no row was touched.
+  expect(refused.failure).toContain(`runtime service key rejected: this runtime (`);
+  expect(refused.failure).toContain(`presents key ${keyId(oldKey)} for tenant ${tenant}, but the tenant's key is ${keyId(newKey)}`);
+  expect(refused.failure).toContain(`by jest`);
+  expect(refused.failure).not.toContain(oldKey.slice(13));
   expect(await count(f.pool, dst, 'item')).toBe(2); // nothing was written by the refused runtime
+  // Not even read: the tables' rows are read by a runtime holding the key.
+  await expect(getStatus(f.client, tenant)).rejects.toThrow(/runtime service key rejected/);
 
   await extra.stop();
   extra = await testWorker(f.taskQueue, { runtimeKeys: runtimeA });
+  const item = (await getStatus(f.client, tenant)).tables.find((t) => t.table === 'item')!;
+  expect(item.status).toBe('Successful');
+  expect(item.errorMessage).toBeUndefined();
   expect((await waitForRun(f.client, tenant, await runMigrationNow(f.client, tenant, { requestedBy: 'jest' }))).status).toBe('Completed');
   await expectSameTable(f.pool, [src, 'item'], [dst, 'item']);
 });

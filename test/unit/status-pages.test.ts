@@ -1,4 +1,4 @@
-import { checklistPage, MAX_PAGE_SIZE, statusPage, STATUS_PROBLEM_TABLES, tablePage } from '../../workflows/status-pages';
+import { checklistPage, MAX_PAGE_SIZE, statusPage, STATUS_PROBLEM_TABLES, summarize, summaryTiles, tablePage, tablePageOf } from '../../workflows/status-pages';
 import { initialState, startRunEntry, type TenantState } from '../../workflows/tenant-state';
 import { DEFAULT_COPY } from '../../lib/constants';
 import type { RunLogEntry, TableState, TableStatus, TenantConfig } from '../../lib/types';
@@ -160,5 +160,46 @@ describe('statusPage', () => {
     expect(page.setupError).toBe('boom');
     expect(page).not.toHaveProperty('appUsers');
     expect(page).not.toHaveProperty('copy');
+  });
+});
+
+describe('the summary a page keeps when its rows live on the target', () => {
+  const verified = { status: 'Verified' as const, at: 't', missing: 0, extra: 0, different: 0, rejected: 0, repaired: 0, examples: [], definition: [] };
+  const rows = [
+    tableState('cronus', 'loaded', { verification: verified }),
+    tableState('cronus', 'owed', { status: 'Not Started', fullLoadDone: false }),
+    tableState('cronus', 'keyless', { status: 'Warning', hasPrimaryKey: false, fullLoadDone: false, warning: 'no primary key' }),
+    tableState('fabrikam', 'gl_entry', { history: true, status: 'Failed', errorMessage: 'boom' }),
+    tableState('fabrikam', 'excluded', { status: 'Not Migrated', notMigratedReason: 'excluded by the company configuration', fullLoadDone: false }),
+  ];
+
+  it('counts what the decisions need: loaded, owed a first full load (keyed only), historical, verified', () => {
+    const s = summarize(rows);
+    expect(s).toMatchObject({ migratable: 4, loaded: 2, owedFullLoad: 1, history: 1, verified: 1 });
+    expect(s.counts.total).toBe(5);
+    expect(s.counts.companies.map((c) => [c.company, c.total])).toEqual([['cronus', 3], ['fabrikam', 2]]);
+    expect(s.problemTables.map((t) => t.table)).toEqual(['gl_entry', 'keyless', 'excluded']);
+    expect(summaryTiles(s, null)).toEqual({ successful: 1, warnings: 1, failed: 1, notMigrated: 1, verified: 1, nextScheduledRun: null });
+  });
+
+  it('the page from a kept summary says where the rows are, and what could not be read', () => {
+    const s = stateWith([]);
+    const page = statusPage(config, s, { ...summarize(rows), error: 'the rows could not be read' }, { taskQueue: 'q' });
+    expect(page.tableCounts.total).toBe(5);
+    expect(page.tiles.failed).toBe(1);
+    expect(page.tableRows).toEqual({ taskQueue: 'q' });
+    expect(page.tableRowsError).toBe('the rows could not be read');
+  });
+
+  it('pages of rows read from the target are the same pages as from the page itself', () => {
+    const s = stateWith(rows);
+    for (const req of [{}, { company: 'fabrikam' }, { status: 'Successful' as const }, { table: 'gl_*' }, { page: 2, pageSize: 2 }]) {
+      expect(tablePageOf(rows, req)).toEqual(tablePage(s, req));
+    }
+  });
+
+  it('a summary of 40,000 rows stays small', () => {
+    const many = Array.from({ length: 40_000 }, (_, i) => tableState(`company${i % 20}`, `CRONUS Ltd_$Table ${i}$437dbf0e-84ff-417a`, i % 10 === 0 ? { status: 'Failed', errorMessage: 'x'.repeat(5000) } : {}));
+    expect(Buffer.byteLength(JSON.stringify(summarize(many)))).toBeLessThan(64 * 1024);
   });
 });
