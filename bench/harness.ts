@@ -214,6 +214,17 @@ export async function dumpAndLoad(mysqlUrl: string, schema: string, target: stri
   return elapsedMs(t0);
 }
 
+/** mysqldump | mysql of each schema in turn into `anchor` (made and dropped for each): the total time. */
+export async function dumpAndLoadEach(pool: Pool, mysqlUrl: string, schemas: string[], anchor: string): Promise<number> {
+  let total = 0;
+  for (const schema of schemas) {
+    await pool.query(`CREATE SCHEMA ${id(anchor)}`);
+    total += await dumpAndLoad(mysqlUrl, schema, anchor);
+    await pool.query(`DROP SCHEMA ${id(anchor)}`);
+  }
+  return total;
+}
+
 /** Ends a bench tenant: its workflow, its change capture on the source, its schemas. */
 export async function dropTenant(client: Client, pool: Pool, tenant: string, source: string, schemas: string[]): Promise<void> {
   await tenantHandle(client, tenant).terminate('bench done').catch(() => undefined);

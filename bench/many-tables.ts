@@ -8,7 +8,7 @@ import { createTenant, runMigrationNow, waitForRun } from '../client/operations'
 import { managementWorkflowId, setupWorkflowId } from '../lib/constants';
 import { id, qualified } from '../activities/sql';
 import { type BenchContext } from './context';
-import { dropTenant, dumpAndLoad, largestPayload, settle, workflowFigures } from './harness';
+import { dropTenant, dumpAndLoadEach, largestPayload, settle, workflowFigures } from './harness';
 import { ms, n, times, verdict, type Section } from './report';
 
 const MANY = { source: 'bench_src_many', target: 'bench_dst_many', anchor: 'bench_anchor_many', tenant: 'bench_many', taskQueue: 'bench-many' };
@@ -62,12 +62,7 @@ export async function benchManyTables(ctx: BenchContext, perCompany = 1000, rows
     for (const c of names) await createMany(ctx.pool, c.source, perCompany, rowsPerTable);
     ctx.log('  anchor: mysqldump | mysql of the schemas…');
     await settle(ctx.pool, ctx.log);
-    let dumpMs = 0;
-    for (const c of names) {
-      await ctx.pool.query(`CREATE SCHEMA ${id(MANY.anchor)}`);
-      dumpMs += await dumpAndLoad(ctx.url, c.source, MANY.anchor);
-      await ctx.pool.query(`DROP SCHEMA ${id(MANY.anchor)}`);
-    }
+    const dumpMs = await dumpAndLoadEach(ctx.pool, ctx.url, names.map((c) => c.source), MANY.anchor);
     ctx.log(`    ${ms(dumpMs)}; the workflow: tenant setup, then the first run…`);
 
     await h.worker(MANY.taskQueue);

@@ -11,7 +11,7 @@ import {
 } from '../client/operations';
 import { TenantIdKey } from '../lib/constants';
 import { type BenchContext } from './context';
-import { dropTenant, dumpAndLoad, largestPayload, settle, timed } from './harness';
+import { dropTenant, dumpAndLoadEach, largestPayload, settle, timed } from './harness';
 import { ms, n, times, verdict, type Section } from './report';
 
 const SCALE = { source: 'bench_src_scale', target: 'bench_dst_scale', anchor: 'bench_anchor_scale', tenant: 'bench_scale', taskQueue: 'bench-scale' };
@@ -70,12 +70,7 @@ export async function benchScale(ctx: BenchContext, perCompany = 2000, companies
     }
     ctx.log('  anchor: mysqldump | mysql of the schemas…');
     await settle(ctx.pool, ctx.log);
-    let dumpMs = 0;
-    for (const c of names) {
-      await ctx.pool.query(`CREATE SCHEMA ${id(SCALE.anchor)}`);
-      dumpMs += await dumpAndLoad(ctx.url, c.source, SCALE.anchor);
-      await ctx.pool.query(`DROP SCHEMA ${id(SCALE.anchor)}`);
-    }
+    const dumpMs = await dumpAndLoadEach(ctx.pool, ctx.url, names.map((c) => c.source), SCALE.anchor);
     ctx.log(`    ${ms(dumpMs)}; the tenant, phase by phase…`);
 
     await h.worker(SCALE.taskQueue);
