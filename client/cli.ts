@@ -511,10 +511,10 @@ export function buildProgram(): Command {
             note: `${more > 0 ? `(+${more} more tables with problems: cm status ${name} --status Failed|Warning|'Not Migrated' --page 1) ` : ''}Every table: cm status ${name} --all (or --company, --status, --table, --page).`,
           };
         } else if (which === 'all' && opts.page) {
-          const page = await getTablePage(client, name, { ...filter, page: opts.page });
+          const page = await getTablePage(client, name, { ...filter, page: opts.page }, summary);
           listed = { rows: page.tables, note: `Page ${page.page} of ${page.pages} (${page.total} tables${filtered ? ' that match' : ''}).` };
         } else if (which === 'all') {
-          const rows = await getAllTables(client, name, filter);
+          const rows = await getAllTables(client, name, filter, summary);
           listed = { rows, note: `${rows.length} tables${filtered ? ' that match' : ''}.` };
         }
         if (opts.json) process.stdout.write(`${JSON.stringify(which === 'all' ? { ...summary, tables: listed.rows } : summary, null, 2)}\n`);

@@ -35,8 +35,10 @@ export async function getSummary(client: Client, tenant: string): Promise<Status
  * the tenant's task queue (a query cannot read a database); undefined for a tenant whose page still
  * holds its rows, which its queries answer.
  */
-async function readRows(client: Client, tenant: string, kind: ReadTableRowsInput['kind'], request: ReadTableRowsInput['request']): Promise<TablePage | ChecklistPage | undefined> {
-  const summary = await getSummary(client, tenant);
+async function readRows(
+  client: Client, tenant: string, kind: ReadTableRowsInput['kind'], request: ReadTableRowsInput['request'], summary?: StatusPage,
+): Promise<TablePage | ChecklistPage | undefined> {
+  summary ??= await getSummary(client, tenant);
   if (!summary.tableRows) return undefined;
   try {
     return await client.workflow.execute<typeof readTableRows>('readTableRows', {
@@ -51,8 +53,8 @@ async function readRows(client: Client, tenant: string, kind: ReadTableRowsInput
 }
 
 /** One page of the per-table rows, problems first. */
-export async function getTablePage(client: Client, tenant: string, request: TablePageRequest = {}): Promise<TablePage> {
-  const fromRows = await readRows(client, tenant, 'tables', tablePageRequestSchema.parse(request));
+export async function getTablePage(client: Client, tenant: string, request: TablePageRequest = {}, summary?: StatusPage): Promise<TablePage> {
+  const fromRows = await readRows(client, tenant, 'tables', tablePageRequestSchema.parse(request), summary);
   return (fromRows as TablePage | undefined) ?? asOperatorError(tenant, () => tenantHandle(client, tenant).query(tablesQuery, request));
 }
 
@@ -67,9 +69,11 @@ async function allPages<T>(fetch: (page: number) => Promise<{ pages: number; row
 }
 
 /** Every table that matches. */
-export function getAllTables(client: Client, tenant: string, filter: TableFilter = {}): Promise<TableState[]> {
+export async function getAllTables(client: Client, tenant: string, filter: TableFilter = {}, summary?: StatusPage): Promise<TableState[]> {
+  // Where the rows are is read once, not once a page.
+  const at = summary ?? (await getSummary(client, tenant));
   return allPages(async (page) => {
-    const p = await getTablePage(client, tenant, { ...filter, page, pageSize: MAX_PAGE_SIZE });
+    const p = await getTablePage(client, tenant, { ...filter, page, pageSize: MAX_PAGE_SIZE }, at);
     return { pages: p.pages, rows: p.tables };
   });
 }
@@ -88,7 +92,7 @@ export async function rejectionReasons(client: Client, tenant: string): Promise<
 /** The summary and every table: for scripts and tests that want the whole page (`cm status --all --json`). */
 export async function getStatus(client: Client, tenant: string): Promise<FullStatus> {
   const summary = await getSummary(client, tenant);
-  return { ...summary, tables: await getAllTables(client, tenant) };
+  return { ...summary, tables: await getAllTables(client, tenant, {}, summary) };
 }
 
 async function asOperatorError<T>(tenant: string, call: () => Promise<T>): Promise<T> {
@@ -290,10 +294,11 @@ export function resetCloudData(client: Client, tenant: string, request: ResetReq
 }
 
 /** The whole Setup Checklist, page after page. */
-export function setupChecklist(client: Client, tenant: string): Promise<ChecklistItem[]> {
+export async function setupChecklist(client: Client, tenant: string): Promise<ChecklistItem[]> {
+  const summary = await getSummary(client, tenant);
   return allPages(async (page) => {
     const request = { page, pageSize: MAX_PAGE_SIZE };
-    const p = ((await readRows(client, tenant, 'checklist', request)) as ChecklistPage | undefined) ?? (await tenantHandle(client, tenant).query(setupChecklistQuery, request));
+    const p = ((await readRows(client, tenant, 'checklist', request, summary)) as ChecklistPage | undefined) ?? (await tenantHandle(client, tenant).query(setupChecklistQuery, request));
     return { pages: p.pages, rows: p.items };
   });
 }

@@ -62,7 +62,7 @@ export async function tenantSetup(input: SetupInput): Promise<SetupResult> {
   if ((rows || excluded.length > 0) && patched('company-table-filter')) {
     await act.removeChangeCapture.executeWithOptions(
       { summary: rows ? 'Remove change capture from the tables the company configuration excludes' : `Remove change capture from ${excluded.length} tables the company configuration excludes` },
-      [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: excluded, capture: capture?.mode, ...(rows ? { rows: 'excluded' as const } : {}) }],
+      [{ tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, tables: rows ? [] : excluded, capture: capture?.mode, ...(rows ? { rows: 'excluded' as const } : {}) }],
     );
   }
   await act.setEnvironmentState.executeWithOptions(
