@@ -93,8 +93,13 @@ it('the same tenant deleted and created again keeps its schema; its setup may ru
   await tenantHandle(f.client, tenant).terminate('deleted by the operator');
   const again = await createTenant(f.client, f.taskQueue, { tenant, companies: [{ source: src }] });
   expect(again.status.status).toBe('Ready');
+  // A new tenant of the same name starts over: the first tenant's rows on the target (loaded, counts)
+  // are not taken for its own, and its first run is a full copy, not deltas over a copy it never made.
+  expect(again.status.tables.map((t) => [t.table, t.status, t.fullLoadDone, t.fullLoadRows])).toEqual([['item', 'Not Started', false, 0]]);
   await f.pool.query(`INSERT INTO ${src}.item VALUES (4, 'four')`);
-  await run(tenant);
+  const started = await runMigrationNow(f.client, tenant, { requestedBy: 'jest' });
+  expect(started.kind).toBe('full');
+  expect((await waitForRun(f.client, tenant, started)).status).toBe('Completed');
   await expectSameTable(f.pool, [src, 'item'], [dst, 'item']);
   await claimTargetSchemas(f.pool, tenant, [dst]); // a retried setup: its own schema again
   expect(await owner(dst)).toBe(tenant);
