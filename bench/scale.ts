@@ -27,16 +27,16 @@ export interface ScaleFigures {
   continuedAsNew: boolean;
   largestPayloadBytes: number;
   largestPayloadWhere: string;
-  events: { workflow: string; events: number }[];
+  events: { workflow: string; events: number; bytes: number }[];
 }
 
 /** Every workflow of the tenant (visibility by its TenantId), with its history length. */
-async function tenantWorkflows(client: Client, tenant: string): Promise<{ workflow: string; runId: string; events: number }[]> {
+async function tenantWorkflows(client: Client, tenant: string): Promise<{ workflow: string; runId: string; events: number; bytes: number }[]> {
   const out = [];
   for await (const wf of client.workflow.list({ query: `${TenantIdKey.name} = '${tenant}'` })) {
     // Visibility's count can lag for a closed execution: the server's own description has it.
-    const events = (await client.workflow.getHandle(wf.workflowId, wf.runId).describe()).historyLength;
-    out.push({ workflow: wf.workflowId, runId: wf.runId, events });
+    const d = await client.workflow.getHandle(wf.workflowId, wf.runId).describe();
+    out.push({ workflow: wf.workflowId, runId: wf.runId, events: d.historyLength, bytes: d.historySize ?? 0 });
   }
   return out;
 }
@@ -125,7 +125,7 @@ export async function benchScale(ctx: BenchContext, perCompany = 2000, companies
     }
     return {
       companies, perCompany, tables, dumpMs, phases, continuedAsNew, largestPayloadBytes: largest.bytes, largestPayloadWhere: largest.where,
-      events: workflows.map((w) => ({ workflow: w.workflow.replace(`cloud-migration/${SCALE.tenant}`, 'tenant'), events: w.events })),
+      events: workflows.map((w) => ({ workflow: w.workflow.replace(`cloud-migration/${SCALE.tenant}`, 'tenant'), events: w.events, bytes: w.bytes })),
     };
   } finally {
     await drop();
@@ -136,6 +136,9 @@ export function scaleSection(f: ScaleFigures): Section {
   const endToEnd = f.phases.slice(0, 2).reduce((s, p) => s + p.ms, 0);
   const ratio = endToEnd / f.dumpMs;
   const maxEvents = Math.max(...f.events.map((e) => e.events));
+  // The page-read workflows are many and tiny: the table lists the workflows that carry the tenant's work.
+  const shown = f.events.filter((e) => !e.workflow.includes('/read/')).sort((a, b) => b.bytes - a.bytes);
+  const biggest = shown[0] ?? f.events[0];
   return {
     heading: `A Business Central tenant: ${f.companies} companies × ${n(f.perCompany)} tables (${n(f.tables)})`,
     rows: [
@@ -143,7 +146,8 @@ export function scaleSection(f: ScaleFigures): Section {
       ...f.phases.map((p) => `| ${p.phase} | ${ms(p.ms)} | ${p.detail.replace(/\|/g, '\\|')} | | |`),
       `| continue-as-new, the page intact | ${f.continuedAsNew ? 'yes' : 'no'} | the same table counts and log after it | yes | ${verdict(f.continuedAsNew)} |`,
       `| largest payload in any of the tenant's histories | ${n(Math.round(f.largestPayloadBytes / 1024))} KiB | ${f.largestPayloadWhere.replace(/\|/g, '\\|')}; Temporal's limit 2 MiB | ≤ 512 KiB | ${verdict(f.largestPayloadBytes <= 512 * 1024)} |`,
-      `| longest history (events) | ${n(maxEvents)} | ${f.events.map((e) => `${e.workflow} ${n(e.events)}`).join(', ').replace(/\|/g, '\\|')} | ≤ 51,200 | ${verdict(maxEvents <= 51_200)} |`,
+      `| longest history (events) | ${n(maxEvents)} | ${shown.map((e) => `${e.workflow} ${n(e.events)}`).join(', ').replace(/\|/g, '\\|')} | ≤ 51,200 | ${verdict(maxEvents <= 51_200)} |`,
+      `| largest history (bytes) | ${n(Math.round((biggest?.bytes ?? 0) / 2 ** 20 * 10) / 10)} MiB | ${biggest?.workflow ?? 'none'}; Temporal warns from 10 MiB and ends a workflow at 50 MiB | ≤ 50 MiB | ${verdict((biggest?.bytes ?? 0) <= 50 * 2 ** 20)} |`,
     ],
     notes: [
       'Every table\'s row lives on the target (cm_control.table_state): the management workflow keeps a summary, a run and a verification read their tables 500 at a time and answer counts, ' +
