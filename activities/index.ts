@@ -32,7 +32,7 @@ import {
   applyStagedPlan, importRows, matchResync, readChecklistPage, readRefs, readRowsPage, readSchemaInput, readStagedPlan, readWork, stageFindings, stageNotMigrated, stagePlan,
   storeEmptied, storeResync, storeRunResults, storeSchemaChanges, summarizeRows, type WorkFilter,
 } from './table-store';
-import type { ChecklistPage } from '../workflows/status-pages';
+import type { ChecklistPage } from '../lib/table-pages';
 import { tooManyTables } from '../lib/carry-limit';
 import { EXCLUDED_BY_CONFIGURATION } from '../lib/company-tables';
 

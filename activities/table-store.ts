@@ -6,8 +6,7 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { FindingRow, PageRequest, SchemaFollowResult, TableFilter, TablePage, TablePlan, TableRunResult, TableState, TableSummary, TableVerification, TableWork } from '../lib/types';
 import { matchesPattern } from '../lib/company-tables';
-import { checklistPageOf, summarize, tablePageOf, type ChecklistPage } from '../workflows/status-pages';
-import { checklistOf, toWork } from '../workflows/tenant-state';
+import { checklistOf, checklistPageOf, summarize, tablePageOf, toWork, type ChecklistPage } from '../lib/table-pages';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import { applySchemaChanges, assessedTable, ranTable, resetTable, snapshotResetTable, verifiedTable } from '../lib/table-rules';
 import { inTransaction, qualified } from './sql';

@@ -11,7 +11,7 @@ import { PATHS_REFUSED, VERSION_PATTERN } from '../lib/upgrade-versions';
 import { connectClient } from '../lib/temporal-connection';
 import type { CopySettings, TableFilter } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
-import { PROBLEM_STATUSES } from '../workflows/status-pages';
+import { PROBLEM_STATUSES } from '../lib/table-pages';
 import {
   applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getAllTables, getSummary, getTablePage, rejectionReasons, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
   resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, runtimeKeyRollout, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,

@@ -13,8 +13,7 @@ import {
   type UpgradeStarted, configureCompaniesUpdate, type ConfigureCompaniesRequest, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted, resyncTablesUpdate, type ResyncRequest,
   verifyNowUpdate, verificationProgressQuery, runtimeKeyRolloutUpdate, type KeyRolloutRequest, type ResetKeyRequest, resolveUpgradeUpdate, type ResolveUpgradeRequest, type UpgradeResolved, type VerificationProgress, type VerificationStarted,
 } from '../workflows/messages';
-import type { ChecklistItem } from '../workflows/tenant-state';
-import { MAX_PAGE_SIZE, type ChecklistPage } from '../workflows/status-pages';
+import { MAX_PAGE_SIZE, type ChecklistItem, type ChecklistPage } from '../lib/table-pages';
 import type { readTableRows, ReadTableRowsInput } from '../workflows/read-table-rows';
 import { randomUUID } from 'node:crypto';
 import type { KeyRollout } from '../activities/runtime-key';

@@ -2,7 +2,7 @@
 import Table from 'cli-table3';
 import { DEFAULT_HISTORY_TABLES } from '../lib/company-tables';
 import type { CompanyMapping, FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry, VerificationResult } from '../lib/types';
-import type { ChecklistItem } from '../workflows/tenant-state';
+import type { ChecklistItem } from '../lib/table-pages';
 
 const n = (v: number): string => v.toLocaleString('en-US');
 const plain = { head: [] as string[], border: [] as string[] };

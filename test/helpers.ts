@@ -19,7 +19,7 @@ import type { TemporalSettings } from '../lib/env';
 import { startWorker, type StartWorkerOptions, type WorkerHandle } from '../worker/main';
 import { getAllTables, getSummary } from '../client/operations';
 import { readTableStates } from '../activities/table-store';
-import { pageRow } from '../workflows/status-pages';
+import { pageRow } from '../lib/table-pages';
 import type { StatusPage, TableState } from '../lib/types';
 
 export const MYSQL_URL = process.env.MYSQL_URL ?? DEFAULT_MYSQL_URL;

@@ -26,10 +26,11 @@ import { tenantSetup } from './setup';
 import { verification } from './verification';
 import {
   appendCapped, applyAssessment, liftFence, applyRunResult, applyVerification, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade,
-  refuseVerify, schemaFollowInput, startRunEntry, tableRefs, toWork, unknownCompanies, verifiableTables, type TenantState,
+  refuseVerify, schemaFollowInput, startRunEntry, tableRefs, unknownCompanies, verifiableTables, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
-import { checklistPage, statusPage, summarize, summaryTiles, tablePage } from './status-pages';
+import { checklistPage, statusPage, summaryTiles, tablePage } from './status-pages';
+import { summarize, toWork } from '../lib/table-pages';
 import { rootMessage } from '../lib/errors';
 import { carriedState } from '../lib/carry-limit';
 

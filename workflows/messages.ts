@@ -4,7 +4,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CompanyMapping, DisableResult, PageRequest, Requester, TableFilter, TablePage, ResolveAction, RuntimeKeyInfo, RunKind, RunProgress, StatusPage, TableVerification, UpgradeProgress, VerifyRequest } from '../lib/types';
 import type { ScheduleSpec } from '../lib/schedule';
 import type { KeyRollout } from '../activities/runtime-key';
-import type { ChecklistPage } from './status-pages';
+import type { ChecklistPage } from '../lib/table-pages';
 
 export interface RunStarted {
   run: number;

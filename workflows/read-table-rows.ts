@@ -4,7 +4,7 @@
 // is not filled with reads; the client starts it on the tenant's task queue.
 import type { PageRequest, TableFilter, TablePage } from '../lib/types';
 import { readActivities } from './activity-options';
-import type { ChecklistPage } from './status-pages';
+import type { ChecklistPage } from '../lib/table-pages';
 
 export interface ReadTableRowsInput {
   tenant: string;

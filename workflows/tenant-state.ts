@@ -8,6 +8,7 @@ import type {
 import type { ScheduleSpec } from '../lib/schedule';
 import { rowsOf, runKindOf } from './run-plan';
 import { matchesPattern } from '../lib/company-tables';
+import { bounded, checklistOf, toWork, type ChecklistItem } from '../lib/table-pages';
 import { applySchemaChanges, assessedTable, ranTable, resetTable, snapshotResetTable, verificationMessage, verifiedTable } from '../lib/table-rules';
 
 export { applySchemaChanges, verificationMessage };
@@ -60,13 +61,6 @@ export interface TenantState {
   findingsTotal?: number;
   pendingVerification?: PendingRun & VerifyRequest;
   currentVerification?: number;
-}
-
-/** One line of the Setup Checklist: what must be set up online before the cloud tenant takes over. */
-export interface ChecklistItem {
-  kind: 'table not migrated' | 'table failed' | 'rows rejected' | 'secondary object';
-  object: string;
-  action: string;
 }
 
 const MAX_LOG = 500;
@@ -248,20 +242,6 @@ export function setupChecklist(state: TenantState): ChecklistItem[] {
   return checklistOf(Object.values(state.tables), state.findings);
 }
 
-/** The Setup Checklist of these tables and findings. */
-export function checklistOf(tables: Iterable<TableState>, findings: FindingRow[]): ChecklistItem[] {
-  const items: ChecklistItem[] = [];
-  for (const t of tables) {
-    if (t.notMigratedReason) items.push({ kind: 'table not migrated', object: t.key, action: t.notMigratedReason });
-    else if (t.status === 'Failed') items.push({ kind: 'table failed', object: t.key, action: `fix and run again: ${t.errorMessage ?? 'see the run log'}` });
-    else if (t.errors > 0) items.push({ kind: 'rows rejected', object: t.key, action: `fix them at the source; the next run brings them: ${t.errorMessage ?? `${t.errors} rows rejected`}` });
-  }
-  for (const f of findings) {
-    if (/ is not (replicated|created on the target)/.test(f.message)) items.push({ kind: 'secondary object', object: f.table ?? '', action: f.message });
-  }
-  return items;
-}
-
 /**
  * Why a data upgrade cannot start now. It is refused while a replication run is in progress (not
  * queued behind it): the restore point must be taken of a complete, quiet copy, and an operator
@@ -340,9 +320,6 @@ export function appendCapped<T>(list: T[], entry: T, max = MAX_LOG): void {
   if (list.length > max) list.splice(0, list.length - max);
 }
 
-/** A text as the page keeps it: at most `max` characters, saying it was cut (refused requests, rows of pages). */
-export const bounded = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text);
-
 /**
  * Records a refusal. A refused request was not validated, so what it carried is cut to what the
  * schema allows: four signals of 1.5 MB each once took the page past Temporal's 4 MB limit.
@@ -370,15 +347,6 @@ export function migratableTables(state: TenantState): TableState[] {
 }
 
 /** A run is `full` while any table still needs its first complete load. */
-/** A table's share of the next run: key-less tables are copied whole every time. */
-export function toWork(t: TableState): TableWork {
-  return {
-    key: t.key, sourceSchema: t.sourceSchema, targetSchema: t.targetSchema, table: t.table, hasPrimaryKey: t.hasPrimaryKey,
-    splittable: t.splittable, estimatedRows: t.estimatedRows, warning: t.warning, full: !t.fullLoadDone || !t.hasPrimaryKey,
-    ...(t.keepFrom ? { keepFrom: t.keepFrom } : {}),
-  };
-}
-
 /** What a run needs to follow the source's schema: the companies, the tables not migrated, the resyncs asked for. */
 export function schemaFollowInput(state: TenantState, companies: CompanyMapping[]): SchemaFollowInput {
   const all = Object.values(state.tables);

@@ -1,4 +1,5 @@
-import { checklistPage, MAX_PAGE_SIZE, statusPage, STATUS_PROBLEM_TABLES, summarize, summaryTiles, tablePage, tablePageOf } from '../../workflows/status-pages';
+import { MAX_PAGE_SIZE, STATUS_PROBLEM_TABLES, summarize, tablePageOf } from '../../lib/table-pages';
+import { checklistPage, statusPage, summaryTiles, tablePage } from '../../workflows/status-pages';
 import { initialState, startRunEntry, type TenantState } from '../../workflows/tenant-state';
 import { DEFAULT_COPY } from '../../lib/constants';
 import type { RunLogEntry, TableState, TableStatus, TenantConfig } from '../../lib/types';
