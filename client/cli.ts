@@ -228,7 +228,7 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         if (opts.resolve) {
           const resolved = await resolveUpgrade(client, name, { action: opts.resolve, requestedBy: operator(), reason: opts.reason });
-          process.stdout.write(`${resolved.outcome}\n${resolved.fenceReleased ? 'The fence is down: status Upgrade pending.' : 'The fence stays up.'}\n`);
+          process.stdout.write(`${resolved.outcome}\n${resolved.fenceReleased ? 'The fence is down: status Upgrade Pending.' : 'The fence stays up.'}\n`);
           if (opts.resolve === 'retry' && !resolved.fenceReleased) process.exitCode = 1;
           return;
         }
@@ -251,10 +251,10 @@ export function buildProgram(): Command {
           process.stdout.write(`Upgrade completed successfully: data version ${entry.from} → ${entry.to}\n`);
         } else {
           const after = entry.refused
-            ? 'Nothing changed: the fence was never raised; status is back to Upgrade pending.'
+            ? 'Nothing changed: the fence was never raised; status is back to Upgrade Pending.'
             : entry.restored === false
             ? 'The restore could NOT be verified: the fence stays up and everyone stays out until an operator has compared the target with the restore point.'
-            : 'The restore point was restored; status is back to Upgrade pending.';
+            : 'The restore point was restored; status is back to Upgrade Pending.';
           process.stdout.write(`Upgrade failed${entry.failedStep ? ` at step ${entry.failedStep}` : ''}: ${entry.error}\n${after} Stack trace: cm status ${name} --upgrades\n`);
           process.exitCode = 1;
         }

@@ -13,6 +13,7 @@ export type TenantStatus =
   | 'Upgrade Pending'
   | 'Upgrade in Progress'
   | 'Upgrade completed successfully'
+  /** Written only by executions started before 1.7.0 (ONE_STATUS_SPELLING); every answer says 'Upgrade Pending'. */
   | 'Upgrade pending'
   | 'Cloud Migration Disabled';
 

@@ -6,7 +6,7 @@ import {
   allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, patched, setCurrentDetails, setHandler, sleep,
   startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { DEFAULT_VERIFY, TABLE_ROWS_PAGE, MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId, verificationWorkflowId } from '../lib/constants';
+import { DEFAULT_VERIFY, ONE_STATUS_SPELLING, TABLE_ROWS_PAGE, MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId, verificationWorkflowId } from '../lib/constants';
 import {
   configureCompaniesSchema, describeIssues, disableRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema, verifyRequestSchema, type TenantInput, pageRequestSchema, tablePageRequestSchema,
 } from '../lib/schemas';
@@ -19,7 +19,7 @@ import {
   setupChecklistQuery, statusQuery, tablesQuery, updateServiceUpdate, verifyNowUpdate, type RunStarted, type UpgradeStarted, type VerificationStarted,
 } from './messages';
 import { registerOperatorActions } from './operator-actions';
-import { isLostUpgrade, registerUpgradeResolution, restoreLostUpgrade } from './upgrade-recovery';
+import { isLostUpgrade, registerUpgradeResolution, restoreLostUpgrade, upgradePendingAgain } from './upgrade-recovery';
 import { replicationRun } from './replication-run';
 import { ROWS_PAGE, runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
@@ -101,6 +101,8 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   // before keep their rows in the page until their next continue-as-new, which takes them over.
   const rowsOnTarget = patched(TABLE_ROWS_PAGE);
   if (rowsOnTarget && !state.tableSummary) state.tableSummary = summarize(Object.values(state.tables));
+  // 1.7.0: one spelling of each status; a state carried from an older execution is respelled here.
+  if (state.status === 'Upgrade pending' && patched(ONE_STATUS_SPELLING)) state.status = 'Upgrade Pending';
   const summaryNow = (): TableSummary => state.tableSummary ?? summarize(Object.values(state.tables));
   /** Reads the summary again; when the rows cannot be read, the page keeps the last one and says why. */
   const refreshSummary = async (): Promise<void> => {
@@ -413,7 +415,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       // The entry stays In Progress until it has: the page never says Failed before the target is back.
       if (isLostUpgrade(err) && patched('restore-after-lost-upgrade')) await restoreLostUpgrade(config, entry);
       entry.status = 'Failed';
-      state.status = 'Upgrade pending';
+      state.status = upgradePendingAgain();
       if (!entry.refused && !entry.restored) {
         // The target does not match its restore point: keep everyone out until an operator looks.
         entry.endedAt = new Date().toISOString();

@@ -37,7 +37,8 @@ export function statusPage(config: TenantConfig, state: TenantState, summary: Ta
   const findings = [...state.findings].sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
   return {
     tenant: config.tenant,
-    status: state.status,
+    // An execution started before 1.7.0 may still carry the old spelling: the answer has one.
+    status: state.status === 'Upgrade pending' ? 'Upgrade Pending' : state.status,
     environmentState: state.environmentState,
     sourceConnection: config.sourceConnection,
     targetConnection: config.targetConnection,

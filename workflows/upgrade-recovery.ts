@@ -2,7 +2,8 @@
 // compensation never ran), and a restore that could not be verified (the fence stays up). The first
 // is restored and released here, by the tenant's workflow; the second waits for an operator's
 // recorded decision: inspect, retry the restore, or release the fence after a manual check.
-import { setHandler, sleep } from '@temporalio/workflow';
+import { patched, setHandler, sleep } from '@temporalio/workflow';
+import { ONE_STATUS_SPELLING } from '../lib/constants';
 import { rootMessage } from '../lib/errors';
 import { resolveUpgradeRequestSchema } from '../lib/schemas';
 import type { TenantConfig, UpgradeLogEntry, UpgradeResolution } from '../lib/types';
@@ -12,6 +13,11 @@ import { appendCapped, liftFence, type TenantState } from './tenant-state';
 import { validated } from './validate';
 
 const MAX_RESOLUTIONS = 10;
+
+/** Back to Upgrade Pending after an upgrade that changed nothing in the end; replayed executions keep the spelling they wrote. */
+export function upgradePendingAgain(): TenantState['status'] {
+  return patched(ONE_STATUS_SPELLING) ? 'Upgrade Pending' : 'Upgrade pending';
+}
 
 /**
  * The upgrade workflow itself was stopped from outside (terminated, or out of time): nothing undid its
@@ -111,7 +117,7 @@ export function registerUpgradeResolution(config: TenantConfig, state: TenantSta
           : `the fence is down with the target as it is now${kept.length ? `; the parked originals are kept in ${kept.join(', ')}` : ''}`;
         record(outcome);
         liftFence(state);
-        state.status = 'Upgrade pending';
+        state.status = upgradePendingAgain();
         publish();
         return { action: req.action, fenceReleased: true, outcome };
       } finally {

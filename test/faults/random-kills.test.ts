@@ -269,7 +269,7 @@ describe.each(CAPTURE_MODES)('random SIGKILLs in %s mode', (mode) => {
       expect(status).toMatchObject({ status: 'Upgrade completed successfully', dataVersion: to });
     } else {
       expect(entry).toMatchObject({ status: 'Failed', restored: true });
-      expect(status).toMatchObject({ status: 'Upgrade pending', dataVersion: from });
+      expect(status).toMatchObject({ status: 'Upgrade Pending', dataVersion: from });
     }
     await expectSameSchemas(pool, ref, dst);
     const [cols] = await pool.query<RowDataPacket[]>(

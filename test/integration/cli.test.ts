@@ -172,9 +172,9 @@ it('cm upgrade names a version: --steps is a usage error, and steps that cannot 
   const refused = await cm(['upgrade', tenant, '--to', '9.0', '--wait']);
   expect(refused.code).toBe(1);
   expect(refused.stdout).toMatch(/^Data upgrade #1 started: /);
-  expect(refused.stdout).toMatch(/Upgrade failed: upgrade refused before the fence was raised, nothing changed: no upgrade folder 1\.0-9\.0 under the upgrades root .*upgrades; upgrades from 1\.0 there: 1\.0-2\.0\nNothing changed: the fence was never raised; status is back to Upgrade pending\./);
+  expect(refused.stdout).toMatch(/Upgrade failed: upgrade refused before the fence was raised, nothing changed: no upgrade folder 1\.0-9\.0 under the upgrades root .*upgrades; upgrades from 1\.0 there: 1\.0-2\.0\nNothing changed: the fence was never raised; status is back to Upgrade Pending\./);
   const page = await getStatusJson();
-  expect(page).toMatchObject({ status: 'Upgrade pending', environmentState: 'Active', dataVersion: '1.0' });
+  expect(page).toMatchObject({ status: 'Upgrade Pending', environmentState: 'Active', dataVersion: '1.0' });
   expect(page.upgrades[0]).toMatchObject({ status: 'Failed', refused: true });
   expect(page.upgrades[0].restored).toBeUndefined();
   const envOps = await cm(['status', tenant, '--upgrades']);

@@ -14,6 +14,7 @@ import type { WorkerHandle } from '../../worker/main';
 import { upgradeProgressQuery, type UpgradeStarted } from '../../workflows/messages';
 import { renderUpgrades } from '../../client/render';
 import { dropCaptureFor, dropSchemas, ensureBuilt, MYSQL_URL, settingsFor, testClient, testPool, testWorker, uniqueName, waitUntil } from '../helpers';
+import { MigrationStatusKey } from '../../lib/constants';
 
 const src = uniqueName('upg_src');
 const tenant = uniqueName('upg');
@@ -160,7 +161,10 @@ it('a failing step leaves every table as it was, reports the step and its stack 
   expect(entry.error).toMatch(new RegExp(`upgrade step 002_broken failed on ${dst}: Table '${dst}.no_such_table' doesn't exist`));
   expect(entry.stackTrace).toMatch(/UpgradeStepFailed|at .*upgrade-activities/);
   const status = await getStatus(client, tenant);
-  expect(status.status).toBe('Upgrade pending');
+  // One spelling everywhere (issue 13): the page, and the search attribute the UI's list filters on.
+  expect(status.status).toBe('Upgrade Pending');
+  const described = await tenantHandle(client, tenant).describe();
+  expect(described.typedSearchAttributes.get(MigrationStatusKey)).toBe('Upgrade Pending');
   await fenceIsDown();
   expect(await snapshot(asOf)).toEqual(before);
 });
@@ -175,7 +179,7 @@ it('cancelling mid-step gives the same result', async () => {
   const entry = await waitForUpgrade(client, tenant, started);
   expect(entry).toMatchObject({ status: 'Failed', restored: true });
   expect(entry.error).toMatch(/cancel/i);
-  expect((await getStatus(client, tenant)).status).toBe('Upgrade pending');
+  expect((await getStatus(client, tenant)).status).toBe('Upgrade Pending');
   await fenceIsDown();
   expect(await snapshot(asOf)).toEqual(before);
 });
@@ -189,7 +193,7 @@ it('an upgrade workflow terminated mid-step is restored and released by the tena
   await client.workflow.getHandle(started.workflowId).terminate('pulled from the Temporal CLI');
   const entry = await waitForUpgrade(client, tenant, started);
   expect(entry).toMatchObject({ status: 'Failed', restored: true, recoveredBy: 'management' });
-  expect((await getStatus(client, tenant)).status).toBe('Upgrade pending');
+  expect((await getStatus(client, tenant)).status).toBe('Upgrade Pending');
   await fenceIsDown();
   expect(await snapshot(asOf)).toEqual(before);
 });
@@ -335,7 +339,7 @@ it('steps that cannot be read refuse the upgrade before the fence: an open sessi
     await expect(session.query('SELECT 1')).resolves.toBeDefined(); // not killed
     await session.end();
     const status = await getStatus(client, tenant);
-    expect(status.status).toBe('Upgrade pending');
+    expect(status.status).toBe('Upgrade Pending');
     expect(status.environmentState).toBe('Active'); // the page's fence is cleared too: the next case may start
     await fenceIsDown(); // the account was never locked: it logs in
     expect(await snapshot(asOf)).toEqual(before);

@@ -162,6 +162,11 @@ describe('statusPage', () => {
     expect(page).not.toHaveProperty('appUsers');
     expect(page).not.toHaveProperty('copy');
   });
+
+  it('says Upgrade Pending, one spelling, for a tenant whose execution kept the old one after a restored upgrade', () => {
+    const legacy = stateWith([], { status: 'Upgrade pending' as TenantState['status'] });
+    expect(statusPage(config, legacy).status).toBe('Upgrade Pending');
+  });
 });
 
 describe('the summary a page keeps when its rows live on the target', () => {
