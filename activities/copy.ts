@@ -6,6 +6,7 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Connection as CoreConnection } from 'mysql2';
 import type { WriteMode } from '../lib/types';
+import { typedColumns, type RawCodec, type RawRow } from './raw-rows';
 import { readRows } from './row-reader';
 import { columnList, keyAfter, qualified, selectList, type Approximate, type KeyValue } from './sql';
 import { TableWriter, type WriteOutcome } from './writer';
@@ -83,13 +84,18 @@ export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
   const writer = new TableWriter(spec.targetConn, spec.targetSchema, spec.table, spec.columns, spec.key, spec.writeMode, spec.approx, spec.lossy);
   const progress: CopyProgress = { rows: 0, rejected: 0, lastKey: spec.after };
 
-  const flush = async (rows: unknown[][]): Promise<void> => {
-    const out: WriteOutcome = await writer.write(rows);
+  // The LOAD DATA path passes values through as the server's bytes (raw-rows.ts): nothing to parse.
+  const raw = spec.writeMode === 'load';
+  let codec: RawCodec | undefined;
+
+  const flush = async (rows: unknown[]): Promise<void> => {
+    const out: WriteOutcome = codec ? await writer.writeRaw(rows as RawRow[], codec) : await writer.write(rows as unknown[][]);
     progress.rows += out.written;
     progress.rejected += out.rejected;
     progress.firstError ??= out.firstError;
     if (out.rejectedKeys.length > 0) await spec.onRejected?.(out.rejectedKeys);
-    if (keyPositions.length > 0) progress.lastKey = keyPositions.map((i) => rows[rows.length - 1][i] as KeyValue);
+    const last = rows[rows.length - 1];
+    if (keyPositions.length > 0) progress.lastKey = (codec ? typedColumns(last as RawRow, codec, keyPositions) : keyPositions.map((i) => (last as unknown[])[i])) as KeyValue[];
     await spec.onCommitted?.(progress);
     spec.onProgress?.(progress);
   };
@@ -103,9 +109,10 @@ export async function copyRows(spec: CopySpec): Promise<CopyProgress> {
     // Streaming needs the core (callback) connection under the promise wrapper. Read-ahead is one
     // batch's worth of bytes: the next batch fills while the previous one is written, no more.
     const core = source.connection as unknown as CoreConnection;
-    let batch: unknown[][] = [];
+    let batch: unknown[] = [];
     let bytes = 0;
-    for await (const chunk of readRows(core, sql, params, spec.batchBytes)) {
+    for await (const chunk of readRows(core, sql, params, spec.batchBytes, raw)) {
+      codec = chunk.codec;
       for (let i = 0; i < chunk.rows.length; i++) {
         batch.push(chunk.rows[i]);
         bytes += chunk.sizes[i];

@@ -60,8 +60,13 @@ export function encodeBatch(rows: unknown[][], width: number): EncodedBatch | un
   return {
     hex,
     bytes: file.length,
-    stream: () => Readable.from(chunks(file), { objectMode: false }),
+    stream: () => fileStream(file),
   };
+}
+
+/** The file as the stream mysql2 sends the server, a packet's worth at a time. */
+export function fileStream(file: Buffer): Readable {
+  return Readable.from(chunks(file), { objectMode: false });
 }
 
 function* chunks(file: Buffer): Generator<Buffer> {

@@ -12,7 +12,8 @@ import { Context } from '@temporalio/activity';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { TARGET_SQL_MODE } from '../lib/constants';
 import type { WriteMode } from '../lib/types';
-import { encodeBatch, loadDataSql } from './load-data';
+import { encodeBatch, loadDataSql, type EncodedBatch } from './load-data';
+import { encodeRawBatch, rawEncodable, typedRow, type RawCodec, type RawRow } from './raw-rows';
 import { lossMessage, valueFits, type LossyColumn } from './definition-drift';
 import { columnList, errorText, id, isDataError, keyAfter, keyIn, qualified, type Approximate, type KeyValue } from './sql';
 
@@ -118,6 +119,24 @@ export class TableWriter {
 
   /** Writes rows; rows the target rejects are counted and skipped, everything else is written. */
   async write(rows: unknown[][]): Promise<WriteOutcome> {
+    return this.writeTyped(rows, this.mode === 'load');
+  }
+
+  /**
+   * Writes rows read raw (raw-rows.ts): their bytes go into the LOAD DATA file as they came. A batch
+   * that cannot go that way (the target warned or refused LOCAL, a column to check value by value, text
+   * not in utf8) is turned into typed values and written like any other.
+   */
+  async writeRaw(rows: RawRow[], codec: RawCodec): Promise<WriteOutcome> {
+    const loadable = this.mode === 'load' && this.lossy.length === 0 && rawEncodable(codec);
+    if (rows.length > 0 && loadable && !localInfileRefused && (await this.load(encodeRawBatch(rows, codec)))) {
+      return { written: rows.length, rejected: 0, rejectedKeys: [] };
+    }
+    // Loading the same values typed would warn again: after a raw load, the strict path.
+    return this.writeTyped(rows.map((r) => typedRow(r, codec)), this.mode === 'load' && !loadable);
+  }
+
+  private async writeTyped(rows: unknown[][], tryLoad: boolean): Promise<WriteOutcome> {
     if (rows.length === 0) return { written: 0, rejected: 0, rejectedKeys: [] };
     const outcome: WriteOutcome = { written: 0, rejected: 0, rejectedKeys: [] };
     const fitting = this.lossy.length === 0 ? rows : rows.filter((row) => {
@@ -126,8 +145,9 @@ export class TableWriter {
       return !loss;
     });
     if (fitting.length === 0) return outcome;
-    if (this.mode === 'load' && !localInfileRefused && (await this.load(fitting))) {
-      return { ...outcome, written: fitting.length };
+    if (tryLoad && !localInfileRefused) {
+      const batch = encodeBatch(fitting, this.columns.length);
+      if (batch && (await this.load(batch))) return { ...outcome, written: fitting.length };
     }
     const out = await this.replace(fitting);
     return {
@@ -139,11 +159,9 @@ export class TableWriter {
   /**
    * One LOAD DATA LOCAL of the batch, in a transaction. True when it went through cleanly; false
    * (and nothing changed) when the batch must take the strict path: a value the server had to
-   * adjust (a warning), a value the encoding cannot carry, or LOCAL refused.
+   * adjust (a warning), or LOCAL refused.
    */
-  private async load(rows: unknown[][]): Promise<boolean> {
-    const batch = encodeBatch(rows, this.columns.length);
-    if (!batch) return false;
+  private async load(batch: EncodedBatch): Promise<boolean> {
     const sql = loadDataSql(qualified(this.schema, this.table), this.columns, batch.hex);
     await this.conn.query('START TRANSACTION');
     let committed = false;

@@ -156,3 +156,36 @@ it('falls back to REPLACE when the target refuses LOCAL INFILE, with the same re
     await noLocal.end();
   }
 });
+
+it('reads the rows for LOAD DATA raw: each row its packet\'s bytes, nothing parsed, and the file equals the typed one', async () => {
+  const { readRows } = await import('../../activities/row-reader');
+  const { encodeRawBatch, typedRow } = await import('../../activities/raw-rows');
+  const { encodeBatch } = await import('../../activities/load-data');
+  await createTables('raw', SOURCE_TABLE, SOURCE_TABLE);
+  const read = async (raw: boolean) => {
+    const conn = await pool.getConnection();
+    try {
+      const core = conn.connection as unknown as import('mysql2').Connection;
+      const chunks = [];
+      for await (const c of readRows(core, `SELECT * FROM ${qualified(src, 'raw')} ORDER BY id`, [], 4 << 20, raw)) chunks.push(c);
+      return { rows: chunks.flatMap((c) => c.rows as unknown[]), codec: chunks[0].codec };
+    } finally {
+      conn.release();
+    }
+  };
+  const raw = await read(true);
+  const typed = await read(false);
+  // If mysql2 ever stopped handing the bytes over, rows would come parsed and the copy would go on typed: this says it did not.
+  expect(raw.codec).toBeDefined();
+  expect(raw.rows.every((r) => Buffer.isBuffer(r))).toBe(true);
+  expect(typed.codec).toBeUndefined();
+  expect(raw.rows.map((r) => typedRow(r as Buffer, raw.codec!))).toEqual(typed.rows);
+  const file = async (b: { stream(): NodeJS.ReadableStream }) => {
+    const parts: Buffer[] = [];
+    for await (const p of b.stream()) parts.push(p as Buffer);
+    return Buffer.concat(parts);
+  };
+  expect((await file(encodeRawBatch(raw.rows as Buffer[], raw.codec!))).equals(await file(encodeBatch(typed.rows as unknown[][], 12)!))).toBe(true);
+  // The same connection reads typed again afterwards (the pass-through is the one query's).
+  expect((await read(false)).rows).toEqual(typed.rows);
+});
