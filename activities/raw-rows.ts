@@ -63,28 +63,33 @@ export function rawRowBytes(row: RawRow, codec: RawCodec): number {
   return n;
 }
 
+/** The length of the value whose length-encoded prefix starts at `q`, or -1 for NULL (0xfb). */
+function lengthAt(row: Buffer, q: number): number {
+  const first = row[q];
+  if (first < 0xfb) return first;
+  if (first === 0xfb) return -1;
+  if (first === 0xfc) return row[q + 1] | (row[q + 2] << 8);
+  if (first === 0xfd) return row[q + 1] | (row[q + 2] << 8) | (row[q + 3] << 16);
+  return row.readUInt32LE(q + 1) + row.readUInt32LE(q + 5) * 2 ** 32;
+}
+
+/** How many bytes the prefix at `q` takes. */
+function prefixAt(row: Buffer, q: number): number {
+  const first = row[q];
+  return first <= 0xfb ? 1 : first === 0xfc ? 3 : first === 0xfd ? 4 : 9;
+}
+
 /** Calls `fn` with each value's bounds in the row (start = -1 for NULL). */
 function forEachValue(row: Buffer, width: number, fn: (c: number, start: number, end: number) => void): void {
   let p = 0;
   for (let c = 0; c < width; c++) {
-    const first = row[p++];
-    let len: number;
-    if (first < 0xfb) len = first;
-    else if (first === 0xfb) {
-      fn(c, -1, -1);
-      continue;
-    } else if (first === 0xfc) {
-      len = row[p] | (row[p + 1] << 8);
-      p += 2;
-    } else if (first === 0xfd) {
-      len = row[p] | (row[p + 1] << 8) | (row[p + 2] << 16);
-      p += 3;
-    } else {
-      len = row.readUInt32LE(p) + row.readUInt32LE(p + 4) * 2 ** 32;
-      p += 8;
+    const len = lengthAt(row, p);
+    p += prefixAt(row, p);
+    if (len < 0) fn(c, -1, -1);
+    else {
+      fn(c, p, p + len);
+      p += len;
     }
-    fn(c, p, p + len);
-    p += len;
   }
 }
 
@@ -110,22 +115,12 @@ export function encodeRawBatch(rows: RawRow[], codec: RawCodec): EncodedBatch {
     let q = 0;
     for (let c = 0; c < width; c++) {
       if (c > 0) out[p++] = TAB;
-      const first = row[q++];
-      let len: number;
-      if (first < 0xfb) len = first;
-      else if (first === 0xfb) {
+      const len = lengthAt(row, q);
+      q += prefixAt(row, q);
+      if (len < 0) {
         out[p++] = BACKSLASH;
         out[p++] = 0x4e; // \N
         continue;
-      } else if (first === 0xfc) {
-        len = row[q] | (row[q + 1] << 8);
-        q += 2;
-      } else if (first === 0xfd) {
-        len = row[q] | (row[q + 1] << 8) | (row[q + 2] << 16);
-        q += 3;
-      } else {
-        len = row.readUInt32LE(q) + row.readUInt32LE(q + 4) * 2 ** 32;
-        q += 8;
       }
       const end = q + len;
       const how = codec.write[c];
