@@ -1,10 +1,11 @@
 // `cm`: the operator's command line. Every command that acts on a tenant is one Temporal client
 // call from ./operations; this file only parses arguments and prints.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { basename } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { basename, dirname, join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
+import { SERVICE_VERSION } from '../lib/constants';
 import { temporalSettings } from '../lib/env';
 import { UserFacingError } from '../lib/errors';
 import { PATHS_REFUSED, VERSION_PATTERN } from '../lib/upgrade-versions';
@@ -13,13 +14,13 @@ import type { CopySettings, TableFilter } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
 import { PROBLEM_STATUSES } from '../lib/table-pages';
 import {
-  applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getAllTables, getSummary, getTablePage, rejectionReasons, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
+  applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getAllTables, getSummary, getTablePage, listTenants, rejectionReasons, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
   resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, runtimeKeyRollout, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
 } from './operations';
 import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
 import { ProgressView } from './progress';
-import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderUpgrades, renderVerification, type ListedTables } from './render';
+import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderTenantList, renderUpgrades, renderVerification, type ListedTables } from './render';
 
 const operator = (): string => {
   try {
@@ -38,12 +39,36 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** --wait: progress bars until the run ends; exit code 1 unless it completed. */
-async function followRun(client: Client, tenant: string, started: RunStarted): Promise<void> {
-  const view = new ProgressView(process.stdout);
-  const entry = await waitForRun(client, tenant, started, (p) => view.update(p)).finally(() => view.stop());
-  process.stdout.write(`Run #${entry.run} ${entry.status}: ${entry.tablesDone} tables, ${entry.rows.toLocaleString('en-US')} rows${entry.failure ? ` (${entry.failure})` : ''}\n`);
+/**
+ * While a --wait follows work on the workers, Ctrl-C stops only the following: the work goes on, and
+ * the operator is told so, and where to look (exit code 130, as for any interrupted command).
+ */
+async function following<T>(what: string, tenant: string, wait: () => Promise<T>, onStop: () => void = () => undefined): Promise<T> {
+  const stop = (): void => {
+    onStop();
+    process.stderr.write(`\nStopped following ${what}: it goes on on the workers. See it with: cm status ${tenant}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  try {
+    return await wait();
+  } finally {
+    process.removeListener('SIGINT', stop);
+  }
+}
+
+/** --json: the command's result as JSON, instead of the text. */
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** --wait: progress bars until the run ends (with --json, the run's log entry at the end); exit code 1 unless it completed. */
+async function followRun(client: Client, tenant: string, started: RunStarted, json = false): Promise<void> {
+  const view = json ? undefined : new ProgressView(process.stdout);
+  const entry = await following(`run #${started.run}`, tenant, () => waitForRun(client, tenant, started, (p) => view?.update(p)), () => view?.stop()).finally(() => view?.stop());
   if (entry.status !== 'Completed') process.exitCode = 1;
+  if (json) return printJson({ ...started, entry });
+  process.stdout.write(`Run #${entry.run} ${entry.status}: ${entry.tablesDone} tables, ${entry.rows.toLocaleString('en-US')} rows${entry.failure ? ` (${entry.failure})` : ''}\n`);
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -91,8 +116,11 @@ function companiesFrom(opts: { company: string[]; include?: string[]; exclude?: 
 export function buildProgram(): Command {
   const program = new Command('cm')
     .description('Durable cloud migration of on-premises MySQL companies into a cloud tenant, on Temporal.')
+    // Usage errors end with exit code 2 (main), apart from failures (1); set before any subcommand, which inherits it.
+    .exitOverride()
+    .version(`cm ${packageVersion()} (workflow code ${SERVICE_VERSION})`, '-V, --version', 'print the version of cm and of the workflow code it starts')
     .showHelpAfterError('(add --help for usage)')
-    .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), CM_TASK_QUEUE (cloud-migration),\nMYSQL_URL (mysql://root@127.0.0.1:3306) and CM_CONN_<NAME>_URL for named connections (worker side).');
+    .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), CM_TASK_QUEUE (cloud-migration),\nMYSQL_URL (mysql://root@127.0.0.1:3306) and CM_CONN_<NAME>_URL for named connections (worker side).\n\nExit codes: 0 done; 1 the operation failed or was refused, or what --wait followed did not succeed; 2 a usage error (unknown command or option, a missing argument or confirmation); 130 interrupted (Ctrl-C: work already started goes on).');
 
   const tenant = program.command('tenant').description('create and configure tenants');
   withCompanySettings(tenant
@@ -107,6 +135,7 @@ export function buildProgram(): Command {
     .option('--fence-exempt <account>', "an account the upgrade fence leaves alone, e.g. a DBA's: user or 'user'@'host' (repeatable)", collect)
     .option('--concurrency <n>', 'activities a run keeps in flight', positiveInt)
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--json', 'print the result as JSON')
     .action(async (name: string, opts) => {
       const copy: Partial<CopySettings> = opts.concurrency ? { concurrency: opts.concurrency } : {};
       await withClient(async (client) => {
@@ -122,9 +151,23 @@ export function buildProgram(): Command {
           requestedBy: operator(),
           reason: opts.reason,
         });
+        if (status.status === 'Setup Failed') process.exitCode = 1;
+        if (opts.json) return printJson({ created, status });
         process.stdout.write(created ? `Tenant ${name} created.\n` : `Tenant ${name} already exists.\n`);
         process.stdout.write(renderSetup(status));
-        if (status.status === 'Setup Failed') process.exitCode = 1;
+      });
+    });
+
+  tenant
+    .command('list')
+    .description('the tenants: each running tenant with its status and phase (from its search attributes; cm status <tenant> for the page)')
+    .option('--all', 'also the tenants whose cloud migration was disabled or whose workflow ended')
+    .option('--json', 'print the tenants as JSON')
+    .action(async (opts) => {
+      await withClient(async (client) => {
+        const tenants = await listTenants(client, !!opts.all);
+        if (opts.json) return printJson(tenants);
+        process.stdout.write(renderTenantList(tenants));
       });
     });
 
@@ -134,9 +177,11 @@ export function buildProgram(): Command {
     .argument('<tenant>')
     .requiredOption('-c, --company <src[=dst]>', 'a company (repeatable)', collect)
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--json', 'print the result as JSON')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
         const companies = await configureCompanies(client, name, { companies: companiesFrom(opts), requestedBy: operator(), reason: opts.reason });
+        if (opts.json) return printJson(companies);
         process.stdout.write(`Companies of ${name}:\n${renderCompanies(companies)}`);
       });
     });
@@ -147,11 +192,13 @@ export function buildProgram(): Command {
     .argument('<tenant>')
     .option('-w, --wait', 'show progress until the run ends; exit 0 when it completed (even with warnings), 1 when it failed')
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--json', 'print the started run as JSON (with --wait: and its log entry when it ended)')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
         const started = await runMigrationNow(client, name, { requestedBy: operator(), reason: opts.reason });
-        process.stdout.write(`Run #${started.run} started (${started.kind === 'full' ? 'full copy' : 'changes only'}): ${started.workflowId}\n`);
-        if (opts.wait) await followRun(client, name, started);
+        if (opts.json && !opts.wait) return printJson(started);
+        if (!opts.json) process.stdout.write(`Run #${started.run} started (${started.kind === 'full' ? 'full copy' : 'changes only'}): ${started.workflowId}\n`);
+        if (opts.wait) await followRun(client, name, started, !!opts.json);
       });
     });
 
@@ -161,11 +208,13 @@ export function buildProgram(): Command {
     .argument('<tenant>')
     .option('-w, --wait', 'show progress until the run ends; exit 1 when it failed')
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--json', 'print the started run as JSON (with --wait: and its log entry when it ended)')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
         const started = await rerunDetailSnapshot(client, name, { requestedBy: operator(), reason: opts.reason });
-        process.stdout.write(`Rerun Detail Snapshot: ${started.tables} historical tables emptied; run #${started.run} copies them again: ${started.workflowId}\n`);
-        if (opts.wait) await followRun(client, name, started);
+        if (opts.json && !opts.wait) return printJson(started);
+        if (!opts.json) process.stdout.write(`Rerun Detail Snapshot: ${started.tables} historical tables emptied; run #${started.run} copies them again: ${started.workflowId}\n`);
+        if (opts.wait) await followRun(client, name, started, !!opts.json);
       });
     });
 
@@ -180,9 +229,9 @@ export function buildProgram(): Command {
     .action(async (name: string, tables: string[], opts) => {
       await withClient(async (client) => {
         const started = await resyncTables(client, name, { tables, requestedBy: operator(), reason: opts.reason });
-        if (opts.json) process.stdout.write(`${JSON.stringify(started)}\n`);
-        else process.stdout.write(`Resync of ${tables.join(', ')}: run #${started.run} rebuilds them from the source: ${started.workflowId}\n`);
-        if (opts.wait) await followRun(client, name, started);
+        if (opts.json && !opts.wait) return printJson(started);
+        if (!opts.json) process.stdout.write(`Resync of ${tables.join(', ')}: run #${started.run} rebuilds them from the source: ${started.workflowId}\n`);
+        if (opts.wait) await followRun(client, name, started, !!opts.json);
       });
     });
 
@@ -201,9 +250,9 @@ export function buildProgram(): Command {
         const started = await verifyNow(client, name, { requestedBy: operator(), reason: opts.reason, company: opts.company, table: opts.table, repair: opts.repair === true });
         if (!opts.json) process.stdout.write(`Verification #${started.number} of ${started.tables} tables started${opts.repair ? ' (with repair)' : ''}: ${started.workflowId}\n`);
         let last = -1;
-        const result = await waitForVerification(client, name, started, opts.json ? undefined : (p) => {
+        const result = await following(`verification #${started.number}`, name, () => waitForVerification(client, name, started, opts.json ? undefined : (p) => {
           if (p.done !== last && process.stdout.isTTY) process.stdout.write(`\r  ${(last = p.done)}/${p.tables} tables compared`);
-        });
+        }));
         if (!opts.json && last >= 0 && process.stdout.isTTY) process.stdout.write('\n');
         const reasons = await rejectionReasons(client, name);
         process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerification(result, reasons));
@@ -221,6 +270,7 @@ export function buildProgram(): Command {
     .option('--cancel', 'cancel the running upgrade instead: it restores the restore point and releases the fence')
     .addOption(new Option('--resolve <action>', 'an upgrade whose restore could not be verified keeps the fence up until an operator decides: inspect (what differs), retry (verify and restore again, then release), release (after a manual check; needs --reason)').choices(['inspect', 'retry', 'release']))
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--json', 'print the result as JSON (with --wait: the upgrade\'s entry when it ended)')
     .action(async (name: string, opts, cmd: Command) => {
       // A usage error, before anything is sent: the worker reads steps only from its own upgrades root.
       if (opts.steps !== undefined) cmd.error(`error: --steps is refused: ${PATHS_REFUSED}`);
@@ -228,25 +278,30 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         if (opts.resolve) {
           const resolved = await resolveUpgrade(client, name, { action: opts.resolve, requestedBy: operator(), reason: opts.reason });
-          process.stdout.write(`${resolved.outcome}\n${resolved.fenceReleased ? 'The fence is down: status Upgrade Pending.' : 'The fence stays up.'}\n`);
           if (opts.resolve === 'retry' && !resolved.fenceReleased) process.exitCode = 1;
+          if (opts.json) return printJson(resolved);
+          process.stdout.write(`${resolved.outcome}\n${resolved.fenceReleased ? 'The fence is down: status Upgrade Pending.' : 'The fence stays up.'}\n`);
           return;
         }
         if (opts.cancel) {
           const running = (await getSummary(client, name)).upgrades.find((u) => u.status === 'In Progress');
           if (!running) throw new UserFacingError(`no data upgrade of ${name} is in progress`);
           await client.workflow.getHandle(running.workflowId).cancel();
+          if (opts.json) return printJson({ cancelRequested: running.workflowId });
           process.stdout.write(`Cancellation requested for ${running.workflowId}: it restores, then releases the fence.\n`);
           return;
         }
         const started = await runDataUpgradeNow(client, name, { requestedBy: operator(), reason: opts.reason, ...(opts.to ? { to: opts.to } : {}) });
-        process.stdout.write(`Data upgrade #${started.number} started: ${started.workflowId}\n`);
+        if (opts.json && !opts.wait) return printJson(started);
+        if (!opts.json) process.stdout.write(`Data upgrade #${started.number} started: ${started.workflowId}\n`);
         if (!opts.wait) return;
         let last = '';
-        const entry = await waitForUpgrade(client, name, started, (p) => {
+        const entry = await following(`data upgrade #${started.number}`, name, () => waitForUpgrade(client, name, started, opts.json ? undefined : (p) => {
           const line = `  ${p.phase}${p.currentStep ? `: ${p.currentStep}` : ''}${p.plan ? ` (${p.stepsDone.length}/${p.plan.steps.length} steps of ${p.plan.version})` : ''}`;
           if (line !== last) process.stdout.write(`${(last = line)}\n`);
-        });
+        }));
+        if (entry.status !== 'Complete') process.exitCode = 1;
+        if (opts.json) return printJson(entry);
         if (entry.status === 'Complete') {
           process.stdout.write(`Upgrade completed successfully: data version ${entry.from} → ${entry.to}\n`);
         } else {
@@ -270,6 +325,7 @@ export function buildProgram(): Command {
     .option('--schema <name>', 'only this target schema (repeatable; default: every company\'s target schema)', collect)
     .option('--name <name>', 'name in the hotfix log (default: the file name)')
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--json', 'print the result as JSON')
     .action(async (name: string, file: string, opts) => {
       let sql: string;
       try {
@@ -281,6 +337,7 @@ export function buildProgram(): Command {
         const out = await applyHotfix(client, name, {
           name: opts.name ?? basename(file).replace(/\.sql$/i, ''), sql, schemas: opts.schema, requestedBy: operator(), reason: opts.reason,
         });
+        if (opts.json) return printJson(out);
         process.stdout.write(`Hotfix ${out.name} applied to ${out.applied.join(', ') || 'no schema'}${out.skipped.length ? `; already on ${out.skipped.join(', ')}` : ''}\n`);
       });
     });
@@ -291,11 +348,13 @@ export function buildProgram(): Command {
     .argument('<tenant>')
     .option('--confirm', 'required: yes, empty the target')
     .option('--reason <text>', 'why, for the audit trail')
-    .action(async (name: string, opts) => {
-      // Said in the CLI's terms; the update's own refusal names the JSON field instead.
-      if (!opts.confirm) throw new UserFacingError('reset refused: Reset Cloud Data empties every migrated table of the target: add --confirm to go ahead');
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, opts, cmd: Command) => {
+      // A usage error, said in the CLI's terms; the update's own refusal names the JSON field instead.
+      if (!opts.confirm) cmd.error('error: reset refused: Reset Cloud Data empties every migrated table of the target: add --confirm to go ahead');
       await withClient(async (client) => {
         const out = await resetCloudData(client, name, { confirm: !!opts.confirm, requestedBy: operator(), reason: opts.reason });
+        if (opts.json) return printJson(out);
         process.stdout.write(`Target of ${name} emptied: ${out.tablesEmptied} tables, ${out.rowsDeleted.toLocaleString('en-US')} rows. The next run is a full copy.\n`);
       });
     });
@@ -308,6 +367,7 @@ export function buildProgram(): Command {
     .option('--weekly <day@HH:MM>', 'every week, e.g. sunday@03:30')
     .option('--off', 'remove the schedule')
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--json', 'print the result as JSON')
     .action(async (name: string, opts) => {
       const chosen = [opts.daily, opts.weekly, opts.off].filter((v) => v !== undefined).length;
       if (chosen !== 1) throw new UserFacingError('choose exactly one of --daily HH:MM, --weekly day@HH:MM, --off');
@@ -316,6 +376,7 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const described = await setReplicationSchedule(client, name, { schedule, requestedBy: operator(), reason: opts.reason });
         const next = (await getSummary(client, name)).tiles.nextScheduledRun;
+        if (opts.json) return printJson({ schedule: described, nextScheduledRun: next });
         process.stdout.write(`Replication schedule of ${name}: ${described}${next ? ` (next run ${next})` : ''}\n`);
       });
     });
@@ -326,12 +387,18 @@ export function buildProgram(): Command {
     .argument('<tenant>')
     .option('--skip-final-run', 'disable even though the latest run did not complete')
     .option('--skip-verification', 'disable without a verification after the final run (recorded)')
+    .option('--confirm', 'required: disabling cannot be undone')
     .option('--reason <text>', 'why, for the audit trail')
-    .action(async (name: string, opts) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, opts, cmd: Command) => {
+      if (!opts.confirm) {
+        cmd.error(`error: disabling ${name} cannot be undone: change capture is removed from the source and the tenant's workflow ends, so later changes are no longer migrated. Check \`cm status ${name}\` and \`cm checklist ${name}\` first, then run again with --confirm`);
+      }
       await withClient(async (client) => {
         const out = await disableCloudMigration(client, name, {
           skipFinalRun: !!opts.skipFinalRun, skipVerification: !!opts.skipVerification, requestedBy: operator(), reason: opts.reason,
         });
+        if (opts.json) return printJson(out);
         process.stdout.write(`Cloud migration of ${name} disabled at ${out.disabledAt}: change capture removed from ${out.captureRemoved} source tables; final run: ${out.finalRun}; verification: ${out.verification ?? 'not recorded'}.\n`);
       });
     });
@@ -342,12 +409,14 @@ export function buildProgram(): Command {
     .description('Get Runtime Service Key: print the tenant\'s key from this runtime host\'s key file, checked against the key id the tenant expects')
     .argument('<tenant>')
     .option('--id-only', 'print only the key id, issue time and holder (works from any machine)')
+    .option('--json', 'print the key id, issue time and holder as JSON (never the key itself)')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
         await getSummary(client, name);
         const info = await runtimeKeyInfo(client, name);
         if (!info) throw new UserFacingError(`tenant ${name} has no runtime service key yet: it is issued when setup completes`);
         const held = new RuntimeKeyFiles().read(name);
+        if (opts.json) return printJson(info);
         const about = `key ${info.keyId}, issued ${info.issuedAt}${info.issuedBy ? ` by ${info.issuedBy}` : ''}, held by runtime ${info.deliveredTo}`;
         if (opts.idOnly) {
           process.stdout.write(`Runtime service key of ${name}: ${about}\n`);
@@ -437,10 +506,12 @@ export function buildProgram(): Command {
     .command('version')
     .description('Check for Update: the workflow code version this tenant runs, next to the deployed one')
     .argument('<tenant>')
-    .action(async (name: string) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, opts) => {
       await withClient(async (client) => {
         await getSummary(client, name);
         const v = await checkForUpdate(client, name);
+        if (opts.json) return printJson(v);
         process.stdout.write(`Running ${v.running}, deployed ${v.deployed}${v.updateAvailable ? ': an update is available (cm update <tenant>)' : ': up to date'}\n`);
       });
     });
@@ -450,9 +521,11 @@ export function buildProgram(): Command {
     .description('Update: continue the tenant\'s workflow as new on the deployed code, carrying its whole page')
     .argument('<tenant>')
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--json', 'print the result as JSON')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
         const v = await updateService(client, name, { requestedBy: operator(), reason: opts.reason });
+        if (opts.json) return printJson(v);
         process.stdout.write(`Updating ${name} from ${v.running} to ${v.deployed}: it continues as new on the deployed code.\n`);
       });
     });
@@ -564,10 +637,29 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** package.json's version, found from here in the sources and in dist/ alike. */
+function packageVersion(): string {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return String((JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown');
+  }
+  return 'unknown';
+}
+
 export async function main(argv: string[]): Promise<void> {
+  // `cm audit --json | head`: the reader went away, which is not an error of cm's.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed the message (or the help, or the version) already.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (err instanceof UserFacingError) {
       process.stderr.write(`cm: ${err.message}\n`);
       process.exitCode = 1;

@@ -2,7 +2,7 @@
 // The CLI, the demo and the tests all go through these, so scripts can copy them one to one.
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, defaultPayloadConverter } from '@temporalio/common';
-import { managementWorkflowId, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
+import { managementWorkflowId, MigrationPhaseKey, MigrationStatusKey, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
 import { rootMessage, UserFacingError } from '../lib/errors';
 import { describeIssues, tablePageRequestSchema, tenantInputSchema, type TenantInput } from '../lib/schemas';
 import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, TableFilter, TablePage, TableState, UpgradeLogEntry, UpgradeProgress, VerificationResult, VerifyRequest } from '../lib/types';
@@ -23,6 +23,38 @@ export function tenantHandle(client: Client, tenant: string): WorkflowHandle<typ
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A tenant as the list of tenants shows it: from its workflow's search attributes. */
+export interface TenantListing {
+  tenant: string;
+  /** MigrationStatus; 'Cloud Migration Disabled' once its workflow ended after a disable. */
+  status: string;
+  phase?: string;
+  /** Running, or how its workflow ended (Completed after a disable, Terminated, Failed…). */
+  workflow: string;
+  startedAt: string;
+}
+
+/** The tenants, by name: every running tenant workflow (`all`: also the ended ones, newest execution each). */
+export async function listTenants(client: Client, all = false): Promise<TenantListing[]> {
+  // Each continue-as-new closes an execution: those are the same tenant, not tenants of their own.
+  const query = `WorkflowType = 'cloudMigration' AND ${all ? "ExecutionStatus != 'ContinuedAsNew'" : "ExecutionStatus = 'Running'"}`;
+  const tenants = new Map<string, TenantListing>();
+  for await (const wf of client.workflow.list({ query })) {
+    const tenant = wf.typedSearchAttributes.get(TenantIdKey) ?? wf.workflowId.replace(/^cloud-migration\//, '');
+    const seen = tenants.get(tenant);
+    // A tenant re-created under the same name: its running (or newest) execution speaks for it.
+    if (seen && (seen.workflow === 'Running' || seen.startedAt >= wf.startTime.toISOString())) continue;
+    tenants.set(tenant, {
+      tenant,
+      status: wf.typedSearchAttributes.get(MigrationStatusKey) ?? 'unknown',
+      ...(wf.typedSearchAttributes.get(MigrationPhaseKey) ? { phase: wf.typedSearchAttributes.get(MigrationPhaseKey) } : {}),
+      workflow: wf.status.name === 'RUNNING' ? 'Running' : wf.status.name.charAt(0) + wf.status.name.slice(1).toLowerCase().replace(/_/g, ' '),
+      startedAt: wf.startTime.toISOString(),
+    });
+  }
+  return [...tenants.values()].sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0));
+}
 
 /** The status query (a bounded summary), with a clear message when no worker answers or the tenant does not exist. */
 export async function getSummary(client: Client, tenant: string): Promise<StatusPage> {

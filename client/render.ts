@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import { DEFAULT_HISTORY_TABLES } from '../lib/company-tables';
 import type { CompanyMapping, FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry, VerificationResult } from '../lib/types';
 import type { ChecklistItem } from '../lib/table-pages';
+import type { TenantListing } from './operations';
 
 const n = (v: number): string => v.toLocaleString('en-US');
 const plain = { head: [] as string[], border: [] as string[] };
@@ -23,6 +24,11 @@ function table(head: string[], rows: (string | number)[][]): string {
   const t = new Table({ head, style: plain, chars: compact });
   t.push(...rows.map((r) => r.map((c) => (typeof c === 'number' ? n(c) : c))));
   return `${t.toString()}\n`;
+}
+
+export function renderTenantList(tenants: TenantListing[]): string {
+  if (tenants.length === 0) return 'No tenants (create one with `cm tenant create <tenant> --company <schema>`; `--all` lists ended ones too).\n';
+  return table(['Tenant', 'Status', 'Phase', 'Workflow', 'Started'], tenants.map((t) => [t.tenant, t.status, t.phase ?? '', t.workflow, time(t.startedAt)]));
 }
 
 export function renderTiles(s: StatusPage): string {

@@ -322,15 +322,15 @@ describe.each(['binlog', 'triggers'] as const)('bad input in %s mode', (mode: Ca
     for (const [what, promise] of cases) seen[what] = await refusal(promise);
     expect(seen).toEqual(Object.fromEntries(cases.map(([what, , message]) => [what, message])));
 
-    // The CLI says the same, in one line.
+    // The CLI says the same, as a usage error (exit 2): nothing is sent.
     const reset = await cm(['reset', tenant]);
     expect({ code: reset.code, stdout: reset.stdout, stderr: reset.stderr }).toEqual({
-      code: 1, stdout: '', stderr: 'cm: reset refused: Reset Cloud Data empties every migrated table of the target: add --confirm to go ahead\n',
+      code: 2, stdout: '', stderr: 'error: reset refused: Reset Cloud Data empties every migrated table of the target: add --confirm to go ahead\n(add --help for usage)\n',
     });
     // --steps is a usage error: nothing is sent.
     const steps = await cm(['upgrade', tenant, '--steps', '/tmp/steps']);
     expect({ code: steps.code, stdout: steps.stdout, stderr: steps.stderr }).toEqual({
-      code: 1, stdout: '', stderr: `error: --steps is refused: ${PATHS_REFUSED}\n(add --help for usage)\n`,
+      code: 2, stdout: '', stderr: `error: --steps is refused: ${PATHS_REFUSED}\n(add --help for usage)\n`,
     });
 
     // No trace: not one event more in the history, no update of these ids; the target untouched.

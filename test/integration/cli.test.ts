@@ -51,14 +51,48 @@ afterAll(async () => {
 
 it('has --help on every command', async () => {
   const commands = [
-    [], ['tenant', 'create'], ['tenant', 'companies'], ['run'], ['status'], ['upgrade'], ['hotfix', 'apply'], ['reset'], ['checklist'],
+    [], ['tenant', 'create'], ['tenant', 'list'], ['tenant', 'companies'], ['run'], ['status'], ['upgrade'], ['hotfix', 'apply'], ['reset'], ['checklist'],
     ['schedule'], ['disable'], ['version'], ['update'], ['audit'], ['worker'], ['server'], ['seed'], ['demo'], ['snapshot'], ['key', 'get'], ['key', 'reset'],
+    ['key', 'rollout'], ['resync'], ['verify'],
   ];
+  // Long-running processes (worker, server, demo) and the data generator aside, every command prints JSON on request.
+  const noJson = ['', 'worker', 'server', 'seed', 'demo'];
   for (const args of commands) {
     const out = await cm([...args, '--help']);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/Usage: cm/);
+    if (!noJson.includes(args[0] ?? '')) expect({ args, json: out.stdout.includes('--json') }).toEqual({ args, json: true });
   }
+});
+
+it('says its version, tells usage errors (exit 2) from failures (exit 1), and a reader that went away is no crash', async () => {
+  const version = await cm(['--version']);
+  expect(version).toMatchObject({ code: 0, stderr: '' });
+  expect(version.stdout).toMatch(/^cm \d+\.\d+\.\d+ \(workflow code \d+\.\d+\.\d+\)\n$/);
+  const unknownOption = await cm(['status', 'x', '--colour']);
+  expect(unknownOption.code).toBe(2);
+  expect(unknownOption.stderr).toMatch(/unknown option '--colour'/);
+  expect((await cm(['no-such-command'])).code).toBe(2);
+  expect((await cm(['run'])).code).toBe(2); // missing argument
+  const help = await cm(['--help']);
+  expect(help.stdout).toMatch(/Exit codes: 0 done; 1 the operation failed .* 2 a usage error/s);
+
+  // `cm … | head`: the reader closes its end first; cm ends quietly instead of crashing on EPIPE.
+  const gone = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CM, '--help']);
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
+  });
+  expect(gone).toEqual({ code: 0, stderr: '' });
+});
+
+it('Disable asks for --confirm: it cannot be undone', async () => {
+  const refused = await cm(['disable', 'some-tenant', '--reason', 'done']);
+  expect(refused.code).toBe(2);
+  expect(refused.stdout).toBe('');
+  expect(refused.stderr).toMatch(/disabling some-tenant cannot be undone: change capture is removed from the source .* run again with --confirm/);
 });
 
 it('says in one line what is unreachable', async () => {
@@ -118,8 +152,15 @@ it('creates a tenant, runs with --wait, and shows the status', async () => {
   expect(none.stdout).not.toMatch(/\.customer /);
   expect(none.stdout).toMatch(/0 tables that match/);
   const badStatus = await cm(['status', tenant, '--status', 'Broken']);
-  expect(badStatus.code).not.toBe(0);
+  expect(badStatus.code).toBe(2);
   expect(badStatus.stderr).toMatch(/Allowed choices are Failed, Warning/);
+
+  // The list of tenants, from the search attributes.
+  const list = await cm(['tenant', 'list', '--json']);
+  expect(list.code).toBe(0);
+  expect((JSON.parse(list.stdout) as { tenant: string }[]).find((t) => t.tenant === tenant)).toMatchObject({ status: 'Upgrade Pending', workflow: 'Running' });
+  const listed = await cm(['tenant', 'list']);
+  expect(listed.stdout).toMatch(new RegExp(`${tenant} +│ Upgrade Pending +│`));
 
   const unknown = await cm(['status', 'nobody-here']);
   expect(unknown.code).toBe(1);
@@ -160,11 +201,11 @@ it('company settings, Rerun Detail Snapshot and the runtime service key from the
 
 it('cm upgrade names a version: --steps is a usage error, and steps that cannot be read change nothing', async () => {
   const steps = await cm(['upgrade', tenant, '--steps', '../../tmp/planted']);
-  expect(steps.code).toBe(1);
+  expect(steps.code).toBe(2); // a usage error
   expect(steps.stdout).toBe('');
   expect(steps.stderr).toMatch(/^error: --steps is refused: paths are not accepted: name a version .*`cm upgrade <tenant> --to 2\.0`.*CM_UPGRADES_DIR/);
   const badTo = await cm(['upgrade', tenant, '--to', '/tmp/2.0']);
-  expect(badTo.code).toBe(1);
+  expect(badTo.code).toBe(2);
   expect(badTo.stderr).toMatch(/^error: --to takes a version such as 2\.0 \(digits and dots\), got '\/tmp\/2\.0'; paths are not accepted/);
   expect((await getStatusJson()).upgrades).toHaveLength(0); // nothing was sent
 
