@@ -194,7 +194,7 @@ export function fullCopySection(f: FullCopyFigures): Section {
       ...(f.copySpanMs / f.insertSelectMs <= 1.2 && f.dumpMs / f.copySpanMs >= 1.8
         ? []
         : [
-            `Why the targets were missed here: a LOAD-based copy spends CPU on both sides (mysql2 parses every value on the worker, the server parses the text again and converts it), while INSERT … SELECT moves rows inside one server thread without parsing anything. ` +
+            `Why the targets were missed here: a LOAD-based copy spends CPU on both sides (the server prints every value for the SELECT and parses it again for the LOAD; the worker passes the rows' bytes through into the file, escaped, without parsing them: raw-rows.ts), while INSERT … SELECT moves rows inside one server thread without printing or parsing anything. ` +
               (f.loadFloorMs !== undefined
                 ? `The floor row above measures the server's own part alone: loading the same rows from a local file, with no client and no network, took ${times(f.loadFloorMs / f.insertSelectMs)} INSERT … SELECT, so the 1.2× target is below what LOAD DATA itself costs on this server. `
                 : '') +

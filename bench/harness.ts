@@ -215,11 +215,11 @@ export async function dumpAndLoad(mysqlUrl: string, schema: string, target: stri
 }
 
 /** mysqldump | mysql of each schema in turn into `anchor` (made and dropped for each): the total time. */
-export async function dumpAndLoadEach(pool: Pool, mysqlUrl: string, schemas: string[], anchor: string): Promise<number> {
+export async function dumpAndLoadEach(pool: Pool, mysqlUrl: string, schemas: string[], anchor: string, sourceUrl = mysqlUrl): Promise<number> {
   let total = 0;
   for (const schema of schemas) {
     await pool.query(`CREATE SCHEMA ${id(anchor)}`);
-    total += await dumpAndLoad(mysqlUrl, schema, anchor);
+    total += await dumpAndLoad(sourceUrl, schema, anchor, undefined, mysqlUrl);
     await pool.query(`DROP SCHEMA ${id(anchor)}`);
   }
   return total;

@@ -20,3 +20,21 @@ export const TABLE_HEAD = ['| scenario | figure | anchor / detail | target | |',
 export function renderSection(s: Section): string[] {
   return [`## ${s.heading}`, '', ...TABLE_HEAD, ...s.rows, '', ...s.notes.flatMap((p) => [p, ''])];
 }
+
+/** A heading's name: what comes before its first colon (the rest carries figures that change). */
+const headingName = (heading: string): string => heading.split(':')[0].trim();
+
+/**
+ * The document with `sections` in place of its sections of the same name, each saying when it ran;
+ * sections it does not have yet are added at the end. What a partial run (`--only`) writes.
+ */
+export function mergeSections(doc: string, sections: Section[], ranAt: string): string {
+  const parts = doc.split(/\n(?=## )/);
+  for (const s of sections) {
+    const text = [...renderSection(s), `(This section from a run of \`npm run bench -- --only\` on ${ranAt}; the others from the run in the header.)`, ''].join('\n');
+    const i = parts.findIndex((p) => p.startsWith('## ') && headingName(p.slice(3).split('\n')[0]) === headingName(s.heading));
+    if (i >= 0) parts[i] = text;
+    else parts.push(text);
+  }
+  return parts.join('\n');
+}

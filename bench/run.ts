@@ -1,7 +1,8 @@
 // `npm run bench`: runs each scenario beside its anchors in one run and writes docs/BENCHMARKS.md.
 // Figures move from run to run and machine to machine: only ratios within one run are compared.
-// `npm run bench -- --only copy,delta` runs some scenarios and prints them without writing the file.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// `npm run bench -- --only copy,delta` runs some scenarios, prints them, and puts their sections in
+// place of the same sections of docs/BENCHMARKS.md (each saying when it ran).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -15,8 +16,8 @@ import { benchFullCopy, fullCopySection, type CopiedLedger } from './full-copy';
 import { benchManyBinlog, manyBinlogSection } from './many-binlog';
 import { benchManyTables, manyTablesSection, type ManyTablesFigures } from './many-tables';
 import { benchMemory, memorySection } from './memory';
-import { renderSection, type Section } from './report';
-import { benchScale, scaleSection } from './scale';
+import { mergeSections, renderSection, type Section } from './report';
+import { benchScale, SCALE_HEADING, scaleSection } from './scale';
 import { benchVerify, verifySection } from './verify';
 import { benchWriteLoad, writeLoadSection } from './write-load';
 
@@ -74,7 +75,7 @@ async function runScenarios(ctx: BenchContext, which: Scenario[]): Promise<Secti
   if (which.includes('many')) sections.push(await attempt(ctx, 'Many small tables', async () => manyTablesSection((many = await benchManyTables(ctx, size('BENCH_MANY_TABLES', 1000))))));
   // A Business Central tenant: 20 companies of 2,000 small tables, every phase (issue 12).
   if (which.includes('scale')) {
-    sections.push(await attempt(ctx, 'A tenant of 40,000 tables', async () => scaleSection(await benchScale(ctx, size('BENCH_SCALE_TABLES', 2000), size('BENCH_SCALE_COMPANIES', 20)))));
+    sections.push(await attempt(ctx, SCALE_HEADING, async () => scaleSection(await benchScale(ctx, size('BENCH_SCALE_TABLES', 2000), size('BENCH_SCALE_COMPANIES', 20)))));
   }
   if (which.includes('many-binlog')) sections.push(await attempt(ctx, 'Many small tables in binlog mode', async () => manyBinlogSection(await benchManyBinlog(ctx, size('BENCH_MANY_TABLES', 1000)), many)));
   if (which.includes('write-load')) {
@@ -116,14 +117,18 @@ async function main(): Promise<void> {
     '',
     ...sections.flatMap(renderSection),
   ].join('\n');
+  const dir = join(__dirname, '..', '..', 'docs');
+  const file = join(dir, 'BENCHMARKS.md');
   if (which.length === SCENARIOS.length) {
-    const dir = join(__dirname, '..', '..', 'docs');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, 'BENCHMARKS.md');
     writeFileSync(file, doc);
     log(`wrote ${file}`);
+  } else if (existsSync(file)) {
+    log(`\n${doc}`);
+    writeFileSync(file, mergeSections(readFileSync(file, 'utf8'), sections, `${new Date().toISOString()} (${cpus().length} cores, ${version})`));
+    log(`(partial run: its sections replaced in ${file}, the others kept)`);
   } else {
-    log(`\n${doc}\n(partial run: docs/BENCHMARKS.md left as it was)`);
+    log(`\n${doc}\n(partial run: no ${file} to put its sections in)`);
   }
 }
 

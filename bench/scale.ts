@@ -2,7 +2,9 @@
 // setup, the first run, a delta run, a verification, the status page and a page of its tables, a data
 // upgrade whose step fails (its restore point taken and restored over every schema), and a
 // continue-as-new, each phase timed, beside mysqldump | mysql of the same schemas. Also the largest
-// payload and the history events of every workflow of the tenant.
+// payload and the history events of every workflow of the tenant. The source is a server of its own
+// with the binary log on, and the tenant in binlog mode (what `auto` chooses there): nothing is
+// installed on the source, as for test:scale's 12,000 tables.
 import type { Client } from '@temporalio/client';
 import { createMysqlPool } from '../activities/connections';
 import { id } from '../activities/sql';
@@ -13,8 +15,9 @@ import { TenantIdKey } from '../lib/constants';
 import { type BenchContext } from './context';
 import { dropTenant, dumpAndLoadEach, largestPayload, settle, timed } from './harness';
 import { ms, n, times, verdict, type Section } from './report';
+import { settleSource, withSourceServer } from './source';
 
-const SCALE = { source: 'bench_src_scale', target: 'bench_dst_scale', anchor: 'bench_anchor_scale', tenant: 'bench_scale', taskQueue: 'bench-scale' };
+const SCALE = { source: 'bench_src_scale', target: 'bench_dst_scale', anchor: 'bench_anchor_scale', tenant: 'bench_scale', taskQueue: 'bench-scale', connection: 'bench_scale_src' };
 /** Business Central-like names: long, with spaces and dollar signs. */
 const scaleTable = (i: number): string => `CRONUS Ltd_$Table ${String(i).padStart(4, '0')}$437dbf0e-84ff-417a`;
 
@@ -43,16 +46,22 @@ async function tenantWorkflows(client: Client, tenant: string): Promise<{ workfl
 
 export async function benchScale(ctx: BenchContext, perCompany = 2000, companies = 20): Promise<ScaleFigures> {
   const h = await ctx.harness();
+  ctx.log(`scale: a source server of its own, ${companies} × ${n(perCompany)} tables of 2 rows…`);
+  return withSourceServer(SCALE.connection, ctx.log, async (src) => scaleOn(ctx, h, src, perCompany, companies));
+}
+
+async function scaleOn(
+  ctx: BenchContext, h: Awaited<ReturnType<BenchContext['harness']>>, src: Parameters<Parameters<typeof withSourceServer>[2]>[0], perCompany: number, companies: number,
+): Promise<ScaleFigures> {
   const names = Array.from({ length: companies }, (_, i) => ({ source: `${SCALE.source}_${i}`, target: `${SCALE.target}_${i}` }));
   const tables = perCompany * companies;
   const drop = async () => {
-    for (const c of names) await dropTenant(h.client, ctx.pool, SCALE.tenant, c.source, [c.source, c.target, `${c.target}__cm_rp`, SCALE.anchor]);
+    for (const c of names) await dropTenant(h.client, ctx.pool, SCALE.tenant, c.source, [c.target, `${c.target}__cm_rp`, SCALE.anchor]);
   };
   await drop();
   try {
-    ctx.log(`scale: generating ${companies} × ${n(perCompany)} tables of 2 rows…`);
     // Many statements a round trip: 40,000 tables take a minute or two, not ten.
-    const ddl = createMysqlPool(ctx.url, { connectionLimit: 1, multipleStatements: true });
+    const ddl = createMysqlPool(src.server.url, { connectionLimit: 1, multipleStatements: true });
     try {
       for (const c of names) {
         await ddl.query(`CREATE SCHEMA ${id(c.source)}`);
@@ -68,12 +77,14 @@ export async function benchScale(ctx: BenchContext, perCompany = 2000, companies
     } finally {
       await ddl.end();
     }
-    ctx.log('  anchor: mysqldump | mysql of the schemas…');
+    ctx.log('  anchor: mysqldump (source server) | mysql (target server) of the schemas…');
+    await settleSource(src, ctx.log);
     await settle(ctx.pool, ctx.log);
-    const dumpMs = await dumpAndLoadEach(ctx.pool, ctx.url, names.map((c) => c.source), SCALE.anchor);
+    const dumpMs = await dumpAndLoadEach(ctx.pool, ctx.url, names.map((c) => c.source), SCALE.anchor, src.server.url);
     ctx.log(`    ${ms(dumpMs)}; the tenant, phase by phase…`);
 
-    await h.worker(SCALE.taskQueue);
+    await h.worker(SCALE.taskQueue); // after withSourceServer set the connection's variable: the worker inherits it
+    await settleSource(src, ctx.log);
     await settle(ctx.pool, ctx.log);
     const phases: ScaleFigures['phases'] = [];
     const phase = async <T>(name: string, fn: () => Promise<T>, detail: (v: T) => string): Promise<T> => {
@@ -82,8 +93,8 @@ export async function benchScale(ctx: BenchContext, perCompany = 2000, companies
       ctx.log(`    ${name}: ${ms(took)} (${detail(value)})`);
       return value;
     };
-    const created = await phase('setup (assessment, target tables, change capture)', () => createTenant(h.client, SCALE.taskQueue, {
-      tenant: SCALE.tenant, companies: names, requestedBy: 'bench', continueAsNewAfterEvents: 200,
+    const created = await phase('setup (assessment, target tables, change capture: binlog position, a change log per table on the target)', () => createTenant(h.client, SCALE.taskQueue, {
+      tenant: SCALE.tenant, companies: names, sourceConnection: SCALE.connection, captureMode: 'binlog', requestedBy: 'bench', continueAsNewAfterEvents: 200,
     }), (c) => `${c.status.status}, ${n(c.status.tableCounts.total)} tables`);
     if (created.status.status !== 'Ready') throw new Error(`bench tenant setup ended ${created.status.status}: ${created.status.setupError ?? ''}`);
     const run = async (reason: string) => {
@@ -93,7 +104,7 @@ export async function benchScale(ctx: BenchContext, perCompany = 2000, companies
     };
     await phase('first run (full copy)', () => run('scale: full copy'), (e) => `${n(e.tablesDone)} tables, ${n(e.rows)} rows`);
     const changed = names.slice(0, 10);
-    for (const c of changed) await ctx.pool.query(`UPDATE ${id(c.source)}.${id(scaleTable(7))} SET v = 'changed' WHERE id = 2`);
+    for (const c of changed) await src.pool.query(`UPDATE ${id(c.source)}.${id(scaleTable(7))} SET v = 'changed' WHERE id = 2`);
     await phase(`delta run (${changed.length} rows changed)`, () => run('scale: delta'), (e) => `${e.kind}, ${n(e.tablesDone)} tables, ${n(e.rows)} rows`);
     await phase('verification of every table', async () => waitForVerification(h.client, SCALE.tenant, await verifyNow(h.client, SCALE.tenant, { requestedBy: 'bench' })),
       (v) => `${v.status}, ${n(v.counts?.verified ?? 0)} of ${n(v.counts?.tables ?? 0)} verified`);
@@ -132,6 +143,8 @@ export async function benchScale(ctx: BenchContext, perCompany = 2000, companies
   }
 }
 
+export const SCALE_HEADING = 'A Business Central tenant';
+
 export function scaleSection(f: ScaleFigures): Section {
   const endToEnd = f.phases.slice(0, 2).reduce((s, p) => s + p.ms, 0);
   const ratio = endToEnd / f.dumpMs;
@@ -140,7 +153,7 @@ export function scaleSection(f: ScaleFigures): Section {
   const shown = f.events.filter((e) => !e.workflow.includes('/read/')).sort((a, b) => b.bytes - a.bytes);
   const biggest = shown[0] ?? f.events[0];
   return {
-    heading: `A Business Central tenant: ${f.companies} companies × ${n(f.perCompany)} tables (${n(f.tables)})`,
+    heading: `${SCALE_HEADING}: ${f.companies} companies × ${n(f.perCompany)} tables (${n(f.tables)}), binlog mode`,
     rows: [
       `| setup and the first run (client-side times) | ${ms(endToEnd)} | mysqldump \\| mysql of the schemas ${ms(f.dumpMs)}: ${times(ratio)} | | |`,
       ...f.phases.map((p) => `| ${p.phase} | ${ms(p.ms)} | ${p.detail.replace(/\|/g, '\\|')} | | |`),
