@@ -255,7 +255,8 @@ export function buildProgram(): Command {
         }));
         if (!opts.json && last >= 0 && process.stdout.isTTY) process.stdout.write('\n');
         const reasons = await rejectionReasons(client, name);
-        process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderVerification(result, reasons));
+        if (opts.json) printJson(result);
+        else process.stdout.write(renderVerification(result, reasons));
         if (result.status !== 'Equal') process.exitCode = 1;
       });
     });
@@ -467,8 +468,7 @@ export function buildProgram(): Command {
         const graceHours = opts.revokeOld ? 0 : opts.grace;
         const info = await resetRuntimeServiceKey(client, name, { requestedBy: operator(), reason: opts.reason, ...(graceHours !== undefined ? { graceHours } : {}) });
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
-          return;
+          return printJson(info);
         }
         process.stdout.write(
           `New runtime service key ${info.keyId} for ${name}, written on the runtime host ${info.deliveredTo}.\n` +
@@ -490,8 +490,7 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const rollout = await runtimeKeyRollout(client, name, { requestedBy: operator(), finish: !!opts.finish, force: !!opts.force });
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(rollout, null, 2)}\n`);
-          return;
+          return printJson(rollout);
         }
         const { key: k, hosts } = rollout;
         process.stdout.write(
@@ -539,7 +538,7 @@ export function buildProgram(): Command {
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
         const events = await buildAudit(client, name);
-        if (opts.json) process.stdout.write(`${JSON.stringify(events, null, 2)}\n`);
+        if (opts.json) printJson(events);
         else process.stdout.write(opts.md ? renderAuditMarkdown(name, events) : renderAuditText(name, events));
       });
     });
@@ -553,7 +552,8 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         await getSummary(client, name); // a clear message for an unknown tenant or a missing worker
         const items = await setupChecklist(client, name);
-        process.stdout.write(opts.json ? `${JSON.stringify(items, null, 2)}\n` : renderChecklist(items));
+        if (opts.json) printJson(items);
+        else process.stdout.write(renderChecklist(items));
       });
     });
 
@@ -590,7 +590,7 @@ export function buildProgram(): Command {
           const rows = await getAllTables(client, name, filter, summary);
           listed = { rows, note: `${rows.length} tables${filtered ? ' that match' : ''}.` };
         }
-        if (opts.json) process.stdout.write(`${JSON.stringify(which === 'all' ? { ...summary, tables: listed.rows } : summary, null, 2)}\n`);
+        if (opts.json) printJson(which === 'all' ? { ...summary, tables: listed.rows } : summary);
         else process.stdout.write(opts.upgrades ? renderUpgrades(summary.upgrades, true) : renderStatus(summary, listed));
       });
     });
