@@ -14,9 +14,9 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
 import { fenceHolder } from './fence';
-import { columnList, id, inTransaction, qualified } from './sql';
+import { columnList, forEachLimited, id, inTransaction, qualified } from './sql';
 import { RESTORED_CONTROL_TABLES, targetDdl } from './target-schema';
-import { copyColumns, readTable } from './introspect';
+import { copyColumns, readTables } from './introspect';
 import { fingerprint, type Fingerprint } from './verify';
 
 export interface RestorePointTable extends Fingerprint {
@@ -37,6 +37,10 @@ export const parkingSchema = (tenant: string, schema: string): string => `cm_rp_
 const trashSchema = (tenant: string, schema: string): string => `cm_trash_${hash(`${tenant}/${schema}`)}`;
 export const controlParkingSchema = (tenant: string): string => `cm_rpc_${hash(tenant)}`;
 const triggerRecords = qualified(CONTROL_SCHEMA, 'restore_point_trigger');
+/** Tables in flight at once while a point is taken, verified or restored; see inSessions. */
+const RESTORE_SESSIONS = 4;
+/** Tables parked by one RENAME TABLE statement; see parkTables. */
+const PARK_BATCH = 500;
 const pointRecords = qualified(CONTROL_SCHEMA, 'restore_point_table');
 
 // Copies are exact: zero dates that exist stay, and an AUTO_INCREMENT value of 0 stays 0.
@@ -50,18 +54,24 @@ async function baseTables(pool: Pool | PoolConnection, schema: string): Promise<
   return rows.map((r) => String(r.t));
 }
 
-/** Triggers cannot move between schemas with their table: remember them, drop them, recreate them. */
-async function parkTriggers(conn: PoolConnection, tenant: string, schema: string, table: string): Promise<void> {
-  const [triggers] = await conn.query<RowDataPacket[]>(
-    'SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_ORDER',
-    [schema, table],
-  );
-  for (const t of triggers) {
-    const [def] = await conn.query<RowDataPacket[]>(`SHOW CREATE TRIGGER ${qualified(schema, String(t.n))}`);
-    await conn.query(`INSERT IGNORE INTO ${triggerRecords} (tenant, schema_name, trigger_name, table_name, create_sql) VALUES (?, ?, ?, ?, ?)`, [
-      tenant, schema, t.n, table, def[0]['SQL Original Statement'],
-    ]);
-    await conn.query(`DROP TRIGGER IF EXISTS ${qualified(schema, String(t.n))}`);
+/**
+ * Triggers cannot move between schemas with their table: remember them, drop them, recreate them.
+ * One read of the triggers per schema, whatever the number of tables (most have none).
+ */
+async function parkTriggers(conn: PoolConnection, tenant: string, tables: { schema: string; table: string }[]): Promise<void> {
+  for (const schema of new Set(tables.map((t) => t.schema))) {
+    const names = tables.filter((t) => t.schema === schema).map((t) => t.table);
+    const [triggers] = await conn.query<RowDataPacket[]>(
+      'SELECT TRIGGER_NAME AS n, EVENT_OBJECT_TABLE AS t FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE IN (?) ORDER BY EVENT_OBJECT_TABLE, ACTION_ORDER',
+      [schema, names],
+    );
+    for (const t of triggers) {
+      const [def] = await conn.query<RowDataPacket[]>(`SHOW CREATE TRIGGER ${qualified(schema, String(t.n))}`);
+      await conn.query(`INSERT IGNORE INTO ${triggerRecords} (tenant, schema_name, trigger_name, table_name, create_sql) VALUES (?, ?, ?, ?, ?)`, [
+        tenant, schema, t.n, t.t, def[0]['SQL Original Statement'],
+      ]);
+      await conn.query(`DROP TRIGGER IF EXISTS ${qualified(schema, String(t.n))}`);
+    }
   }
 }
 
@@ -74,24 +84,69 @@ async function dropTriggersOf(conn: PoolConnection, schema: string, tables: stri
   for (const t of triggers) await conn.query(`DROP TRIGGER IF EXISTS ${qualified(schema, String(t.n))}`);
 }
 
-async function recreateTriggers(conn: PoolConnection, tenant: string, schema: string, table?: string): Promise<void> {
-  const [defs] = await conn.query<RowDataPacket[]>(
-    `SELECT trigger_name AS n, create_sql AS s FROM ${triggerRecords} WHERE tenant = ? AND schema_name = ?${table ? ' AND table_name = ?' : ''}`,
-    table ? [tenant, schema, table] : [tenant, schema],
+type TriggerRecord = { name: string; sql: string };
+
+/** The recorded triggers of a schema's tables, by table. */
+async function recordedTriggers(pool: Pool | PoolConnection, tenant: string, schema: string): Promise<Map<string, TriggerRecord[]>> {
+  const [defs] = await pool.query<RowDataPacket[]>(
+    `SELECT table_name AS t, trigger_name AS n, create_sql AS s FROM ${triggerRecords} WHERE tenant = ? AND schema_name = ?`,
+    [tenant, schema],
   );
+  const byTable = new Map<string, TriggerRecord[]>();
+  for (const d of defs) byTable.set(String(d.t), [...(byTable.get(String(d.t)) ?? []), { name: String(d.n), sql: String(d.s) }]);
+  return byTable;
+}
+
+async function recreateTriggers(conn: PoolConnection, schema: string, defs: TriggerRecord[]): Promise<void> {
   if (defs.length === 0) return;
   await conn.query(`USE ${id(schema)}`); // the recorded statements name their table unqualified
   for (const d of defs) {
-    await conn.query(`DROP TRIGGER IF EXISTS ${qualified(schema, String(d.n))}`);
-    await conn.query(String(d.s));
+    await conn.query(`DROP TRIGGER IF EXISTS ${qualified(schema, d.name)}`);
+    await conn.query(d.sql);
   }
 }
 
-/** What the restore is verified against, per table. */
-async function fingerprints(pool: Pool, schema: string, tables: string[]): Promise<RestorePointTable[]> {
-  const out: RestorePointTable[] = [];
-  for (const name of tables) out.push({ name, ...(await fingerprint(pool, schema, name)) });
-  return out;
+/**
+ * Several sessions, each with `settings` (see withSession), working through `items` side by side.
+ * The restore point's work is one table at a time (a copy, a checksum, metadata changes the server
+ * makes one by one), so a 40,000-table tenant is only fast with several tables in flight. Tables
+ * joined by a foreign key or a trigger can collide on the server's locks: such an item is done again
+ * (`work` must be repeatable), alone, once the others are through.
+ */
+async function inSessions<T>(pool: Pool, settings: string, params: unknown[], items: T[], work: (conn: PoolConnection, item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const collided: T[] = [];
+  const lane = (): Promise<void> =>
+    withSession(pool, settings, params, async (conn) => {
+      while (next < items.length) {
+        const item = items[next++];
+        await work(conn, item).catch((err: unknown) => (isLockConflict(err) ? void collided.push(item) : Promise.reject(err)));
+      }
+    });
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(RESTORE_SESSIONS, items.length)) }, lane));
+  if (collided.length > 0) await withSession(pool, settings, params, async (conn) => { for (const item of collided) await work(conn, item); });
+}
+
+const isLockConflict = (err: unknown): boolean => ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'].includes((err as { code?: string }).code ?? '');
+
+/**
+ * Parks the originals by RENAME TABLE, a few hundred to a statement and several statements at once:
+ * the server renames one table at a time with a log write each, so one statement for 40,000 tables
+ * took 8 minutes. Each statement is atomic and a retry parks only what is still in place, so a
+ * crash between them loses nothing. A statement that collides with another one's locks (tables
+ * joined by foreign keys) is done again alone once the others are through.
+ */
+async function parkTables(pool: Pool, tables: { schema: string; parking: string; table: string }[], beat: () => void): Promise<void> {
+  const statements: string[] = [];
+  for (let i = 0; i < tables.length; i += PARK_BATCH) {
+    statements.push(`RENAME TABLE ${tables.slice(i, i + PARK_BATCH).map((t) => `${qualified(t.schema, t.table)} TO ${qualified(t.parking, t.table)}`).join(', ')}`);
+  }
+  const collided: string[] = [];
+  await forEachLimited(statements, RESTORE_SESSIONS, async (sql) => {
+    await pool.query(sql).catch((err: unknown) => (isLockConflict(err) ? void collided.push(sql) : Promise.reject(err)));
+    beat();
+  });
+  for (const sql of collided) await pool.query(sql);
 }
 
 /**
@@ -103,10 +158,17 @@ async function fingerprints(pool: Pool, schema: string, tables: string[]): Promi
 export function workingCopyDdl(showCreate: string, schema: string, table: string, workingOf: ReadonlyMap<string, string>): string {
   const name = '`(?:[^`]|``)+`';
   const reference = new RegExp(`^(\\s*CONSTRAINT ${name} FOREIGN KEY \\((?:${name}(?:,\\s*)?)+\\) REFERENCES )\`((?:[^\`]|\`\`)+)\`\\.`, 'gm');
-  return targetDdl(showCreate, schema, table).replace(reference, (whole, head: string, referenced: string) => {
+  const ddl = targetDdl(showCreate, schema, table).replace(reference, (whole, head: string, referenced: string) => {
     const working = workingOf.get(referenced.replace(/``/g, '`'));
     return working === undefined ? whole : `${head}${id(working)}.`;
   });
+  // The copy's next AUTO_INCREMENT value is the original's (rows deleted at the end leave a gap the
+  // copy must keep): set in the CREATE itself, not by an ALTER afterwards (one more DDL per table).
+  const cut = showCreate.lastIndexOf('\n)');
+  const quote = cut < 0 ? -1 : showCreate.indexOf("'", cut); // options before any quoted text (a COMMENT)
+  const auto = cut < 0 ? null : /\sAUTO_INCREMENT=(\d+)/.exec(showCreate.slice(cut, quote >= 0 ? quote : undefined));
+  const at = ddl.lastIndexOf('\n)');
+  return auto && at >= 0 ? `${ddl.slice(0, at)}\n) AUTO_INCREMENT=${auto[1]}${ddl.slice(at + 2)}` : ddl;
 }
 
 /** A session of its own with the given settings, put back as it was before it returns to the pool. */
@@ -142,59 +204,55 @@ export async function createRestorePoint(
   beat: (table: string) => void,
 ): Promise<RestorePoint> {
   const point: RestorePoint = { tenant: input.tenant, takenAt: new Date().toISOString(), schemas: [], controlParking: controlParkingSchema(input.tenant) };
-  await withSession(pool, 'foreign_key_checks = 0, sql_mode = ?', [COPY_SQL_MODE], async (conn) => {
-    const workingOf = new Map(input.schemas.map((schema) => [parkingSchema(input.tenant, schema), schema]));
-    const plan: { schema: string; parking: string; tables: string[] }[] = [];
-    const toPark: { schema: string; parking: string; table: string }[] = [];
-    for (const schema of input.schemas) {
-      const parking = parkingSchema(input.tenant, schema);
-      await conn.query(`CREATE SCHEMA IF NOT EXISTS ${id(parking)}`);
-      // A retry never parks a copy: only a table that has no parked original yet is an original.
-      const parked = new Set(await baseTables(conn, parking));
-      const current = await baseTables(conn, schema);
-      for (const table of current) if (!parked.has(table)) toPark.push({ schema, parking, table });
-      plan.push({ schema, parking, tables: [...new Set([...current, ...parked])].sort() });
-    }
-    beat('parking');
-    for (const t of toPark) await parkTriggers(conn, input.tenant, t.schema, t.table);
-    if (toPark.length > 0) {
-      await conn.query(`RENAME TABLE ${toPark.map((t) => `${qualified(t.schema, t.table)} TO ${qualified(t.parking, t.table)}`).join(', ')}`);
-    }
+  const workingOf = new Map(input.schemas.map((schema) => [parkingSchema(input.tenant, schema), schema]));
+  const plan: { schema: string; parking: string; tables: string[] }[] = [];
+  const toPark: { schema: string; parking: string; table: string }[] = [];
+  for (const schema of input.schemas) {
+    const parking = parkingSchema(input.tenant, schema);
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${id(parking)}`);
+    // A retry never parks a copy: only a table that has no parked original yet is an original.
+    const parked = new Set(await baseTables(pool, parking));
+    const current = await baseTables(pool, schema);
+    for (const table of current) if (!parked.has(table)) toPark.push({ schema, parking, table });
+    plan.push({ schema, parking, tables: [...new Set([...current, ...parked])].sort() });
+  }
+  beat('parking');
+  await withSession(pool, 'foreign_key_checks = 0', [], (conn) => parkTriggers(conn, input.tenant, toPark));
+  await parkTables(pool, toPark, () => beat('parking'));
 
-    for (const { schema, parking, tables } of plan) {
-      for (const table of tables) {
-        beat(`${schema}.${table}`); // stops here if the upgrade is gone: a restore may already have put the original back
-        // Whatever stands in the schema now is a copy from an earlier attempt at most: rebuild it.
-        await conn.query(`DROP TABLE IF EXISTS ${qualified(schema, table)}`);
-        const [ddl] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(parking, table)}`);
-        await conn.query(workingCopyDdl(String(ddl[0]['Create Table']), schema, table, workingOf));
-        const parkedMeta = await readTable(pool, parking, table);
-        const cols = columnList(copyColumns(parkedMeta!).map((c) => c.name));
-        await conn.query(`INSERT INTO ${qualified(schema, table)} (${cols}) SELECT ${cols} FROM ${qualified(parking, table)}`);
-        const [auto] = await conn.query<RowDataPacket[]>('SELECT AUTO_INCREMENT AS a FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [parking, table]);
-        if (auto[0]?.a) await conn.query(`ALTER TABLE ${qualified(schema, table)} AUTO_INCREMENT = ?`, [Number(auto[0].a)]);
-        await recreateTriggers(conn, input.tenant, schema, table);
-        beat(`${schema}.${table}`);
-      }
-      const taken = await fingerprints(pool, parking, tables);
-      point.schemas.push({ schema, parking, tables: taken });
-    }
-
-    // The tenant's control rows (environment, job queue, schema history, hotfix log), in one
-    // transaction: a snapshot cut short would delete those rows when restored.
-    await conn.query(`CREATE SCHEMA IF NOT EXISTS ${id(point.controlParking)}`);
-    for (const table of RESTORED_CONTROL_TABLES) {
-      await conn.query(`CREATE TABLE IF NOT EXISTS ${qualified(point.controlParking, table)} LIKE ${qualified(CONTROL_SCHEMA, table)}`);
-    }
-    await inTransaction(conn, async () => {
-      for (const table of RESTORED_CONTROL_TABLES) {
-        await conn.query(`DELETE FROM ${qualified(point.controlParking, table)}`);
-        await conn.query(`INSERT INTO ${qualified(point.controlParking, table)} SELECT * FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ?`, [input.tenant]);
-      }
+  for (const { schema, parking, tables } of plan) {
+    const metas = await readTables(pool, [parking]);
+    const triggers = await recordedTriggers(pool, input.tenant, schema);
+    const taken: RestorePointTable[] = [];
+    await inSessions(pool, 'foreign_key_checks = 0, sql_mode = ?', [COPY_SQL_MODE], tables, async (conn, table) => {
+      beat(`${schema}.${table}`); // stops here if the upgrade is gone: a restore may already have put the original back
+      // Whatever stands in the schema now is a copy from an earlier attempt at most: rebuild it.
+      await conn.query(`DROP TABLE IF EXISTS ${qualified(schema, table)}`);
+      const [ddl] = await conn.query<RowDataPacket[]>(`SHOW CREATE TABLE ${qualified(parking, table)}`);
+      await conn.query(workingCopyDdl(String(ddl[0]['Create Table']), schema, table, workingOf));
+      const cols = columnList(copyColumns(metas.get(`${parking}.${table}`)!).map((c) => c.name));
+      await conn.query(`INSERT INTO ${qualified(schema, table)} (${cols}) SELECT ${cols} FROM ${qualified(parking, table)}`);
+      await recreateTriggers(conn, schema, triggers.get(table) ?? []);
+      taken.push({ name: table, ...(await fingerprint(pool, parking, table)) });
+      beat(`${schema}.${table}`);
     });
-    // Last: a recorded point is a complete one.
-    await recordPoint(conn, point);
+    point.schemas.push({ schema, parking, tables: taken.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) });
+  }
+
+  // The tenant's control rows (environment, job queue, schema history, hotfix log), in one
+  // transaction: a snapshot cut short would delete those rows when restored.
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${id(point.controlParking)}`);
+  for (const table of RESTORED_CONTROL_TABLES) {
+    await pool.query(`CREATE TABLE IF NOT EXISTS ${qualified(point.controlParking, table)} LIKE ${qualified(CONTROL_SCHEMA, table)}`);
+  }
+  await inTransaction(pool, async (conn) => {
+    for (const table of RESTORED_CONTROL_TABLES) {
+      await conn.query(`DELETE FROM ${qualified(point.controlParking, table)}`);
+      await conn.query(`INSERT INTO ${qualified(point.controlParking, table)} SELECT * FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ?`, [input.tenant]);
+    }
   });
+  // Last: a recorded point is a complete one.
+  await recordPoint(pool, point);
   return point;
 }
 
@@ -203,8 +261,8 @@ export async function createRestorePoint(
  * schema is parked and copied, with a row named '' per schema: a point is recorded whole or not at
  * all, so a restore never takes a half-taken point for a complete one (and discards unparked tables).
  */
-async function recordPoint(conn: PoolConnection, point: RestorePoint): Promise<void> {
-  await inTransaction(conn, async () => {
+async function recordPoint(on: Pool | PoolConnection, point: RestorePoint): Promise<void> {
+  await inTransaction(on, async (conn) => {
     await conn.query(`DELETE FROM ${pointRecords} WHERE tenant = ?`, [point.tenant]);
     const rows = point.schemas.flatMap((s) => [[point.tenant, s.schema, '', null, null], ...s.tables.map((t) => [point.tenant, s.schema, t.name, t.checksum, t.digest])]);
     if (rows.length > 0) await conn.query(`INSERT INTO ${pointRecords} (tenant, schema_name, table_name, checksum, digest) VALUES ?`, [rows]);
@@ -235,13 +293,13 @@ export async function pointDifferences(pool: Pool, point: RestorePoint): Promise
   const wrong: string[] = [];
   for (const s of point.schemas) {
     const parked = new Set(await baseTables(pool, s.parking));
-    for (const t of s.tables) {
+    await forEachLimited(s.tables, RESTORE_SESSIONS, async (t) => {
       const where = parked.has(t.name) ? s.parking : s.schema;
-      const now = (await fingerprints(pool, where, [t.name]).catch(() => [{ name: t.name, checksum: 'missing', digest: 'missing' }]))[0];
+      const now = await fingerprint(pool, where, t.name).catch(() => ({ checksum: 'missing', digest: 'missing' }));
       if (now.digest !== t.digest || now.checksum !== t.checksum) wrong.push(`${s.schema}.${t.name}${parked.has(t.name) ? ' (parked original)' : ''}`);
-    }
+    });
   }
-  return wrong;
+  return wrong.sort();
 }
 
 export interface RestoreOutcome {
@@ -307,7 +365,11 @@ export async function restoreToPoint(
       await conn.query('KILL CONNECTION ?', [Number(l.id)]).catch(() => undefined);
       outcome.killedSessions++;
     }
-    for (const schema of input.schemas) {
+  });
+  // Schema by schema, several at once: each schema's swap is one atomic RENAME of its own. A swap that
+  // collides with another's locks (foreign keys across schemas) is done again alone after the others.
+  const swapBack = (schema: string): Promise<void> =>
+    withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
       const parking = parkingSchema(input.tenant, schema);
       const trash = trashSchema(input.tenant, schema);
       const parked = await baseTables(conn, parking);
@@ -326,13 +388,17 @@ export async function restoreToPoint(
         outcome.swapMs += Date.now() - swapStarted;
         outcome.swapped += parked.length;
         outcome.discarded += discard.length;
-        await recreateTriggers(conn, input.tenant, schema);
+        for (const defs of (await recordedTriggers(conn, input.tenant, schema)).values()) await recreateTriggers(conn, schema, defs);
         beat();
       }
       await conn.query(`DROP SCHEMA IF EXISTS ${id(trash)}`);
       await conn.query(`DROP SCHEMA IF EXISTS ${id(parking)}`);
-    }
+    });
+  const collided: string[] = [];
+  await forEachLimited(input.schemas, RESTORE_SESSIONS, (schema) => swapBack(schema).catch((err: unknown) => (isLockConflict(err) ? void collided.push(schema) : Promise.reject(err))));
+  for (const schema of collided) await swapBack(schema);
 
+  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
     const control = controlParkingSchema(input.tenant);
     const [exists] = await conn.query<RowDataPacket[]>('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [control]);
     if (exists.length > 0) {
@@ -382,9 +448,11 @@ export async function setAsideRestorePoint(pool: Pool, input: { tenant: string; 
  * they are dropped without checking foreign keys: no drop order is needed.
  */
 export async function dropRestorePoint(pool: Pool, input: { tenant: string; schemas: string[] }): Promise<void> {
-  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
-    for (const schema of input.schemas) await conn.query(`DROP SCHEMA IF EXISTS ${id(parkingSchema(input.tenant, schema))}`);
-  });
+  await forEachLimited(input.schemas, RESTORE_SESSIONS, (schema) =>
+    withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+      await conn.query(`DROP SCHEMA IF EXISTS ${id(parkingSchema(input.tenant, schema))}`);
+    }),
+  );
   await pool.query(`DROP SCHEMA IF EXISTS ${id(controlParkingSchema(input.tenant))}`);
   await pool.query(`DELETE FROM ${triggerRecords} WHERE tenant = ?`, [input.tenant]);
   await pool.query(`DELETE FROM ${pointRecords} WHERE tenant = ?`, [input.tenant]);

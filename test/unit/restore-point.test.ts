@@ -19,5 +19,12 @@ it('a working copy references the working schemas where its original references 
   expect(ddl).toContain('REFERENCES `co_b`.`o``dd` (`a`, `b`)');
   expect(ddl).toContain('REFERENCES `lookup`.`codes` (`id`)'); // not a parking schema: left alone
   expect(ddl).toContain("DEFAULT 'REFERENCES `cm_rp_x`.'"); // text is never rewritten
-  expect(ddl).not.toContain('AUTO_INCREMENT=7');
+  expect(ddl).toMatch(/\n\) AUTO_INCREMENT=7 ENGINE=InnoDB DEFAULT CHARSET=utf8mb4$/); // the original's next value, in the CREATE
+});
+
+it('a working copy of a table without AUTO_INCREMENT gets none, and a comment mentioning one is not read', () => {
+  const plain = "CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='AUTO_INCREMENT=9'";
+  const ddl = workingCopyDdl(plain, 'co_a', 't', new Map());
+  expect(ddl).not.toMatch(/\) AUTO_INCREMENT/);
+  expect(ddl).toContain("COMMENT='AUTO_INCREMENT=9'");
 });
