@@ -12,9 +12,9 @@ import { assess, UnknownCompanyError } from './assess';
 import type { ConnectionRegistry } from './connections';
 import { copyRows } from './copy';
 import { copyIdOf, currentActivityId, readCopyCheckpoint, resumable, saveCopyCheckpoint } from './copy-checkpoint';
-import { approximateColumns, copyColumns, listSchemas, readTable, readTables } from './introspect';
-import { ensureCapture, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
-import { captureTableIds, ensureCaptureSchema, removeCapture, requeueKeys } from './capture';
+import { approximateColumns, copyColumns, listSchemas, readTable, readTables, type TableMeta } from './introspect';
+import { ensureCapture, keyColumns, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
+import { captureTableIds, ensureCaptureSchema, installSchemaCaptures, removeCapture, requeueKeys } from './capture';
 import { captureSiteFor } from './capture-site';
 import { binlogUnusable, dropPosition, stageBinlogChanges, startPosition, type StageResult } from './binlog-capture';
 import { positionText } from '../lib/binlog-position';
@@ -267,15 +267,27 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       const keyed = input.tables.map((t) => metas.get(t.key)).filter((m): m is NonNullable<typeof m> => !!m && m.primaryKey.length > 0);
       // Read before any trigger goes in: a TRUNCATE in between then shows as a changed id, never as none.
       const tableIds = await captureTableIds(site, keyed.map((m) => ({ schema: m.schema, table: m.name })));
-      // Triggers one at a time: MariaDB 10.11 creating triggers of one schema from several sessions at
-      // once leaves stray .TRG- files in the schema's directory (seen here), which then block DROP
-      // DATABASE. Binlog mode only makes log tables on the target: a few sessions side by side.
-      await forEachLimited(keyed, site.mode === 'binlog' ? 4 : 1, async (meta) => {
-        // Completes a half-installed capture (an attempt that died mid-way), and puts back a lost one
-        // with a full copy owed, rather than quietly adding triggers to a table that lost them.
-        await ensureCapture(site, tenant, meta, { schemaReady: true, tableId: tableIds.get(`${meta.schema}.${meta.name}`), onWait: () => Context.current().heartbeat(installed) });
+      const beat = (): void => Context.current().heartbeat(installed);
+      // Completes a half-installed capture (an attempt that died mid-way), and puts back a lost one
+      // with a full copy owed, rather than quietly adding triggers to a table that lost them.
+      const check = async (meta: TableMeta): Promise<void> => {
+        await ensureCapture(site, tenant, meta, { schemaReady: true, tableId: tableIds.get(`${meta.schema}.${meta.name}`), onWait: beat });
         installed++;
-        Context.current().heartbeat(installed);
+        beat();
+      };
+      if (site.mode === 'binlog') {
+        // Only log tables, on the target: a few sessions side by side.
+        await forEachLimited(keyed, 4, check);
+        return { installed, position };
+      }
+      // Triggers one statement at a time (see withCaptureLock in capture.ts), batched by schema; then
+      // the captures that were already there are checked.
+      const bySchema = new Map<string, TableMeta[]>();
+      for (const meta of keyed) bySchema.set(meta.schema, [...(bySchema.get(meta.schema) ?? []), meta]);
+      await forEachLimited([...bySchema], 1, async ([schema, metas]) => {
+        const tables = metas.map((meta) => ({ meta, keyColumns: keyColumns(meta), tableId: tableIds.get(`${meta.schema}.${meta.name}`) }));
+        const present = await installSchemaCaptures(site, tenant, schema, tables, { onInstalled: () => { installed++; beat(); }, onWait: beat });
+        for (const meta of present) await check(meta);
       });
       return { installed, position };
     },

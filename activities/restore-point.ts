@@ -217,7 +217,12 @@ export async function createRestorePoint(
     plan.push({ schema, parking, tables: [...new Set([...current, ...parked])].sort() });
   }
   beat('parking');
-  await withSession(pool, 'foreign_key_checks = 0', [], (conn) => parkTriggers(conn, input.tenant, toPark));
+  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+    await parkTriggers(conn, input.tenant, toPark);
+    // The copies of an earlier attempt are dropped side by side below: their triggers go first, here,
+    // since trigger DDL never runs beside other DDL (stray .TRG- files, see capture.ts).
+    for (const { schema, parking } of plan) await dropTriggersOf(conn, schema, await baseTables(conn, parking));
+  });
   await parkTables(pool, toPark, () => beat('parking'));
 
   for (const { schema, parking, tables } of plan) {
@@ -232,9 +237,12 @@ export async function createRestorePoint(
       await conn.query(workingCopyDdl(String(ddl[0]['Create Table']), schema, table, workingOf));
       const cols = columnList(copyColumns(metas.get(`${parking}.${table}`)!).map((c) => c.name));
       await conn.query(`INSERT INTO ${qualified(schema, table)} (${cols}) SELECT ${cols} FROM ${qualified(parking, table)}`);
-      await recreateTriggers(conn, schema, triggers.get(table) ?? []);
       taken.push({ name: table, ...(await fingerprint(pool, parking, table)) });
       beat(`${schema}.${table}`);
+    });
+    // Trigger DDL never beside other DDL: MariaDB 10.11 then leaves stray .TRG- files (see capture.ts).
+    await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+      for (const [table, defs] of triggers) if (tables.includes(table)) await recreateTriggers(conn, schema, defs);
     });
     point.schemas.push({ schema, parking, tables: taken.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) });
   }
@@ -366,6 +374,20 @@ export async function restoreToPoint(
       outcome.killedSessions++;
     }
   });
+  // What is discarded: with a complete point every table now in a schema is an upgrade's copy or
+  // creation; otherwise only tables with a parked original are swapped (the others were never touched).
+  const discarded = async (conn: PoolConnection, schema: string, parked: string[]): Promise<string[]> => {
+    const current = await baseTables(conn, schema);
+    return point ? current : current.filter((t) => parked.includes(t));
+  };
+  // Triggers cannot move with their tables, and trigger DDL never runs beside other DDL (stray .TRG-
+  // files, see capture.ts): the discarded tables' triggers are dropped before the swaps, from one session.
+  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+    for (const schema of input.schemas) {
+      const parked = await baseTables(conn, parkingSchema(input.tenant, schema));
+      if (parked.length > 0) await dropTriggersOf(conn, schema, await discarded(conn, schema, parked));
+    }
+  });
   // Schema by schema, several at once: each schema's swap is one atomic RENAME of its own. A swap that
   // collides with another's locks (foreign keys across schemas) is done again alone after the others.
   const swapBack = (schema: string): Promise<void> =>
@@ -374,11 +396,9 @@ export async function restoreToPoint(
       const trash = trashSchema(input.tenant, schema);
       const parked = await baseTables(conn, parking);
       if (parked.length > 0) {
-        const current = await baseTables(conn, schema);
-        const discard = point ? current : current.filter((t) => parked.includes(t));
+        const discard = await discarded(conn, schema, parked);
         await conn.query(`DROP SCHEMA IF EXISTS ${id(trash)}`);
         await conn.query(`CREATE SCHEMA ${id(trash)}`);
-        await dropTriggersOf(conn, schema, discard);
         const renames = [
           ...discard.map((t) => `${qualified(schema, t)} TO ${qualified(trash, t)}`),
           ...parked.map((t) => `${qualified(parking, t)} TO ${qualified(schema, t)}`),
@@ -388,7 +408,6 @@ export async function restoreToPoint(
         outcome.swapMs += Date.now() - swapStarted;
         outcome.swapped += parked.length;
         outcome.discarded += discard.length;
-        for (const defs of (await recordedTriggers(conn, input.tenant, schema)).values()) await recreateTriggers(conn, schema, defs);
         beat();
       }
       await conn.query(`DROP SCHEMA IF EXISTS ${id(trash)}`);
@@ -397,6 +416,11 @@ export async function restoreToPoint(
   const collided: string[] = [];
   await forEachLimited(input.schemas, RESTORE_SESSIONS, (schema) => swapBack(schema).catch((err: unknown) => (isLockConflict(err) ? void collided.push(schema) : Promise.reject(err))));
   for (const schema of collided) await swapBack(schema);
+  // The originals' triggers, back on them, from one session once no other DDL runs. Recreating is
+  // idempotent (drop if exists, create), so a retry after a crash here puts them all back.
+  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+    for (const schema of input.schemas) for (const defs of (await recordedTriggers(conn, input.tenant, schema)).values()) await recreateTriggers(conn, schema, defs);
+  });
 
   await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
     const control = controlParkingSchema(input.tenant);
