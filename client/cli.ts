@@ -1,5 +1,6 @@
 // `cm`: the operator's command line. Every command that acts on a tenant is one Temporal client
 // call from ./operations; this file only parses arguments and prints.
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -19,6 +20,7 @@ import {
 } from './operations';
 import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
+import { fitLines, outputWidth } from './fit';
 import { ProgressView } from './progress';
 import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderTenantList, renderUpgrades, renderVerification, type ListedTables } from './render';
 
@@ -60,6 +62,30 @@ async function following<T>(what: string, tenant: string, wait: () => Promise<T>
 /** --json: the command's result as JSON, instead of the text. */
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Human output, fitted to the terminal's width (fit.ts). A page taller than the terminal goes through
+ * a pager ($CM_PAGER, else $PAGER, else `less -FRX`) when `pager` is set and stdout is a terminal;
+ * `--no-pager` or CM_PAGER= (empty) turns that off.
+ */
+async function show(text: string, pager = false): Promise<void> {
+  const fitted = fitLines(text, outputWidth());
+  const command = process.env.CM_PAGER ?? process.env.PAGER ?? 'less -FRX';
+  if (!pager || !command || !process.stdout.isTTY || fitted.split('\n').length < (process.stdout.rows ?? Infinity)) {
+    process.stdout.write(fitted);
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const child = spawn(command, { shell: true, stdio: ['pipe', 'inherit', 'inherit'] });
+    child.on('error', () => {
+      process.stdout.write(fitted); // no such pager: print it all
+      resolve();
+    });
+    child.on('close', () => resolve());
+    child.stdin.on('error', () => undefined); // the reader quit the pager before the end
+    child.stdin.end(fitted);
+  });
 }
 
 /** --wait: progress bars until the run ends (with --json, the run's log entry at the end); exit code 1 unless it completed. */
@@ -154,7 +180,7 @@ export function buildProgram(): Command {
         if (status.status === 'Setup Failed') process.exitCode = 1;
         if (opts.json) return printJson({ created, status });
         process.stdout.write(created ? `Tenant ${name} created.\n` : `Tenant ${name} already exists.\n`);
-        process.stdout.write(renderSetup(status));
+        await show(renderSetup(status));
       });
     });
 
@@ -167,7 +193,7 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const tenants = await listTenants(client, !!opts.all);
         if (opts.json) return printJson(tenants);
-        process.stdout.write(renderTenantList(tenants));
+        await show(renderTenantList(tenants));
       });
     });
 
@@ -182,7 +208,7 @@ export function buildProgram(): Command {
       await withClient(async (client) => {
         const companies = await configureCompanies(client, name, { companies: companiesFrom(opts), requestedBy: operator(), reason: opts.reason });
         if (opts.json) return printJson(companies);
-        process.stdout.write(`Companies of ${name}:\n${renderCompanies(companies)}`);
+        await show(`Companies of ${name}:\n${renderCompanies(companies)}`);
       });
     });
 
@@ -244,6 +270,7 @@ export function buildProgram(): Command {
     .option('--repair', 'make each differing row equal to the source, the way a change is applied, and record it')
     .option('--json', 'print the result as JSON')
     .option('--reason <text>', 'why, for the audit trail')
+    .option('--no-pager', 'print straight to the terminal, not through a pager (see `cm status --help`)')
     .addHelpText('after', '\nExit code: 0 when every compared table is equal to its source at the end (rows the target rejected, e.g. zero dates, are listed with their reason), 1 when differences remain or a table could not be compared.')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
@@ -256,7 +283,7 @@ export function buildProgram(): Command {
         if (!opts.json && last >= 0 && process.stdout.isTTY) process.stdout.write('\n');
         const reasons = await rejectionReasons(client, name);
         if (opts.json) printJson(result);
-        else process.stdout.write(renderVerification(result, reasons));
+        else await show(renderVerification(result, reasons), opts.pager);
         if (result.status !== 'Equal') process.exitCode = 1;
       });
     });
@@ -535,11 +562,13 @@ export function buildProgram(): Command {
     .argument('<tenant>')
     .addOption(new Option('--json', 'print the events as JSON').conflicts('md'))
     .option('--md', 'print a Markdown report')
+    .option('--no-pager', 'print straight to the terminal, not through a pager (see `cm status --help`)')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
         const events = await buildAudit(client, name);
         if (opts.json) printJson(events);
-        else process.stdout.write(opts.md ? renderAuditMarkdown(name, events) : renderAuditText(name, events));
+        else if (opts.md) process.stdout.write(renderAuditMarkdown(name, events));
+        else await show(renderAuditText(name, events), opts.pager);
       });
     });
 
@@ -553,7 +582,7 @@ export function buildProgram(): Command {
         await getSummary(client, name); // a clear message for an unknown tenant or a missing worker
         const items = await setupChecklist(client, name);
         if (opts.json) printJson(items);
-        else process.stdout.write(renderChecklist(items));
+        else await show(renderChecklist(items));
       });
     });
 
@@ -569,6 +598,8 @@ export function buildProgram(): Command {
     .option('--table <pattern>', 'only the tables whose name matches (* and ?; or schema.table)')
     .option('--page <n>', 'which page of the listed tables (100 a page); without it, --all lists every page', positiveInt)
     .option('--upgrades', 'Environment Operations only: every data upgrade, with the stack trace of failures')
+    .option('--no-pager', 'print straight to the terminal, not through a pager')
+    .addHelpText('after', '\nFits the terminal\'s width ($COLUMNS when not a terminal, else 80). A page taller than the terminal opens in $CM_PAGER, else $PAGER, else `less -FRX`; CM_PAGER= (empty) or --no-pager prints it straight.')
     .action(async (name: string, opts) => {
       await withClient(async (client) => {
         const summary = await getSummary(client, name);
@@ -591,7 +622,7 @@ export function buildProgram(): Command {
           listed = { rows, note: `${rows.length} tables${filtered ? ' that match' : ''}.` };
         }
         if (opts.json) printJson(which === 'all' ? { ...summary, tables: listed.rows } : summary);
-        else process.stdout.write(opts.upgrades ? renderUpgrades(summary.upgrades, true) : renderStatus(summary, listed));
+        else await show(opts.upgrades ? renderUpgrades(summary.upgrades, true) : renderStatus(summary, listed), opts.pager);
       });
     });
 

@@ -1,5 +1,6 @@
 // The Cloud Migration Management page, drawn in the terminal.
 import Table from 'cli-table3';
+import { outputWidth, shareWidths, wrapLine } from './fit';
 import { DEFAULT_HISTORY_TABLES } from '../lib/company-tables';
 import type { CompanyMapping, FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry, VerificationResult } from '../lib/types';
 import type { ChecklistItem } from '../lib/table-pages';
@@ -18,11 +19,23 @@ export function duration(ms: number): string {
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
+/** Below this width the wide tables show fewer, combined columns (each still says everything that matters). */
+const NARROW = 120;
+
+/** A time of the last days, minutes enough: "12-01 10:05Z". */
+const shortTime = (iso?: string): string => (iso ? iso.slice(5, 16).replace('T', ' ') + 'Z' : '');
 const time = (iso?: string): string => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
+/** A table as wide as the output allows: columns over their share wrap (see fit.ts). */
 function table(head: string[], rows: (string | number)[][]): string {
-  const t = new Table({ head, style: plain, chars: compact });
-  t.push(...rows.map((r) => r.map((c) => (typeof c === 'number' ? n(c) : c))));
+  const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? n(c) : c)));
+  const longest = (s: string): number => Math.max(0, ...s.split('\n').map((l) => l.length));
+  const natural = head.map((h, i) => Math.max(longest(h), ...cells.map((r) => longest(r[i] ?? ''))));
+  // Each column is drawn with a space either side and a border after it, plus one border first.
+  const widths = shareWidths(natural, outputWidth() - 1 - 3 * head.length);
+  const wrap = (s: string, i: number): string => s.split('\n').flatMap((l) => wrapLine(l, widths[i])).join('\n');
+  const t = new Table({ head: head.map(wrap), style: plain, chars: compact, colWidths: widths.map((w) => w + 2) });
+  t.push(...cells.map((r) => r.map(wrap)));
   return `${t.toString()}\n`;
 }
 
@@ -42,6 +55,15 @@ export function renderLog(log: RunLogEntry[], latest = 10): string {
   if (log.length === 0) return 'Migration Log: no runs yet (start one with `cm run <tenant>`).\n';
   const shown = [...log].reverse().slice(0, latest);
   const more = log.length > shown.length ? `(${log.length - shown.length} older runs: cm status <tenant> --json)\n` : '';
+  if (outputWidth() < NARROW) {
+    return `Migration Log\n${table(
+      ['Run', 'Status', 'Started', 'Took', 'Rows', 'By, reason / failure'],
+      shown.map((e) => [
+        `#${e.run} ${e.kind === 'full' ? 'full' : 'delta'}`, e.status, shortTime(e.startedAt), e.endedAt ? duration(Date.parse(e.endedAt) - Date.parse(e.startedAt)) : '', e.rows,
+        [`${e.requestedBy ?? '?'} (${e.trigger})`, e.tablesDone < e.tables ? `${e.tablesDone} of ${e.tables} tables` : '', e.reason, e.failure].filter(Boolean).join(' · '),
+      ]),
+    )}${more}`;
+  }
   return `Migration Log\n${table(
     ['Run', 'Kind', 'Status', 'Started', 'Ended', 'Duration', 'Tables', 'Rows', 'By', 'Reason / failure'],
     shown.map((e) => [
@@ -100,6 +122,15 @@ function verifiedCell(t: TableState): string {
 
 export function renderVerifications(list: StatusPage['verifications'], latest = 5): string {
   if (!list || list.length === 0) return 'Verifications: none yet (`cm verify <tenant>`).\n';
+  if (outputWidth() < NARROW) {
+    return `Verifications\n${table(
+      ['Verification', 'Status', 'Started', 'Tables', 'Verified/differing/repaired', 'By'],
+      [...list].reverse().slice(0, latest).map((v) => [
+        `#${v.number}${v.repair ? ' (repair)' : ''} after #${v.afterRun}`, v.status, shortTime(v.startedAt), v.tables,
+        [v.verified, v.differing, v.repaired].map((x) => (x === undefined ? '-' : n(x))).join('/'), [v.requestedBy, v.failure].filter(Boolean).join(' · '),
+      ]),
+    )}`;
+  }
   return `Verifications\n${table(
     ['Verification', 'Status', 'After run', 'Started', 'Ended', 'Tables', 'Verified', 'Differing', 'Repaired rows', 'By'],
     [...list].reverse().slice(0, latest).map((v) => [
@@ -111,6 +142,15 @@ export function renderVerifications(list: StatusPage['verifications'], latest = 
 
 export function renderTables(tables: TableState[]): string {
   if (tables.length === 0) return '';
+  if (outputWidth() < NARROW) {
+    return `Tables\n${table(
+      ['Table', 'Status', 'Rows copied', 'Changes +/~/-', 'Verified', 'Message'],
+      tables.map((t) => [
+        t.key, t.status, t.fullLoadRows, `${n(t.inserts)}/${n(t.updates)}/${n(t.deletes)}`, verifiedCell(t),
+        [t.errors ? `${n(t.errors)} errors` : '', t.notMigratedReason ?? t.errorMessage ?? ''].filter(Boolean).join(': '),
+      ]),
+    )}`;
+  }
   return `Tables\n${table(
     ['Table (source schema.table)', 'Status', 'Full load rows', 'Inserts', 'Updates', 'Deletes', 'Errors', 'Duration', 'Last sync position', 'Verified', 'Message'],
     tables.map((t) => [

@@ -1,0 +1,53 @@
+// Output that fits the terminal: tables share its width between their columns, and text wraps at
+// word boundaries (a word longer than a line is cut, never dropped).
+
+/** The width to fit: the terminal's, else $COLUMNS, else 80. */
+export function outputWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = Number(env.COLUMNS);
+  if (stream.isTTY && stream.columns) return stream.columns;
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
+}
+
+/** One line cut into lines of at most `width` characters, at spaces where it can be. */
+export function wrapLine(line: string, width: number, indent = ''): string[] {
+  if (line.length <= width) return [line];
+  const out: string[] = [];
+  let rest = line;
+  let prefix = '';
+  while (prefix.length + rest.length > width) {
+    const room = Math.max(1, width - prefix.length);
+    const space = rest.lastIndexOf(' ', room);
+    const cut = space > 0 ? space : room;
+    out.push(prefix + rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+    prefix = indent.length < width ? indent : '';
+  }
+  if (rest) out.push(prefix + rest);
+  return out;
+}
+
+/** Every line of `text` wrapped to `width`; continuation lines indented by two spaces. */
+export function fitLines(text: string, width: number): string {
+  return text
+    .split('\n')
+    .flatMap((line) => wrapLine(line, width, '  '))
+    .join('\n');
+}
+
+/**
+ * Column widths (content only) that add up to at most `budget` where they can: a column of at most
+ * `keep` characters (a status, a number, a time) keeps its width, and the wider ones share what is
+ * left; one that needs less than its share keeps its width, none goes below `minimum`.
+ */
+export function shareWidths(natural: number[], budget: number, keep = 12, minimum = 6): number[] {
+  const widths = [...natural];
+  if (natural.reduce((a, b) => a + b, 0) <= budget) return widths;
+  const wide = natural.map((w, i) => ({ w, i })).filter(({ w }) => w > keep).sort((a, b) => a.w - b.w);
+  let left = budget - natural.filter((w) => w <= keep).reduce((a, b) => a + b, 0);
+  wide.forEach(({ w, i }, k) => {
+    const share = Math.floor(left / (wide.length - k));
+    widths[i] = Math.min(w, Math.max(minimum, share));
+    left -= widths[i];
+  });
+  return widths;
+}
