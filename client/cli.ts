@@ -10,7 +10,7 @@ import { SERVICE_VERSION } from '../lib/constants';
 import { temporalSettings } from '../lib/env';
 import { UserFacingError } from '../lib/errors';
 import { PATHS_REFUSED, VERSION_PATTERN } from '../lib/upgrade-versions';
-import { connectClient } from '../lib/temporal-connection';
+import { checkNamespace, connectClient } from '../lib/temporal-connection';
 import type { CopySettings, TableFilter } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
 import { PROBLEM_STATUSES } from '../lib/table-pages';
@@ -33,8 +33,10 @@ const operator = (): string => {
 };
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient(temporalSettings(), `cm-cli:${operator()}@${hostname()}`);
+  const settings = temporalSettings();
+  const client = await connectClient(settings, `cm-cli:${operator()}@${hostname()}`);
   try {
+    await checkNamespace(client, settings);
     return await fn(client);
   } finally {
     await client.connection.close();
@@ -146,7 +148,17 @@ export function buildProgram(): Command {
     .exitOverride()
     .version(`cm ${packageVersion()} (workflow code ${SERVICE_VERSION})`, '-V, --version', 'print the version of cm and of the workflow code it starts')
     .showHelpAfterError('(add --help for usage)')
-    .addHelpText('after', '\nEnvironment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), CM_TASK_QUEUE (cloud-migration),\nMYSQL_URL (mysql://root@127.0.0.1:3306) and CM_CONN_<NAME>_URL for named connections (worker side).\n\nExit codes: 0 done; 1 the operation failed or was refused, or what --wait followed did not succeed; 2 a usage error (unknown command or option, a missing argument or confirmation); 130 interrupted (Ctrl-C: work already started goes on).');
+    .option('--address <host:port>', 'the Temporal frontend (overrides TEMPORAL_ADDRESS and the profile)')
+    .option('--namespace <name>', 'the Temporal namespace (overrides TEMPORAL_NAMESPACE and the profile)')
+    .option('--profile <name>', 'the temporal.toml profile to use (TEMPORAL_PROFILE; default "default")')
+    // The flags become the environment variables @temporalio/envconfig reads (lib/env.ts), over the profile.
+    .hook('preAction', (cmd) => {
+      const o = cmd.opts<{ address?: string; namespace?: string; profile?: string }>();
+      if (o.address) process.env.TEMPORAL_ADDRESS = o.address;
+      if (o.namespace) process.env.TEMPORAL_NAMESPACE = o.namespace;
+      if (o.profile) process.env.TEMPORAL_PROFILE = o.profile;
+    })
+    .addHelpText('after', '\nTemporal connection, as for the `temporal` CLI: the profile (--profile / TEMPORAL_PROFILE) of temporal.toml\n(TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml), then TEMPORAL_ADDRESS (127.0.0.1:7233),\nTEMPORAL_NAMESPACE (default), TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH / _SERVER_CA_CERT_PATH,\nTEMPORAL_TLS_SERVER_NAME over it, and --address / --namespace over those. Temporal Cloud: an API key, or mTLS.\nOther environment: CM_TASK_QUEUE (cloud-migration),\nMYSQL_URL (mysql://root@127.0.0.1:3306) and CM_CONN_<NAME>_URL for named connections (worker side).\n\nExit codes: 0 done; 1 the operation failed or was refused, or what --wait followed did not succeed; 2 a usage error (unknown command or option, a missing argument or confirmation); 130 interrupted (Ctrl-C: work already started goes on).');
 
   const tenant = program.command('tenant').description('create and configure tenants');
   withCompanySettings(tenant

@@ -5,7 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from '../activities';
 import { ConnectionRegistry } from '../activities/connections';
 import type { RuntimeKeyFiles } from '../activities/runtime-key';
-import type { TemporalSettings } from '../lib/env';
+import { connectionOptions, type TemporalSettings } from '../lib/env';
 
 export interface WorkerHandle {
   worker: Worker;
@@ -28,12 +28,12 @@ export interface StartWorkerOptions {
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandle> {
-  const connection = await NativeConnection.connect({ address: opts.settings.address });
+  const connection = await NativeConnection.connect(connectionOptions(opts.settings));
   const registry = opts.registry ?? new ConnectionRegistry();
   // A client for the few activities that act on Temporal itself (the replication schedule).
   let client: Promise<Client> | undefined;
   const temporalClient = (): Promise<Client> =>
-    (client ??= Connection.connect({ address: opts.settings.address }).then((c) => new Client({ connection: c, namespace: opts.settings.namespace })));
+    (client ??= Connection.connect(connectionOptions(opts.settings)).then((c) => new Client({ connection: c, namespace: opts.settings.namespace })));
   const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = opts.workflowBundlePath
     ? { workflowBundle: { codePath: opts.workflowBundlePath } }
     : { workflowsPath: require.resolve('../workflows') };

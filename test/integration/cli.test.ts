@@ -139,6 +139,10 @@ it('creates a tenant, runs with --wait, and shows the status', async () => {
   expect(page.code).toBe(0);
   expect(page.stdout).toMatch(/Status: Upgrade Pending/);
   expect(page.stdout).toMatch(/Migration Log/);
+  // Fits an 80-column terminal, every table listed.
+  const narrow = await cm(['status', tenant, '--all'], { COLUMNS: '80' });
+  expect(narrow.stdout).toMatch(/\.customer/);
+  expect(narrow.stdout.split('\n').filter((l) => l.length > 80)).toEqual([]);
 
   const json = JSON.parse((await cm(['status', tenant, '--json', '--all'])).stdout) as FullStatus;
   expect(json.log[0]).toMatchObject({ run: 1, status: 'Completed', reason: 'first', trigger: 'update' });
@@ -218,8 +222,9 @@ it('cm upgrade names a version: --steps is a usage error, and steps that cannot 
   expect(page).toMatchObject({ status: 'Upgrade Pending', environmentState: 'Active', dataVersion: '1.0' });
   expect(page.upgrades[0]).toMatchObject({ status: 'Failed', refused: true });
   expect(page.upgrades[0].restored).toBeUndefined();
-  const envOps = await cm(['status', tenant, '--upgrades']);
-  expect(envOps.stdout).toContain('(refused before the fence: nothing changed)');
+  const envOps = await cm(['status', tenant, '--upgrades'], { COLUMNS: '80' });
+  expect(envOps.stdout).toContain('(refused before the fence:');
+  expect(envOps.stdout.split('\n').filter((l) => l.length > 80)).toEqual([]);
 });
 
 async function getStatusJson(): Promise<StatusPage> {
