@@ -639,6 +639,31 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('ui')
+    .description('the Cloud Migration Management page in a browser: tenants, tiles, tables, Migration Log, Environment Operations and every action, served on this machine until Ctrl-C')
+    .option('--port <n>', 'port to serve it on (0: any free port)', (v) => (v === '0' ? 0 : positiveInt(v)), 8080)
+    .option('--host <address>', 'address to listen on (127.0.0.1: this machine only; the page acts as you)', '127.0.0.1')
+    .option('--json', 'print {"url": …} when it is up')
+    .action(async (opts) => {
+      const settings = temporalSettings();
+      const client = await connectClient(settings, `cm-ui:${operator()}@${hostname()}`);
+      await checkNamespace(client, settings);
+      const { startUiServer } = await import('./ui-server');
+      const ui = await startUiServer(client, { port: opts.port, host: opts.host, operator: operator() }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') throw new UserFacingError(`port ${opts.port} on ${opts.host} is in use: choose another with --port (0: any free one)`);
+        throw err;
+      });
+      if (opts.json) printJson({ url: ui.url });
+      else process.stdout.write(`Cloud Migration Management: ${ui.url}\nActions are recorded as ${operator()} (browser). Ctrl-C stops the page.\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await ui.close();
+      await client.connection.close();
+    });
+
+  program
     .command('worker')
     .description('run a worker (the integration runtime that reaches the databases) until Ctrl-C')
     .action(async () => {

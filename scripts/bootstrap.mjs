@@ -27,6 +27,8 @@ try {
   // 2. The TypeScript build that bin/cm.js and worker processes run.
   say('compiling TypeScript…');
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+  say('building the management page (ui/)…');
+  run(process.execPath, [join(root, 'scripts', 'build-ui.mjs')]);
 
   // 3. The Temporal CLI (dev server), built once with Go into a cache outside the clone.
   const { ensureTemporalCli } = require(join(root, 'dist', 'lib', 'temporal-cli.js'));

@@ -136,6 +136,14 @@ export function ensureBuilt(): void {
   }
 }
 
+/** The management page (ui/) bundled into dist/ui (scripts/build-ui.mjs) when missing or older than its sources. */
+export function ensureUiBuilt(): void {
+  const built = join(REPO, 'dist', 'ui', 'app.js');
+  const sources = Math.max(...readdirSync(join(REPO, 'ui')).map((f) => statSync(join(REPO, 'ui', f)).mtimeMs));
+  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
+  execFileSync(process.execPath, [join(REPO, 'scripts', 'build-ui.mjs')], { cwd: REPO, stdio: 'pipe' });
+}
+
 export interface WorkerProcess {
   child: ChildProcess;
   /** stdout and stderr so far, for diagnostics. */
