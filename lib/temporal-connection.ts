@@ -17,7 +17,7 @@ export async function connectClient(settings: TemporalSettings, identity?: strin
     connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s', channelArgs: CLIENT_CHANNEL_ARGS });
   } catch (err) {
     throw new UserFacingError(
-      `cannot reach Temporal at ${settings.address} (${where(settings)}${settings.tls ? ', TLS' : ''}): ${(err as Error).message.split('\n')[0]}. ` +
+      `cannot reach Temporal at ${settings.address} (${where(settings)}${settings.tls ? ', TLS' : ''}): ${innermost(err)}. ` +
         (settings.address.startsWith('127.0.0.1') || settings.address.startsWith('localhost') ? 'Start one with `cm server`.' : 'Check the address, the certificates and the API key.'),
     );
   }
@@ -25,6 +25,13 @@ export async function connectClient(settings: TemporalSettings, identity?: strin
 }
 
 const GRPC_NOT_FOUND = 5; // the gRPC status code
+
+/** The first line of the innermost cause: "Failed to connect" alone does not say a key was refused. */
+function innermost(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown };
+  while (e.cause && (e.cause as { message?: string }).message) e = e.cause as typeof e;
+  return String(e.message ?? err).split('\n')[0];
+}
 
 /** Where the settings came from, for error messages. */
 const where = (s: TemporalSettings): string => (s.profile ? `profile ${s.profile}` : 'TEMPORAL_ADDRESS / --address');

@@ -10,26 +10,31 @@ import { join } from 'node:path';
 
 export interface Certificates {
   dir: string;
-  /** The server's self-signed certificate (also its own CA) and key. */
+  /** The test CA: it signed both certificates below (rustls, in the worker, refuses a CA used as a server certificate). */
+  caCert: string;
+  /** The server's certificate (localhost, 127.0.0.1) and key. */
   serverCert: string;
   serverKey: string;
-  /** A client certificate (self-signed: the proxy trusts exactly it) and key, for mTLS. */
+  /** A client certificate and key, for mTLS. */
   clientCert: string;
   clientKey: string;
 }
 
-/** Self-signed certificates made with openssl: the server's for localhost and 127.0.0.1, and a client's. */
+/** A self-made CA and two certificates it signed, made with openssl: the server's and a client's. */
 export function makeCertificates(): Certificates {
   const dir = mkdtempSync(join(tmpdir(), 'cm-tls-'));
-  const make = (name: string, subject: string, san?: string): void => {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', subject,
-      '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.pem`), ...(san ? ['-addext', `subjectAltName=${san}`] : []),
-    ], { stdio: 'pipe' });
+  const at = (f: string): string => join(dir, f);
+  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'pipe', cwd: dir });
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=cm test CA', '-keyout', at('ca.key'), '-out', at('ca.pem'),
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  const issue = (name: string, subject: string, ext: string): void => {
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', at(`${name}.key`), '-out', at(`${name}.csr`));
+    writeFileSync(at(`${name}.ext`), ext);
+    ssl('x509', '-req', '-in', at(`${name}.csr`), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-days', '1', '-out', at(`${name}.pem`), '-extfile', at(`${name}.ext`));
   };
-  make('server', '/CN=localhost', 'DNS:localhost,IP:127.0.0.1');
-  make('client', '/CN=cm-worker');
-  return { dir, serverCert: join(dir, 'server.pem'), serverKey: join(dir, 'server.key'), clientCert: join(dir, 'client.pem'), clientKey: join(dir, 'client.key') };
+  issue('server', '/CN=localhost', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  issue('client', '/CN=cm-worker', 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  return { dir, caCert: at('ca.pem'), serverCert: at('server.pem'), serverKey: at('server.key'), clientCert: at('client.pem'), clientKey: at('client.key') };
 }
 
 export interface TlsProxy {
@@ -49,7 +54,7 @@ export async function startTlsProxy(target: string, certs: Certificates, opts: {
   let refused = 0;
   const server = http2.createSecureServer({
     key: readFileSync(certs.serverKey), cert: readFileSync(certs.serverCert),
-    ...(opts.mtls ? { requestCert: true, rejectUnauthorized: true, ca: [readFileSync(certs.clientCert)] } : {}),
+    ...(opts.mtls ? { requestCert: true, rejectUnauthorized: true, ca: [readFileSync(certs.caCert)] } : {}),
   });
   server.on('stream', (stream, headers) => {
     if (opts.apiKey !== undefined && headers.authorization !== `Bearer ${opts.apiKey}`) {

@@ -47,7 +47,7 @@ afterAll(async () => {
 it('the CLI connects over TLS with a client certificate and an API key, from the environment and from a profile', async () => {
   const env = {
     TEMPORAL_ADDRESS: `localhost:${proxy.port}`,
-    TEMPORAL_TLS_SERVER_CA_CERT_PATH: certs.serverCert,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: certs.caCert,
     TEMPORAL_TLS_CLIENT_CERT_PATH: certs.clientCert,
     TEMPORAL_TLS_CLIENT_KEY_PATH: certs.clientKey,
     TEMPORAL_API_KEY: API_KEY,
@@ -58,7 +58,7 @@ it('the CLI connects over TLS with a client certificate and an API key, from the
   expect(Array.isArray(JSON.parse(viaEnv.stdout))).toBe(true);
 
   const file = writeProfile(certs.dir, 'cloud', {
-    address: `localhost:${proxy.port}`, apiKey: API_KEY, caCert: certs.serverCert, clientCert: certs.clientCert, clientKey: certs.clientKey,
+    address: `localhost:${proxy.port}`, apiKey: API_KEY, caCert: certs.caCert, clientCert: certs.clientCert, clientKey: certs.clientKey,
   });
   const viaProfile = await cm(['tenant', 'list', '--profile', 'cloud', '--json'], { TEMPORAL_CONFIG_FILE: file });
   expect(viaProfile.stderr).toBe('');
@@ -85,7 +85,7 @@ it('the CLI connects over TLS with a client certificate and an API key, from the
 it('a worker connects over mTLS with an API key and polls its task queue', async () => {
   const taskQueue = uniqueName('tls-q');
   const file = writeProfile(certs.dir, 'cloud', {
-    address: `localhost:${proxy.port}`, apiKey: API_KEY, caCert: certs.serverCert, clientCert: certs.clientCert, clientKey: certs.clientKey,
+    address: `localhost:${proxy.port}`, apiKey: API_KEY, caCert: certs.caCert, clientCert: certs.clientCert, clientKey: certs.clientKey,
   });
   const before = proxy.refused();
   const worker = spawnWorkerProcess(taskQueue, { address: `localhost:${proxy.port}`, env: { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'cloud' } });
