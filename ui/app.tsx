@@ -1,7 +1,7 @@
 // The Cloud Migration Management page (seed 003), in the browser. It reads and acts only through
 // cm ui's small API (client/ui-server.ts), which is the tenant workflow's queries and updates.
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RunLogEntry, StatusPage, TablePage, TableState, UpgradeLogEntry } from '../lib/types';
 import type { ChecklistItem } from '../lib/table-pages';
 import type { TenantListing } from '../client/operations';
@@ -23,8 +23,13 @@ function usePolled<T>(load: () => Promise<T>, ms: number, deps: unknown[]): { va
   const [value, setValue] = useState<T>();
   const [error, setError] = useState<string>();
   const [tick, setTick] = useState(0);
+  const asked = useRef('');
   useEffect(() => {
     let live = true;
+    // Another question (not a reload): never show the previous answer as this one's.
+    const key = JSON.stringify(deps);
+    if (asked.current !== key) setValue(undefined);
+    asked.current = key;
     const once = () => load().then((v) => live && (setValue(v), setError(undefined)), (e: Error) => live && setError(e.message));
     once();
     const timer = ms > 0 ? setInterval(once, ms) : undefined;
@@ -265,7 +270,7 @@ function EnvironmentOperations({ upgrades }: { upgrades: UpgradeLogEntry[] }) {
               <td>#{u.number}</td><td><Status s={u.status} /></td><td>{time(u.startedAt)}</td><td>{time(u.endedAt)}</td><td>{u.from && u.to ? `${u.from} → ${u.to}` : ''}</td>
               <td>{u.requestedBy ?? ''}</td>
               <td>
-                {u.status === 'Failed' ? <>{u.failedStep ? `step ${u.failedStep}: ` : ''}{u.error} <em>({upgradeOutcome(u)})</em></> : u.reason ?? ''}
+                {u.status === 'Failed' ? <><span>{`${u.failedStep ? `step ${u.failedStep}: ` : ''}${u.error ?? ''}`}</span> <em>({upgradeOutcome(u)})</em></> : u.reason ?? ''}
                 {u.stackTrace && <details><summary>Stack trace</summary><pre class="stack">{u.stackTrace}</pre></details>}
               </td>
             </tr>
@@ -446,4 +451,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the "Loading…" shown before the script ran
+render(<App />, root);

@@ -99,10 +99,23 @@ step('opens the failed tables from their tile, with the reason', async () => {
   await page.getByRole('button', { name: /^Failed: 1$/ }).click();
   const tables = section('Tables');
   await waitForText(tables, 'Tables: Failed', 'the Failed filter');
+  await waitForText(tables, 'Page 1 of 1 (1 tables)', 'the failed tables only');
   await waitForText(tables, `${f.src}.posting`, 'the failed table');
   await waitForText(tables, /date/i, 'the reason it failed');
   expect(await tables.getByText(`${f.src}.item`).count()).toBe(0);
   await shot('3-failed-tables');
+});
+
+step('after the source is fixed, a second run completes and the Failed tile goes to 0', async () => {
+  // An upgrade needs a completed run: the operator fixes the zero dates on the source and runs again.
+  await f.pool.query(`UPDATE ${f.src}.posting SET d = '2024-01-31'`);
+  await section('Actions').getByRole('button', { name: 'Run Migration Now' }).click();
+  await page.getByRole('form', { name: 'Run Migration Now' }).getByRole('button', { name: 'Run Migration Now' }).click();
+  await waitForText(section('Actions'), /Run #2 started \(changes only\)/, 'the second run started');
+  await waitUntil('the second run to end', async () => (await getStatus(f.client, f.tenant)).log[1]?.status === 'Completed', 120_000);
+  await waitForText(page.getByRole('button', { name: /^Failed: 0$/ }), '0', 'the Failed tile at 0');
+  await expectSameTable(f.pool, [f.src, 'posting'], [f.dst, 'posting']);
+  await shot('4-fixed');
 });
 
 step('starts a data upgrade, watches it fail and restore, and shows its stack trace', async () => {
@@ -116,7 +129,7 @@ step('starts a data upgrade, watches it fail and restore, and shows its stack tr
   await waitForText(ops, /001_rename_items/, 'the failed step');
   await ops.getByText('Stack trace').click();
   await waitForText(ops.locator('pre.stack'), /missing_column/, 'the stack trace with the error');
-  await shot('4-upgrade-restored');
+  await shot('5-upgrade-restored');
   // Restored: the step's UPDATE is gone, the table equals its source again.
   await expectSameTable(f.pool, [f.src, 'item'], [f.dst, 'item']);
   await waitForText(page.getByTestId('tenant-status'), 'Upgrade Pending', 'the status back to Upgrade Pending');
@@ -132,11 +145,11 @@ step('resets the cloud data only with the tenant name typed', async () => {
   expect(await count(f.pool, f.dst, 'item')).toBe(120); // nothing happened
   await form.getByLabel('Confirm tenant name').fill(f.tenant);
   await form.getByLabel('Reason').fill('start over');
-  await shot('5-reset-form');
+  await shot('6-reset-form');
   await submit.click();
-  await waitForText(section('Actions'), /Target emptied: 2 tables, 120 rows/, 'the reset done');
+  await waitForText(section('Actions'), /Target emptied: 2 tables, 122 rows/, 'the reset done');
   expect(await count(f.pool, f.dst, 'item')).toBe(0);
-  await shot('5-reset-done');
+  await shot('6-reset-done');
 });
 
 step('refuses what the workflow refuses, with its reason, and a request from elsewhere', async () => {
@@ -149,7 +162,7 @@ step('refuses what the workflow refuses, with its reason, and a request from els
   await form.getByLabel('SQL').fill('UPDATE no_such_table SET x = 1');
   await form.getByRole('button', { name: 'Apply Hotfix' }).click();
   await waitForText(form, /hotfix refused: .*no_such_table/, 'the SQL error');
-  await shot('6-hotfix-refused');
+  await shot('7-hotfix-refused');
   // Another site's page cannot act through the operator's browser.
   const forged = await fetch(`${ui.url}api/tenants/${f.tenant}/reset`, {
     method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: JSON.stringify({ confirm: f.tenant }),
