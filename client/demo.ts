@@ -3,7 +3,7 @@
 // changes-only run.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { checkReachable, createMysqlPool, resolveConnectionUrl } from '../activities/connections';
-import { managementWorkflowId } from '../lib/constants';
+import { CONTROL_SCHEMA, managementWorkflowId } from '../lib/constants';
 import { temporalSettings } from '../lib/env';
 import { UserFacingError } from '../lib/errors';
 import { connectClient, ensureSearchAttributes } from '../lib/temporal-connection';
@@ -12,13 +12,20 @@ import { applySampleChanges } from '../seed/changes';
 import { SAMPLE_COMPANIES, seedSourceData, sourceIsEmpty } from '../seed/generate';
 import { startWorker } from '../worker/main';
 import { progressQuery, type RunStarted } from '../workflows/messages';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { id } from '../activities/sql';
+import { id, isMissingObject, qualified } from '../activities/sql';
+import { removeCapture, tenantCaptures, triggerSite } from '../activities/capture';
+import { fenceHolder, releaseFence } from '../activities/fence';
+import { dropRestorePoint } from '../activities/restore-point';
+import { scheduleId } from '../activities/schedule';
+import { CONTROL_TABLE_NAMES } from '../activities/target-schema';
+import { defaultTargetSchema } from '../lib/schemas';
 import { ensureDevServer } from './dev-server';
-import { createTenant, getStatus, rejectionReasons, runMigrationNow, verifyNow, waitForRun, waitForVerification } from './operations';
+import { createTenant, getStatus, getSummary, rejectionReasons, runMigrationNow, tenantHandle, verifyNow, waitForRun, waitForVerification } from './operations';
 import { ProgressView } from './progress';
+import { startUiServer } from './ui-server';
 import { renderSetup, renderStatus, renderVerification } from './render';
 
 const TENANT = 'demo';
@@ -52,6 +59,51 @@ async function prepareTenantApplications(pool: Pool, schemas: string[]): Promise
   say("application account 'demo_app' and 3 scheduled tasks in cm_control.job_queue: what a data upgrade fences");
 }
 
+/**
+ * Why the demo tenant cannot simply go on (a run would be refused or the story would not hold), or
+ * undefined when it can: then the demo reuses it and its first run is a changes-only run.
+ */
+async function whyStartOver(client: Client): Promise<string | undefined> {
+  const handle = tenantHandle(client, TENANT);
+  const running = await handle.describe().then((d) => d.status.name === 'RUNNING', (err: unknown) => {
+    if (err instanceof WorkflowNotFoundError) return undefined; // never created here
+    throw err;
+  });
+  if (running === undefined) return undefined;
+  if (!running) return 'ended (disabled, or its workflow was stopped)';
+  const s = await getSummary(client, TENANT);
+  if (s.status === 'Upgrade completed successfully') return `was upgraded to data version ${s.dataVersion}: runs are over for it`;
+  if (s.status === 'Setup Failed') return `failed setup (${s.setupError})`;
+  if (s.status === 'Upgrade in Progress') return 'has a data upgrade in progress';
+  const last = s.upgrades[s.upgrades.length - 1];
+  if (last?.status === 'Failed' && last.restored === false) return 'has a failed upgrade whose restore could not be verified (its fence is up)';
+  return undefined;
+}
+
+/**
+ * A clean start for the demo tenant: its workflow (and so its runs and upgrades) ended, a fence it
+ * left up released, its restore point, change capture, target schemas and control rows gone. Only
+ * the demo's own tenant: the sample source data stays.
+ */
+async function startOver(client: Client, pool: Pool, why: string): Promise<void> {
+  say(`the demo tenant ${why}: starting it over, clean`);
+  await tenantHandle(client, TENANT).terminate(`npm run demo: a clean start (the tenant ${why})`).catch((err: unknown) => {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  });
+  await client.schedule.getHandle(scheduleId(TENANT)).delete().catch(() => undefined); // none: fine
+  const holder = await fenceHolder(pool, TENANT).catch(() => undefined);
+  if (holder) await releaseFence(pool, TENANT, holder);
+  const schemas = SAMPLE_COMPANIES.map((c) => defaultTargetSchema(TENANT, c));
+  await dropRestorePoint(pool, { tenant: TENANT, schemas }).catch(() => undefined); // no control schema yet: nothing to drop
+  for (const c of await tenantCaptures(pool, TENANT)) await removeCapture(triggerSite(pool), TENANT, c.schema, c.table);
+  for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${id(schema)}`);
+  for (const table of CONTROL_TABLE_NAMES) {
+    await pool.query(`DELETE FROM ${qualified(CONTROL_SCHEMA, table)} WHERE tenant = ?`, [TENANT]).catch((err: unknown) => {
+      if (!isMissingObject(err)) throw err;
+    });
+  }
+}
+
 export async function runDemo(opts: { scale: number; keepRunning: boolean }): Promise<void> {
   const settings = temporalSettings();
   await checkReachable('local');
@@ -80,6 +132,8 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
     }
 
     step(4, `Tenant "${TENANT}": assessment, target tables, change capture`);
+    const why = await whyStartOver(client);
+    if (why) await startOver(client, pool, why);
     const { created, status } = await createTenant(client, settings.taskQueue, {
       tenant: TENANT,
       companies: SAMPLE_COMPANIES.map((source) => ({ source })),
@@ -141,11 +195,17 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
       'the Update `runDataUpgradeNow` with {"requestedBy":"you"}. `cm status demo` shows it under Environment Operations.\n',
   );
   if (opts.keepRunning) {
-    process.stdout.write('Server and worker keep running for the UI and `cm` (in another terminal). Ctrl-C stops them.\n');
+    // The management page, served from here while the demo runs (port 8080, else any free one).
+    const page = await startUiServer(client, { port: 8080, operator: 'demo' }).catch(() => startUiServer(client, { port: 0, operator: 'demo' }));
+    process.stdout.write('Server, worker and the management page keep running (use `cm` in another terminal). Ctrl-C stops them.\n');
+    process.stdout.write(`Management page: ${page.url}#/tenant/${TENANT}\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
+    await page.close();
+  } else {
+    process.stdout.write(`Management page: \`cm ui\`, then http://127.0.0.1:8080/#/tenant/${TENANT}\n`);
   }
   await worker.stop();
   await client.connection.close();

@@ -53,7 +53,7 @@ it('has --help on every command', async () => {
   const commands = [
     [], ['tenant', 'create'], ['tenant', 'list'], ['tenant', 'companies'], ['run'], ['status'], ['upgrade'], ['hotfix', 'apply'], ['reset'], ['checklist'],
     ['schedule'], ['disable'], ['version'], ['update'], ['audit'], ['worker'], ['server'], ['seed'], ['demo'], ['snapshot'], ['key', 'get'], ['key', 'reset'],
-    ['key', 'rollout'], ['resync'], ['verify'],
+    ['key', 'rollout'], ['resync'], ['verify'], ['ui'],
   ];
   // Long-running processes (worker, server, demo) and the data generator aside, every command prints JSON on request.
   const noJson = ['', 'worker', 'server', 'seed', 'demo'];
