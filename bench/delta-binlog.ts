@@ -3,7 +3,7 @@
 // the triggers-mode delta (400 inserts, 400 updates, 200 deletes) and a run. The run first reads
 // the binary log (stageChanges: the changed keys staged on the target), then applies them
 // (migrateTables): the two are timed apart, from the run's history.
-import { createTenant, runMigrationNow, waitForRun } from '../client/operations';
+import { createTenant, runMigrationNow, waitForRun, runResult } from '../client/operations';
 import { qualified } from '../activities/sql';
 import type { RunResult } from '../lib/types';
 import { type BenchContext } from './context';
@@ -93,7 +93,7 @@ export async function benchDeltaBinlog(ctx: BenchContext, rows = 1_000_000): Pro
       if (run.kind !== 'delta') throw new Error(`expected a delta run, got ${run.kind}`);
       const entry = await waitForRun(h.client, tenant, run);
       if (entry.status !== 'Completed') throw new Error(`the delta run ended ${entry.status}: ${entry.failure ?? ''}`);
-      const result = (await h.client.workflow.getHandle(run.workflowId).result()) as RunResult;
+      const result = await runResult(h.client, run.workflowId);
       const figures: DeltaBinlogFigures = {
         rows,
         ...changes,

@@ -4,7 +4,7 @@
 import type { Pool } from 'mysql2/promise';
 import type { Client } from '@temporalio/client';
 import type { RunResult } from '../lib/types';
-import { createTenant, runMigrationNow, waitForRun } from '../client/operations';
+import { createTenant, runMigrationNow, waitForRun, runResult } from '../client/operations';
 import { managementWorkflowId, setupWorkflowId } from '../lib/constants';
 import { id, qualified } from '../activities/sql';
 import { type BenchContext } from './context';
@@ -90,7 +90,7 @@ export async function tenantRunFigures(client: Client, tenant: string, runWorkfl
   const runWf = await workflowFigures(client, runWorkflowId);
   const setupWf = await workflowFigures(client, setupWorkflowId(tenant));
   const runDescription = await client.workflow.getHandle(runWorkflowId).describe();
-  const result = (await client.workflow.getHandle(runWorkflowId).result()) as RunResult;
+  const result = await runResult(client, runWorkflowId);
   const largest = await largestPayload(client, [managementWorkflowId(tenant), setupWorkflowId(tenant), runWorkflowId]);
   return {
     largestPayloadBytes: largest.bytes,

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection, type Pool } from 'mysql2/promise';
-import { createTenant, runMigrationNow, waitForRun } from '../client/operations';
+import { createTenant, runMigrationNow, waitForRun, runResult } from '../client/operations';
 import { id, qualified } from '../activities/sql';
 import type { RunResult } from '../lib/types';
 import { type BenchContext } from './context';
@@ -213,7 +213,7 @@ export async function benchWriteLoad(ctx: BenchContext, settings: Partial<WriteL
           const run = await runMigrationNow(h.client, WL.tenant[mode], { requestedBy: 'bench', reason: 'after the write load' });
           const entry = await waitForRun(h.client, WL.tenant[mode], run);
           if (entry.status !== 'Completed') throw new Error(`the ${mode} tenant's run after the load ended ${entry.status}: ${entry.failure ?? ''}`);
-          const result = (await h.client.workflow.getHandle(run.workflowId).result()) as RunResult;
+          const result = await runResult(h.client, run.workflowId);
           figures.catchUp[mode] = {
             runMs: (await workflowFigures(h.client, run.workflowId)).wallMs,
             stageMs: mode === 'binlog' ? (await activitySpan(h.client, run.workflowId, 'stageChanges')).longestMs : undefined,

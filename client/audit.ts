@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { managementWorkflowId } from '../lib/constants';
+import { managementWorkflowId, RUN_FAILED } from '../lib/constants';
 import type { CompanyMapping, RunResult, TableRunResult, VerificationResult } from '../lib/types';
 import { UserFacingError } from '../lib/errors';
 import { rowsOf, runKindOf } from '../workflows/run-plan';
@@ -225,14 +225,17 @@ function readHistory(events: HistoryEvent[], workflowId: string, runId: string |
     if (cancel) add(e, `${prefix}.cancel-requested`, `Cancellation requested${cancel.identity ? ` by ${cancel.identity}` : ''}${cancel.cause ? `: ${cancel.cause}` : ''}`, { actor: cancel.identity || undefined, reason: cancel.cause || undefined });
     // How the execution ended.
     const completed = e.workflowExecutionCompletedEventAttributes;
-    if (completed && child) {
-      const result = first(completed.result);
+    // A run with failed tables fails (since 1.8.0), its result in the failure's details: it ended like a completed one.
+    const failedInfo = e.workflowExecutionFailedEventAttributes?.failure?.applicationFailureInfo;
+    const ranToEnd = prefix === 'run' && failedInfo?.type === RUN_FAILED && failedInfo.details ? failedInfo.details : undefined;
+    if ((completed || ranToEnd) && child) {
+      const result = first(completed ? completed.result : ranToEnd!);
       // With the rows on the target the answer lists the first tables; the activities had each one's.
       const tables = prefix === 'run' && result.counts && tableResults.size > 0 ? [...tableResults.values()] : result?.tables;
       add(e, `${prefix}.completed`, child.completed(result), { details: prefix === 'run' ? { status: result.status, tables, failure: result.failure, counts: result.counts } : result });
     }
     const wfFailed = e.workflowExecutionFailedEventAttributes;
-    if (wfFailed) add(e, `${prefix}.failed`, `${type} failed: ${rootMessage(wfFailed.failure)}`, { details: { failure: rootMessage(wfFailed.failure), stackTrace: wfFailed.failure?.stackTrace || undefined } });
+    if (wfFailed && !ranToEnd) add(e, `${prefix}.failed`, `${type} failed: ${rootMessage(wfFailed.failure)}`, { details: { failure: rootMessage(wfFailed.failure), stackTrace: wfFailed.failure?.stackTrace || undefined } });
     const terminated = e.workflowExecutionTerminatedEventAttributes;
     if (terminated) add(e, `${prefix}.terminated`, `${type} terminated${terminated.reason ? `: ${terminated.reason}` : ''}`, { actor: terminated.identity || undefined, reason: terminated.reason || undefined });
     if (e.workflowExecutionCanceledEventAttributes) add(e, `${prefix}.cancelled`, `${type} cancelled`);

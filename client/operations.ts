@@ -3,9 +3,9 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, MigrationPhaseKey, MigrationStatusKey, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
-import { rootMessage, UserFacingError } from '../lib/errors';
+import { failedRunResult, rootMessage, UserFacingError } from '../lib/errors';
 import { describeIssues, tablePageRequestSchema, tenantInputSchema, type TenantInput } from '../lib/schemas';
-import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, StatusPage, TableFilter, TablePage, TableState, UpgradeLogEntry, UpgradeProgress, VerificationResult, VerifyRequest } from '../lib/types';
+import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, RunResult, StatusPage, TableFilter, TablePage, TableState, UpgradeLogEntry, UpgradeProgress, VerificationResult, VerifyRequest } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, tablesQuery, type TablePageRequest, upgradeProgressQuery,
@@ -172,6 +172,11 @@ export async function createTenant(client: Client, taskQueue: string, input: Ten
   }
   await waitForStatus(client, input.tenant, (s) => s.status !== 'Setup In Progress');
   return { created, status: await getStatus(client, input.tenant) };
+}
+
+/** A run's result: what it completed with, or (a run with failed tables fails, since 1.8.0) what its failure carries. */
+export async function runResult(client: Client, workflowId: string): Promise<RunResult> {
+  return client.workflow.getHandle(workflowId).result().catch((err: unknown) => failedRunResult(err) ?? Promise.reject(err)) as Promise<RunResult>;
 }
 
 /** Run Migration Now, as an update: answers with the run, or with the reason it is refused. */

@@ -68,7 +68,7 @@ export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,E
  * an operator sends Update, which continues the workflow as new on the deployed code. Bump it
  * with every change to workflow logic, and guard changed logic with patched().
  */
-export const SERVICE_VERSION = '1.7.0';
+export const SERVICE_VERSION = '1.8.0';
 
 /** Patch id (1.6.0): the tenant's table rows on the target, written beside the page (cm_control.table_state). */
 export const TABLE_ROWS = 'table-rows';
@@ -76,3 +76,10 @@ export const TABLE_ROWS = 'table-rows';
 export const TABLE_ROWS_PAGE = 'table-rows-page';
 /** Patch id (1.7.0): one spelling of each status; executions before it wrote 'Upgrade pending' after a restored upgrade. */
 export const ONE_STATUS_SPELLING = 'one-status-spelling';
+/**
+ * Patch id (1.8.0): a run with failed tables ends as a failed workflow (red in the Temporal UI), its
+ * result in the failure's details (type RUN_FAILED); before it, such a run completed with status Failed.
+ */
+export const RUN_FAILS_RED = 'run-fails-red';
+/** The failure type of a run that ended with failed tables; its details hold the RunResult. */
+export const RUN_FAILED = 'RunFailed';

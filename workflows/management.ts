@@ -31,7 +31,7 @@ import {
 import { validated } from './validate';
 import { checklistPage, statusPage, summaryTiles, tablePage } from './status-pages';
 import { summarize, toWork } from '../lib/table-pages';
-import { rootMessage } from '../lib/errors';
+import { failedRunResult, rootMessage } from '../lib/errors';
 import { carriedState } from '../lib/carry-limit';
 
 /** Environment Operations keeps this many upgrades (each with its stack trace when it failed). */
@@ -362,7 +362,8 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
         typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
       });
       startedRun = run;
-      const result = await child.result();
+      // A run with failed tables fails (RUN_FAILED), its result in the failure: it ended, and says how.
+      const result = await child.result().catch((err: unknown) => failedRunResult(err) ?? Promise.reject(err));
       // The summary first: once the log says the run ended, the page's counts include it.
       if (rowsOnTarget) await refreshSummary();
       applyRunResult(state, result, new Date().toISOString());

@@ -1,7 +1,7 @@
 // One migration run: every table's full load or changes, a bounded number of activities at a time.
 // A table that fails does not stop the others; the run reports each table's outcome.
 import { ActivityFailure, ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { TABLE_ROWS } from '../lib/constants';
+import { RUN_FAILED, RUN_FAILS_RED, TABLE_ROWS } from '../lib/constants';
 import type { RangeResult, RunInput, RunResult, SchemaFollowResult, TableRunResult, TableWork } from '../lib/types';
 import { ProgressBook } from './run-progress';
 import { copyActivities } from './activity-options';
@@ -160,8 +160,14 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
       const changes = schema ? { schema: { dropped: [], added: [], replanned: [], rebuilt: [], renamed: [], changes: schema.changes.slice(0, LOGGED_CHANGES) } } : {};
       // The answer lists the first LISTED tables, failed and with warnings first (the audit reads them all from the activities).
       const listed = [...failed, ...done.filter((t) => t.status === 'Warning'), ...done.filter((t) => t.status !== 'Failed' && t.status !== 'Warning')].slice(0, LISTED);
-      return { run: input.run, status: progress.status, tables: listed, counts, failure, capture, ...changes };
+      return ended({ run: input.run, status: progress.status, tables: listed, counts, failure, capture, ...changes });
     }
-    return { run: input.run, status: progress.status, tables: done, failure, capture, ...(schema ? { schema } : {}) };
+    return ended({ run: input.run, status: progress.status, tables: done, failure, capture, ...(schema ? { schema } : {}) });
+  }
+
+  /** A run with failed tables fails (red in the Temporal UI and its lists), with its result in the failure's details. */
+  function ended(result: RunResult): RunResult {
+    if (result.status !== 'Failed' || !patched(RUN_FAILS_RED)) return result;
+    throw ApplicationFailure.create({ type: RUN_FAILED, message: result.failure ?? `run #${input.run} failed`, nonRetryable: true, details: [result] });
   }
 }

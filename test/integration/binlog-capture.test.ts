@@ -4,7 +4,7 @@
 // and two tenants on one source each keep their own position. Equality is measured by content on
 // both servers (expectSameAcross), and `cm verify` (verifyNow) agrees.
 import type { RowDataPacket } from 'mysql2/promise';
-import { createTenant, getStatus, runMigrationNow, verifyNow, waitForRun, waitForVerification } from '../../client/operations';
+import { createTenant, getStatus, runMigrationNow, verifyNow, waitForRun, waitForVerification, runResult } from '../../client/operations';
 import { tenantHandle } from '../../client/operations';
 import type { RunResult } from '../../lib/types';
 import { captureCopied, findCapture, markCopyOwed } from '../../activities/capture';
@@ -27,7 +27,7 @@ const TABLES = ['item', 'pair', 'trunc', 'recreated'];
 const runOf = async (who: string) => {
   const started = await runMigrationNow(f.client, who, { requestedBy: 'jest' });
   const entry = await waitForRun(f.client, who, started);
-  const result = await f.client.workflow.getHandle(started.workflowId).result() as RunResult;
+  const result = await runResult(f.client, started.workflowId);
   return { entry, result, table: (t: string) => result.tables.find((r) => r.key === `${src}.${t}`)! };
 };
 const sameAsSource = async (targetSchema: string, tables = TABLES) => {

@@ -2,7 +2,7 @@
 // the table), a rebuild by rename (the triggers follow the old table). The next run notices, puts
 // capture back, copies the table again in full and says so.
 import type { RowDataPacket } from 'mysql2/promise';
-import { createTenant, getStatus, runMigrationNow, waitForRun } from '../../client/operations';
+import { createTenant, getStatus, runMigrationNow, waitForRun, runResult } from '../../client/operations';
 import type { RunResult } from '../../lib/types';
 import { expectSameTable } from '../helpers';
 import { tenantFixture } from '../fixture';
@@ -16,7 +16,7 @@ const LOST = /^change capture was lost \(.+\): reinstalled, table copied again i
 const run = async () => {
   const started = await runMigrationNow(f.client, tenant, { requestedBy: 'jest' });
   const entry = await waitForRun(f.client, tenant, started);
-  const result = await f.client.workflow.getHandle(started.workflowId).result() as RunResult;
+  const result = await runResult(f.client, started.workflowId);
   return { status: entry.status, table: (t: string) => result.tables.find((r) => r.key === `${src}.${t}`)! };
 };
 const tableRow = async (table: string) => (await getStatus(f.client, tenant)).tables.find((t) => t.table === table)!;

@@ -5,7 +5,7 @@
 // target; `resync` rebuilds a table on demand. Each step ends with both servers compared by content
 // and `cm verify` finding no difference.
 import type { RowDataPacket } from 'mysql2/promise';
-import { createTenant, getStatus, resyncTables, runMigrationNow, verifyNow, waitForRun, waitForVerification } from '../../client/operations';
+import { createTenant, getStatus, resyncTables, runMigrationNow, verifyNow, waitForRun, waitForVerification, runResult } from '../../client/operations';
 import type { CaptureModeSetting, RunResult } from '../../lib/types';
 import { renderStatus } from '../../client/render';
 import { expectSameAcross, expectTableRowsMatchPage } from '../helpers';
@@ -30,7 +30,7 @@ describe.each(['binlog', 'triggers'] as const)('schema changes in %s mode', (mod
   const run = async () => {
     const started = await runMigrationNow(f.client, f.tenant, { requestedBy: 'jest' });
     const entry = await waitForRun(f.client, f.tenant, started);
-    const result = await f.client.workflow.getHandle(started.workflowId).result() as RunResult;
+    const result = await runResult(f.client, started.workflowId);
     return { entry, result, change: (t: string) => result.schema?.changes.find((c) => c.key === `${f.src}.${t}`) };
   };
   /** Content on both servers, every table the source has, and then `cm verify`: no difference. */
@@ -165,7 +165,7 @@ describe.each(['binlog', 'triggers'] as const)('schema changes in %s mode', (mod
     const started = await resyncTables(f.client, f.tenant, { tables: ['ledger'], requestedBy: 'jest', reason: 'tampered' });
     const entry = await waitForRun(f.client, f.tenant, started);
     expect(entry.status).toBe('Completed');
-    const result = await f.client.workflow.getHandle(started.workflowId).result() as RunResult;
+    const result = await runResult(f.client, started.workflowId);
     expect(result.schema!.changes).toEqual([expect.objectContaining({ key: `${f.src}.ledger`, change: 'resynchronisation requested', action: expect.stringMatching(/rebuilt/) })]);
     await equalEverywhere();
     await expect(resyncTables(f.client, f.tenant, { tables: ['no_such_table'] })).rejects.toThrow(/no migrated table matches no_such_table/);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { launchBrowser, waitForText as waitForUiText, type Browser } from '../browser';
 import { startUiServer, type UiServer } from '../../client/ui-server';
-import { createTenant, getStatus } from '../../client/operations';
+import { createTenant, getStatus, runResult } from '../../client/operations';
 import { count, ensureUiBuilt, expectSameTable, testWorker, waitUntil } from '../helpers';
 import { tenantFixture } from '../fixture';
 
@@ -93,6 +93,11 @@ step('runs a migration from its button and follows it to the Migration Log', asy
   const log = (await getStatus(f.client, f.tenant)).log[0];
   expect(log.requestedBy).toBe('jest-operator (browser)'); // identity and reason recorded, as from the CLI
   expect(log.reason).toBe('first copy, from the browser');
+  // The Temporal UI tells the same: a run with a failed table is a failed workflow, its result in the failure.
+  expect(log.status).toBe('Failed');
+  expect((await f.client.workflow.getHandle(log.workflowId).describe()).status.name).toBe('FAILED');
+  const result = await runResult(f.client, log.workflowId);
+  expect(result.tables.find((t) => t.key === `${f.src}.posting`)?.status).toBe('Failed');
 });
 
 step('opens the failed tables from their tile, with the reason', async () => {
