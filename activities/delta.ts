@@ -162,6 +162,29 @@ async function confirmGone(spec: SyncSpec, candidates: KeyValue[][]): Promise<Ke
   return gone;
 }
 
+/**
+ * The tenant's captured changes not applied yet, over all its logs, and the age of the oldest in
+ * seconds (0 when none): one query per 500 logs. Best effort: a log that cannot be read (dropped
+ * meanwhile) leaves its part out.
+ */
+export async function captureBacklog(store: Pool, logs: CaptureRef[]): Promise<{ pending: number; lagSeconds: number }> {
+  let pending = 0;
+  let lagSeconds = 0;
+  for (let i = 0; i < logs.length; i += 500) {
+    const union = logs.slice(i, i + 500).map((c) => `SELECT COUNT(*) AS n, MIN(changed_at) AS m FROM ${qualified(CAPTURE_SCHEMA, c.logTable)}`).join(' UNION ALL ');
+    try {
+      const [rows] = await store.query<RowDataPacket[]>(
+        `SELECT COALESCE(SUM(n), 0) AS n, COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(m), CURRENT_TIMESTAMP(3)), 0) / 1000000 AS lag FROM (${union}) logs`,
+      );
+      pending += Number(rows[0].n);
+      lagSeconds = Math.max(lagSeconds, Number(rows[0].lag));
+    } catch {
+      // a log dropped meanwhile: its part is unknown, the rest still counts
+    }
+  }
+  return { pending, lagSeconds };
+}
+
 export async function pendingChanges(pool: Pool, capture: CaptureRef): Promise<number> {
   const [rows] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${qualified(CAPTURE_SCHEMA, capture.logTable)}`);
   return Number(rows[0].n);

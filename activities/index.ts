@@ -14,7 +14,9 @@ import { copyRows } from './copy';
 import { copyIdOf, currentActivityId, readCopyCheckpoint, resumable, saveCopyCheckpoint } from './copy-checkpoint';
 import { approximateColumns, copyColumns, listSchemas, readTable, readTables, type TableMeta } from './introspect';
 import { ensureCapture, keyColumns, loadMeta, migrateTable, type TableCheckpoint } from './migrate-table';
-import { captureTableIds, ensureCaptureSchema, installSchemaCaptures, removeCapture, requeueKeys } from './capture';
+import { captureTableIds, ensureCaptureSchema, installSchemaCaptures, removeCapture, requeueKeys, tenantCaptures } from './capture';
+import { countTableResults, recordBacklog } from './metrics';
+import { captureBacklog } from './delta';
 import { captureSiteFor } from './capture-site';
 import { binlogUnusable, dropPosition, stageBinlogChanges, startPosition, type StageResult } from './binlog-capture';
 import { positionText } from '../lib/binlog-position';
@@ -318,6 +320,14 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
       return followed;
     },
 
+    /** As a run ends: the tenant's changes captured and not applied yet, and the oldest one's age (also as metrics). */
+    async measureBacklog(input: { tenant: string; sourceConnection: string; targetConnection: string; capture?: CaptureMode }): Promise<{ pending: number; lagSeconds: number }> {
+      const site = captureSiteFor(conns, input);
+      const backlog = await captureBacklog(site.store, await tenantCaptures(site.store, input.tenant));
+      recordBacklog(input.tenant, backlog);
+      return backlog;
+    },
+
     /** A run's tables that failed without an answer from their activity (it gave up, or the run could not start them). */
     async recordTableResults(input: { tenant: string; targetConnection: string; run: number; results: TableRunResult[] }): Promise<void> {
       await storeRunResults(conns.pool(input.targetConnection), input.tenant, input.run, input.results, true);
@@ -490,6 +500,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
         ctx.heartbeat(checkpoint);
       }
       if (input.run !== undefined) await storeRunResults(io.target, input.tenant, input.run, checkpoint.done);
+      countTableResults(input.tenant, checkpoint.done.filter((d) => todo.some((w) => w.key === d.key))); // this attempt's own
       return checkpoint.done;
     },
   };

@@ -81,5 +81,7 @@ export const ONE_STATUS_SPELLING = 'one-status-spelling';
  * result in the failure's details (type RUN_FAILED); before it, such a run completed with status Failed.
  */
 export const RUN_FAILS_RED = 'run-fails-red';
+/** Patch id (1.8.0): as a run ends, the tenant's backlog (changes pending, the oldest's age) is measured, also as metrics. */
+export const RUN_BACKLOG = 'run-backlog';
 /** The failure type of a run that ended with failed tables; its details hold the RunResult. */
 export const RUN_FAILED = 'RunFailed';

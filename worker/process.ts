@@ -19,7 +19,13 @@ function positive(value: string | undefined, name: string): number | undefined {
 
 export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const log = pino({ name: 'cm-worker', level: env.CM_LOG_LEVEL ?? 'info' });
-  Runtime.install({ logger: new DefaultLogger((env.CM_SDK_LOG_LEVEL ?? 'WARN') as LogLevel) });
+  // CM_METRICS_ADDRESS (host:port): the SDK's metrics and cm's own (activities/metrics.ts) at http://host:port/metrics.
+  const metrics = env.CM_METRICS_ADDRESS;
+  if (metrics !== undefined && metrics !== '' && !/^[\w.-]+:\d+$/.test(metrics)) throw new UserFacingError(`CM_METRICS_ADDRESS must be host:port, such as 0.0.0.0:9464 (got '${metrics}')`);
+  Runtime.install({
+    logger: new DefaultLogger((env.CM_SDK_LOG_LEVEL ?? 'WARN') as LogLevel),
+    ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } } : {}),
+  });
   const settings = temporalSettings(env);
   await checkReachable('local', env);
   const client = await connectClient(settings);
@@ -33,7 +39,7 @@ export async function runWorkerProcess(env: NodeJS.ProcessEnv = process.env): Pr
     upgradesRoot: env.CM_UPGRADES_DIR,
     maxActivities: positive(env.CM_MAX_ACTIVITIES, 'CM_MAX_ACTIVITIES'),
   });
-  log.info({ address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue }, 'worker running');
+  log.info({ address: settings.address, namespace: settings.namespace, taskQueue: settings.taskQueue, ...(metrics ? { metrics: `http://${metrics}/metrics` } : {}) }, 'worker running');
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping: in-flight activities get a grace period to heartbeat');
     void handle.stop();

@@ -1,10 +1,10 @@
 // One migration run: every table's full load or changes, a bounded number of activities at a time.
 // A table that fails does not stop the others; the run reports each table's outcome.
 import { ActivityFailure, ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { RUN_FAILED, RUN_FAILS_RED, TABLE_ROWS } from '../lib/constants';
+import { RUN_BACKLOG, RUN_FAILED, RUN_FAILS_RED, TABLE_ROWS } from '../lib/constants';
 import type { RangeResult, RunInput, RunResult, SchemaFollowResult, TableRunResult, TableWork } from '../lib/types';
 import { ProgressBook } from './run-progress';
-import { copyActivities } from './activity-options';
+import { copyActivities, readActivities } from './activity-options';
 import { DESCRIPTIONS, progressQuery } from './messages';
 import { describeTables, followedTables, needsFullLoad, planRun, rangeCount, ROWS_PAGE, rowsOf, runKindOf } from './run-plan';
 import { Semaphore } from './semaphore';
@@ -139,6 +139,12 @@ export async function replicationRun(input: RunInput): Promise<RunResult> {
   return await finish();
 
   async function finish(): Promise<RunResult> {
+    // What is still to apply as the run ends (the metrics' pending changes and lag): best effort, never the run's outcome.
+    if (patched(RUN_BACKLOG)) {
+      await readActivities.measureBacklog.executeWithOptions({ summary: 'Measure the changes still to apply' }, [
+        { tenant: input.tenant, sourceConnection: input.sourceConnection, targetConnection: input.targetConnection, ...(input.capture ? { capture: input.capture } : {}) },
+      ]).catch(() => undefined);
+    }
     // A page at a time: a run that could not start fails every table.
     for (let i = 0; tableRows && i < failedHere.length; i += ROWS_PAGE) {
       const part = failedHere.slice(i, i + ROWS_PAGE);
