@@ -50,3 +50,20 @@ export async function waitForText(page: Page, scope: Locator, text: string | Reg
     throw new Error(`the UI did not show ${what} within ${timeout / 1000} s; it showed:\n${shown.slice(0, 3000)}`);
   }
 }
+
+/**
+ * `it` for a browser test's step, plus a full-page screenshot when the step fails
+ * (`<artifacts>/failed-<step>.png`): what the page showed is kept with the failure.
+ */
+export function browserStep(artifacts: string, page: () => Page | undefined): (name: string, fn: () => Promise<void>) => void {
+  return (name, fn) => {
+    it(name, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        await page()?.screenshot({ path: join(artifacts, `failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`), fullPage: true }).catch(() => undefined);
+        throw err;
+      }
+    });
+  };
+}

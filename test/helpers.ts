@@ -144,6 +144,18 @@ export function ensureUiBuilt(): void {
   execFileSync(process.execPath, [join(REPO, 'scripts', 'build-ui.mjs')], { cwd: REPO, stdio: 'pipe' });
 }
 
+/** `cm` as a process (bin/cm.js, which runs the built dist/) with exactly `env`: its exit code and output. */
+export function runCm(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), ...args], { cwd: REPO, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 export interface WorkerProcess {
   child: ChildProcess;
   /** stdout and stderr so far, for diagnostics. */

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, waitForText as waitForUiText, waitForUi, type Browser } from '../browser';
+import { browserStep, launchBrowser, waitForText as waitForUiText, waitForUi, type Browser } from '../browser';
 import { managementWorkflowId } from '../../lib/constants';
 import { uniqueName, waitUntil } from '../helpers';
 import { tenantFixture } from '../fixture';
@@ -65,16 +65,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-function step(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      await page?.screenshot({ path: join(ARTIFACTS, `failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`), fullPage: true }).catch(() => undefined);
-      throw err;
-    }
-  });
-}
+const step = browserStep(ARTIFACTS, () => page);
 
 step('item 7: malformed JSON in Start Workflow: the form says "Input must be valid JSON", cannot be submitted, and starts nothing', async () => {
   const workflowId = managementWorkflowId(f.tenant);

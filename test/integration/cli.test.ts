@@ -6,7 +6,7 @@ import type { Pool } from 'mysql2/promise';
 import { tenantHandle, type FullStatus } from '../../client/operations';
 import type { StatusPage } from '../../lib/types';
 import type { WorkerHandle } from '../../worker/main';
-import { count, dropCaptureFor, dropTenantState, dropSchemas, settingsFor, testClient, testPool, testWorker, uniqueName } from '../helpers';
+import { count, dropCaptureFor, dropTenantState, dropSchemas, runCm, settingsFor, testClient, testPool, testWorker, uniqueName } from '../helpers';
 
 const CM = join(__dirname, '..', '..', 'bin', 'cm.js');
 const src = uniqueName('cli_src');
@@ -18,16 +18,7 @@ let client: Client;
 let worker: WorkerHandle;
 
 function cm(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CM, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: settingsFor(taskQueue).address, CM_TASK_QUEUE: taskQueue, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCm(args, { ...process.env, TEMPORAL_ADDRESS: settingsFor(taskQueue).address, CM_TASK_QUEUE: taskQueue, ...env });
 }
 
 beforeAll(async () => {

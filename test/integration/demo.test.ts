@@ -11,7 +11,7 @@ import type { Pool } from 'mysql2/promise';
 import { portOpen } from '../../client/dev-server';
 import { SAMPLE_COMPANIES } from '../../seed/generate';
 import { defaultTargetSchema } from '../../lib/schemas';
-import { dropCaptureFor, dropSchemas, dropTenantState, ensureBuilt, expectSameTable, killWorkerProcesses, spawnWorkerProcess, testPool, waitForWorkerProcess, waitUntil, type WorkerProcess } from '../helpers';
+import { dropCaptureFor, dropSchemas, dropTenantState, ensureBuilt, expectSameTable, killWorkerProcesses, runCm, spawnWorkerProcess, testPool, waitForWorkerProcess, waitUntil, type WorkerProcess } from '../helpers';
 
 const REPO = join(__dirname, '..', '..');
 let pool: Pool;
@@ -27,16 +27,7 @@ const freePort = (): Promise<number> => new Promise((resolve) => {
   });
 });
 
-function cm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), ...args], { cwd: REPO, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cm = (args: string[]) => runCm(args, env);
 
 async function cleanDemo(): Promise<void> {
   for (const c of SAMPLE_COMPANIES) await dropCaptureFor(pool, c);

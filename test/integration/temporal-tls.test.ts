@@ -2,13 +2,12 @@
 // (mTLS) and an API key, from environment variables or a temporal.toml profile (@temporalio/envconfig).
 // The dev server speaks plaintext only, so a TLS front with a self-signed certificate stands in for
 // Cloud (test/tls-proxy.ts). Both the CLI and a worker process go through it.
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { makeCertificates, startTlsProxy, writeProfile, type Certificates, type TlsProxy } from '../tls-proxy';
-import { ensureBuilt, killWorkerProcesses, settingsFor, spawnWorkerProcess, testClient, uniqueName, waitForWorkerProcess, waitUntil, type WorkerProcess } from '../helpers';
+import { ensureBuilt, killWorkerProcesses, runCm, settingsFor, spawnWorkerProcess, testClient, uniqueName, waitForWorkerProcess, waitUntil, type WorkerProcess } from '../helpers';
 
 const REPO = join(__dirname, '..', '..');
 const API_KEY = 'cm-test-api-key';
@@ -20,14 +19,7 @@ const workers: WorkerProcess[] = [];
 /** `cm` with only the given Temporal settings (none inherited from the test's environment). */
 function cm(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_')));
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), ...args], { env: { ...base, TEMPORAL_CONFIG_FILE: join(certs.dir, 'none.toml'), ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCm(args, { ...base, TEMPORAL_CONFIG_FILE: join(certs.dir, 'none.toml'), ...env });
 }
 
 beforeAll(async () => {

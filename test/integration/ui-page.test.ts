@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, waitForText as waitForUiText, type Browser } from '../browser';
+import { browserStep, launchBrowser, waitForText as waitForUiText, type Browser } from '../browser';
 import { startUiServer, type UiServer } from '../../client/ui-server';
 import { createTenant, getStatus, runResult } from '../../client/operations';
 import { count, ensureUiBuilt, expectSameTable, testWorker, waitUntil } from '../helpers';
@@ -55,17 +55,7 @@ beforeAll(async () => {
   ({ page } = browser);
 });
 
-/** `it`, plus a screenshot of the page when the step fails (test-artifacts/ui-page/failed-*.png). */
-function step(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      await page?.screenshot({ path: join(ARTIFACTS, `failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`), fullPage: true }).catch(() => undefined);
-      throw err;
-    }
-  });
-}
+const step = browserStep(ARTIFACTS, () => page);
 
 step('finds the tenant in the list and opens its page', async () => {
   await page.goto(ui.url);

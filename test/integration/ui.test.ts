@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, waitForText as waitForUiText, waitForUi, type Browser } from '../browser';
+import { browserStep, launchBrowser, waitForText as waitForUiText, waitForUi, type Browser } from '../browser';
 import { buildAudit, NO_IDENTITY } from '../../client/audit';
 import { getStatus, tenantHandle, waitForRun, waitForUpgrade } from '../../client/operations';
 import type { WorkerHandle } from '../../worker/main';
@@ -114,18 +114,7 @@ afterAll(async () => {
   await client?.connection.close();
 });
 
-/** `it`, plus a screenshot of the page when the step fails (test-artifacts/ui/failed-*.png). */
-function step(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      const file = `failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`;
-      await page?.screenshot({ path: join(ARTIFACTS, `${file}.png`), fullPage: true }).catch(() => undefined);
-      throw err;
-    }
-  });
-}
+const step = browserStep(ARTIFACTS, () => page);
 
 step('starts the tenant from the Start Workflow form', async () => {
   await page.goto(`${uiUrl}/namespaces/default/workflows`);
