@@ -266,6 +266,9 @@ export async function captureLost(site: CaptureSite, ref: CaptureEntry, meta: Ta
   return undefined;
 }
 
+/** The named lock (GET_LOCK) every trigger DDL of cm holds on its server: capture's and the restore point's. */
+export const TRIGGER_DDL_LOCK = 'cm_capture:triggers';
+
 /**
  * Trigger DDL on the source from one session at a time, across workers, tenants and schemas: MariaDB
  * 10.11 creating triggers from several sessions at once leaves stray .TRG- files (seen here, within
@@ -274,7 +277,7 @@ export async function captureLost(site: CaptureSite, ref: CaptureEntry, meta: Ta
  */
 async function withCaptureLock<T>(site: CaptureSite, schema: string, table: string, onWait: (() => void) | undefined, fn: () => Promise<T>): Promise<T> {
   // Binlog mode creates no trigger: one table's capture at a time is enough, so tables go side by side.
-  const name = site.mode === 'binlog' ? `cm_capture:${createHash('sha1').update(`${schema}.${table}`).digest('hex')}` : 'cm_capture:triggers';
+  const name = site.mode === 'binlog' ? `cm_capture:${createHash('sha1').update(`${schema}.${table}`).digest('hex')}` : TRIGGER_DDL_LOCK;
   return withNamedLock(site.store, name, onWait, fn); // GET_LOCK names: at most 64 characters
 }
 
@@ -376,8 +379,14 @@ export async function installSchemaCaptures(
     await withCaptureLock(site, schema, '', progress.onWait, async () => {
       const batch = tables.slice(i, i + INSTALL_BATCH);
       const batchNames = names.slice(i, i + INSTALL_BATCH);
-      // A row from before capture was per tenant becomes this tenant's (as findCapture does).
-      await tolerate(pool.query(`UPDATE ${registry} SET consumer = ? WHERE consumer = '' AND schema_name = ? AND table_name IN (?)`, [tenant, schema, batchNames]), 1062);
+      // A row from before capture was per tenant becomes this tenant's (as findCapture does); if this
+      // tenant has some of them already, the batch's update is refused whole: then table by table.
+      try {
+        await pool.query(`UPDATE ${registry} SET consumer = ? WHERE consumer = '' AND schema_name = ? AND table_name IN (?)`, [tenant, schema, batchNames]);
+      } catch (err) {
+        if (errno(err) !== 1062) throw err;
+        for (const name of batchNames) await findCapture(pool, tenant, schema, name);
+      }
       await pool.query(
         `INSERT IGNORE INTO ${registry} (consumer, schema_name, table_name, table_id, complete, copy_owed) VALUES ?`,
         [batch.map((t) => [tenant, schema, t.meta.name, t.tableId ?? null, 0, CAPTURE_INSTALLED])],

@@ -13,8 +13,9 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { CONTROL_SCHEMA } from '../lib/constants';
+import { TRIGGER_DDL_LOCK, withNamedLock } from './capture';
 import { fenceHolder } from './fence';
-import { columnList, forEachLimited, id, inTransaction, qualified } from './sql';
+import { columnList, forEachLimited, id, inLanes, inTransaction, qualified } from './sql';
 import { RESTORED_CONTROL_TABLES, targetDdl } from './target-schema';
 import { copyColumns, readTables } from './introspect';
 import { fingerprint, type Fingerprint } from './verify';
@@ -114,16 +115,17 @@ async function recreateTriggers(conn: PoolConnection, schema: string, defs: Trig
  * (`work` must be repeatable), alone, once the others are through.
  */
 async function inSessions<T>(pool: Pool, settings: string, params: unknown[], items: T[], work: (conn: PoolConnection, item: T) => Promise<void>): Promise<void> {
-  let next = 0;
   const collided: T[] = [];
-  const lane = (): Promise<void> =>
+  // A failure stops every session before this answers (inLanes): none goes on copying or dropping
+  // while the upgrade, told of the failure, restores.
+  await inLanes(items, Math.max(1, Math.min(RESTORE_SESSIONS, items.length)), (take) =>
     withSession(pool, settings, params, async (conn) => {
-      while (next < items.length) {
-        const item = items[next++];
-        await work(conn, item).catch((err: unknown) => (isLockConflict(err) ? void collided.push(item) : Promise.reject(err)));
+      for (let item = take(); item !== undefined; item = take()) {
+        const { value } = item;
+        await work(conn, value).catch((err: unknown) => (isLockConflict(err) ? void collided.push(value) : Promise.reject(err)));
       }
-    });
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(RESTORE_SESSIONS, items.length)) }, lane));
+    }),
+  );
   if (collided.length > 0) await withSession(pool, settings, params, async (conn) => { for (const item of collided) await work(conn, item); });
 }
 
@@ -134,19 +136,18 @@ const isLockConflict = (err: unknown): boolean => ['ER_LOCK_DEADLOCK', 'ER_LOCK_
  * the server renames one table at a time with a log write each, so one statement for 40,000 tables
  * took 8 minutes. Each statement is atomic and a retry parks only what is still in place, so a
  * crash between them loses nothing. A statement that collides with another one's locks (tables
- * joined by foreign keys) is done again alone once the others are through.
+ * joined by foreign keys) is done again alone once the others are through (see inSessions).
  */
 async function parkTables(pool: Pool, tables: { schema: string; parking: string; table: string }[], beat: () => void): Promise<void> {
   const statements: string[] = [];
   for (let i = 0; i < tables.length; i += PARK_BATCH) {
     statements.push(`RENAME TABLE ${tables.slice(i, i + PARK_BATCH).map((t) => `${qualified(t.schema, t.table)} TO ${qualified(t.parking, t.table)}`).join(', ')}`);
   }
-  const collided: string[] = [];
-  await forEachLimited(statements, RESTORE_SESSIONS, async (sql) => {
-    await pool.query(sql).catch((err: unknown) => (isLockConflict(err) ? void collided.push(sql) : Promise.reject(err)));
+  // Without foreign key checks, as every other RENAME here: a dangling reference must not stop the parking.
+  await inSessions(pool, 'foreign_key_checks = 0', [], statements, async (conn, sql) => {
+    await conn.query(sql);
     beat();
   });
-  for (const sql of collided) await pool.query(sql);
 }
 
 /**
@@ -191,6 +192,24 @@ async function withSession<T>(pool: Pool, settings: string, params: unknown[], r
 }
 
 /**
+ * Trigger DDL, one statement at a time on the whole server (the named lock capture.ts takes for its
+ * triggers too): MariaDB 10.11 leaves stray .TRG- files when trigger DDL runs beside other DDL. On a
+ * session of its own, closed after: recreating triggers leaves it in the schema (USE), where a
+ * restore's sweep of the schema's sessions would find it.
+ */
+async function withTriggerSession<T>(pool: Pool, run: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  return withNamedLock(pool, TRIGGER_DDL_LOCK, undefined, async () => {
+    const conn = await pool.getConnection();
+    try {
+      await conn.query('SET SESSION foreign_key_checks = 0');
+      return await run(conn);
+    } finally {
+      conn.destroy();
+    }
+  });
+}
+
+/**
  * Parks every original table of every schema in one RENAME TABLE, then builds the working copies.
  * Foreign keys follow a renamed table; parking everything before building anything means that no
  * copy is ever built while a table it references is still to be parked (it would end up referencing
@@ -217,7 +236,7 @@ export async function createRestorePoint(
     plan.push({ schema, parking, tables: [...new Set([...current, ...parked])].sort() });
   }
   beat('parking');
-  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+  await withTriggerSession(pool, async (conn) => {
     await parkTriggers(conn, input.tenant, toPark);
     // The copies of an earlier attempt are dropped side by side below: their triggers go first, here,
     // since trigger DDL never runs beside other DDL (stray .TRG- files, see capture.ts).
@@ -237,12 +256,15 @@ export async function createRestorePoint(
       await conn.query(workingCopyDdl(String(ddl[0]['Create Table']), schema, table, workingOf));
       const cols = columnList(copyColumns(metas.get(`${parking}.${table}`)!).map((c) => c.name));
       await conn.query(`INSERT INTO ${qualified(schema, table)} (${cols}) SELECT ${cols} FROM ${qualified(parking, table)}`);
-      taken.push({ name: table, ...(await fingerprint(pool, parking, table)) });
       beat(`${schema}.${table}`);
     });
-    // Trigger DDL never beside other DDL: MariaDB 10.11 then leaves stray .TRG- files (see capture.ts).
-    await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
-      for (const [table, defs] of triggers) if (tables.includes(table)) await recreateTriggers(conn, schema, defs);
+    // Read once no session is held (a read takes a pool connection of its own).
+    await forEachLimited(tables, RESTORE_SESSIONS, async (table) => {
+      taken.push({ name: table, ...(await fingerprint(pool, parking, table)) });
+    });
+    const inPoint = new Set(tables);
+    await withTriggerSession(pool, async (conn) => {
+      for (const [table, defs] of triggers) if (inPoint.has(table)) await recreateTriggers(conn, schema, defs);
     });
     point.schemas.push({ schema, parking, tables: taken.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) });
   }
@@ -378,11 +400,12 @@ export async function restoreToPoint(
   // creation; otherwise only tables with a parked original are swapped (the others were never touched).
   const discarded = async (conn: PoolConnection, schema: string, parked: string[]): Promise<string[]> => {
     const current = await baseTables(conn, schema);
-    return point ? current : current.filter((t) => parked.includes(t));
+    const isParked = new Set(parked);
+    return point ? current : current.filter((t) => isParked.has(t));
   };
   // Triggers cannot move with their tables, and trigger DDL never runs beside other DDL (stray .TRG-
   // files, see capture.ts): the discarded tables' triggers are dropped before the swaps, from one session.
-  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+  await withTriggerSession(pool, async (conn) => {
     for (const schema of input.schemas) {
       const parked = await baseTables(conn, parkingSchema(input.tenant, schema));
       if (parked.length > 0) await dropTriggersOf(conn, schema, await discarded(conn, schema, parked));
@@ -418,7 +441,7 @@ export async function restoreToPoint(
   for (const schema of collided) await swapBack(schema);
   // The originals' triggers, back on them, from one session once no other DDL runs. Recreating is
   // idempotent (drop if exists, create), so a retry after a crash here puts them all back.
-  await withSession(pool, 'foreign_key_checks = 0', [], async (conn) => {
+  await withTriggerSession(pool, async (conn) => {
     for (const schema of input.schemas) for (const defs of (await recordedTriggers(conn, input.tenant, schema)).values()) await recreateTriggers(conn, schema, defs);
   });
 

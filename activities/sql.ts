@@ -136,13 +136,29 @@ export function errorText(err: unknown): string {
 /**
  * Runs `fn` over the items with at most `limit` in flight. Setup's DDL (target tables, capture
  * triggers) is one metadata change per statement, on different tables: a few sessions overlap them.
+ * Once an item fails no lane takes another, and the failure is answered only when every item in
+ * flight has finished: nothing goes on behind the caller's back (a restore may start right after).
  */
 export async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  await inLanes(items, Math.max(1, Math.min(limit, items.length)), async (take) => {
+    for (let item = take(); item !== undefined; item = take()) await fn(item.value);
+  });
+}
+
+/**
+ * `lanes` workers sharing one queue of `items`: `take` answers the next item, or undefined once the
+ * queue is empty or a lane has failed. Settles when every lane has; then rethrows the first failure.
+ */
+export async function inLanes<T>(items: T[], lanes: number, lane: (take: () => { value: T } | undefined) => Promise<void>): Promise<void> {
   let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  let failed = false;
+  const take = (): { value: T } | undefined => (failed || next >= items.length ? undefined : { value: items[next++] });
+  const outcomes = await Promise.allSettled(Array.from({ length: lanes }, () => lane(take).catch((err: unknown) => {
+    failed = true;
+    throw err;
+  })));
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 /**

@@ -2,6 +2,7 @@
 // machine that serves the page (ui/, bundled into dist/ui by scripts/build-ui.mjs) and answers it from
 // the tenant workflows only, through the same queries and updates as the CLI and the Temporal UI. So
 // the three stay equivalent, and every action is in the workflow's history with who and why.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -65,6 +66,18 @@ function confirmed(tenant: string, b: Body, what: string): void {
   if (b.confirm !== tenant) throw new BadRequest(`${what}: type the tenant's name (${tenant}) to confirm`);
 }
 
+const url0 = (req: IncomingMessage): URL => new URL(req.url ?? '/', 'http://localhost');
+
+/** The request comes from the page itself: no Origin (a same-origin GET or a tool), or this very host. */
+function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false; // "null" (a sandboxed or file page) and anything unparsable
+  }
+}
+
 function send(res: ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8'): void {
   const data = type.startsWith('application/json') ? JSON.stringify(body) : (body as string | Buffer);
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
@@ -104,8 +117,16 @@ export async function startUiServer(client: Client, opts: { port?: number; host?
   const page = (file: string): Buffer => readFileSync(join(UI_ASSETS, file));
   if (!existsSync(join(UI_ASSETS, 'app.js'))) throw new UserFacingError(`the page is not built (${UI_ASSETS}/app.js is missing): run \`npm run build\``);
 
+  const allowedHosts = new Set<string>();
+  let token: string | undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Only requests addressed to this server by a name it answers to: a page on another site whose
+    // name was rebound to this machine (DNS rebinding) sends its own name as Host, and is refused.
+    if (!allowedHosts.has(String(req.headers.host).toLowerCase())) return send(res, 403, { error: `this server answers only as ${[...allowedHosts].join(', ')}` });
+    if (token && url0(req).pathname.startsWith('/api/') && req.headers['x-cm-token'] !== token) {
+      return send(res, 401, { error: 'open the address cm ui printed (it carries the access token)' });
+    }
+    const url = url0(req);
     const path = url.pathname;
     if (req.method === 'GET' && (path === '/' || path === '/index.html')) return send(res, 200, page('index.html'), 'text/html; charset=utf-8');
     if (req.method === 'GET' && path === '/app.js') return send(res, 200, page('app.js'), 'text/javascript; charset=utf-8');
@@ -114,7 +135,12 @@ export async function startUiServer(client: Client, opts: { port?: number; host?
 
     const m = /^\/api\/tenants\/([^/]+)(?:\/([a-z-]+))?$/.exec(path);
     if (!m) return send(res, 404, { error: `no such page: ${path}` });
-    const tenant = decodeURIComponent(m[1]);
+    let tenant: string;
+    try {
+      tenant = decodeURIComponent(m[1]);
+    } catch {
+      throw new BadRequest(`the tenant in ${path} is not a valid URL component`);
+    }
     const what = m[2];
     if (req.method === 'GET') {
       if (!what) return send(res, 200, await getSummary(client, tenant));
@@ -122,11 +148,10 @@ export async function startUiServer(client: Client, opts: { port?: number; host?
       if (what === 'checklist') return send(res, 200, await setupChecklist(client, tenant));
       return send(res, 404, { error: `no such page: ${path}` });
     }
-    if (req.method !== 'POST' || !what || !(what in ACTIONS)) return send(res, 404, { error: `no such action: ${req.method} ${path}` });
+    if (req.method !== 'POST' || !what || !Object.hasOwn(ACTIONS, what)) return send(res, 404, { error: `no such action: ${req.method} ${path}` });
     // Only the page itself may act: a JSON body (which a form on another site cannot send without
     // asking first) from this very origin.
-    const origin = req.headers.origin;
-    if (!String(req.headers['content-type']).startsWith('application/json') || (origin && new URL(origin).host !== req.headers.host)) {
+    if (!String(req.headers['content-type']).startsWith('application/json') || !sameOrigin(req.headers.origin, req.headers.host)) {
       return send(res, 403, { error: 'actions are accepted only from the page itself' });
     }
     const body = await readBody(req);
@@ -148,8 +173,12 @@ export async function startUiServer(client: Client, opts: { port?: number; host?
     server.listen(opts.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(host);
+  for (const name of loopback ? ['127.0.0.1', 'localhost', '[::1]'] : [host.includes(':') ? `[${host}]` : host]) allowedHosts.add(`${name}:${port}`.toLowerCase());
+  // Reachable from other machines: every request must carry a token only the printed address has.
+  if (!loopback) token = randomBytes(18).toString('base64url');
   return {
-    url: `http://${host}:${port}/`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/${token ? `?token=${token}` : ''}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -8,8 +8,13 @@ import type { TenantListing } from '../client/operations';
 
 // --- talking to cm ui ------------------------------------------------------------------------------
 
+/** The access token of a page served to other machines (`cm ui --host …` prints the address with it). */
+const TOKEN = new URLSearchParams(location.search).get('token');
+
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(path, init);
+  const headers = new Headers(init?.headers);
+  if (TOKEN) headers.set('x-cm-token', TOKEN);
+  const res = await fetch(path, { ...init, headers });
   const body = (await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }))) as T & { error?: string };
   if (!res.ok) throw new Error(body.error ?? `${res.status} ${res.statusText}`);
   return body;

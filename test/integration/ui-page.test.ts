@@ -4,6 +4,7 @@
 // data upgrade, watch it fail and restore, read its stack trace, reset with a typed confirmation.
 // What the page says is checked against the databases. Screenshots in test-artifacts/ui-page/.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
@@ -27,6 +28,16 @@ let page: Page;
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 const waitForText = (scope: Locator, text: string | RegExp, what: string, timeout?: number): Promise<void> => waitForUiText(page, scope, text, what, timeout);
 const section = (name: string): Locator => page.getByRole('region', { name });
+/** The status of a raw request (fetch cannot set Host). */
+const statusOf = (o: { port: number; path: string; method?: string; headers?: Record<string, string> }): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: o.port, path: o.path, method: o.method ?? 'GET', headers: o.headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(o.method === 'POST' ? '{}' : undefined);
+  });
 
 beforeAll(async () => {
   ensureUiBuilt();
@@ -165,4 +176,11 @@ step('refuses what the workflow refuses, with its reason, and a request from els
   expect(forged.status).toBe(403);
   const form2 = await fetch(`${ui.url}api/tenants/${f.tenant}/reset`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `confirm=${f.tenant}` });
   expect(form2.status).toBe(403);
+  const sandboxed = await fetch(`${ui.url}api/tenants/${f.tenant}/reset`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'null' }, body: '{}' });
+  expect(sandboxed.status).toBe(403);
+  // A name rebound to this machine (DNS rebinding) is not one the server answers to.
+  const { port } = new URL(ui.url);
+  expect(await statusOf({ port: Number(port), path: '/api/tenants', headers: { host: `evil.example:${port}` } })).toBe(403);
+  expect(await statusOf({ port: Number(port), path: `/api/tenants/${f.tenant}/constructor`, method: 'POST', headers: { 'content-type': 'application/json' } })).toBe(404);
+  expect(await statusOf({ port: Number(port), path: '/api/tenants/%E0%A4%A' })).toBe(400);
 });
