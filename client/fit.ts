@@ -1,14 +1,20 @@
 // Output that fits the terminal: tables share its width between their columns, and text wraps at
 // word boundaries (a word longer than a line is cut, never dropped).
 
-/** The width to fit: the terminal's, else $COLUMNS, else 80. */
+/**
+ * The width to fit: the terminal's, else $COLUMNS, else none (Infinity): output read by a program
+ * (a pipe, a file) keeps its lines whole unless COLUMNS asks otherwise.
+ */
 export function outputWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout, env: NodeJS.ProcessEnv = process.env): number {
   const fromEnv = Number(env.COLUMNS);
   if (stream.isTTY && stream.columns) return stream.columns;
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Infinity;
 }
 
-/** One line cut into lines of at most `width` characters, at spaces where it can be. */
+/**
+ * One line cut into lines of at most `width` characters: at a space where it can be, else after a
+ * name's separator (. _ - / ,) so that `schema.table` breaks at the dot, else anywhere.
+ */
 export function wrapLine(line: string, width: number, indent = ''): string[] {
   if (line.length <= width) return [line];
   const out: string[] = [];
@@ -17,7 +23,9 @@ export function wrapLine(line: string, width: number, indent = ''): string[] {
   while (prefix.length + rest.length > width) {
     const room = Math.max(1, width - prefix.length);
     const space = rest.lastIndexOf(' ', room);
-    const cut = space > 0 ? space : room;
+    let cut = space > 0 ? space : -1;
+    if (cut < 0) for (let i = room - 1; i > 0 && cut < 0; i--) if ('._-/,'.includes(rest[i])) cut = i + 1;
+    if (cut <= 0) cut = room;
     out.push(prefix + rest.slice(0, cut).trimEnd());
     rest = rest.slice(cut).trimStart();
     prefix = indent.length < width ? indent : '';

@@ -114,10 +114,10 @@ function renderHotfixes(hotfixes: HotfixRecord[]): string {
 }
 
 /** When the table was last proven equal to its source, or what its last verification found. */
-function verifiedCell(t: TableState): string {
+function verifiedCell(t: TableState, at: (iso?: string) => string = time): string {
   const v = t.verification;
   if (!v) return t.notMigratedReason ? '' : 'not yet';
-  return v.status === 'Verified' ? time(v.at) : `${v.status} ${time(v.at)}`;
+  return v.status === 'Verified' ? at(v.at) : `${v.status} ${at(v.at)}`;
 }
 
 export function renderVerifications(list: StatusPage['verifications'], latest = 5): string {
@@ -144,9 +144,9 @@ export function renderTables(tables: TableState[]): string {
   if (tables.length === 0) return '';
   if (outputWidth() < NARROW) {
     return `Tables\n${table(
-      ['Table', 'Status', 'Rows copied', 'Changes +/~/-', 'Verified', 'Message'],
+      ['Table', 'Status', 'Rows', '+/~/-', 'Verified', 'Message'],
       tables.map((t) => [
-        t.key, t.status, t.fullLoadRows, `${n(t.inserts)}/${n(t.updates)}/${n(t.deletes)}`, verifiedCell(t),
+        t.key, t.status, t.fullLoadRows, `${n(t.inserts)}/${n(t.updates)}/${n(t.deletes)}`, verifiedCell(t, shortTime),
         [t.errors ? `${n(t.errors)} errors` : '', t.notMigratedReason ?? t.errorMessage ?? ''].filter(Boolean).join(': '),
       ]),
     )}`;

@@ -6,7 +6,8 @@ it('wraps at spaces, cuts a word longer than the line, never drops text', () => 
   expect(wrapLine('short', 10)).toEqual(['short']);
   expect(wrapLine('one two three four', 9)).toEqual(['one two', 'three', 'four']);
   expect(wrapLine('abcdefghijkl', 5)).toEqual(['abcde', 'fghij', 'kl']);
-  expect(wrapLine('key: a-very-long-table-name here', 12, '  ')).toEqual(['key:', '  a-very-lon', '  g-table-na', '  me here']);
+  expect(wrapLine('key: a-very-long-table-name here', 12, '  ')).toEqual(['key:', '  a-very-', '  long-', '  table-name', '  here']);
+  expect(wrapLine('cli_src_4aec18.customer', 16)).toEqual(['cli_src_4aec18.', 'customer']); // at the dot
   expect(fitLines('a b c d e f\nok', 5)).toBe('a b c\n  d e\n  f\nok');
 });
 
@@ -17,10 +18,10 @@ it('shares the width: narrow columns keep their width, wide ones share the rest'
   expect(shareWidths([10, 10, 100], 22)).toEqual([10, 10, 6]); // never below the minimum
 });
 
-it('the width is the terminal\'s, else $COLUMNS, else 80', () => {
+it('the width is the terminal\'s, else $COLUMNS, else unlimited (a program reads whole lines)', () => {
   expect(outputWidth({ isTTY: true, columns: 132 }, {})).toBe(132);
   expect(outputWidth({ isTTY: false }, { COLUMNS: '100' })).toBe(100);
-  expect(outputWidth({ isTTY: false }, {})).toBe(80);
+  expect(outputWidth({ isTTY: false }, {})).toBe(Infinity);
 });
 
 describe('cm status fits the terminal', () => {
