@@ -42,10 +42,11 @@ beforeAll(async () => {
   await cleanDemo();
   dataDir = mkdtempSync(join(tmpdir(), 'cm-demo-'));
   const port = await freePort();
+  const uiPort = await freePort();
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && k !== 'CM_TASK_QUEUE'));
-  env = { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_UI_PORT: String(await freePort()), CM_DATA_DIR: dataDir };
+  env = { ...base, TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TEMPORAL_UI_PORT: String(uiPort), CM_DATA_DIR: dataDir };
   // The server outlives each demo (which reuses a running one), as when an operator keeps `cm server` up.
-  server = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), 'server'], { cwd: REPO, env, stdio: 'ignore' });
+  server = spawn(process.execPath, [join(REPO, 'bin', 'cm.js'), 'server', '--port', String(port), '--ui-port', String(uiPort)], { cwd: REPO, env, stdio: 'ignore' });
   await waitUntil('the demo dev server', () => portOpen(port), 60_000);
 }, 120_000);
 
