@@ -130,11 +130,21 @@ async function asOperatorError<T>(tenant: string, call: () => Promise<T>): Promi
   try {
     return await call();
   } catch (err) {
-    const msg = (err as Error).message ?? String(err);
-    if (/not found/i.test(msg)) throw new UserFacingError(`unknown tenant '${tenant}': create it with \`cm tenant create ${tenant} --company <schema>\``);
-    if (/no poller|deadline|timeout/i.test(msg)) throw new UserFacingError(`no worker answered for tenant '${tenant}': start one with \`cm worker\``);
-    throw err;
+    throw operatorError(tenant, err);
   }
+}
+
+/**
+ * A failed query in the operator's words. The client's own message is only "Failed to query
+ * Workflow": the reason (no worker polling, an unknown workflow) is in the causes below it.
+ */
+export function operatorError(tenant: string, err: unknown): unknown {
+  const messages: string[] = [];
+  for (let e = err as { message?: string; cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) messages.push(String(e.message ?? ''));
+  const msg = messages.join(' | ');
+  if (/not found/i.test(msg)) return new UserFacingError(`unknown tenant '${tenant}': create it with \`cm tenant create ${tenant} --company <schema>\``);
+  if (/no poller|deadline|timeout/i.test(msg)) return new UserFacingError(`no worker answered for tenant '${tenant}' (none is polling its task queue): start one with \`cm worker\` (the demo's stops with it; \`npm run demo\` keeps one up until Ctrl-C)`);
+  return err;
 }
 
 export async function waitForStatus(client: Client, tenant: string, done: (s: StatusPage) => boolean, timeoutMs = 15 * 60_000): Promise<StatusPage> {
