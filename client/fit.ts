@@ -50,8 +50,11 @@ export function fitLines(text: string, width: number): string {
 export function shareWidths(natural: number[], budget: number, keep = 12, minimum = 6): number[] {
   const widths = [...natural];
   if (natural.reduce((a, b) => a + b, 0) <= budget) return widths;
-  const wide = natural.map((w, i) => ({ w, i })).filter(({ w }) => w > keep).sort((a, b) => a.w - b.w);
-  let left = budget - natural.filter((w) => w <= keep).reduce((a, b) => a + b, 0);
+  const kept = natural.filter((w) => w <= keep);
+  // When even the narrow columns do not fit beside the others at their minimum, every column shares.
+  const keepAll = kept.reduce((a, b) => a + b, 0) + (natural.length - kept.length) * minimum <= budget;
+  const wide = natural.map((w, i) => ({ w, i })).filter(({ w }) => !keepAll || w > keep).sort((a, b) => a.w - b.w);
+  let left = budget - (keepAll ? kept.reduce((a, b) => a + b, 0) : 0);
   wide.forEach(({ w, i }, k) => {
     const share = Math.floor(left / (wide.length - k));
     widths[i] = Math.min(w, Math.max(minimum, share));

@@ -183,8 +183,10 @@ export function renderSetup(s: StatusPage): string {
 export function renderCounts(s: StatusPage): string {
   if (s.tableCounts.companies.length < 2) return '';
   const statuses = ['Successful', 'Warning', 'Failed', 'Not Migrated', 'In Progress', 'Not Started'] as const;
+  // Narrow: the statuses' short names (the tiles above spell them out).
+  const heads = outputWidth() < NARROW ? ['OK', 'Warning', 'Failed', 'Not migr.', 'Running', 'Waiting'] : statuses;
   return `Tables per company\n${table(
-    ['Company', 'Tables', ...statuses],
+    ['Company', 'Tables', ...heads],
     s.tableCounts.companies.map((c) => [c.company, c.total, ...statuses.map((st) => c.byStatus[st] ?? 0)]),
   )}`;
 }

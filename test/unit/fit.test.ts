@@ -15,7 +15,8 @@ it('shares the width: narrow columns keep their width, wide ones share the rest'
   expect(shareWidths([5, 10], 40)).toEqual([5, 10]);
   expect(shareWidths([3, 50, 50], 43)).toEqual([3, 20, 20]);
   expect(shareWidths([9, 30, 100], 50)).toEqual([9, 20, 21]); // a status keeps its width
-  expect(shareWidths([10, 10, 100], 22)).toEqual([10, 10, 6]); // never below the minimum
+  expect(shareWidths([10, 10, 100], 26)).toEqual([10, 10, 6]); // never below the minimum
+  expect(shareWidths([8, 6, 10, 7, 6, 12, 11, 11], 58)).toEqual([7, 6, 8, 7, 6, 8, 8, 8]); // narrow columns only: they share too
 });
 
 it('the width is the terminal\'s, else $COLUMNS, else unlimited (a program reads whole lines)', () => {
