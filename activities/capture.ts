@@ -191,11 +191,7 @@ export async function captureTableIds(site: CaptureSite, tables: { schema: strin
 // The table name matters for speed: with it, MariaDB reads one table's triggers; without it, every
 // table's in the schema, which made installing capture quadratic in the number of tables.
 async function existingTriggers(pool: Pool, schema: string, table: string): Promise<Set<string>> {
-  const [rows] = await pool.query<RowDataPacket[]>(
-    'SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?',
-    [schema, table],
-  );
-  return new Set(rows.map((r) => String(r.n)));
+  return schemaTriggers(pool, schema, [table]);
 }
 
 /** The triggers on some tables of a schema: one read for all of them. */

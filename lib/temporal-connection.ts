@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from './constants';
 import { connectionOptions, type TemporalSettings } from './env';
-import { UserFacingError } from './errors';
+import { rootMessage, UserFacingError } from './errors';
 
 /**
  * What a client may receive in one answer. gRPC's default, 4 MB, is less than one page of a large
@@ -17,7 +17,7 @@ export async function connectClient(settings: TemporalSettings, identity?: strin
     connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s', channelArgs: CLIENT_CHANNEL_ARGS });
   } catch (err) {
     throw new UserFacingError(
-      `cannot reach Temporal at ${settings.address} (${where(settings)}${settings.tls ? ', TLS' : ''}): ${innermost(err)}. ` +
+      `cannot reach Temporal at ${settings.address} (${where(settings)}${settings.tls ? ', TLS' : ''}): ${rootMessage(err).split('\n')[0]}. ` +
         (settings.address.startsWith('127.0.0.1') || settings.address.startsWith('localhost') ? 'Start one with `cm server`.' : 'Check the address, the certificates and the API key.'),
     );
   }
@@ -25,13 +25,6 @@ export async function connectClient(settings: TemporalSettings, identity?: strin
 }
 
 const GRPC_NOT_FOUND = 5; // the gRPC status code
-
-/** The first line of the innermost cause: "Failed to connect" alone does not say a key was refused. */
-function innermost(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown };
-  while (e.cause && (e.cause as { message?: string }).message) e = e.cause as typeof e;
-  return String(e.message ?? err).split('\n')[0];
-}
 
 /** Where the settings came from, for error messages. */
 const where = (s: TemporalSettings): string => (s.profile ? `profile ${s.profile}` : 'TEMPORAL_ADDRESS / --address');

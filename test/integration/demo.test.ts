@@ -4,7 +4,6 @@
 // so this test owns the demo's names there (the sample schemas, tenant "demo") and removes them after.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pool } from 'mysql2/promise';
@@ -12,6 +11,7 @@ import { portOpen } from '../../client/dev-server';
 import { SAMPLE_COMPANIES } from '../../seed/generate';
 import { defaultTargetSchema } from '../../lib/schemas';
 import { dropCaptureFor, dropSchemas, dropTenantState, ensureBuilt, expectSameTable, killWorkerProcesses, runCm, spawnWorkerProcess, testPool, waitForWorkerProcess, waitUntil, type WorkerProcess } from '../helpers';
+import { freePort } from '../../lib/free-port';
 
 const REPO = join(__dirname, '..', '..');
 let pool: Pool;
@@ -19,13 +19,6 @@ let dataDir: string;
 let server: ChildProcess | undefined;
 let env: NodeJS.ProcessEnv;
 const workers: WorkerProcess[] = [];
-
-const freePort = (): Promise<number> => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 
 const cm = (args: string[]) => runCm(args, env);
 

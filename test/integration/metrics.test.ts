@@ -1,21 +1,15 @@
 // A `cm worker` with CM_METRICS_ADDRESS exports Prometheus metrics: the SDK runtime's own and cm's per
 // tenant (rows copied, changes applied, changes pending, replication lag). Scraped during a run and
 // after it; the figures are checked against what the test itself did to the source.
-import { createServer } from 'node:net';
 import { createTenant, runMigrationNow, waitForRun } from '../../client/operations';
 import { ensureBuilt, killWorkerProcesses, spawnWorkerProcess, waitForWorkerProcess, waitUntil, type WorkerProcess } from '../helpers';
+import { freePort } from '../../lib/free-port';
 import { tenantFixture } from '../fixture';
 
 const workers: WorkerProcess[] = [];
 const f = tenantFixture('metrics', { worker: false, cleanup: () => killWorkerProcesses(workers) });
 let metricsUrl: string;
 
-const freePort = (): Promise<number> => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address() as { port: number };
-    s.close(() => resolve(port));
-  });
-});
 const scrape = async (): Promise<string> => (await fetch(metricsUrl)).text();
 /** The value of `name` for this test's tenant (the sum over the other labels). */
 const valueOf = (text: string, name: string): number | undefined => {
