@@ -27,6 +27,7 @@ import { checkRuntimeKey, ensureRuntimeKey, keyRollout, resetRuntimeKey, Runtime
 import { prepareTargetSession } from './writer';
 import { definitionDrift, driftMessage, type Drift } from './definition-drift';
 import { createVerifyActivities } from './verify-tables';
+import { createLakeActivities } from './lake';
 import { claimName, claimTable, releaseTable } from './table-claim';
 import type { RowDataPacket } from 'mysql2/promise';
 import { followSchema } from './schema-follow';
@@ -159,6 +160,7 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
   return {
     ...createUpgradeActivities(conns, { upgradesRoot: services.upgradesRoot }),
     ...createVerifyActivities(conns),
+    ...createLakeActivities(conns),
 
     /** Setup: the tenant's first runtime service key, delivered to this runtime (nothing changes if it has one). */
     async issueRuntimeKey(input: { tenant: string; targetConnection: string }): Promise<RuntimeKeyInfo> {

@@ -16,13 +16,13 @@ import type { RunStarted } from '../workflows/messages';
 import { PROBLEM_STATUSES } from '../lib/table-pages';
 import {
   applyHotfix, checkForUpdate, configureCompanies, createTenant, disableCloudMigration, getAllTables, getSummary, getTablePage, listTenants, rejectionReasons, rerunDetailSnapshot, resyncTables, resetCloudData, resetRuntimeServiceKey,
-  resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, runtimeKeyRollout, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
+  exportToDataLake, waitForLakeExport, resolveUpgrade, runDataUpgradeNow, runMigrationNow, runtimeKeyInfo, runtimeKeyRollout, setReplicationSchedule, setupChecklist, updateService, verifyNow, waitForRun, waitForUpgrade, waitForVerification,
 } from './operations';
 import { keyId, newKey, RuntimeKeyFiles } from '../activities/runtime-key';
 import { buildAudit, renderAuditMarkdown, renderAuditText } from './audit';
 import { fitLines, outputWidth } from './fit';
 import { ProgressView } from './progress';
-import { renderChecklist, renderCompanies, renderSetup, renderStatus, renderTenantList, renderUpgrades, renderVerification, type ListedTables } from './render';
+import { renderChecklist, renderCompanies, renderLakeExports, renderSetup, renderStatus, renderTenantList, renderUpgrades, renderVerification, type ListedTables } from './render';
 
 const operator = (): string => {
   try {
@@ -270,6 +270,62 @@ export function buildProgram(): Command {
         if (opts.json && !opts.wait) return printJson(started);
         if (!opts.json) process.stdout.write(`Resync of ${tables.join(', ')}: run #${started.run} rebuilds them from the source: ${started.workflowId}\n`);
         if (opts.wait) await followRun(client, name, started, !!opts.json);
+      });
+    });
+
+  const lake = program.command('lake').description('Azure Data Lake: the migrated tables, or the historical rows kept out of the cloud tenant, as Parquet files');
+  lake
+    .command('export')
+    .description('Export every company\'s migrated tables (or, with --history-only, the rows older than its oldest year) as Parquet files with a manifest; later exports write only what changed')
+    .argument('<tenant>')
+    .option('--to <uri>', 'file:///folder, /folder or s3://bucket/prefix (default: the worker\'s CM_LAKE_URI, else ~/.local/share/cm/lake on the worker); S3 endpoint and keys are the worker\'s (CM_LAKE_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)')
+    .option('--company <source>', 'only this company (its source schema; repeatable)', collect)
+    .option('--history-only', 'the historical rows each company\'s oldest year keeps out of the cloud tenant, instead of the migrated tables')
+    .option('--detach', 'return once the export has started; follow it with `cm status`')
+    .option('--json', 'print the result as JSON')
+    .option('--reason <text>', 'why, for the audit trail')
+    .addHelpText('after', [
+      '',
+      'Layout: <destination>/<tenant>/<migrated|history>/manifest.json, data/<company>/<table>/<export>-<part>.parquet.',
+      'The manifest lists each table\'s files, row count, checksums and source position, and a DuckDB query of its current state.',
+      'Exit code: 0 when the export completed, 1 when it failed.',
+    ].join('\n'))
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const started = await exportToDataLake(client, name, {
+          requestedBy: operator(), reason: opts.reason, ...(opts.to ? { to: opts.to } : {}), ...(opts.company ? { companies: opts.company } : {}),
+          ...(opts.historyOnly ? { historyOnly: true } : {}),
+        });
+        if (opts.detach) {
+          if (opts.json) return printJson(started);
+          process.stdout.write(`Data lake export of ${started.kind === 'history' ? 'the historical rows' : 'the migrated tables'} of ${started.companies.join(', ')} started: ${started.workflowId}\n`);
+          return;
+        }
+        if (!opts.json) process.stdout.write(`Data lake export of ${started.kind === 'history' ? 'the historical rows' : 'the migrated tables'} of ${started.companies.join(', ')}: ${started.workflowId}\n`);
+        let shown = '';
+        const entry = await following('the data lake export', name, () => waitForLakeExport(client, name, started, opts.json ? undefined : (p) => {
+          const line = `  ${p.done}/${p.tables} tables exported, ${p.rowsWritten} rows and ${p.deletesWritten} deletes written${p.destination ? ` to ${p.destination}` : ''}`;
+          if (line !== shown && process.stdout.isTTY) process.stdout.write(`\r${(shown = line)}`);
+        }));
+        if (shown) process.stdout.write('\n');
+        if (opts.json) printJson(entry);
+        else if (entry.status === 'Completed') {
+          process.stdout.write(`Export #${entry.number} completed: ${entry.tables} tables, ${entry.rowsWritten} rows and ${entry.deletesWritten} deletes written; the lake holds ${entry.rows} rows.\n`);
+          process.stdout.write(`Manifest: ${entry.destination?.replace(/\/$/, '')}/${name}/${entry.kind}/manifest.json\n`);
+        } else process.stdout.write(`The export failed: ${entry.failure}\n`);
+        if (entry.status !== 'Completed') process.exitCode = 1;
+      });
+    });
+  lake
+    .command('list')
+    .description('The tenant\'s data lake exports, newest first')
+    .argument('<tenant>')
+    .option('--json', 'print them as JSON')
+    .action(async (name: string, opts) => {
+      await withClient(async (client) => {
+        const list = (await getSummary(client, name)).lakeExports ?? [];
+        if (opts.json) return printJson(list);
+        process.stdout.write(renderLakeExports(list, 20) || 'No data lake export yet (`cm lake export <tenant>`).\n');
       });
     });
 

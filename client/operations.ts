@@ -5,12 +5,13 @@ import { ActivityFailure, defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, MigrationPhaseKey, MigrationStatusKey, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
 import { failedRunResult, rootMessage, UserFacingError } from '../lib/errors';
 import { describeIssues, tablePageRequestSchema, tenantInputSchema, type TenantInput } from '../lib/schemas';
-import type { CompanyMapping, DisableResult, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, RunResult, StatusPage, TableFilter, TablePage, TableState, UpgradeLogEntry, UpgradeProgress, VerificationResult, VerifyRequest } from '../lib/types';
+import type { CompanyMapping, DisableResult, LakeExportLogEntry, Requester, RuntimeKeyInfo, RunLogEntry, RunProgress, RunResult, StatusPage, TableFilter, TablePage, TableState, UpgradeLogEntry, UpgradeProgress, VerificationResult, VerifyRequest } from '../lib/types';
 import type { cloudMigration } from '../workflows/management';
 import {
   applyHotfixUpdate, progressQuery, runDataUpgradeNowUpdate, runMigrationNowUpdate, statusQuery, tablesQuery, type TablePageRequest, upgradeProgressQuery,
   checkForUpdateQuery, disableCloudMigrationUpdate, resetCloudDataUpdate, updateServiceUpdate, type ServiceVersions, setReplicationScheduleUpdate, type DisableRequest, setupChecklistQuery, type HotfixApplied, type ScheduleRequest, type HotfixRequest, type ResetRequest, type RunStarted, type UpgradeRequest,
   type UpgradeStarted, configureCompaniesUpdate, type ConfigureCompaniesRequest, resetRuntimeServiceKeyUpdate, runtimeServiceKeyQuery, rerunDetailSnapshotUpdate, type SnapshotStarted, resyncTablesUpdate, type ResyncRequest,
+  exportToDataLakeUpdate, lakeExportProgressQuery, type LakeExportProgress, type LakeExportRequest, type LakeExportStarted,
   verifyNowUpdate, verificationProgressQuery, runtimeKeyRolloutUpdate, type KeyRolloutRequest, type ResetKeyRequest, resolveUpgradeUpdate, type ResolveUpgradeRequest, type UpgradeResolved, type VerificationProgress, type VerificationStarted,
 } from '../workflows/messages';
 import { MAX_PAGE_SIZE, type ChecklistItem, type ChecklistPage } from '../lib/table-pages';
@@ -332,6 +333,25 @@ export async function waitForVerification(
   const result = (await child.result().catch(() => undefined)) as VerificationResult | undefined;
   if (!result) throw new UserFacingError(`verification #${started.number} failed: ${entry.failure ?? 'it ended without a result'} (${started.workflowId})`);
   return result;
+}
+
+/** Azure Data Lake: starts an export of the tenant's tables (or its historical rows) as Parquet, or says why it is refused. */
+export function exportToDataLake(client: Client, tenant: string, request: LakeExportRequest): Promise<LakeExportStarted> {
+  return refusedAs('data lake export refused', () => tenantHandle(client, tenant).executeUpdate(exportToDataLakeUpdate, { args: [request] }));
+}
+
+/** Waits for a data lake export to end, as the page records it. */
+export async function waitForLakeExport(
+  client: Client,
+  tenant: string,
+  started: LakeExportStarted,
+  onProgress?: (p: LakeExportProgress) => void,
+  pollMs = 1000,
+): Promise<LakeExportLogEntry> {
+  const child = client.workflow.getHandle(started.workflowId);
+  await untilClosed(child, onProgress && (async () => onProgress(await child.query(lakeExportProgressQuery))), pollMs);
+  const page = await waitForStatus(client, tenant, (s) => !!s.lakeExports?.find((e) => e.workflowId === started.workflowId)?.endedAt);
+  return page.lakeExports!.find((e) => e.workflowId === started.workflowId)!;
 }
 
 /** Reset Cloud Data: empties the target; the next run is a full copy. Needs confirm: true. */

@@ -2,7 +2,7 @@
 import Table from 'cli-table3';
 import { outputWidth, shareWidths, wrapLine } from './fit';
 import { DEFAULT_HISTORY_TABLES } from '../lib/company-tables';
-import type { CompanyMapping, FindingRow, HotfixRecord, RunLogEntry, StatusPage, TableState, UpgradeLogEntry, VerificationResult } from '../lib/types';
+import type { CompanyMapping, FindingRow, HotfixRecord, LakeExportLogEntry, RunLogEntry, StatusPage, TableState, UpgradeLogEntry, VerificationResult } from '../lib/types';
 import type { ChecklistItem } from '../lib/table-pages';
 import type { TenantListing } from './operations';
 
@@ -120,6 +120,19 @@ function verifiedCell(t: TableState, at: (iso?: string) => string = time): strin
   return v.status === 'Verified' ? at(v.at) : `${v.status} ${at(v.at)}`;
 }
 
+export function renderLakeExports(list: StatusPage['lakeExports'], latest = 5): string {
+  if (!list || list.length === 0) return '';
+  const what = (e: LakeExportLogEntry): string => `${e.number !== undefined ? `#${e.number} ` : ''}${e.kind === 'history' ? 'history' : 'migrated'}`;
+  const wrote = (e: LakeExportLogEntry): string =>
+    e.rowsWritten === undefined ? '' : `${n(e.rowsWritten)} rows, ${n(e.deletesWritten ?? 0)} deletes of ${n(e.tables ?? 0)} tables (lake: ${n(e.rows ?? 0)} rows)`;
+  return `Data lake exports\n${table(
+    ['Export', 'Status', 'Started', 'Ended', 'Destination', 'Wrote', 'By'],
+    [...list].reverse().slice(0, latest).map((e) => [
+      what(e), e.status, shortTime(e.startedAt), shortTime(e.endedAt), e.destination ?? e.to ?? 'worker default', wrote(e), [e.requestedBy, e.failure].filter(Boolean).join(' · '),
+    ]),
+  )}`;
+}
+
 export function renderVerifications(list: StatusPage['verifications'], latest = 5): string {
   if (!list || list.length === 0) return 'Verifications: none yet (`cm verify <tenant>`).\n';
   if (outputWidth() < NARROW) {
@@ -216,6 +229,7 @@ export function renderStatus(s: StatusPage, listed: ListedTables = { rows: s.pro
     renderSchemaChanges(s.log),
     renderUpgrades(s.upgrades),
     renderVerifications(s.verifications),
+    renderLakeExports(s.lakeExports),
     renderHotfixes(s.hotfixes),
     renderCounts(s),
     renderTables(rows) + (listed.note ? `${listed.note}\n` : ''),

@@ -10,6 +10,7 @@ export const setupWorkflowId = (tenant: string): string => `cloud-migration/${te
 export const runWorkflowId = (tenant: string, run: number): string => `cloud-migration/${tenant}/run-${run}`;
 export const upgradeWorkflowId = (tenant: string, n: number): string => `cloud-migration/${tenant}/upgrade-${n}`;
 export const verificationWorkflowId = (tenant: string, n: number): string => `cloud-migration/${tenant}/verify-${n}`;
+export const lakeExportWorkflowId = (tenant: string, n: number): string => `cloud-migration/${tenant}/lake-${n}`;
 export const scheduleWorkflowId = (tenant: string): string => `cloud-migration/${tenant}/scheduled`;
 
 // Search attributes make the UI's list filterable: TenantId="demo", MigrationStatus="Upgrade Pending".

@@ -61,6 +61,13 @@ export const verifySettingsSchema = z
   .partial();
 
 /** Verify Now: a company and a table pattern to narrow it, and whether to repair. */
+/** Export to the data lake: where (a folder or s3://bucket/prefix, no credentials), which companies, which rows. */
+export const lakeExportRequestSchema = requesterSchema.extend({
+  to: z.string().min(1).max(1000).optional(),
+  companies: z.array(identifier).max(MAX_COMPANIES).optional(),
+  historyOnly: z.boolean().optional(),
+}).strict();
+
 export const verifyRequestSchema = requesterSchema.extend({
   company: identifier.optional(),
   table: z.string().regex(/^[^`]{1,64}$/, 'a table name or pattern (* and ?), at most 64 characters').optional(),

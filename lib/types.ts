@@ -297,6 +297,28 @@ export interface VerificationLogEntry {
   failure?: string;
 }
 
+/** One data lake export on the page. */
+export interface LakeExportLogEntry {
+  workflowId: string;
+  kind: 'migrated' | 'history';
+  status: 'In Progress' | 'Completed' | 'Failed';
+  /** As requested; absent: the worker's default folder. */
+  to?: string;
+  companies: string[];
+  requestedBy?: string;
+  reason?: string;
+  startedAt: string;
+  endedAt?: string;
+  /** From the export's result: its number in the destination's manifest, where it went, what it wrote. */
+  number?: number;
+  destination?: string;
+  tables?: number;
+  rowsWritten?: number;
+  deletesWritten?: number;
+  rows?: number;
+  failure?: string;
+}
+
 export interface RunLogEntry {
   run: number;
   workflowId: string;
@@ -374,6 +396,8 @@ export interface StatusPage {
   hotfixes: HotfixRecord[];
   /** Every verification (Verify Now, cm verify), newest last. */
   verifications: VerificationLogEntry[];
+  /** Data lake exports, newest last (absent in pages of workflows from before the lake). */
+  lakeExports?: LakeExportLogEntry[];
   /** The replication schedule, e.g. "daily at 02:00 UTC". */
   schedule?: string;
   /** The runtime service key's public id (never the key). */

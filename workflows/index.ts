@@ -5,4 +5,5 @@ export { replicationRun } from './replication-run';
 export { dataUpgrade } from './data-upgrade';
 export { scheduledReplication } from './scheduled-replication';
 export { verification } from './verification';
+export { lakeExport } from './lake-export';
 export { readTableRows } from './read-table-rows';

@@ -24,9 +24,10 @@ import { replicationRun } from './replication-run';
 import { ROWS_PAGE, runKindOf } from './run-plan';
 import { tenantSetup } from './setup';
 import { verification } from './verification';
+import { registerLakeExport } from './lake-actions';
 import {
   appendCapped, applyAssessment, liftFence, applyRunResult, applyVerification, initialState, migratableTables, recordRefusal, refuseCompanies, refuseDisable, refuseRun, refuseUpgrade,
-  refuseVerify, schemaFollowInput, startRunEntry, tableRefs, unknownCompanies, verifiableTables, type TenantState,
+  lakeExportRunning, refuseVerify, schemaFollowInput, startRunEntry, tableRefs, unknownCompanies, verifiableTables, type TenantState,
 } from './tenant-state';
 import { validated } from './validate';
 import { checklistPage, statusPage, summaryTiles, tablePage } from './status-pages';
@@ -289,6 +290,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
 
   registerOperatorActions({ config, state, publish, requestRun, refreshSummary });
   registerUpgradeResolution(config, state, publish);
+  registerLakeExport(config, state, publish);
 
   // --- the process -------------------------------------------------------------------------------
   const setup = async (): Promise<void> => {
@@ -507,8 +509,9 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
 
   // Set when the page was too large to carry: the history then grows on rather than the tenant being lost.
   let carryRefused = false;
+  // Not while a data lake export runs: its outcome is recorded on this page when it ends.
   const historyIsLong = (): boolean =>
-    !carryRefused && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents);
+    !carryRefused && !lakeExportRunning(state) && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents);
 
   // Rows carried from an execution that kept them in the page: taken over by the target, a part at a time.
   if (rowsOnTarget && Object.keys(state.tables).length > 0) {
@@ -556,8 +559,9 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       await verify();
       continue;
     }
-    // Idle with a long history: hand the state to a fresh run once every handler has answered.
-    await condition(allHandlersFinished);
+    // Idle with a long history: hand the state to a fresh run once every handler has answered (and a
+    // data lake export started just before an Update has ended: its outcome goes on this page).
+    await condition(() => allHandlersFinished() && !lakeExportRunning(state));
     if (state.pendingRun || state.pendingUpgrade || state.setupPending || state.pendingVerification) continue;
     const carriedPage = carriedState(state);
     if (!carriedPage) {

@@ -5,6 +5,7 @@ import type { CompanyMapping, DisableResult, PageRequest, Requester, TableFilter
 import type { ScheduleSpec } from '../lib/schedule';
 import type { KeyRollout } from '../activities/runtime-key';
 import type { ChecklistPage } from '../lib/table-pages';
+import type { LakeKind } from '../lib/lake';
 
 export interface RunStarted {
   run: number;
@@ -88,6 +89,25 @@ export interface ResyncRequest extends Requester {
   tables: string[];
 }
 export const resyncTablesUpdate = defineUpdate<RunStarted, [ResyncRequest]>('resyncTables');
+/** Export to the data lake: `to` a folder (file:///…) or s3://bucket/prefix; `companies` by source schema (all when unset). */
+export type LakeExportRequest = Requester & { to?: string; companies?: string[]; historyOnly?: boolean };
+export interface LakeExportStarted {
+  workflowId: string;
+  kind: LakeKind;
+  companies: string[];
+}
+export interface LakeExportProgress {
+  kind: LakeKind;
+  number?: number;
+  destination?: string;
+  /** Tables found so far, tables exported, and what they wrote. */
+  tables: number;
+  done: number;
+  rowsWritten: number;
+  deletesWritten: number;
+}
+export const exportToDataLakeUpdate = defineUpdate<LakeExportStarted, [LakeExportRequest]>('exportToDataLake');
+export const lakeExportProgressQuery = defineQuery<LakeExportProgress>('lakeExportProgress');
 export const verifyNowUpdate = defineUpdate<VerificationStarted, [VerifyRequest]>('verifyNow');
 export const verificationProgressQuery = defineQuery<VerificationProgress>('verificationProgress');
 
@@ -97,6 +117,9 @@ export const DESCRIPTIONS = {
   resyncTables:
     'Resync: rebuilds the named tables ({"tables":["cronus.item","*_entry"]}) from the source: each target table is made again from the source\'s definition and copied in full, in a run started now. Refused when a run cannot start, and when no migrated table matches.',
   verificationProgress: 'Tables compared so far by this verification, and the ones that differ.',
+  exportToDataLake:
+    'Azure Data Lake: exports the migrated tables of every company ({"companies":["cronus"]} for some) as Parquet files with a manifest, to {"to":"s3://bucket/prefix"} or a folder ({"to":"file:///srv/lake"}; unset: the worker\'s CM_LAKE_URI). {"historyOnly":true} exports instead the historical rows the companies\' oldest year keeps out of the cloud tenant. Later exports write only what changed. Read from the source in consistent snapshots; credentials stay on the worker. Refused while another export is going, and before setup is done. Returns the export\'s workflow id.',
+  lakeExportProgress: 'Tables exported so far by this data lake export, and the rows written.',
   runMigrationNowUpdate:
     'Run Migration Now: the first run copies everything, later runs copy only the changes. Refused until setup is done, while a run is going, or while an upgrade holds the fence. Returns the run number and its workflow id.',
   runMigrationNowSignal: 'Run Migration Now, fire-and-forget (for scripts). A refused request is recorded on the status page under refusals.',

@@ -65,5 +65,6 @@ export function statusPage(config: TenantConfig, state: TenantState, summary: Ta
     upgrades: state.upgrades,
     hotfixes: state.hotfixes,
     verifications: state.verifications,
+    lakeExports: state.lakeExports ?? [],
   };
 }

@@ -1,6 +1,7 @@
 // The management page's state and the rules over it. Pure functions: no Temporal calls, so they
 // are unit-tested directly and behave the same on replay.
 import type {
+  LakeExportLogEntry,
   CaptureChoice, DisableResult, VerificationLogEntry, VerificationResult, VerifyRequest,
   Assessment, CompanyMapping, EnvironmentState, FindingRow, HotfixRecord, RefusalEntry, RunKind, RunLogEntry, RunResult,
   RuntimeKeyInfo, SchemaFollowInput, TableRef, TableState, TableSummary, TableWork, TenantStatus, Tiles, UpgradeLogEntry,
@@ -61,6 +62,9 @@ export interface TenantState {
   findingsTotal?: number;
   pendingVerification?: PendingRun & VerifyRequest;
   currentVerification?: number;
+  /** Data lake exports, newest last (absent in states carried from before the lake). */
+  lakeExports?: LakeExportLogEntry[];
+  nextLakeExport?: number;
 }
 
 const MAX_LOG = 500;
@@ -138,6 +142,8 @@ export function refuseDisable(state: TenantState, skipFinalRun: boolean, skipVer
   if (state.disabled || state.disableRequest) return 'cloud migration is already disabled';
   const busy = busyWith(state);
   if (busy) return `checklist: nothing may be running, but ${busy} is in progress`;
+  const exporting = lakeExportRunning(state);
+  if (exporting) return `checklist: nothing may be running, but a data lake export (${exporting.workflowId}) is in progress`;
   const last = state.log[state.log.length - 1];
   // After a successful upgrade the target is a new version of the data: it no longer equals the source.
   const upgraded = state.status === 'Upgrade completed successfully';
@@ -155,6 +161,24 @@ export function refuseDisable(state: TenantState, skipFinalRun: boolean, skipVer
 }
 
 /** Why a verification cannot start now. */
+/** A data lake export that has not ended: it keeps the workflow from continuing as new, and Disable waits for it. */
+export const lakeExportRunning = (state: TenantState): LakeExportLogEntry | undefined => state.lakeExports?.find((e) => e.status === 'In Progress');
+
+/** Why a data lake export cannot start now, or undefined when it can. */
+export function refuseLakeExport(state: TenantState, req: { companies?: string[]; historyOnly?: boolean }, companies: CompanyMapping[]): string | undefined {
+  if (isDisabled(state)) return DISABLED;
+  if (!state.setupDone || state.setupPending) return 'setup has not completed yet: the lake holds the tables setup planned';
+  const running = lakeExportRunning(state);
+  if (running) return `a data lake export (${running.workflowId}) is in progress: export again after it ends`;
+  const unknown = (req.companies ?? []).filter((c) => !companies.some((m) => m.source === c));
+  if (unknown.length > 0) return `unknown company ${unknown.map((c) => `'${c}'`).join(', ')}: this tenant's companies are ${companies.map((c) => c.source).join(', ')}`;
+  const chosen = companies.filter((c) => !req.companies || req.companies.includes(c.source));
+  if (req.historyOnly && !chosen.some((c) => c.oldestYear !== undefined)) {
+    return 'no historical rows stay out of the cloud tenant: none of these companies has an oldest year (set one with `cm companies set … --oldest-year`), so everything is in the migrated export';
+  }
+  return undefined;
+}
+
 export function refuseVerify(state: TenantState, req: VerifyRequest, companies: CompanyMapping[]): string | undefined {
   if (isDisabled(state)) return DISABLED;
   if (!state.setupDone || state.setupPending) return 'setup has not completed yet';

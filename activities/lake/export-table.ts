@@ -1,0 +1,228 @@
+// One table into the lake. Its rows are read in one consistent snapshot of the source, streamed into
+// an on-disk DuckDB database (memory stays under its limit; what does not fit spills to disk), typed
+// there, compared by key with the digests the last export left, and the difference written as Parquet:
+// new and changed rows, and the keys that are gone. A table without a primary key is written whole.
+//
+// Values arrive as the server's exact text (dates, DECIMAL, DOUBLE) or bytes (binary), and are typed
+// by DuckDB, not by JavaScript: DECIMAL stays exact, DATETIME(6) keeps its microseconds.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Connection as CoreConnection } from 'mysql2';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import {
+  DELETED_COLUMN, EXPORT_COLUMN, lakePaths, lakeType, type LakeColumn, type LakeFile, type LakeKind, type LakeTable,
+} from '../../lib/lake';
+import type { KeepFrom } from '../../lib/types';
+import type { ColumnMeta, TableMeta } from '../introspect';
+import { readRows } from '../row-reader';
+import { id, qualified } from '../sql';
+import type { LakeStore } from './store';
+
+export interface ExportTableInput {
+  source: Connection;
+  meta: TableMeta;
+  targetSchema: string;
+  tenant: string;
+  kind: LakeKind;
+  number: number;
+  /** A historical table's oldest-year filter: `migrated` keeps the rows from it on, `history` the ones before. */
+  keepFrom?: KeepFrom;
+  /** The table as the last export left it. */
+  previous?: LakeTable;
+  store: LakeStore;
+  /** A folder of this activity's own for DuckDB's database and the files before upload. */
+  workDir: string;
+  /** DuckDB's memory limit, e.g. '512MB'. */
+  memoryLimit: string;
+  /** The largest Parquet file written, in bytes (a table past it is written in several). */
+  fileBytes: number;
+  heartbeat: (rows: number) => void;
+}
+
+const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+const BINARY = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
+const DATES = new Set(['date', 'datetime', 'timestamp']);
+
+/** How the source sends a column: exact text, or bytes for binary. */
+function selectExpr(c: ColumnMeta): string {
+  switch (c.dataType) {
+    case 'float': return `CAST(${id(c.name)} AS DOUBLE)`; // MariaDB prints FLOAT with 6 digits; DOUBLE's text is exact
+    case 'bit': return `CAST(${id(c.name)} AS UNSIGNED)`;
+    default: return id(c.name);
+  }
+}
+
+/** The DuckDB expression that types a staged text column exactly. */
+function typedExpr(c: ColumnMeta, type: string): string {
+  const col = ident(c.name);
+  if (type === 'BLOB' || type === 'VARCHAR') return col;
+  if (DATES.has(c.dataType)) return `TRY_CAST(${col} AS ${type})`; // zero dates: null, counted in the notes
+  const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type);
+  if (decimal && Number(decimal[1]) > 18) {
+    // DuckDB parses a wide DECIMAL from text a hundred times slower than its two halves: the integer
+    // part as HUGEINT and the fraction as DECIMAL, both exact.
+    const abs = `ltrim(${col}, '-')`;
+    const whole = `CAST(CAST(split_part(${abs}, '.', 1) AS HUGEINT) AS ${type})`;
+    const value = Number(decimal[2]) === 0 ? whole : `(${whole} + CAST('0.' || split_part(${abs}, '.', 2) AS ${type}))`;
+    return `CAST(CASE WHEN starts_with(${col}, '-') THEN -${value} ELSE ${value} END AS ${type})`;
+  }
+  return `CAST(${col} AS ${type})`;
+}
+
+export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
+  const { meta, kind, number } = input;
+  const columns: LakeColumn[] = meta.columns.map((c) => ({ name: c.name, mysqlType: c.columnType, lakeType: lakeType(c.dataType, c.columnType) }));
+  const key = meta.primaryKey;
+  const mode = key.length > 0 ? 'changes' : 'snapshot';
+  const dir = join(input.workDir, `${number}-${createHash('sha1').update(`${meta.schema}.${meta.name}`).digest('hex').slice(0, 12)}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'out'), { recursive: true });
+  const duck = await DuckDBInstance.create(join(dir, 'lake.duckdb'), { memory_limit: input.memoryLimit, threads: '2', temp_directory: join(dir, 'spill') });
+  const db = await duck.connect();
+  try {
+    const read = await stage(input, db);
+    const typedList = meta.columns.map((c, i) => `${typedExpr(c, columns[i].lakeType)} AS ${ident(c.name)}`).join(', ');
+    const textList = meta.columns.map((c, i) => (columns[i].lakeType === 'BLOB' ? `hex(${ident(c.name)})` : ident(c.name))).join(', ');
+    await db.run(`CREATE TABLE cur AS SELECT ${typedList}, md5(to_json([${textList}])) AS _h FROM staged`);
+    const notes = await zeroDateNotes(db, meta.columns);
+    await db.run('DROP TABLE staged');
+
+    const previous = input.previous?.mode === 'changes' && mode === 'changes' && sameKey(input.previous.key, key) ? input.previous : undefined;
+    const hadState = !!previous?.statePath && (await input.store.getFile(previous.statePath, join(dir, 'prev.parquet')));
+    const keyCols = key.map(ident);
+    const on = (a: string, b: string) => keyCols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+    const colList = columns.map((c) => ident(c.name)).join(', ');
+    const tag = `${number}::INTEGER AS ${EXPORT_COLUMN}`;
+    let changes: string;
+    if (mode === 'snapshot' || !hadState) {
+      changes = `SELECT ${colList}, ${tag}, false AS ${DELETED_COLUMN} FROM cur`;
+    } else {
+      await db.run(`CREATE TABLE prev AS SELECT * FROM read_parquet(${literal(join(dir, 'prev.parquet'))})`);
+      const gone = columns.map((c) => (key.includes(c.name) ? `p.${ident(c.name)}` : `NULL::${c.lakeType} AS ${ident(c.name)}`)).join(', ');
+      changes =
+        `SELECT ${columns.map((c) => `c.${ident(c.name)}`).join(', ')}, ${tag}, false AS ${DELETED_COLUMN} FROM cur c WHERE NOT EXISTS (SELECT 1 FROM prev p WHERE ${on('p', 'c')} AND p._h = c._h) ` +
+        `UNION ALL SELECT ${gone}, ${tag}, true AS ${DELETED_COLUMN} FROM prev p WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE ${on('c', 'p')})`;
+    }
+    await db.run(`COPY (${changes}) TO ${literal(join(dir, 'out'))} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${input.fileBytes}, FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE)`);
+    const files = await uploadParts(input, db, join(dir, 'out'));
+
+    let statePath: string | undefined;
+    if (mode === 'changes') {
+      statePath = lakePaths.state(input.tenant, kind, number, meta.schema, meta.name);
+      const local = join(dir, 'state.parquet');
+      await db.run(`COPY (SELECT ${keyCols.join(', ')}, _h FROM cur) TO ${literal(local)} (FORMAT parquet, COMPRESSION zstd)`);
+      await input.store.putFile(local, statePath);
+    }
+    const [{ rows }] = await all(db, 'SELECT count(*)::BIGINT AS rows FROM cur');
+    return {
+      company: meta.schema, table: meta.name, targetSchema: input.targetSchema, columns, key, mode, rows: Number(rows),
+      files: [...(mode === 'changes' ? input.previous?.files ?? [] : []), ...files],
+      export: number, readAt: read.at, ...(read.position ? { sourcePosition: read.position } : {}),
+      ...(kind === 'history' && input.keepFrom ? { historyBefore: { column: input.keepFrom.column, before: input.keepFrom.from } } : {}),
+      ...(notes.length ? { notes } : {}), ...(statePath ? { statePath } : {}),
+    };
+  } finally {
+    db.closeSync();
+    duck.closeSync();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const sameKey = (a: string[], b: string[]): boolean => a.length === b.length && a.every((k, i) => k === b[i]);
+
+async function all(db: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
+  return (await db.runAndReadAll(sql)).getRowObjects() as Record<string, unknown>[];
+}
+
+/** The source's rows into DuckDB, as text and bytes, in one consistent snapshot; where the binary log stood. */
+async function stage(input: ExportTableInput, db: DuckDBConnection): Promise<{ at: string; position?: string }> {
+  const { meta, source } = input;
+  const staged = meta.columns.map((c) => `${ident(c.name)} ${BINARY.has(c.dataType) ? 'BLOB' : 'VARCHAR'}`).join(', ');
+  await db.run(`CREATE TABLE staged (${staged})`);
+  const appender = await db.createAppender('staged');
+  const binary = meta.columns.map((c) => BINARY.has(c.dataType));
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (input.keepFrom) {
+    const col = id(input.keepFrom.column);
+    // The same split as the copy's: the target holds the rows from the oldest year on, and undated ones.
+    where.push(input.kind === 'history' ? `${col} < ?` : `(${col} >= ? OR ${col} IS NULL)`);
+    params.push(input.keepFrom.from);
+  }
+  const sql = `SELECT ${meta.columns.map(selectExpr).join(', ')} FROM ${qualified(meta.schema, meta.name)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
+  await source.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+  await source.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+  try {
+    const at = new Date().toISOString();
+    const position = await snapshotPosition(source);
+    let rows = 0;
+    for await (const chunk of readRows((source as unknown as { connection: CoreConnection }).connection, sql, params, 8 * 1024 * 1024)) {
+      for (const row of chunk.rows as unknown[][]) append(appender, row, binary);
+      rows += chunk.rows.length;
+      input.heartbeat(rows);
+    }
+    appender.closeSync();
+    return { at, ...(position ? { position } : {}) };
+  } finally {
+    await source.query('COMMIT').catch(() => undefined);
+  }
+}
+
+function append(appender: DuckDBAppender, row: unknown[], binary: boolean[]): void {
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (v === null || v === undefined) appender.appendNull();
+    else if (binary[i]) appender.appendBlob(Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.length) : Buffer.from(String(v)));
+    else appender.appendVarchar(Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+  }
+  appender.endRow();
+}
+
+/**
+ * MariaDB says where the binary log stood when this snapshot began (binlog_snapshot_file/position);
+ * without a binary log there is no position, and the read time stands for it.
+ */
+async function snapshotPosition(source: Connection): Promise<string | undefined> {
+  const [rows] = await source.query<RowDataPacket[]>("SHOW STATUS LIKE 'binlog_snapshot_%'");
+  const status = new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), String(r.Value)]));
+  const file = status.get('binlog_snapshot_file');
+  return file ? `${file}:${status.get('binlog_snapshot_position')}` : undefined;
+}
+
+/** Zero or impossible dates have no value in the lake: they become null, and the manifest says how many. */
+async function zeroDateNotes(db: DuckDBConnection, columns: ColumnMeta[]): Promise<string[]> {
+  const dated = columns.filter((c) => DATES.has(c.dataType));
+  if (dated.length === 0) return [];
+  const counts = dated.map((c, i) => `count_if(s.${ident(c.name)} IS NOT NULL AND c.${ident(c.name)} IS NULL) AS n${i}`).join(', ');
+  // Positional: cur was made from staged row for row.
+  const [row] = await all(db, `SELECT ${counts} FROM staged s POSITIONAL JOIN cur c`);
+  return dated.flatMap((c, i) => (Number(row[`n${i}`]) > 0 ? [`${c.name}: ${row[`n${i}`]} zero or invalid dates exported as null`] : []));
+}
+
+/** The COPY's parts, checksummed and uploaded in order. */
+async function uploadParts(input: ExportTableInput, db: DuckDBConnection, out: string): Promise<LakeFile[]> {
+  const names = (await readdir(out)).filter((n) => n.endsWith('.parquet')).sort((a, b) => partIndex(a) - partIndex(b));
+  const files: LakeFile[] = [];
+  for (const [i, name] of names.entries()) {
+    const local = join(out, name);
+    const [{ rows, deletes }] = await all(db, `SELECT count(*)::BIGINT AS rows, count_if(${DELETED_COLUMN})::BIGINT AS deletes FROM read_parquet(${literal(local)})`);
+    if (Number(rows) === 0) continue;
+    const path = lakePaths.data(input.tenant, input.kind, input.number, input.meta.schema, input.meta.name, i);
+    const sha256 = await fileSha256(local);
+    await input.store.putFile(local, path);
+    files.push({ path, export: input.number, rows: Number(rows), deletes: Number(deletes), bytes: (await stat(local)).size, sha256 });
+  }
+  return files;
+}
+
+const partIndex = (name: string): number => Number(/(\d+)\.parquet$/.exec(name)?.[1] ?? 0);
+
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const part of createReadStream(path)) hash.update(part as Buffer);
+  return hash.digest('hex');
+}

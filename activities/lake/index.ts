@@ -1,0 +1,152 @@
+// The data lake export's activities: thin adapters over the store (store.ts) and the table export
+// (export-table.ts). The destination is named by the workflow; where it is and its credentials are
+// this worker's (CM_LAKE_URI for the default folder, CM_LAKE_S3_* and AWS_* for S3).
+import { mkdir } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import {
+  currentStateQuery, HOW_TO_READ, lakePaths, lakeUri, parseLakeUri, type LakeExportRecord, type LakeExportSummary, type LakeKind, type LakeManifest, type LakeTable,
+} from '../../lib/lake';
+import type { TableWork } from '../../lib/types';
+import type { ConnectionRegistry } from '../connections';
+import { readTable } from '../introspect';
+import { exportTable } from './export-table';
+import { openLakeStore, type LakeStore } from './store';
+
+export interface LakeTarget {
+  tenant: string;
+  /** The tenant's target: the runtime service key is checked there, as for every tenant activity. */
+  targetConnection: string;
+  /** The destination's URI; absent: this worker's default (CM_LAKE_URI, else a folder in its home). */
+  to?: string;
+  kind: LakeKind;
+}
+
+export interface ExportLakeTablesInput extends LakeTarget {
+  sourceConnection: string;
+  number: number;
+  tables: TableWork[];
+}
+
+export interface FinishLakeExportInput extends LakeTarget {
+  number: number;
+  startedAt: string;
+  requestedBy?: string;
+  companies: string[];
+}
+
+/** The folder a worker exports to when the request names none. */
+export function defaultLakeUri(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CM_LAKE_URI || `file://${join(homedir(), '.local', 'share', 'cm', 'lake')}`;
+}
+
+function destination(input: LakeTarget, env: NodeJS.ProcessEnv): { uri: string; store: LakeStore } {
+  try {
+    const d = parseLakeUri(input.to ?? defaultLakeUri(env));
+    return { uri: lakeUri(d), store: openLakeStore(d, env) };
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'BadLakeDestination');
+  }
+}
+
+async function readManifest(store: LakeStore, tenant: string, kind: LakeKind): Promise<LakeManifest | undefined> {
+  const text = await store.getText(lakePaths.manifest(tenant, kind));
+  return text ? (JSON.parse(text) as LakeManifest) : undefined;
+}
+
+export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.ProcessEnv = process.env) {
+  return {
+    /** The export's number: one past the last finished export of this tenant's lake; and where it goes. */
+    async beginLakeExport(input: LakeTarget): Promise<{ number: number; destination: string }> {
+      const { uri, store } = destination(input, env);
+      const manifest = await readManifest(store, input.tenant, input.kind);
+      return { number: (manifest?.exports.at(-1)?.number ?? 0) + 1, destination: uri };
+    },
+
+    /**
+     * Tables into the lake, one after another. A table finished is recorded in the destination, so a
+     * retry (another worker, after a crash) starts at the first one not finished.
+     */
+    async exportLakeTables(input: ExportLakeTablesInput): Promise<{ tables: number; rowsWritten: number; deletesWritten: number; skipped: number }> {
+      const ctx = Context.current();
+      const { store } = destination(input, env);
+      const previous = (await readManifest(store, input.tenant, input.kind))?.tables ?? {};
+      const done = new Set(await store.list(lakePaths.tablesDone(input.tenant, input.kind, input.number)));
+      const workDir = join(env.CM_LAKE_WORK_DIR || tmpdir(), 'cm-lake', `${process.pid}-${ctx.info.activityId}`);
+      await mkdir(workDir, { recursive: true });
+      const source = await conns.connection(input.sourceConnection);
+      // DuckDB's typing and the Parquet writing of a large table say nothing for a while: the last
+      // details are repeated each second, so the heartbeat timeout only ever catches a dead worker.
+      let details: unknown = { index: 0 };
+      const ticker = setInterval(() => ctx.heartbeat(details), 1000);
+      let rowsWritten = 0;
+      let deletesWritten = 0;
+      let skipped = 0;
+      try {
+        for (const [i, work] of input.tables.entries()) {
+          const company = work.sourceSchema;
+          const marker = lakePaths.tableDone(input.tenant, input.kind, input.number, company, work.table);
+          if (done.has(marker)) {
+            skipped++;
+            continue;
+          }
+          const meta = await readTable(conns.pool(input.sourceConnection), company, work.table);
+          if (!meta) throw ApplicationFailure.nonRetryable(`${work.key} is gone from the source: run a migration first, so the tenant's tables follow it`, 'NoSuchTable');
+          const table = await exportTable({
+            source, meta, targetSchema: work.targetSchema, tenant: input.tenant, kind: input.kind, number: input.number,
+            keepFrom: work.keepFrom, previous: previous[work.key], store, workDir,
+            memoryLimit: env.CM_LAKE_MEMORY || '512MB', fileBytes: Number(env.CM_LAKE_FILE_BYTES || 256 * 1024 * 1024),
+            heartbeat: (rows) => ctx.heartbeat((details = { table: work.key, rows, index: i })),
+          });
+          const written = table.files.filter((f) => f.export === input.number);
+          rowsWritten += written.reduce((n, f) => n + f.rows - f.deletes, 0);
+          deletesWritten += written.reduce((n, f) => n + f.deletes, 0);
+          await store.putText(marker, JSON.stringify(table));
+          ctx.heartbeat((details = { table: work.key, index: i + 1 }));
+        }
+      } finally {
+        clearInterval(ticker);
+        await source.end().catch(() => undefined);
+      }
+      return { tables: input.tables.length, rowsWritten, deletesWritten, skipped };
+    },
+
+    /** The tables this export finished folded into the lake's manifest, and the export's own manifest. */
+    async finishLakeExport(input: FinishLakeExportInput): Promise<LakeExportSummary> {
+      const { uri, store } = destination(input, env);
+      const manifest: LakeManifest = (await readManifest(store, input.tenant, input.kind)) ?? {
+        format: 'cm-lake/1', tenant: input.tenant, kind: input.kind, howToRead: HOW_TO_READ, exports: [], tables: {},
+      };
+      const markers = (await store.list(lakePaths.tablesDone(input.tenant, input.kind, input.number))).filter((k) => k.endsWith('.json'));
+      const exported: Record<string, LakeTable> = {};
+      let rowsWritten = 0;
+      let deletesWritten = 0;
+      for (const marker of markers) {
+        const t = JSON.parse((await store.getText(marker))!) as LakeTable;
+        exported[`${t.company}.${t.table}`] = { ...t, currentState: currentStateQuery(t) };
+        for (const f of t.files.filter((f) => f.export === input.number)) {
+          rowsWritten += f.rows - f.deletes;
+          deletesWritten += f.deletes;
+        }
+        Context.current().heartbeat();
+      }
+      // An export that finished before (a retry after the manifest was written) is not recorded twice.
+      if (!manifest.exports.some((e) => e.number === input.number)) {
+        const record: LakeExportRecord = {
+          number: input.number, startedAt: input.startedAt, endedAt: new Date().toISOString(), companies: input.companies,
+          tables: markers.length, rowsWritten, deletesWritten, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+        };
+        manifest.exports.push(record);
+        Object.assign(manifest.tables, exported);
+        manifest.howToRead = HOW_TO_READ;
+        await store.putText(lakePaths.exportManifest(input.tenant, input.kind, input.number), JSON.stringify({ ...manifest, tables: exported }, null, 1));
+        await store.putText(lakePaths.manifest(input.tenant, input.kind), JSON.stringify(manifest, null, 1));
+      }
+      return {
+        number: input.number, kind: input.kind, destination: uri, tables: markers.length, rowsWritten, deletesWritten,
+        rows: Object.values(manifest.tables).reduce((n, t) => n + t.rows, 0), manifest: lakePaths.manifest(input.tenant, input.kind),
+      };
+    },
+  };
+}
