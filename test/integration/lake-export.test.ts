@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { escape, escapeId } from 'mysql2';
+import type { RowDataPacket } from 'mysql2/promise';
 import { createTenant, exportToDataLake, getStatus, tenantHandle, waitForLakeExport } from '../../client/operations';
 import { lakePaths, type LakeManifest } from '../../lib/lake';
-import { exportToDataLakeUpdate } from '../../workflows/messages';
 import { s3ClientFromEnv } from '../../activities/lake/store';
 import { seedSourceData } from '../../seed/generate';
 import { tenantFixture } from '../fixture';
@@ -129,4 +129,93 @@ it('exports the migrated tables of the sample companies; read back, they equal t
   expect(manifest.howToRead).toMatch(/_cm_export/);
   expect(gl.currentState).toMatch(/read_parquet/);
   expect(page.lakeExports?.at(-1)).toMatchObject({ status: 'Completed', number: 1, rowsWritten: entry.rows });
+}, 600_000);
+
+it('--history-only exports exactly the rows the oldest year keeps out of the cloud tenant', async () => {
+  const entry = await exportLake({ historyOnly: true });
+  expect(entry).toMatchObject({ status: 'Completed', number: 1, kind: 'history' });
+  const manifest = await readManifest(lakeRoot, f.tenant, 'history');
+  const page = await getStatus(f.client, f.tenant);
+  // The dated historical tables of the company with an oldest year, and nothing else.
+  const historical = page.tables.filter((t) => t.keepFrom && !t.notMigratedReason).map((t) => t.key).sort();
+  expect(historical.length).toBeGreaterThan(2);
+  expect(historical.every((k) => k.startsWith(`${companies[0]}.`))).toBe(true);
+  expect(Object.keys(manifest.tables).sort()).toEqual(historical);
+  await expectLakeEqualsSource(lakeRoot, manifest);
+  const migrated = await readManifest(lakeRoot, f.tenant, 'migrated');
+  for (const key of historical) {
+    const t = manifest.tables[key];
+    const { column } = page.tables.find((p) => p.key === key)!.keepFrom!;
+    expect(t.historyBefore).toEqual({ column, before: `${OLDEST_YEAR}-01-01` });
+    // The two exports split the table: history before the oldest year, migrated from it on (and undated rows).
+    const [[{ all }]] = await f.source.query<RowDataPacket[]>(`SELECT COUNT(*) AS \`all\` FROM ${escapeId(t.company, true)}.${escapeId(t.table, true)}`);
+    expect(t.rows + migrated.tables[key].rows).toBe(Number(all));
+  }
+  expect(Object.values(manifest.tables).reduce((n, t) => n + t.rows, 0)).toBeGreaterThan(0);
+  // A company without an oldest year has no history to export: refused, with the way out.
+  await expect(exportToDataLake(f.client, f.tenant, { historyOnly: true, companies: [companies[1]] })).rejects.toThrow(/none of these companies has an oldest year/);
+}, 600_000);
+
+it('a later export writes only what changed; read back, the lake is the source as it is now', async () => {
+  const before = await readManifest(lakeRoot, f.tenant, 'migrated');
+  const [cronus, fabrikam] = companies;
+  await f.source.query(`UPDATE ${cronus}.customer SET name = CONCAT(name, ' (changed)') ORDER BY code LIMIT 3`);
+  await f.source.query(`DELETE FROM ${cronus}.odd_types WHERE a = 1 AND b = 'y'`);
+  await f.source.query(`INSERT INTO ${cronus}.odd_types (a, b, amount) VALUES (3, 'z', 99999999999999999.99999999999999999999)`);
+  await f.source.query(`UPDATE ${fabrikam}.item SET picture = 0xCAFE ORDER BY no LIMIT 1`);
+  const [deleted] = await f.source.query<RowDataPacket[]>(`SELECT entry_no FROM ${fabrikam}.gl_entry ORDER BY entry_no LIMIT 2`);
+  await f.source.query(`DELETE FROM ${fabrikam}.gl_entry WHERE entry_no IN (?)`, [deleted.map((r) => r.entry_no)]);
+
+  const entry = await exportLake();
+  expect(entry).toMatchObject({ status: 'Completed', number: 2, deletesWritten: 1 + 2 });
+  const after = await readManifest(lakeRoot, f.tenant, 'migrated');
+  await expectLakeEqualsSource(lakeRoot, after);
+  const newFiles = (key: string) => after.tables[key].files.filter((file) => file.export === 2);
+  // Written again: the tables changed (customer's trigger logs its 3 updates in change_log_entry), and the
+  // tables without a primary key, which every export writes whole.
+  const written = Object.keys(after.tables).filter((k) => newFiles(k).length > 0).sort();
+  expect(written).toEqual([`${cronus}.change_log_entry`, `${cronus}.customer`, `${cronus}.import_buffer`, `${cronus}.odd_types`, `${fabrikam}.gl_entry`, `${fabrikam}.import_buffer`, `${fabrikam}.item`].sort());
+  // change_log_entry is historical here: only the log rows dated from the oldest year on are in the migrated data.
+  const [logged] = newFiles(`${cronus}.change_log_entry`);
+  expect(logged).toMatchObject({ deletes: 0, rows: expect.any(Number) });
+  expect(logged.rows).toBeGreaterThan(0);
+  expect(newFiles(`${fabrikam}.item`)).toEqual([expect.objectContaining({ rows: 1, deletes: 0 })]);
+  const keyless = after.tables[`${cronus}.import_buffer`].rows + after.tables[`${fabrikam}.import_buffer`].rows;
+  expect(entry.rowsWritten).toBe(3 + logged.rows + 1 + 1 + keyless);
+  expect(newFiles(`${cronus}.customer`)).toEqual([expect.objectContaining({ rows: 3, deletes: 0 })]);
+  expect(newFiles(`${cronus}.odd_types`)).toEqual([expect.objectContaining({ rows: 2, deletes: 1 })]);
+  expect(newFiles(`${fabrikam}.gl_entry`)).toEqual([expect.objectContaining({ rows: 2, deletes: 2 })]);
+  // An unchanged table gets no new file, and keeps the ones it had.
+  expect(newFiles(`${fabrikam}.customer`)).toEqual([]);
+  expect(after.tables[`${fabrikam}.customer`].files).toEqual(before.tables[`${fabrikam}.customer`].files);
+  expect(after.exports.map((e) => e.number)).toEqual([1, 2]);
+  // Each export's own manifest stays, for a reader that wants the lake as it was.
+  const second = JSON.parse(readFileSync(join(lakeRoot, lakePaths.exportManifest(f.tenant, 'migrated', 2)), 'utf8')) as LakeManifest;
+  expect(Object.keys(second.tables).length).toBe(Object.keys(after.tables).length);
+}, 600_000);
+
+it('is driven from the CLI, and refuses a destination with credentials before anything is recorded', async () => {
+  const env = { ...process.env, TEMPORAL_ADDRESS: process.env.CM_TEST_TEMPORAL_ADDRESS };
+  const cli = await runCm(['lake', 'export', f.tenant, '--company', companies[1], '--json'], env);
+  expect(cli.stderr).toBe('');
+  // Nothing changed: only a table without a primary key is written again (whole, as each export must for it).
+  const keyless = Object.values((await readManifest(lakeRoot, f.tenant, 'migrated')).tables).filter((t) => t.company === companies[1] && t.mode === 'snapshot');
+  expect(keyless.map((t) => t.table)).toEqual(['import_buffer']);
+  expect(JSON.parse(cli.stdout)).toMatchObject({ status: 'Completed', number: 3, kind: 'migrated', companies: [companies[1]], rowsWritten: keyless[0].rows, deletesWritten: 0 });
+  expect(cli.code).toBe(0);
+  const list = await runCm(['lake', 'list', f.tenant], env);
+  expect(list.stdout).toMatch(/Data lake exports/);
+  expect(list.stdout).toMatch(/#3 migrated\W+Completed/);
+
+  const events = async () => (await tenantHandle(f.client, f.tenant).fetchHistory()).events?.length ?? 0;
+  const length = await events();
+  const refused = await runCm(['lake', 'export', f.tenant, '--to', 's3://AKIA:secret@lake/x'], env);
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toMatch(/data lake export refused: .*carries no credentials/);
+  await expect(exportToDataLake(f.client, f.tenant, { to: 'ftp://host/x' })).rejects.toThrow(/unknown lake destination scheme ftp/);
+  await expect(exportToDataLake(f.client, f.tenant, { to: 'file:///tmp/../etc' })).rejects.toThrow(/without \.\./);
+  await expect(exportToDataLake(f.client, f.tenant, { companies: ['nope'] })).rejects.toThrow(/unknown company 'nope'/);
+  expect(await events()).toBe(length); // refused in the validator: nothing in history
+  const history = JSON.stringify(await tenantHandle(f.client, f.tenant).fetchHistory());
+  expect(history).not.toMatch(/secret/);
 }, 600_000);
