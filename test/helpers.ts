@@ -346,3 +346,16 @@ export async function expectTableRowsMatchPage(pool: Pool, client: Client, tenan
   const byKey = (a: TableState, b: TableState): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
   expect(JSON.parse(JSON.stringify(rows.sort(byKey)))).toEqual(JSON.parse(JSON.stringify([...page].sort(byKey))));
 }
+
+/** Every string of the workflow's history, payloads decoded: what an operator or the Web UI can read. */
+export function historyText(value: unknown): string {
+  const seen: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof Uint8Array) seen.push(Buffer.from(v).toString('utf8'));
+    else if (typeof v === 'string') seen.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(value);
+  return seen.join('\n');
+}

@@ -91,6 +91,9 @@ class FolderStore implements LakeStore {
 
 /** The S3 settings of this worker: endpoint and keys come from its environment, never from a workflow. */
 export function s3ClientFromEnv(env: NodeJS.ProcessEnv): S3Client {
+  // The SDK is pinned (package.json) at a version that supports Node 20: its notice that later
+  // versions will not would only fill the worker's log.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const endpoint = env.CM_LAKE_S3_ENDPOINT;
   return new S3Client({
     region: env.CM_LAKE_S3_REGION ?? env.AWS_REGION ?? 'us-east-1',

@@ -8,7 +8,7 @@ import { buildAudit } from '../../client/audit';
 import { applyHotfix, createTenant, getStatus, runMigrationNow, tenantHandle, waitForRun } from '../../client/operations';
 import { PASSWORD_FORMAT, TENANT_PRIVILEGES, tenantAccountName } from '../../activities/tenant-account';
 import { tableDigest } from '../../activities/verify';
-import { dropCaptureFor, dropSchemas, dropTenantState, uniqueName } from '../helpers';
+import { dropCaptureFor, dropSchemas, dropTenantState, historyText, uniqueName } from '../helpers';
 import { tenantFixture } from '../fixture';
 
 const other = uniqueName('hfa_other'); // not a schema of the tenant
@@ -150,19 +150,6 @@ it('a multi-statement hotfix whose second statement reaches out: the first stays
   expect(mixed).toHaveLength(1);
   expect(mixed[0].summary).toMatch(new RegExp(`→ failed: hotfix mixed failed on ${dst}: UPDATE command denied to user '${account()}'`));
 });
-
-/** Every string of the workflow's history, payloads decoded: what an operator or the Web UI can read. */
-function historyText(value: unknown): string {
-  const seen: string[] = [];
-  const walk = (v: unknown): void => {
-    if (v instanceof Uint8Array) seen.push(Buffer.from(v).toString('utf8'));
-    else if (typeof v === 'string') seen.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(value);
-  return seen.join('\n');
-}
 
 it('no password of the account appears in workflow history, and no password statement', async () => {
   const text = historyText(await tenantHandle(f.client, tenant).fetchHistory());

@@ -4,7 +4,8 @@
 // SIGKILLed during an export is resumed by another; an S3-compatible server (s3rver) works the same.
 // The workers are processes (`cm worker`), so one can be killed.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +17,9 @@ import { createTenant, exportToDataLake, getStatus, tenantHandle, waitForLakeExp
 import { lakePaths, type LakeManifest } from '../../lib/lake';
 import { s3ClientFromEnv } from '../../activities/lake/store';
 import { seedSourceData } from '../../seed/generate';
+import { freePort } from '../../lib/free-port';
 import { tenantFixture } from '../fixture';
-import { createNumberedTable, dropSchemas, ensureBuilt, killWorkerProcesses, runCm, spawnWorkerProcess, waitForWorkerProcess, waitUntil, type WorkerProcess } from '../helpers';
+import { createNumberedTable, dropSchemas, ensureBuilt, historyText, killWorkerProcesses, runCm, spawnWorkerProcess, waitForWorkerProcess, waitUntil, type WorkerProcess } from '../helpers';
 import { firstDifference, lakeRows, readManifest, sourceRows } from '../lake';
 
 const workers: WorkerProcess[] = [];
@@ -40,6 +42,8 @@ const f = tenantFixture('lake', {
 const prefix = `${f.src}_`;
 const companies = [`${prefix}cronus`, `${prefix}fabrikam`];
 const OLDEST_YEAR = 2021;
+/** A table that takes a few seconds to export: a worker is killed while it does. */
+const BIG_ROWS = 300_000;
 
 async function startWorker(): Promise<WorkerProcess> {
   const w = spawnWorkerProcess(f.taskQueue, {
@@ -86,9 +90,13 @@ async function expectLakeEqualsSource(root: string, manifest: LakeManifest): Pro
 
 beforeAll(async () => {
   ensureBuilt();
+  s3 = new S3rver({ port: await freePort(), address: '127.0.0.1', silent: true, directory: s3Dir, configureBuckets: [{ name: 'lake', configs: [] }] });
+  const { port } = await s3.run();
+  S3_ENV.CM_LAKE_S3_ENDPOINT = `http://127.0.0.1:${port}`;
   await startWorker();
   await seedSourceData(f.source, { scale: 0.05, seed: 1414, schemaPrefix: prefix, companies: ['cronus', 'fabrikam'] });
   // Types the sample lacks: wide and negative DECIMAL, DATETIME(6), FLOAT, unsigned BIGINT, VARBINARY, TIME, a composite key.
+  await createNumberedTable(f.source, companies[1], 'big_ledger', BIG_ROWS);
   await f.source.query(`CREATE TABLE ${companies[0]}.odd_types (a INT NOT NULL, b VARCHAR(10) NOT NULL, amount DECIMAL(38,20) NULL, small DECIMAL(9,3) NULL,
     at DATETIME(6) NULL, rate FLOAT NULL, big BIGINT UNSIGNED NULL, raw VARBINARY(16) NULL, t TIME NULL, PRIMARY KEY (a, b))`);
   await f.source.query(`INSERT INTO ${companies[0]}.odd_types VALUES
@@ -216,6 +224,71 @@ it('is driven from the CLI, and refuses a destination with credentials before an
   await expect(exportToDataLake(f.client, f.tenant, { to: 'file:///tmp/../etc' })).rejects.toThrow(/without \.\./);
   await expect(exportToDataLake(f.client, f.tenant, { companies: ['nope'] })).rejects.toThrow(/unknown company 'nope'/);
   expect(await events()).toBe(length); // refused in the validator: nothing in history
-  const history = JSON.stringify(await tenantHandle(f.client, f.tenant).fetchHistory());
-  expect(history).not.toMatch(/secret/);
+  expect(historyText(await tenantHandle(f.client, f.tenant).fetchHistory())).not.toMatch(/secret/);
+}, 600_000);
+
+it('resumes an export whose worker was SIGKILLed: the tables finished before are not exported again', async () => {
+  const killedRoot = join(lakeRoot, 'killed');
+  const started = await exportToDataLake(f.client, f.tenant, { requestedBy: 'jest', to: `file://${killedRoot}` });
+  const markers = join(killedRoot, lakePaths.tablesDone(f.tenant, 'migrated', 1));
+  const bigMarker = join(killedRoot, lakePaths.tableDone(f.tenant, 'migrated', 1, companies[1], 'big_ledger'));
+  const finished = (): string[] => (existsSync(markers) ? readdirSync(markers, { recursive: true }).map(String).filter((n) => n.endsWith('.json')) : []);
+  // Killed once small tables are finished and the big one is being read.
+  await waitUntil('small tables exported while big_ledger is read', async () => {
+    const pending = (await f.client.workflow.getHandle(started.workflowId).describe()).raw.pendingActivities ?? [];
+    const reading = pending.some((a) => {
+      const details = a.heartbeatDetails?.payloads?.[0];
+      const d = details ? defaultPayloadConverter.fromPayload<{ table?: string; rows?: number }>(details) : undefined;
+      return d?.table === `${companies[1]}.big_ledger` && (d.rows ?? 0) > 0;
+    });
+    return reading && finished().length >= 3;
+  }, 120_000);
+  const victim = workers.find((w) => w.child.exitCode === null && w.child.signalCode === null)!;
+  victim.child.kill('SIGKILL');
+  await victim.exited;
+  expect(existsSync(bigMarker)).toBe(false);
+  const before = new Map(finished().map((n) => [n, statSync(join(markers, n)).mtimeMs]));
+
+  await startWorker();
+  const entry = await waitForLakeExport(f.client, f.tenant, started);
+  expect(entry).toMatchObject({ status: 'Completed', number: 1 });
+  for (const [name, mtime] of before) expect({ name, mtime: statSync(join(markers, name)).mtimeMs }).toEqual({ name, mtime });
+  expect(finished().length).toBeGreaterThan(before.size);
+  const manifest = await readManifest(killedRoot, f.tenant, 'migrated');
+  expect(manifest.tables[`${companies[1]}.big_ledger`].rows).toBe(BIG_ROWS);
+  await expectLakeEqualsSource(killedRoot, manifest);
+}, 600_000);
+
+it('exports to S3-compatible storage (s3rver), the endpoint and keys the worker\'s own', async () => {
+  const client = s3ClientFromEnv({ ...process.env, ...S3_ENV });
+  const download = async (): Promise<string> => {
+    const dir = mkdtempSync(join(tmpdir(), 'cm-s3-read-'));
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: 'lake', Prefix: 'cm/exports/' }));
+    for (const o of listed.Contents ?? []) {
+      const body = await client.send(new GetObjectCommand({ Bucket: 'lake', Key: o.Key! }));
+      const to = join(dir, o.Key!.slice('cm/exports/'.length));
+      await mkdir(join(to, '..'), { recursive: true });
+      await writeFile(to, await body.Body!.transformToByteArray());
+    }
+    return dir;
+  };
+  const first = await exportLake({ to: 's3://lake/cm/exports', companies: [companies[0]] });
+  expect(first).toMatchObject({ status: 'Completed', number: 1, destination: 's3://lake/cm/exports/' });
+  await f.source.query(`UPDATE ${companies[0]}.odd_types SET small = 7.25 WHERE a = 2`);
+  const second = await exportLake({ to: 's3://lake/cm/exports', companies: [companies[0]] });
+  expect(second).toMatchObject({ status: 'Completed', number: 2 });
+  const dir = await download();
+  try {
+    const manifest = await readManifest(dir, f.tenant, 'migrated');
+    expect(manifest.tables[`${companies[0]}.odd_types`].files.filter((x) => x.export === 2)).toEqual([expect.objectContaining({ rows: 1, deletes: 0 })]);
+    await expectLakeEqualsSource(dir, manifest);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // The histories (the tenant's and its exports') name the bucket, never the keys.
+  const histories = [await tenantHandle(f.client, f.tenant).fetchHistory()];
+  for (const e of (await getStatus(f.client, f.tenant)).lakeExports ?? []) histories.push(await f.client.workflow.getHandle(e.workflowId).fetchHistory());
+  const text = histories.map(historyText).join('\n');
+  expect(text).toMatch(/s3:\/\/lake\/cm\/exports/);
+  expect(text).not.toMatch(/S3RVER/);
 }, 600_000);
