@@ -12,7 +12,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { UserFacingError } from '../lib/errors';
 import type { TableFilter, TableStatus } from '../lib/types';
 import {
-  applyHotfix, disableCloudMigration, getSummary, getTablePage, listTenants, rerunDetailSnapshot, resetCloudData, resolveUpgrade,
+  applyHotfix, disableCloudMigration, exportToDataLake, getSummary, getTablePage, listTenants, rerunDetailSnapshot, resetCloudData, resolveUpgrade,
   resyncTables, runDataUpgradeNow, runMigrationNow, setReplicationSchedule, setupChecklist, verifyNow,
 } from './operations';
 
@@ -43,6 +43,12 @@ const ACTIONS: Record<string, (client: Client, tenant: string, body: Body, who: 
   resolve: (c, t, b, who) => resolveUpgrade(c, t, { ...who, action: text(b, 'action', 'the decision (inspect, retry or release)') as 'inspect' | 'retry' | 'release' }),
   hotfix: (c, t, b, who) => applyHotfix(c, t, { ...who, name: text(b, 'name', 'the hotfix name'), sql: text(b, 'sql', 'the hotfix SQL') }),
   snapshot: (c, t, _b, who) => rerunDetailSnapshot(c, t, who),
+  lake: (c, t, b, who) => exportToDataLake(c, t, {
+    ...who,
+    ...(typeof b.to === 'string' && b.to.trim() ? { to: b.to.trim() } : {}),
+    ...(typeof b.companies === 'string' && b.companies.trim() ? { companies: b.companies.split(/[\s,]+/).filter(Boolean) } : {}),
+    ...(b.historyOnly === true ? { historyOnly: true } : {}),
+  }),
   resync: (c, t, b, who) => resyncTables(c, t, { ...who, tables: text(b, 'tables', 'the tables to resync').split(/[\s,]+/).filter(Boolean) }),
   schedule: (c, t, b, who) => {
     if (b.off === true) return setReplicationSchedule(c, t, { ...who, schedule: null });

@@ -141,6 +141,7 @@ function TenantPage({ tenant }: { tenant: string }) {
       <MigrationLog log={s.log} total={s.logTotal} />
       <EnvironmentOperations upgrades={s.upgrades} />
       <Verifications s={s} />
+      <LakeExports s={s} />
       <Checklist tenant={tenant} />
       {s.findings.length > 0 && (
         <section><h2>Assessment findings</h2>
@@ -304,6 +305,23 @@ function Verifications({ s }: { s: StatusPage }) {
   );
 }
 
+function LakeExports({ s }: { s: StatusPage }) {
+  const list = s.lakeExports ?? [];
+  if (list.length === 0) return null;
+  return (
+    <section aria-label="Data lake exports">
+      <h2>Data lake exports</h2>
+      <table>
+        <thead><tr><th>Export</th><th>Status</th><th>Started</th><th>Destination</th><th>Tables</th><th>Rows written</th><th>Deletes</th><th>Rows in the lake</th><th>By</th></tr></thead>
+        <tbody>{[...list].reverse().slice(0, 10).map((e) => (
+          <tr key={e.workflowId}><td>{e.number !== undefined ? `#${e.number} ` : ''}{e.kind}</td><td><Status s={e.status} />{e.failure ? ` ${e.failure}` : ''}</td><td>{time(e.startedAt)}</td>
+            <td>{e.destination ?? e.to ?? 'worker default'}</td><td class="num">{n(e.tables)}</td><td class="num">{n(e.rowsWritten)}</td><td class="num">{n(e.deletesWritten)}</td><td class="num">{n(e.rows)}</td><td>{e.requestedBy ?? ''}</td></tr>
+        ))}</tbody>
+      </table>
+    </section>
+  );
+}
+
 function Checklist({ tenant }: { tenant: string }) {
   const [items, setItems] = useState<ChecklistItem[]>();
   const [error, setError] = useState<string>();
@@ -341,6 +359,7 @@ const ACTIONS: ActionSpec[] = [
   { action: 'hotfix', title: 'Apply Hotfix', help: 'Runs SQL on every target schema, once, outside an upgrade.', fields: [{ name: 'name', label: 'Name', required: true }, { name: 'sql', label: 'SQL', kind: 'textarea', required: true }], done: (r) => `Hotfix ${r.name} applied to ${r.applied.join(', ') || 'no schema'}${r.skipped.length ? `; already on ${r.skipped.join(', ')}` : ''}.` },
   { action: 'schedule', title: 'Replication schedule', help: 'A run requested at this time (UTC), every day or every week.', fields: [{ name: 'at', label: 'Time (HH:MM, UTC)', placeholder: '02:00' }, { name: 'weekday', label: 'Weekly on (empty: daily)', kind: 'select', options: ['', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] }, { name: 'off', label: 'Remove the schedule', kind: 'checkbox' }], done: (r) => `Replication schedule: ${r}.` },
   { action: 'snapshot', title: 'Rerun Detail Snapshot', help: 'Empties the historical tables on the target and copies them again.', fields: [], done: (r) => `Rerun Detail Snapshot: ${n(r.tables)} tables; run #${r.run} copies them again.` },
+  { action: 'lake', title: 'Azure Data Lake', help: 'Exports the migrated tables (or the historical rows older than each company\'s oldest year) as Parquet files with a manifest; later exports write only what changed. The destination\'s keys stay on the worker.', fields: [{ name: 'to', label: 'Destination (empty: the worker\'s default folder)', placeholder: 's3://bucket/prefix or file:///srv/lake' }, { name: 'companies', label: 'Companies (source schemas, comma separated; empty: all)' }, { name: 'historyOnly', label: 'Only the historical rows the oldest year keeps out of the cloud tenant', kind: 'checkbox' }], done: (r) => `Data lake export started: ${r.workflowId}.` },
   { action: 'resync', title: 'Resync tables', help: 'Rebuilds these tables from the source in the next run.', fields: [{ name: 'tables', label: 'Tables (names, schema.table or patterns; comma separated)', required: true }], done: (r) => `Resync: run #${r.run} rebuilds them.` },
   { action: 'reset', title: 'Reset Cloud Data', help: 'Empties every target table of the tenant; the next run copies everything again.', fields: [], danger: true, confirm: true, done: (r) => `Target emptied: ${n(r.tablesEmptied)} tables, ${n(r.rowsDeleted)} rows. The next run is a full copy.` },
   { action: 'disable', title: 'Disable Cloud Migration', help: 'The end of the migration: removes change capture from the source and ends the tenant\'s workflow. It cannot be undone.', fields: [{ name: 'skipFinalRun', label: 'Disable even though the latest run did not complete', kind: 'checkbox' }, { name: 'skipVerification', label: 'Disable without a verification after the final run (recorded)', kind: 'checkbox' }], danger: true, confirm: true, done: (r) => `Cloud migration disabled at ${time(r.disabledAt)}.` },

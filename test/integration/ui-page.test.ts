@@ -13,13 +13,16 @@ import { startUiServer, type UiServer } from '../../client/ui-server';
 import { createTenant, getStatus, runResult } from '../../client/operations';
 import { count, ensureUiBuilt, expectSameTable, testWorker, waitUntil } from '../helpers';
 import { tenantFixture } from '../fixture';
+import { firstDifference, lakeRows, readManifest, sourceRows } from '../lake';
 
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'ui-page');
 let steps: string;
+let lake: string | undefined;
 const f = tenantFixture('uip', { worker: false, cleanup: async () => {
   await browser?.close();
   await ui?.close();
   if (steps) rmSync(steps, { recursive: true, force: true });
+  if (lake) rmSync(lake, { recursive: true, force: true });
 } });
 let ui: UiServer;
 let browser: Browser | undefined;
@@ -156,6 +159,25 @@ step('resets the cloud data only with the tenant name typed', async () => {
   await waitForText(section('Actions'), /Target emptied: 2 tables, 122 rows/, 'the reset done');
   expect(await count(f.pool, f.dst, 'item')).toBe(0);
   await shot('6-reset-done');
+});
+
+step('exports to the data lake from the page, and the lake reads back equal to the source', async () => {
+  lake = mkdtempSync(join(tmpdir(), 'cm-uip-lake-'));
+  await section('Actions').getByRole('button', { name: 'Azure Data Lake' }).click();
+  const form = page.getByRole('form', { name: 'Azure Data Lake' });
+  await form.getByLabel(/^Destination/).fill(`file://${lake}`);
+  await form.getByLabel('Reason').fill('keep a copy in the lake');
+  await form.getByRole('button', { name: 'Azure Data Lake' }).click();
+  await waitForText(section('Actions'), /Data lake export started: cloud-migration\//, 'the export started');
+  await waitForText(section('Data lake exports'), /#1 migratedCompleted/, 'the export completed on the page', 120_000);
+  await shot('8-lake-export');
+  const manifest = await readManifest(lake, f.tenant, 'migrated');
+  expect(Object.keys(manifest.tables).sort()).toEqual([`${f.src}.item`, `${f.src}.posting`]);
+  for (const table of ['item', 'posting']) {
+    const t = manifest.tables[`${f.src}.${table}`];
+    expect({ table, difference: firstDifference((await lakeRows(lake, t)).rows, await sourceRows(f.pool, f.src, table)) }).toEqual({ table, difference: undefined });
+  }
+  expect((await getStatus(f.client, f.tenant)).lakeExports?.[0]).toMatchObject({ status: 'Completed', requestedBy: 'jest-operator (browser)', reason: 'keep a copy in the lake' });
 });
 
 step('refuses what the workflow refuses, with its reason, and a request from elsewhere', async () => {
