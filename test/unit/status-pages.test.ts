@@ -148,6 +148,7 @@ describe('statusPage', () => {
       dataVersion: '1.0',
       upgrades: [],
       verifications: [],
+      lakeExports: [],
       hotfixes: [],
     });
   });
