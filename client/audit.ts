@@ -7,6 +7,7 @@ import type { temporal } from '@temporalio/proto';
 import { managementWorkflowId, RUN_FAILED } from '../lib/constants';
 import type { CompanyMapping, RunResult, TableRunResult, VerificationResult } from '../lib/types';
 import { UserFacingError } from '../lib/errors';
+import type { LakeExportSummary } from '../lib/lake';
 import { rowsOf, runKindOf } from '../workflows/run-plan';
 import { getStatus } from './operations';
 
@@ -108,6 +109,12 @@ const CHILDREN: Record<string, { prefix: string; started(i: any): string; comple
         `${sum((t) => t.missing)} rows missing, ${sum((t) => t.extra)} extra, ${sum((t) => t.different)} different, ${sum((t) => t.rejected)} rejected by the target` +
         `${r.repair ? `; ${sum((t) => t.repaired)} rows repaired` : ''}${list(differing.slice(0, 10).map((t) => `${t.key} ${t.status}`))}${differing.length > 10 ? ` (+${differing.length - 10} more)` : ''}`;
     },
+  },
+  lakeExport: {
+    prefix: 'lake-export',
+    started: (i) => `Data lake export started: ${i.kind === 'history' ? 'the historical rows older than the oldest year' : 'the migrated tables'} of ${i.companies.join(', ')} to ${i.to ?? "the worker's default folder"}`,
+    completed: (r: LakeExportSummary) =>
+      `Data lake export #${r.number} (${r.kind}) completed to ${r.destination}: ${plural(r.tables, 'table')}, ${r.rowsWritten} rows and ${r.deletesWritten} deletes written; the lake holds ${r.rows} rows (${r.manifest})`,
   },
   dataUpgrade: {
     prefix: 'upgrade',

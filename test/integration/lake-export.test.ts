@@ -13,6 +13,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { escape, escapeId } from 'mysql2';
 import type { RowDataPacket } from 'mysql2/promise';
+import { buildAudit } from '../../client/audit';
 import { createTenant, exportToDataLake, getStatus, tenantHandle, waitForLakeExport } from '../../client/operations';
 import { lakePaths, type LakeManifest } from '../../lib/lake';
 import { s3ClientFromEnv } from '../../activities/lake/store';
@@ -224,6 +225,14 @@ it('is driven from the CLI, and refuses a destination with credentials before an
   await expect(exportToDataLake(f.client, f.tenant, { to: 'file:///tmp/../etc' })).rejects.toThrow(/without \.\./);
   await expect(exportToDataLake(f.client, f.tenant, { companies: ['nope'] })).rejects.toThrow(/unknown company 'nope'/);
   expect(await events()).toBe(length); // refused in the validator: nothing in history
+  // The audit trail: who asked for which export, and what it wrote.
+  const audit = await buildAudit(f.client, f.tenant);
+  const asked = audit.filter((e) => e.kind === 'update.exportToDataLake');
+  expect(asked.map((e) => e.actor)).toEqual(['jest', 'jest', 'jest', expect.any(String)]);
+  expect(audit.filter((e) => e.kind === 'lake-export.completed').map((e) => e.summary)).toEqual(expect.arrayContaining([
+    expect.stringMatching(new RegExp(`^Data lake export #3 \\(migrated\\) completed to file://${lakeRoot}: \\d+ tables, \\d+ rows and 0 deletes written`)),
+    expect.stringMatching(/^Data lake export #1 \(history\) completed/),
+  ]));
   expect(historyText(await tenantHandle(f.client, f.tenant).fetchHistory())).not.toMatch(/secret/);
 }, 600_000);
 
