@@ -4,7 +4,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { checkReachable, createMysqlPool, resolveConnectionUrl } from '../activities/connections';
 import { CONTROL_SCHEMA, managementWorkflowId } from '../lib/constants';
-import { temporalSettings } from '../lib/env';
+import { devServerSettings, temporalSettings } from '../lib/env';
 import { UserFacingError } from '../lib/errors';
 import { connectClient, ensureSearchAttributes } from '../lib/temporal-connection';
 import type { RunLogEntry } from '../lib/types';
@@ -23,7 +23,7 @@ import { scheduleId } from '../activities/schedule';
 import { CONTROL_TABLE_NAMES } from '../activities/target-schema';
 import { defaultTargetSchema } from '../lib/schemas';
 import { ensureDevServer } from './dev-server';
-import { createTenant, getStatus, getSummary, rejectionReasons, runMigrationNow, tenantHandle, verifyNow, waitForRun, waitForVerification } from './operations';
+import { createTenant, exportToDataLake, getStatus, getSummary, rejectionReasons, waitForLakeExport, runMigrationNow, tenantHandle, verifyNow, waitForRun, waitForVerification } from './operations';
 import { ProgressView } from './progress';
 import { startUiServer } from './ui-server';
 import { renderSetup, renderStatus, renderVerification } from './render';
@@ -180,9 +180,18 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
       const reasons = await rejectionReasons(client, TENANT);
       process.stdout.write(renderVerification(result, reasons, { notableOnly: true }).replace(/^/gm, '   '));
     }
+
+    // The lake goes beside the server's state (.data/lake): the worker is this process, so its folder is ours.
+    const lake = `file://${devServerSettings().dataDir.replace(/\/+$/, '')}/lake`;
+    step(9, `Azure Data Lake (\`cm lake export demo --to ${lake}\`): the migrated tables as Parquet, with a manifest`);
+    const exported = await waitForLakeExport(client, TENANT, await exportToDataLake(client, TENANT, { requestedBy: 'cm-demo', reason: 'demo: keep a copy in the lake', to: lake }));
+    if (exported.status !== 'Completed') throw new UserFacingError(`the data lake export failed: ${exported.failure}`);
+    say(`export #${exported.number}: ${exported.tables} tables, ${exported.rowsWritten} rows and ${exported.deletesWritten} deletes written` +
+      `${exported.number! > 1 ? ' (only what changed since the last export)' : ''}; the lake holds ${exported.rows} rows`);
+    say(`manifest: ${lake}/${TENANT}/migrated/manifest.json (each table's files, checksums, source position, and a DuckDB query of its current state)`);
     const final = await getStatus(client, TENANT);
 
-    step(9, 'The Cloud Migration Management page (`cm status demo`)');
+    step(10, 'The Cloud Migration Management page (`cm status demo`)');
     process.stdout.write(`\n${renderStatus(final, { rows: final.tables })}\n`);
   } finally {
     await pool.end();

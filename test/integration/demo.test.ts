@@ -57,6 +57,7 @@ afterAll(async () => {
 const expectCleanEnd = (out: { code: number; stdout: string; stderr: string }): void => {
   expect({ code: out.code, stderr: out.stderr }).toEqual({ code: 0, stderr: '' });
   expect(out.stdout).toMatch(/Verification #\d+: Equal/);
+  expect(out.stdout).toMatch(/── 9\. Azure Data Lake[^]*export #\d+: \d+ tables, [\d]+ rows and \d+ deletes written/);
   expect(out.stdout.trimEnd().split('\n').pop()).toMatch(/^Management page: .*http:\/\/127\.0\.0\.1:8080\/#\/tenant\/demo$/);
 };
 
