@@ -2,6 +2,7 @@
 // Figures move from run to run and machine to machine: only ratios within one run are compared.
 // `npm run bench -- --only copy,delta` runs some scenarios, prints them, and puts their sections in
 // place of the same sections of docs/BENCHMARKS.md (each saying when it ran).
+import { benchLake, lakeSection } from './lake';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import { benchScale, SCALE_HEADING, scaleSection } from './scale';
 import { benchVerify, verifySection } from './verify';
 import { benchWriteLoad, writeLoadSection } from './write-load';
 
-const SCENARIOS = ['copy', 'delta', 'delta-binlog', 'verify', 'many', 'many-binlog', 'scale', 'write-load', 'fence', 'memory'] as const;
+const SCENARIOS = ['copy', 'delta', 'delta-binlog', 'verify', 'lake', 'many', 'many-binlog', 'scale', 'write-load', 'fence', 'memory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** A size from the environment (for trying a scenario small), else the reported default. */
@@ -71,6 +72,7 @@ async function runScenarios(ctx: BenchContext, which: Scenario[]): Promise<Secti
     const section = await attempt(ctx, 'Delta in binlog mode', async () => deltaBinlogSection(await benchDeltaBinlog(ctx, size('BENCH_LEDGER_ROWS', 1_000_000)), delta));
     sections.splice(i < 0 ? sections.length : i + 1, 0, section); // beside the triggers-mode delta
   }
+  if (which.includes('lake')) sections.push(await attempt(ctx, 'Data lake export', async () => lakeSection(await benchLake(ctx, size('BENCH_LEDGER_ROWS', 1_000_000)))));
   let many: ManyTablesFigures | undefined;
   if (which.includes('many')) sections.push(await attempt(ctx, 'Many small tables', async () => manyTablesSection((many = await benchManyTables(ctx, size('BENCH_MANY_TABLES', 1000))))));
   // A Business Central tenant: 20 companies of 2,000 small tables, every phase (issue 12).
