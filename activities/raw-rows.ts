@@ -64,7 +64,7 @@ export function rawRowBytes(row: RawRow, codec: RawCodec): number {
 }
 
 /** The length of the value whose length-encoded prefix starts at `q`, or -1 for NULL (0xfb). */
-function lengthAt(row: Buffer, q: number): number {
+export function lengthAt(row: Buffer, q: number): number {
   const first = row[q];
   if (first < 0xfb) return first;
   if (first === 0xfb) return -1;
@@ -74,7 +74,7 @@ function lengthAt(row: Buffer, q: number): number {
 }
 
 /** How many bytes the prefix at `q` takes. */
-function prefixAt(row: Buffer, q: number): number {
+export function prefixAt(row: Buffer, q: number): number {
   const first = row[q];
   return first <= 0xfb ? 1 : first === 0xfc ? 3 : first === 0xfd ? 4 : 9;
 }

@@ -1,24 +1,25 @@
-// One table into the lake. Its rows are read in one consistent snapshot of the source, streamed into
-// an on-disk DuckDB database (memory stays under its limit; what does not fit spills to disk), typed
-// there, compared by key with the digests the last export left, and the difference written as Parquet:
-// new and changed rows, and the keys that are gone. A table without a primary key is written whole.
+// One table into the lake. Its rows are read in one consistent snapshot of the source and streamed to a
+// CSV file (csv-rows.ts), which DuckDB reads into an on-disk database (memory stays under its limit;
+// what does not fit spills to disk), typed there, compared by key with the digests the last export
+// left, and the difference written as Parquet: new and changed rows, and the keys that are gone. A
+// table without a primary key is written whole.
 //
-// Values arrive as the server's exact text (dates, DECIMAL, DOUBLE) or bytes (binary), and are typed
-// by DuckDB, not by JavaScript: DECIMAL stays exact, DATETIME(6) keeps its microseconds.
+// Values arrive as the server's exact text (dates, DECIMAL, DOUBLE) or bytes (binary, as hex), and are
+// typed by DuckDB, not by JavaScript: DECIMAL stays exact, DATETIME(6) keeps its microseconds.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Connection as CoreConnection } from 'mysql2';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import {
   DELETED_COLUMN, EXPORT_COLUMN, lakePaths, lakeType, type LakeColumn, type LakeFile, type LakeKind, type LakeTable,
 } from '../../lib/lake';
 import type { KeepFrom } from '../../lib/types';
 import type { ColumnMeta, TableMeta } from '../introspect';
-import { readRows } from '../row-reader';
 import { id, qualified } from '../sql';
+import { csvReader, writeRowsCsv } from './csv-rows';
 import type { LakeStore } from './store';
 
 export interface ExportTableInput {
@@ -56,10 +57,11 @@ function selectExpr(c: ColumnMeta): string {
   }
 }
 
-/** The DuckDB expression that types a staged text column exactly. */
+/** The DuckDB expression that types a column's text exactly (binary arrives as hex). */
 function typedExpr(c: ColumnMeta, type: string): string {
   const col = ident(c.name);
-  if (type === 'BLOB' || type === 'VARCHAR') return col;
+  if (type === 'BLOB') return `unhex(${col})`;
+  if (type === 'VARCHAR') return col;
   if (DATES.has(c.dataType)) return `TRY_CAST(${col} AS ${type})`; // zero dates: null, counted in the notes
   const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type);
   if (decimal && Number(decimal[1]) > 18) {
@@ -84,12 +86,18 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
   const duck = await DuckDBInstance.create(join(dir, 'lake.duckdb'), { memory_limit: input.memoryLimit, threads: '2', temp_directory: join(dir, 'spill') });
   const db = await duck.connect();
   try {
-    const read = await stage(input, db);
+    const csv = join(dir, 'rows.csv');
+    const read = await stage(input, csv);
     const typedList = meta.columns.map((c, i) => `${typedExpr(c, columns[i].lakeType)} AS ${ident(c.name)}`).join(', ');
-    const textList = meta.columns.map((c, i) => (columns[i].lakeType === 'BLOB' ? `hex(${ident(c.name)})` : ident(c.name))).join(', ');
-    await db.run(`CREATE TABLE cur AS SELECT ${typedList}, md5(to_json([${textList}])) AS _h FROM staged`);
-    const notes = await zeroDateNotes(db, meta.columns);
-    await db.run('DROP TABLE staged');
+    // The digest of the row as the source sent it (hex in one case: the same whichever way it came).
+    const textList = meta.columns.map((c, i) => (columns[i].lakeType === 'BLOB' ? `upper(${ident(c.name)})` : ident(c.name))).join(', ');
+    // Per date column: a value the lake cannot hold (a zero date), counted in the notes.
+    const dated = meta.columns.map((c, i) => [c, i] as const).filter(([c]) => DATES.has(c.dataType));
+    const lost = dated.map(([c, i]) => `(${ident(c.name)} IS NOT NULL AND ${typedExpr(c, columns[i].lakeType)} IS NULL) AS _z${i}`);
+    const reader = csvReader(csv, meta.columns.map((c) => c.name), read);
+    await db.run(`CREATE TEMP TABLE cur AS SELECT ${typedList}, md5(to_json([${textList}])) AS _h${lost.map((l) => `, ${l}`).join('')} FROM ${reader}`);
+    await rm(csv, { force: true });
+    const notes = await zeroDateNotes(db, dated.map(([c, i]) => [c.name, i] as const));
 
     const previous = input.previous?.mode === 'changes' && mode === 'changes' && sameKey(input.previous.key, key) ? input.previous : undefined;
     const hadState = !!previous?.statePath && (await input.store.getFile(previous.statePath, join(dir, 'prev.parquet')));
@@ -101,7 +109,7 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
     if (mode === 'snapshot' || !hadState) {
       changes = `SELECT ${colList}, ${tag}, false AS ${DELETED_COLUMN} FROM cur`;
     } else {
-      await db.run(`CREATE TABLE prev AS SELECT * FROM read_parquet(${literal(join(dir, 'prev.parquet'))})`);
+      await db.run(`CREATE TEMP TABLE prev AS SELECT * FROM read_parquet(${literal(join(dir, 'prev.parquet'))})`);
       const gone = columns.map((c) => (key.includes(c.name) ? `p.${ident(c.name)}` : `NULL::${c.lakeType} AS ${ident(c.name)}`)).join(', ');
       changes =
         `SELECT ${columns.map((c) => `c.${ident(c.name)}`).join(', ')}, ${tag}, false AS ${DELETED_COLUMN} FROM cur c WHERE NOT EXISTS (SELECT 1 FROM prev p WHERE ${on('p', 'c')} AND p._h = c._h) ` +
@@ -138,12 +146,9 @@ async function all(db: DuckDBConnection, sql: string): Promise<Record<string, un
   return (await db.runAndReadAll(sql)).getRowObjects() as Record<string, unknown>[];
 }
 
-/** The source's rows into DuckDB, as text and bytes, in one consistent snapshot; where the binary log stood. */
-async function stage(input: ExportTableInput, db: DuckDBConnection): Promise<{ at: string; position?: string }> {
+/** The source's rows into a CSV file, in one consistent snapshot; where the binary log stood. */
+async function stage(input: ExportTableInput, csv: string): Promise<{ at: string; position?: string; rows: number; maxLine: number }> {
   const { meta, source } = input;
-  const staged = meta.columns.map((c) => `${ident(c.name)} ${BINARY.has(c.dataType) ? 'BLOB' : 'VARCHAR'}`).join(', ');
-  await db.run(`CREATE TABLE staged (${staged})`);
-  const appender = await db.createAppender('staged');
   const binary = meta.columns.map((c) => BINARY.has(c.dataType));
   const where: string[] = [];
   const params: unknown[] = [];
@@ -159,27 +164,11 @@ async function stage(input: ExportTableInput, db: DuckDBConnection): Promise<{ a
   try {
     const at = new Date().toISOString();
     const position = await snapshotPosition(source);
-    let rows = 0;
-    for await (const chunk of readRows((source as unknown as { connection: CoreConnection }).connection, sql, params, 8 * 1024 * 1024)) {
-      for (const row of chunk.rows as unknown[][]) append(appender, row, binary);
-      rows += chunk.rows.length;
-      input.heartbeat(rows);
-    }
-    appender.closeSync();
-    return { at, ...(position ? { position } : {}) };
+    const written = await writeRowsCsv((source as unknown as { connection: CoreConnection }).connection, sql, params, csv, binary, input.heartbeat);
+    return { at, ...(position ? { position } : {}), ...written };
   } finally {
     await source.query('COMMIT').catch(() => undefined);
   }
-}
-
-function append(appender: DuckDBAppender, row: unknown[], binary: boolean[]): void {
-  for (let i = 0; i < row.length; i++) {
-    const v = row[i];
-    if (v === null || v === undefined) appender.appendNull();
-    else if (binary[i]) appender.appendBlob(Buffer.isBuffer(v) ? new Uint8Array(v.buffer, v.byteOffset, v.length) : Buffer.from(String(v)));
-    else appender.appendVarchar(Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
-  }
-  appender.endRow();
 }
 
 /**
@@ -194,13 +183,10 @@ async function snapshotPosition(source: Connection): Promise<string | undefined>
 }
 
 /** Zero or impossible dates have no value in the lake: they become null, and the manifest says how many. */
-async function zeroDateNotes(db: DuckDBConnection, columns: ColumnMeta[]): Promise<string[]> {
-  const dated = columns.filter((c) => DATES.has(c.dataType));
+async function zeroDateNotes(db: DuckDBConnection, dated: (readonly [string, number])[]): Promise<string[]> {
   if (dated.length === 0) return [];
-  const counts = dated.map((c, i) => `count_if(s.${ident(c.name)} IS NOT NULL AND c.${ident(c.name)} IS NULL) AS n${i}`).join(', ');
-  // Positional: cur was made from staged row for row.
-  const [row] = await all(db, `SELECT ${counts} FROM staged s POSITIONAL JOIN cur c`);
-  return dated.flatMap((c, i) => (Number(row[`n${i}`]) > 0 ? [`${c.name}: ${row[`n${i}`]} zero or invalid dates exported as null`] : []));
+  const [row] = await all(db, `SELECT ${dated.map(([, i]) => `count_if(_z${i})::BIGINT AS n${i}`).join(', ')} FROM cur`);
+  return dated.flatMap(([name, i]) => (Number(row[`n${i}`]) > 0 ? [`${name}: ${row[`n${i}`]} zero or invalid dates exported as null`] : []));
 }
 
 /** The COPY's parts, checksummed and uploaded in order. */
