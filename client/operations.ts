@@ -1,6 +1,6 @@
 // Each operator action as one Temporal client call (plus the waiting a terminal user wants).
 // The CLI, the demo and the tests all go through these, so scripts can copy them one to one.
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type QueryDefinition, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, defaultPayloadConverter } from '@temporalio/common';
 import { managementWorkflowId, MigrationPhaseKey, MigrationStatusKey, SERVICE_VERSION, TenantIdKey } from '../lib/constants';
 import { failedRunResult, rootMessage, UserFacingError } from '../lib/errors';
@@ -293,18 +293,22 @@ export function applyHotfix(client: Client, tenant: string, request: HotfixReque
   return refusedAs('hotfix refused', () => tenantHandle(client, tenant).executeUpdate(applyHotfixUpdate, { args: [request] }));
 }
 
+/**
+ * Follows a child workflow to its end (asking its progress query at each poll), then waits until the
+ * tenant's page has taken in its outcome, so that `cm status` agrees from then on; returns that entry.
+ */
+async function followToPage<P, E extends { endedAt?: string }>(
+  client: Client, tenant: string, workflowId: string, progress: QueryDefinition<P>, onProgress: ((p: P) => void) | undefined, pollMs: number,
+  entry: (s: StatusPage) => E | undefined,
+): Promise<E> {
+  const child = client.workflow.getHandle(workflowId);
+  await untilClosed(child, onProgress && (async () => onProgress(await child.query(progress))), pollMs);
+  return entry(await waitForStatus(client, tenant, (s) => !!entry(s)?.endedAt))!;
+}
+
 /** Waits for an upgrade to end (restore included on failure); returns its Environment Operations line. */
-export async function waitForUpgrade(
-  client: Client,
-  tenant: string,
-  started: UpgradeStarted,
-  onProgress?: (p: UpgradeProgress) => void,
-  pollMs = 1000,
-): Promise<UpgradeLogEntry> {
-  const child = client.workflow.getHandle(started.workflowId);
-  await untilClosed(child, onProgress && (async () => onProgress(await child.query(upgradeProgressQuery))), pollMs);
-  const status = await waitForStatus(client, tenant, (s) => !!s.upgrades.find((u) => u.number === started.number)?.endedAt);
-  return status.upgrades.find((u) => u.number === started.number)!;
+export function waitForUpgrade(client: Client, tenant: string, started: UpgradeStarted, onProgress?: (p: UpgradeProgress) => void, pollMs = 1000): Promise<UpgradeLogEntry> {
+  return followToPage(client, tenant, started.workflowId, upgradeProgressQuery, onProgress, pollMs, (s) => s.upgrades.find((u) => u.number === started.number));
 }
 
 /** Verify Now: starts a verification (repair optional), or says why it is refused. */
@@ -312,12 +316,12 @@ export function verifyNow(client: Client, tenant: string, request: VerifyRequest
   return refusedAs('verification refused', () => tenantHandle(client, tenant).executeUpdate(verifyNowUpdate, { args: [request] }));
 }
 
-/** Waits for a verification to end; its result lists every table it compared. */
 /** Resync: rebuild tables from the source in a run started now. */
 export async function resyncTables(client: Client, tenant: string, request: ResyncRequest): Promise<RunStarted> {
   return refusedAs('resync refused', () => tenantHandle(client, tenant).executeUpdate(resyncTablesUpdate, { args: [request] }));
 }
 
+/** Waits for a verification to end; its result lists every table it compared. */
 export async function waitForVerification(
   client: Client,
   tenant: string,
@@ -325,12 +329,8 @@ export async function waitForVerification(
   onProgress?: (p: VerificationProgress) => void,
   pollMs = 1000,
 ): Promise<VerificationResult> {
-  const child = client.workflow.getHandle(started.workflowId);
-  await untilClosed(child, onProgress && (async () => onProgress(await child.query(verificationProgressQuery))), pollMs);
-  // The page has taken it in once the tenant's log says so: `cm status` agrees from here on.
-  const page = await waitForStatus(client, tenant, (s) => !!s.verifications.find((v) => v.number === started.number)?.endedAt);
-  const entry = page.verifications.find((v) => v.number === started.number)!;
-  const result = (await child.result().catch(() => undefined)) as VerificationResult | undefined;
+  const entry = await followToPage(client, tenant, started.workflowId, verificationProgressQuery, onProgress, pollMs, (s) => s.verifications.find((v) => v.number === started.number));
+  const result = (await client.workflow.getHandle(started.workflowId).result().catch(() => undefined)) as VerificationResult | undefined;
   if (!result) throw new UserFacingError(`verification #${started.number} failed: ${entry.failure ?? 'it ended without a result'} (${started.workflowId})`);
   return result;
 }
@@ -341,17 +341,8 @@ export function exportToDataLake(client: Client, tenant: string, request: LakeEx
 }
 
 /** Waits for a data lake export to end, as the page records it. */
-export async function waitForLakeExport(
-  client: Client,
-  tenant: string,
-  started: LakeExportStarted,
-  onProgress?: (p: LakeExportProgress) => void,
-  pollMs = 1000,
-): Promise<LakeExportLogEntry> {
-  const child = client.workflow.getHandle(started.workflowId);
-  await untilClosed(child, onProgress && (async () => onProgress(await child.query(lakeExportProgressQuery))), pollMs);
-  const page = await waitForStatus(client, tenant, (s) => !!s.lakeExports?.find((e) => e.workflowId === started.workflowId)?.endedAt);
-  return page.lakeExports!.find((e) => e.workflowId === started.workflowId)!;
+export function waitForLakeExport(client: Client, tenant: string, started: LakeExportStarted, onProgress?: (p: LakeExportProgress) => void, pollMs = 1000): Promise<LakeExportLogEntry> {
+  return followToPage(client, tenant, started.workflowId, lakeExportProgressQuery, onProgress, pollMs, (s) => s.lakeExports?.find((e) => e.workflowId === started.workflowId));
 }
 
 /** Reset Cloud Data: empties the target; the next run is a full copy. Needs confirm: true. */
