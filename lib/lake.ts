@@ -4,6 +4,7 @@
 // A destination holds, per tenant and kind (`migrated`: what the cloud tenant gets; `history`: the
 // rows the companies' oldest year keeps out of it):
 //   <root>/<tenant>/<kind>/manifest.json                        the current state, rewritten by each export
+//   <root>/<tenant>/<kind>/exports/<n>/claim.json               which workflow took number n
 //   <root>/<tenant>/<kind>/exports/<n>/manifest.json            what export n wrote
 //   <root>/<tenant>/<kind>/exports/<n>/tables/<company>/<t>.json  one table finished by export n (resume)
 //   <root>/<tenant>/<kind>/data/<company>/<t>/<n>-<i>.parquet    the rows export n wrote of the table
@@ -85,6 +86,8 @@ export const lakePaths = {
   base: (tenant: string, kind: LakeKind) => `${pathPart(tenant)}/${kind}`,
   manifest: (tenant: string, kind: LakeKind) => `${lakePaths.base(tenant, kind)}/manifest.json`,
   exportManifest: (tenant: string, kind: LakeKind, n: number) => `${lakePaths.base(tenant, kind)}/exports/${n6(n)}/manifest.json`,
+  /** Which workflow took export number n: a later export never reuses the number of one that did not finish. */
+  exportClaim: (tenant: string, kind: LakeKind, n: number) => `${lakePaths.base(tenant, kind)}/exports/${n6(n)}/claim.json`,
   tableDone: (tenant: string, kind: LakeKind, n: number, company: string, table: string) =>
     `${lakePaths.base(tenant, kind)}/exports/${n6(n)}/tables/${pathPart(company)}/${pathPart(table)}.json`,
   tablesDone: (tenant: string, kind: LakeKind, n: number) => `${lakePaths.base(tenant, kind)}/exports/${n6(n)}/tables/`,

@@ -57,11 +57,24 @@ async function readManifest(store: LakeStore, tenant: string, kind: LakeKind): P
 
 export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.ProcessEnv = process.env) {
   return {
-    /** The export's number: one past the last finished export of this tenant's lake; and where it goes. */
-    async beginLakeExport(input: LakeTarget): Promise<{ number: number; destination: string }> {
+    /**
+     * The export's number, claimed in the destination: past the last finished export and past any
+     * export that started and never finished (its tables are not this one's). The workflow keeps the
+     * answer in its history, so a retry of the export's activities goes on with the same number.
+     */
+    async beginLakeExport(input: LakeTarget & { workflowId?: string }): Promise<{ number: number; destination: string }> {
       const { uri, store } = destination(input, env);
       const manifest = await readManifest(store, input.tenant, input.kind);
-      return { number: (manifest?.exports.at(-1)?.number ?? 0) + 1, destination: uri };
+      let number = (manifest?.exports.at(-1)?.number ?? 0) + 1;
+      const by = input.workflowId ?? Context.current().info.workflowExecution?.workflowId ?? 'unknown';
+      for (;;) {
+        const claimed = await store.getText(lakePaths.exportClaim(input.tenant, input.kind, number));
+        // This activity's own claim (a retry after the claim was written) is kept.
+        if (claimed === undefined || (JSON.parse(claimed) as { workflowId?: string }).workflowId === by) break;
+        number++;
+      }
+      await store.putText(lakePaths.exportClaim(input.tenant, input.kind, number), JSON.stringify({ workflowId: by, at: new Date().toISOString() }));
+      return { number, destination: uri };
     },
 
     /**

@@ -205,16 +205,25 @@ it('a later export writes only what changed; read back, the lake is the source a
 
 it('is driven from the CLI, and refuses a destination with credentials before anything is recorded', async () => {
   const env = { ...process.env, TEMPORAL_ADDRESS: process.env.CM_TEST_TEMPORAL_ADDRESS };
+  // An export that started and never finished left number 3 claimed, and a table it had done: a new
+  // export takes the next number, and nothing of the abandoned one reaches the manifest.
+  const before = await readManifest(lakeRoot, f.tenant, 'migrated');
+  await mkdir(join(lakeRoot, lakePaths.tablesDone(f.tenant, 'migrated', 3), companies[0]), { recursive: true });
+  await writeFile(join(lakeRoot, lakePaths.exportClaim(f.tenant, 'migrated', 3)), JSON.stringify({ workflowId: 'an export that crashed' }));
+  await writeFile(join(lakeRoot, lakePaths.tableDone(f.tenant, 'migrated', 3, companies[0], 'customer')), JSON.stringify({ ...before.tables[`${companies[0]}.customer`], rows: -1 }));
   const cli = await runCm(['lake', 'export', f.tenant, '--company', companies[1], '--json'], env);
   expect(cli.stderr).toBe('');
   // Nothing changed: only a table without a primary key is written again (whole, as each export must for it).
   const keyless = Object.values((await readManifest(lakeRoot, f.tenant, 'migrated')).tables).filter((t) => t.company === companies[1] && t.mode === 'snapshot');
   expect(keyless.map((t) => t.table)).toEqual(['import_buffer']);
-  expect(JSON.parse(cli.stdout)).toMatchObject({ status: 'Completed', number: 3, kind: 'migrated', companies: [companies[1]], rowsWritten: keyless[0].rows, deletesWritten: 0 });
+  expect(JSON.parse(cli.stdout)).toMatchObject({ status: 'Completed', number: 4, kind: 'migrated', companies: [companies[1]], rowsWritten: keyless[0].rows, deletesWritten: 0 });
+  const after = await readManifest(lakeRoot, f.tenant, 'migrated');
+  expect(after.tables[`${companies[0]}.customer`]).toEqual(before.tables[`${companies[0]}.customer`]);
+  expect(after.exports.map((e) => e.number)).toEqual([1, 2, 4]);
   expect(cli.code).toBe(0);
   const list = await runCm(['lake', 'list', f.tenant], env);
   expect(list.stdout).toMatch(/Data lake exports/);
-  expect(list.stdout).toMatch(/#3 migrated\W+Completed/);
+  expect(list.stdout).toMatch(/#4 migrated\W+Completed/);
 
   const events = async () => (await tenantHandle(f.client, f.tenant).fetchHistory()).events?.length ?? 0;
   const length = await events();
@@ -230,7 +239,7 @@ it('is driven from the CLI, and refuses a destination with credentials before an
   const asked = audit.filter((e) => e.kind === 'update.exportToDataLake');
   expect(asked.map((e) => e.actor)).toEqual(['jest', 'jest', 'jest', expect.any(String)]);
   expect(audit.filter((e) => e.kind === 'lake-export.completed').map((e) => e.summary)).toEqual(expect.arrayContaining([
-    expect.stringMatching(new RegExp(`^Data lake export #3 \\(migrated\\) completed to file://${lakeRoot}: \\d+ tables, \\d+ rows and 0 deletes written`)),
+    expect.stringMatching(new RegExp(`^Data lake export #4 \\(migrated\\) completed to file://${lakeRoot}: \\d+ tables, \\d+ rows and 0 deletes written`)),
     expect.stringMatching(/^Data lake export #1 \(history\) completed/),
   ]));
   expect(historyText(await tenantHandle(f.client, f.tenant).fetchHistory())).not.toMatch(/secret/);
