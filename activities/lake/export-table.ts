@@ -128,7 +128,8 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
     const [{ rows }] = await all(db, 'SELECT count(*)::BIGINT AS rows FROM cur');
     return {
       company: meta.schema, table: meta.name, targetSchema: input.targetSchema, columns, key, mode, rows: Number(rows),
-      files: [...(mode === 'changes' ? input.previous?.files ?? [] : []), ...files],
+      // The chain goes on only from the digests it was compared with; otherwise these files are the whole table.
+      files: [...(previous && hadState ? previous.files : []), ...files],
       export: number, readAt: read.at, ...(read.position ? { sourcePosition: read.position } : {}),
       ...(kind === 'history' && input.keepFrom ? { historyBefore: { column: input.keepFrom.column, before: input.keepFrom.from } } : {}),
       ...(notes.length ? { notes } : {}), ...(statePath ? { statePath } : {}),
