@@ -310,3 +310,15 @@ it('exports to S3-compatible storage (s3rver), the endpoint and keys the worker\
   expect(text).toMatch(/s3:\/\/lake\/cm\/exports/);
   expect(text).not.toMatch(/S3RVER/);
 }, 600_000);
+
+it('starts a table\'s files over when the digests it would be compared with are gone', async () => {
+  const key = `${companies[0]}.odd_types`;
+  const before = await readManifest(lakeRoot, f.tenant, 'migrated');
+  rmSync(join(lakeRoot, before.tables[key].statePath!));
+  await f.source.query(`DELETE FROM ${companies[0]}.odd_types WHERE a = 3`); // a row the older files still hold
+  const entry = await exportLake({ companies: [companies[0]] });
+  expect(entry.status).toBe('Completed');
+  const after = await readManifest(lakeRoot, f.tenant, 'migrated');
+  expect(after.tables[key].files.map((file) => file.export)).toEqual([entry.number]);
+  await expectLakeEqualsSource(lakeRoot, after);
+}, 600_000);
