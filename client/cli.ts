@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { SERVICE_VERSION } from '../lib/constants';
@@ -302,12 +303,19 @@ export function buildProgram(): Command {
           return;
         }
         if (!opts.json) process.stdout.write(`Data lake export of ${started.kind === 'history' ? 'the historical rows' : 'the migrated tables'} of ${started.companies.join(', ')}: ${started.workflowId}\n`);
-        let shown = '';
-        const entry = await following('the data lake export', name, () => waitForLakeExport(client, name, started, opts.json ? undefined : (p) => {
-          const line = `  ${p.done}/${p.tables} tables exported, ${p.rowsWritten} rows and ${p.deletesWritten} deletes written${p.destination ? ` to ${p.destination}` : ''}`;
-          if (line !== shown && process.stdout.isTTY) process.stdout.write(`\r${(shown = line)}`);
-        }));
-        if (shown) process.stdout.write('\n');
+        // A bar on a terminal: tables exported, and what they wrote.
+        const bar = process.stdout.isTTY && !opts.json
+          ? new SingleBar({ format: ' {bar} {percentage}% | {value}/{total} tables | {rows} rows, {deletes} deletes written', hideCursor: true, stream: process.stdout }, Presets.shades_classic)
+          : undefined;
+        let barStarted = false;
+        const entry = await following('the data lake export', name, () => waitForLakeExport(client, name, started, bar && ((p) => {
+          const payload = { rows: p.rowsWritten, deletes: p.deletesWritten };
+          if (!barStarted) bar.start(Math.max(p.tables, 1), p.done, payload);
+          barStarted = true;
+          bar.setTotal(Math.max(p.tables, 1));
+          bar.update(p.done, payload);
+        })), () => bar?.stop());
+        bar?.stop();
         if (opts.json) printJson(entry);
         else if (entry.status === 'Completed') {
           process.stdout.write(`Export #${entry.number} completed: ${entry.tables} tables, ${entry.rowsWritten} rows and ${entry.deletesWritten} deletes written; the lake holds ${entry.rows} rows.\n`);
