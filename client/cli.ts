@@ -315,6 +315,11 @@ export function buildProgram(): Command {
           bar.setTotal(Math.max(p.tables, 1));
           bar.update(p.done, payload);
         })), () => bar?.stop());
+        // The last poll may come before the end: the bar shows what the export did.
+        if (barStarted && entry.tables !== undefined) {
+          bar!.setTotal(Math.max(entry.tables, 1));
+          bar!.update(entry.tables, { rows: entry.rowsWritten ?? 0, deletes: entry.deletesWritten ?? 0 });
+        }
         bar?.stop();
         if (opts.json) printJson(entry);
         else if (entry.status === 'Completed') {

@@ -174,7 +174,7 @@ export function refuseLakeExport(state: TenantState, req: { companies?: string[]
   if (unknown.length > 0) return `unknown company ${unknown.map((c) => `'${c}'`).join(', ')}: this tenant's companies are ${companies.map((c) => c.source).join(', ')}`;
   const chosen = companies.filter((c) => !req.companies || req.companies.includes(c.source));
   if (req.historyOnly && !chosen.some((c) => c.oldestYear !== undefined)) {
-    return 'no historical rows stay out of the cloud tenant: none of these companies has an oldest year (set one with `cm companies set … --oldest-year`), so everything is in the migrated export';
+    return 'no historical rows stay out of the cloud tenant: none of these companies has an oldest year (set one with `cm tenant companies <tenant> --company <source> --oldest-year <yyyy>`), so everything is in the migrated export';
   }
   return undefined;
 }
