@@ -55,6 +55,19 @@ async function readManifest(store: LakeStore, tenant: string, kind: LakeKind): P
   return text ? (JSON.parse(text) as LakeManifest) : undefined;
 }
 
+// The lake's manifest as the last finished export left it, read once per export by this worker: it
+// does not change until the export's last step, and at 40,000 tables it is tens of megabytes.
+let previousOf: { key: string; tables: Promise<Record<string, LakeTable>> } | undefined;
+function previousTables(store: LakeStore, input: ExportLakeTablesInput): Promise<Record<string, LakeTable>> {
+  const key = `${store.where}|${input.tenant}|${input.kind}|${input.number}`;
+  if (previousOf?.key !== key) {
+    const tables = readManifest(store, input.tenant, input.kind).then((m) => m?.tables ?? {});
+    previousOf = { key, tables };
+    tables.catch(() => previousOf?.key === key && (previousOf = undefined)); // a failed read is tried again by the next activity
+  }
+  return previousOf.tables;
+}
+
 export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.ProcessEnv = process.env) {
   return {
     /**
@@ -84,7 +97,7 @@ export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.Proc
     async exportLakeTables(input: ExportLakeTablesInput): Promise<{ tables: number; rowsWritten: number; deletesWritten: number; skipped: number }> {
       const ctx = Context.current();
       const { store } = destination(input, env);
-      const previous = (await readManifest(store, input.tenant, input.kind))?.tables ?? {};
+      const previous = await previousTables(store, input);
       const done = new Set(await store.list(lakePaths.tablesDone(input.tenant, input.kind, input.number)));
       const workDir = join(env.CM_LAKE_WORK_DIR || tmpdir(), 'cm-lake', `${process.pid}-${ctx.info.activityId}`);
       await mkdir(workDir, { recursive: true });
