@@ -3,6 +3,7 @@
 import { startChild, setHandler } from '@temporalio/workflow';
 import { DEFAULT_VERIFY, lakeExportWorkflowId, TenantIdKey } from '../lib/constants';
 import { rootMessage } from '../lib/errors';
+import { bounded } from '../lib/table-pages';
 import { parseLakeUri } from '../lib/lake';
 import { lakeExportRequestSchema } from '../lib/schemas';
 import type { LakeExportLogEntry, TenantConfig } from '../lib/types';
@@ -11,8 +12,9 @@ import { DESCRIPTIONS, exportToDataLakeUpdate, type LakeExportStarted } from './
 import { appendCapped, refuseLakeExport, type TenantState } from './tenant-state';
 import { validated } from './validate';
 
-/** The page keeps this many exports. */
+/** The page keeps this many exports, each failure cut to this many characters (the page is carried). */
 const MAX_LAKE_EXPORTS = 20;
+const MAX_FAILURE = 2_000;
 
 export function registerLakeExport(config: TenantConfig, state: TenantState, publish: () => void): void {
   setHandler(
@@ -48,10 +50,10 @@ export function registerLakeExport(config: TenantConfig, state: TenantState, pub
         // Recorded when it ends; the main loop does not continue as new while it runs (lakeExportRunning).
         void child.result().then(
           (r) => ended({ status: 'Completed', number: r.number, destination: r.destination, tables: r.tables, rowsWritten: r.rowsWritten, deletesWritten: r.deletesWritten, rows: r.rows }),
-          (err) => ended({ status: 'Failed', failure: rootMessage(err) }),
+          (err) => ended({ status: 'Failed', failure: bounded(rootMessage(err), MAX_FAILURE) }),
         );
       } catch (err) {
-        ended({ status: 'Failed', failure: rootMessage(err) });
+        ended({ status: 'Failed', failure: bounded(rootMessage(err), MAX_FAILURE) });
         throw err;
       }
       return { workflowId, kind, companies };

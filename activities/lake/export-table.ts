@@ -41,9 +41,15 @@ export interface ExportTableInput {
   /** The largest Parquet file written, in bytes (a table past it is written in several). */
   fileBytes: number;
   heartbeat: (rows: number) => void;
+  /** Throws once this attempt was cancelled or timed out: nothing more of it may reach the destination. */
+  checkCancelled: () => void;
 }
 
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+/** The row digest's column in the working tables and the state files. */
+const DIGEST = '_cm_digest';
+/** Names the export adds beside a table's own columns: a source column may not take one (DuckDB matches names case-insensitively). */
+const RESERVED = /^_cm_(export|deleted|digest|zero_\d+)$/i;
 const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const BINARY = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
 const DATES = new Set(['date', 'datetime', 'timestamp']);
@@ -78,6 +84,8 @@ function typedExpr(c: ColumnMeta, type: string): string {
 export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
   const { meta, kind, number } = input;
   const columns: LakeColumn[] = meta.columns.map((c) => ({ name: c.name, mysqlType: c.columnType, lakeType: lakeType(c.dataType, c.columnType) }));
+  const clash = meta.columns.find((c) => RESERVED.test(c.name));
+  if (clash) throw new LakeTableRefused(`${meta.schema}.${meta.name} has a column named ${clash.name}, a name the lake's files use for their own columns: rename it on the source to export the table`);
   const key = meta.primaryKey;
   const mode = key.length > 0 ? 'changes' : 'snapshot';
   const dir = join(input.workDir, `${number}-${createHash('sha1').update(`${meta.schema}.${meta.name}`).digest('hex').slice(0, 12)}`);
@@ -93,13 +101,16 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
     const textList = meta.columns.map((c, i) => (columns[i].lakeType === 'BLOB' ? `upper(${ident(c.name)})` : ident(c.name))).join(', ');
     // Per date column: a value the lake cannot hold (a zero date), counted in the notes.
     const dated = meta.columns.map((c, i) => [c, i] as const).filter(([c]) => DATES.has(c.dataType));
-    const lost = dated.map(([c, i]) => `(${ident(c.name)} IS NOT NULL AND ${typedExpr(c, columns[i].lakeType)} IS NULL) AS _z${i}`);
+    const lost = dated.map(([c, i]) => `(${ident(c.name)} IS NOT NULL AND ${typedExpr(c, columns[i].lakeType)} IS NULL) AS _cm_zero_${i}`);
     const reader = csvReader(csv, meta.columns.map((c) => c.name), read);
-    await db.run(`CREATE TEMP TABLE cur AS SELECT ${typedList}, md5(to_json([${textList}])) AS _h${lost.map((l) => `, ${l}`).join('')} FROM ${reader}`);
+    await db.run(`CREATE TEMP TABLE cur AS SELECT ${typedList}, md5(to_json([${textList}])) AS ${DIGEST}${lost.map((l) => `, ${l}`).join('')} FROM ${reader}`);
     await rm(csv, { force: true });
     const notes = await zeroDateNotes(db, dated.map(([c, i]) => [c.name, i] as const));
 
-    const previous = input.previous?.mode === 'changes' && mode === 'changes' && sameKey(input.previous.key, key) ? input.previous : undefined;
+    // Files of another key or other columns (renamed, retyped, dropped, added) are not this table's
+    // rows any more: its files start over, whole.
+    const previous = input.previous?.mode === 'changes' && mode === 'changes' && sameKey(input.previous.key, key) && sameColumns(input.previous.columns, columns)
+      ? input.previous : undefined;
     const hadState = !!previous?.statePath && (await input.store.getFile(previous.statePath, join(dir, 'prev.parquet')));
     const keyCols = key.map(ident);
     const on = (a: string, b: string) => keyCols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
@@ -112,17 +123,19 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
       await db.run(`CREATE TEMP TABLE prev AS SELECT * FROM read_parquet(${literal(join(dir, 'prev.parquet'))})`);
       const gone = columns.map((c) => (key.includes(c.name) ? `p.${ident(c.name)}` : `NULL::${c.lakeType} AS ${ident(c.name)}`)).join(', ');
       changes =
-        `SELECT ${columns.map((c) => `c.${ident(c.name)}`).join(', ')}, ${tag}, false AS ${DELETED_COLUMN} FROM cur c WHERE NOT EXISTS (SELECT 1 FROM prev p WHERE ${on('p', 'c')} AND p._h = c._h) ` +
+        `SELECT ${columns.map((c) => `c.${ident(c.name)}`).join(', ')}, ${tag}, false AS ${DELETED_COLUMN} FROM cur c WHERE NOT EXISTS (SELECT 1 FROM prev p WHERE ${on('p', 'c')} AND p.${DIGEST} = c.${DIGEST}) ` +
         `UNION ALL SELECT ${gone}, ${tag}, true AS ${DELETED_COLUMN} FROM prev p WHERE NOT EXISTS (SELECT 1 FROM cur c WHERE ${on('c', 'p')})`;
     }
     await db.run(`COPY (${changes}) TO ${literal(join(dir, 'out'))} (FORMAT parquet, COMPRESSION zstd, FILE_SIZE_BYTES ${input.fileBytes}, FILENAME_PATTERN 'part_{i}', OVERWRITE_OR_IGNORE)`);
+    input.checkCancelled();
     const files = await uploadParts(input, db, join(dir, 'out'));
 
     let statePath: string | undefined;
     if (mode === 'changes') {
       statePath = lakePaths.state(input.tenant, kind, number, meta.schema, meta.name);
       const local = join(dir, 'state.parquet');
-      await db.run(`COPY (SELECT ${keyCols.join(', ')}, _h FROM cur) TO ${literal(local)} (FORMAT parquet, COMPRESSION zstd)`);
+      await db.run(`COPY (SELECT ${keyCols.join(', ')}, ${DIGEST} FROM cur) TO ${literal(local)} (FORMAT parquet, COMPRESSION zstd)`);
+      input.checkCancelled();
       await input.store.putFile(local, statePath);
     }
     const [{ rows }] = await all(db, 'SELECT count(*)::BIGINT AS rows FROM cur');
@@ -142,6 +155,10 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
 }
 
 const sameKey = (a: string[], b: string[]): boolean => a.length === b.length && a.every((k, i) => k === b[i]);
+const sameColumns = (a: LakeColumn[], b: LakeColumn[]): boolean => a.length === b.length && a.every((c, i) => c.name === b[i].name && c.lakeType === b[i].lakeType);
+
+/** A table the lake cannot take as it is: the export fails with the reason, and a retry would not help. */
+export class LakeTableRefused extends Error {}
 
 async function all(db: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
   return (await db.runAndReadAll(sql)).getRowObjects() as Record<string, unknown>[];
@@ -186,7 +203,7 @@ async function snapshotPosition(source: Connection): Promise<string | undefined>
 /** Zero or impossible dates have no value in the lake: they become null, and the manifest says how many. */
 async function zeroDateNotes(db: DuckDBConnection, dated: (readonly [string, number])[]): Promise<string[]> {
   if (dated.length === 0) return [];
-  const [row] = await all(db, `SELECT ${dated.map(([, i]) => `count_if(_z${i})::BIGINT AS n${i}`).join(', ')} FROM cur`);
+  const [row] = await all(db, `SELECT ${dated.map(([, i]) => `count_if(_cm_zero_${i})::BIGINT AS n${i}`).join(', ')} FROM cur`);
   return dated.flatMap(([name, i]) => (Number(row[`n${i}`]) > 0 ? [`${name}: ${row[`n${i}`]} zero or invalid dates exported as null`] : []));
 }
 

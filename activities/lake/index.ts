@@ -11,7 +11,7 @@ import {
 import type { TableWork } from '../../lib/types';
 import type { ConnectionRegistry } from '../connections';
 import { readTable } from '../introspect';
-import { exportTable } from './export-table';
+import { exportTable, LakeTableRefused } from './export-table';
 import { openLakeStore, type LakeStore } from './store';
 
 export interface LakeTarget {
@@ -79,7 +79,9 @@ export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.Proc
       const { uri, store } = destination(input, env);
       const manifest = await readManifest(store, input.tenant, input.kind);
       let number = (manifest?.exports.at(-1)?.number ?? 0) + 1;
-      const by = input.workflowId ?? Context.current().info.workflowExecution?.workflowId ?? 'unknown';
+      // The run, not only the workflow id: a tenant made again numbers its exports from 1 again.
+      const run = Context.current().info.workflowExecution;
+      const by = input.workflowId ?? (run ? `${run.workflowId}/${run.runId}` : 'unknown');
       for (;;) {
         const claimed = await store.getText(lakePaths.exportClaim(input.tenant, input.kind, number));
         // This activity's own claim (a retry after the claim was written) is kept.
@@ -99,7 +101,11 @@ export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.Proc
       const { store } = destination(input, env);
       const previous = await previousTables(store, input);
       const done = new Set(await store.list(lakePaths.tablesDone(input.tenant, input.kind, input.number)));
-      const workDir = join(env.CM_LAKE_WORK_DIR || tmpdir(), 'cm-lake', `${process.pid}-${ctx.info.activityId}`);
+      // This attempt's own folder: an earlier attempt still running somewhere must not share it.
+      const workDir = join(env.CM_LAKE_WORK_DIR || tmpdir(), 'cm-lake', `${process.pid}-${ctx.info.activityId}-${ctx.info.attempt}`);
+      const checkCancelled = (): void => {
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('the export activity was cancelled');
+      };
       await mkdir(workDir, { recursive: true });
       const source = await conns.connection(input.sourceConnection);
       // DuckDB's typing and the Parquet writing of a large table say nothing for a while: the last
@@ -124,10 +130,15 @@ export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.Proc
             keepFrom: work.keepFrom, previous: previous[work.key], store, workDir,
             memoryLimit: env.CM_LAKE_MEMORY || '512MB', fileBytes: Number(env.CM_LAKE_FILE_BYTES || 256 * 1024 * 1024),
             heartbeat: (rows) => ctx.heartbeat((details = { table: work.key, rows, index: i })),
+            checkCancelled,
+          }).catch((err: unknown) => {
+            if (err instanceof LakeTableRefused) throw ApplicationFailure.nonRetryable(err.message, 'LakeTableRefused');
+            throw err;
           });
           const written = table.files.filter((f) => f.export === input.number);
           rowsWritten += written.reduce((n, f) => n + f.rows - f.deletes, 0);
           deletesWritten += written.reduce((n, f) => n + f.deletes, 0);
+          checkCancelled();
           await store.putText(marker, JSON.stringify(table));
           ctx.heartbeat((details = { table: work.key, index: i + 1 }));
         }

@@ -85,7 +85,7 @@ class FolderStore implements LakeStore {
     const base = this.path(prefix);
     return entries
       .filter((e) => e.isFile() && !e.name.endsWith('.tmp'))
-      .map((e) => `${prefix.replace(/\/?$/, '/')}${join(e.parentPath, e.name).slice(base.length + 1).split('/').join('/')}`);
+      .map((e) => `${prefix.replace(/\/?$/, '/')}${join(e.parentPath ?? (e as { path?: string }).path ?? base, e.name).slice(base.length + 1).split('/').join('/')}`); // parentPath from Node 20.12
   }
 }
 

@@ -322,3 +322,14 @@ it('starts a table\'s files over when the digests it would be compared with are 
   expect(after.tables[key].files.map((file) => file.export)).toEqual([entry.number]);
   await expectLakeEqualsSource(lakeRoot, after);
 }, 600_000);
+
+it('starts a table\'s files over when its columns changed (a rename keeps every value, so no digest would)', async () => {
+  const key = `${companies[0]}.odd_types`;
+  await f.source.query(`ALTER TABLE ${companies[0]}.odd_types CHANGE small small_renamed DECIMAL(9,3) NULL`);
+  const entry = await exportLake({ companies: [companies[0]] });
+  expect(entry.status).toBe('Completed');
+  const after = await readManifest(lakeRoot, f.tenant, 'migrated');
+  expect(after.tables[key].columns.map((c) => c.name)).toContain('small_renamed');
+  expect(after.tables[key].files.map((file) => file.export)).toEqual([entry.number]);
+  await expectLakeEqualsSource(lakeRoot, after);
+}, 600_000);
