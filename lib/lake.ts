@@ -97,6 +97,12 @@ export const lakePaths = {
     `${lakePaths.base(tenant, kind)}/state/${pathPart(company)}/${pathPart(table)}/${n6(n)}.parquet`,
 };
 
+/** What export `n` wrote of a table: rows new or changed, and deleted keys. */
+export function writtenBy(t: Pick<LakeTable, 'files'>, n: number): { rows: number; deletes: number } {
+  const files = t.files.filter((f) => f.export === n);
+  return { rows: files.reduce((s, f) => s + f.rows - f.deletes, 0), deletes: files.reduce((s, f) => s + f.deletes, 0) };
+}
+
 /** The columns every data file has besides the table's own. */
 export const EXPORT_COLUMN = '_cm_export';
 export const DELETED_COLUMN = '_cm_deleted';

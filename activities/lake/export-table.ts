@@ -105,6 +105,10 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
     const reader = csvReader(csv, meta.columns.map((c) => c.name), read);
     await db.run(`CREATE TEMP TABLE cur AS SELECT ${typedList}, md5(to_json([${textList}])) AS ${DIGEST}${lost.map((l) => `, ${l}`).join('')} FROM ${reader}`);
     await rm(csv, { force: true });
+    // What DuckDB took in is counted against what the source sent: a line the reader merged or
+    // dropped fails the table here, before anything of it reaches the lake.
+    const [{ rows }] = await all(db, 'SELECT count(*)::BIGINT AS rows FROM cur');
+    if (Number(rows) !== read.rows) throw new Error(`${meta.schema}.${meta.name}: the source sent ${read.rows} rows, the lake's reader took in ${rows}`);
     const notes = await zeroDateNotes(db, dated.map(([c, i]) => [c.name, i] as const));
 
     // Files of another key or other columns (renamed, retyped, dropped, added) are not this table's
@@ -138,7 +142,6 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
       input.checkCancelled();
       await input.store.putFile(local, statePath);
     }
-    const [{ rows }] = await all(db, 'SELECT count(*)::BIGINT AS rows FROM cur');
     return {
       company: meta.schema, table: meta.name, targetSchema: input.targetSchema, columns, key, mode, rows: Number(rows),
       // The chain goes on only from the digests it was compared with; otherwise these files are the whole table.

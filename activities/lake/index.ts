@@ -6,11 +6,11 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
-  currentStateQuery, HOW_TO_READ, lakePaths, lakeUri, parseLakeUri, type LakeExportRecord, type LakeExportSummary, type LakeKind, type LakeManifest, type LakeTable,
+  currentStateQuery, HOW_TO_READ, writtenBy, lakePaths, lakeUri, parseLakeUri, type LakeExportRecord, type LakeExportSummary, type LakeKind, type LakeManifest, type LakeTable,
 } from '../../lib/lake';
 import type { TableWork } from '../../lib/types';
 import type { ConnectionRegistry } from '../connections';
-import { readTable } from '../introspect';
+import { readTables } from '../introspect';
 import { exportTable, LakeTableRefused } from './export-table';
 import { openLakeStore, type LakeStore } from './store';
 
@@ -116,6 +116,9 @@ export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.Proc
       let deletesWritten = 0;
       let skipped = 0;
       try {
+        // The definitions of the batch's tables, in one read of information_schema, not one per table.
+        const todo = input.tables.filter((w) => !done.has(lakePaths.tableDone(input.tenant, input.kind, input.number, w.sourceSchema, w.table)));
+        const metas = todo.length === 0 ? new Map() : await readTables(conns.pool(input.sourceConnection), [...new Set(todo.map((w) => w.sourceSchema))], todo.map((w) => w.table));
         for (const [i, work] of input.tables.entries()) {
           const company = work.sourceSchema;
           const marker = lakePaths.tableDone(input.tenant, input.kind, input.number, company, work.table);
@@ -123,7 +126,7 @@ export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.Proc
             skipped++;
             continue;
           }
-          const meta = await readTable(conns.pool(input.sourceConnection), company, work.table);
+          const meta = metas.get(work.key);
           if (!meta) throw ApplicationFailure.nonRetryable(`${work.key} is gone from the source: run a migration first, so the tenant's tables follow it`, 'NoSuchTable');
           const table = await exportTable({
             source, meta, targetSchema: work.targetSchema, tenant: input.tenant, kind: input.kind, number: input.number,
@@ -135,9 +138,9 @@ export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.Proc
             if (err instanceof LakeTableRefused) throw ApplicationFailure.nonRetryable(err.message, 'LakeTableRefused');
             throw err;
           });
-          const written = table.files.filter((f) => f.export === input.number);
-          rowsWritten += written.reduce((n, f) => n + f.rows - f.deletes, 0);
-          deletesWritten += written.reduce((n, f) => n + f.deletes, 0);
+          const written = writtenBy(table, input.number);
+          rowsWritten += written.rows;
+          deletesWritten += written.deletes;
           checkCancelled();
           await store.putText(marker, JSON.stringify(table));
           ctx.heartbeat((details = { table: work.key, index: i + 1 }));
@@ -162,10 +165,9 @@ export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.Proc
       for (const marker of markers) {
         const t = JSON.parse((await store.getText(marker))!) as LakeTable;
         exported[`${t.company}.${t.table}`] = { ...t, currentState: currentStateQuery(t) };
-        for (const f of t.files.filter((f) => f.export === input.number)) {
-          rowsWritten += f.rows - f.deletes;
-          deletesWritten += f.deletes;
-        }
+        const written = writtenBy(t, input.number);
+        rowsWritten += written.rows;
+        deletesWritten += written.deletes;
         Context.current().heartbeat();
       }
       // An export that finished before (a retry after the manifest was written) is not recorded twice.
