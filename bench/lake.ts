@@ -79,14 +79,15 @@ export async function benchLake(ctx: BenchContext, rows = 1_000_000): Promise<La
     rmSync(file, { force: true });
     ctx.log(`    ${ms(duckMs)}; the workflow: setup, then the export…`);
 
+    const lake = join(work, 'lake');
+    process.env.CM_LAKE_BENCH_URI = `file://${lake}`; // the name the requests give (`bench`), as the worker inherits it
     const worker = await h.worker(LAKE.taskQueue);
     try {
       const { status } = await createTenant(h.client, LAKE.taskQueue, { tenant, companies: [{ source, target }], requestedBy: 'bench' });
       if (status.status !== 'Ready') throw new Error(`bench tenant setup ended ${status.status}: ${status.setupError ?? ''}`);
-      const lake = join(work, 'lake');
       await settle(pool, ctx.log);
       const cpuBefore = worker.cpuMs();
-      const started = await exportToDataLake(h.client, tenant, { requestedBy: 'bench', to: `file://${lake}` });
+      const started = await exportToDataLake(h.client, tenant, { requestedBy: 'bench', to: 'bench' });
       const first = await waitForLakeExport(h.client, tenant, started);
       if (first.status !== 'Completed') throw new Error(`the export ended ${first.status}: ${first.failure ?? ''}`);
       const workerCpuMs = worker.cpuMs() - cpuBefore;
@@ -97,7 +98,7 @@ export async function benchLake(ctx: BenchContext, rows = 1_000_000): Promise<La
       const changed = Math.min(1000, rows);
       await pool.query(`UPDATE ${qualified(source, table)} SET amount = amount + 1 WHERE entry_no % ? = 0 LIMIT ?`, [Math.max(1, Math.floor(rows / changed)), changed]);
       await settle(pool, ctx.log);
-      const again = await exportToDataLake(h.client, tenant, { requestedBy: 'bench', to: `file://${lake}` });
+      const again = await exportToDataLake(h.client, tenant, { requestedBy: 'bench', to: 'bench' });
       const second = await waitForLakeExport(h.client, tenant, again);
       if (second.status !== 'Completed') throw new Error(`the incremental export ended ${second.status}: ${second.failure ?? ''}`);
       const incrementalMs = (await workflowFigures(h.client, again.workflowId)).wallMs;

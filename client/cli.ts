@@ -11,6 +11,7 @@ import { SERVICE_VERSION } from '../lib/constants';
 import { temporalSettings } from '../lib/env';
 import { UserFacingError } from '../lib/errors';
 import { PATHS_REFUSED, VERSION_PATTERN } from '../lib/upgrade-versions';
+import { lakeNameRefusal } from '../lib/lake';
 import { checkNamespace, connectClient } from '../lib/temporal-connection';
 import type { CopySettings, TableFilter } from '../lib/types';
 import type { RunStarted } from '../workflows/messages';
@@ -279,7 +280,7 @@ export function buildProgram(): Command {
     .command('export')
     .description('Export every company\'s migrated tables (or, with --history-only, the rows older than its oldest year) as Parquet files with a manifest; later exports write only what changed')
     .argument('<tenant>')
-    .option('--to <uri>', 'file:///folder, /folder or s3://bucket/prefix (default: the worker\'s CM_LAKE_URI, else ~/.local/share/cm/lake on the worker); S3 endpoint and keys are the worker\'s (CM_LAKE_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)')
+    .option('--to <name>', 'a destination named on the workers: CM_LAKE_<NAME>_URI=s3://bucket/prefix or a folder (default: CM_LAKE_URI, else ~/.local/share/cm/lake on the worker); S3 endpoint and keys are the worker\'s (CM_LAKE_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)')
     .option('--company <source>', 'only this company (its source schema; repeatable)', collect)
     .option('--history-only', 'the historical rows each company\'s oldest year keeps out of the cloud tenant, instead of the migrated tables')
     .option('--detach', 'return once the export has started; follow it with `cm status`')
@@ -291,7 +292,10 @@ export function buildProgram(): Command {
       'The manifest lists each table\'s files, row count, checksums and source position, and a DuckDB query of its current state.',
       'Exit code: 0 when the export completed, 1 when it failed.',
     ].join('\n'))
-    .action(async (name: string, opts) => {
+    .action(async (name: string, opts, cmd: Command) => {
+      // A usage error, before anything is sent: the request names the destination, the worker knows where it is.
+      const refusal = opts.to === undefined ? undefined : lakeNameRefusal(opts.to);
+      if (refusal) cmd.error(`error: --to '${opts.to}': ${refusal}`);
       await withClient(async (client) => {
         const started = await exportToDataLake(client, name, {
           requestedBy: operator(), reason: opts.reason, ...(opts.to ? { to: opts.to } : {}), ...(opts.company ? { companies: opts.company } : {}),

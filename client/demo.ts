@@ -118,6 +118,10 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const client = await connectClient(settings, 'cm-demo');
   await ensureSearchAttributes(client, settings.namespace);
+  // The lake goes beside the server's state (.data/lake), under the name `demo`: the worker is this
+  // process, so the name is set here, as an operator sets it on each worker host.
+  const lake = `file://${devServerSettings().dataDir.replace(/\/+$/, '')}/lake`;
+  process.env.CM_LAKE_DEMO_URI = lake;
   const worker = await startWorker({ settings, identity: 'cm-demo-worker' });
   say(`polling task queue ${settings.taskQueue}`);
 
@@ -181,10 +185,8 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
       process.stdout.write(renderVerification(result, reasons, { notableOnly: true }).replace(/^/gm, '   '));
     }
 
-    // The lake goes beside the server's state (.data/lake): the worker is this process, so its folder is ours.
-    const lake = `file://${devServerSettings().dataDir.replace(/\/+$/, '')}/lake`;
-    step(9, `Azure Data Lake (\`cm lake export demo --to ${lake}\`): the migrated tables as Parquet, with a manifest`);
-    const exported = await waitForLakeExport(client, TENANT, await exportToDataLake(client, TENANT, { requestedBy: 'cm-demo', reason: 'demo: keep a copy in the lake', to: lake }));
+    step(9, `Azure Data Lake (\`cm lake export demo --to demo\`, CM_LAKE_DEMO_URI=${lake} on the worker): the migrated tables as Parquet, with a manifest`);
+    const exported = await waitForLakeExport(client, TENANT, await exportToDataLake(client, TENANT, { requestedBy: 'cm-demo', reason: 'demo: keep a copy in the lake', to: 'demo' }));
     if (exported.status !== 'Completed') throw new UserFacingError(`the data lake export failed: ${exported.failure}`);
     say(`export #${exported.number}: ${exported.tables} tables, ${exported.rowsWritten} rows and ${exported.deletesWritten} deletes written` +
       `${exported.number! > 1 ? ' (only what changed since the last export)' : ''}; the lake holds ${exported.rows} rows`);

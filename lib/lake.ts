@@ -21,6 +21,29 @@ export interface LakeDestination {
   prefix: string;
 }
 
+/**
+ * Requests name a destination; each worker maps the name to a folder or bucket of its own
+ * (CM_LAKE_<NAME>_URI; no name, or `default`: CM_LAKE_URI), as it maps connection names. A request
+ * never carries a path or a URI.
+ */
+export const LAKE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export const DEFAULT_LAKE_NAME = 'default';
+
+export function lakeDestinationEnvVar(name: string): string {
+  return name === DEFAULT_LAKE_NAME ? 'CM_LAKE_URI' : `CM_LAKE_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URI`;
+}
+
+/** What the validator, the CLI and the worker say to a destination given as a path or URI. */
+export const LAKE_PATHS_REFUSED =
+  'paths and URIs are not accepted: name a destination ({"to":"archive"}, or `cm lake export <tenant> --to archive`) and set it on every worker, ' +
+  'CM_LAKE_<NAME>_URI=s3://bucket/prefix or a folder (CM_LAKE_ARCHIVE_URI here); no name: CM_LAKE_URI';
+
+/** Why `to` is not a destination's name, or undefined when it is. */
+export function lakeNameRefusal(to: string): string | undefined {
+  if (LAKE_NAME_PATTERN.test(to)) return undefined;
+  return /[/\\:.]/.test(to) ? LAKE_PATHS_REFUSED : "a destination's name: letters, digits, _ and -, at most 64, as set on the worker (CM_LAKE_<NAME>_URI)";
+}
+
 /** What a lake URI may look like, for messages. */
 export const LAKE_URI_FORMS = 'file:///absolute/folder, /absolute/folder or s3://bucket/prefix';
 

@@ -5,6 +5,7 @@ import { CAPTURE_SCHEMA, CONTROL_SCHEMA, DEFAULT_CONTINUE_AS_NEW_AFTER_EVENTS, D
 import { scheduleSpecSchema } from './schedule';
 import type { CompanyMapping, TenantConfig } from './types';
 import { PATHS_REFUSED, VERSION_PATTERN } from './upgrade-versions';
+import { lakeNameRefusal } from './lake';
 
 const identifier = z.string().min(1).max(64);
 /** A Business Central tenant has up to about 20 companies: 500 leaves room without letting a request grow without bound. */
@@ -61,9 +62,9 @@ export const verifySettingsSchema = z
   .partial();
 
 /** Verify Now: a company and a table pattern to narrow it, and whether to repair. */
-/** Export to the data lake: where (a folder or s3://bucket/prefix, no credentials), which companies, which rows. */
+/** Export to the data lake: where (a destination's name, mapped by the worker), which companies, which rows. */
 export const lakeExportRequestSchema = requesterSchema.extend({
-  to: z.string().min(1).max(1000).optional(),
+  to: z.string().refine((v) => lakeNameRefusal(v) === undefined, { error: (iss) => lakeNameRefusal(String(iss.input)) }).optional(),
   companies: z.array(identifier).max(MAX_COMPANIES).optional(),
   historyOnly: z.boolean().optional(),
 }).strict();

@@ -302,7 +302,7 @@ export interface LakeExportLogEntry {
   workflowId: string;
   kind: 'migrated' | 'history';
   status: 'In Progress' | 'Completed' | 'Failed';
-  /** As requested; absent: the worker's default folder. */
+  /** The destination's name as requested (the worker's CM_LAKE_<NAME>_URI); absent: its default (CM_LAKE_URI). */
   to?: string;
   companies: string[];
   requestedBy?: string;

@@ -1,24 +1,25 @@
 // The data lake export's activities: thin adapters over the store (store.ts) and the table export
 // (export-table.ts). The destination is named by the workflow; where it is and its credentials are
-// this worker's (CM_LAKE_URI for the default folder, CM_LAKE_S3_* and AWS_* for S3).
+// this worker's (destinations.ts: CM_LAKE_<NAME>_URI, CM_LAKE_URI; CM_LAKE_S3_* and AWS_* for S3).
 import { mkdir } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
-  currentStateQuery, HOW_TO_READ, writtenBy, lakePaths, lakeUri, parseLakeUri, type LakeExportRecord, type LakeExportSummary, type LakeKind, type LakeManifest, type LakeTable,
+  currentStateQuery, DEFAULT_LAKE_NAME, HOW_TO_READ, lakeDestinationEnvVar, writtenBy, lakePaths, lakeUri, parseLakeUri, type LakeExportRecord, type LakeExportSummary, type LakeKind, type LakeManifest, type LakeTable,
 } from '../../lib/lake';
 import type { TableWork } from '../../lib/types';
 import type { ConnectionRegistry } from '../connections';
 import { readTables } from '../introspect';
 import { exportTable, LakeTableRefused } from './export-table';
+import { resolveLakeDestination } from './destinations';
 import { openLakeStore, type LakeStore } from './store';
 
 export interface LakeTarget {
   tenant: string;
   /** The tenant's target: the runtime service key is checked there, as for every tenant activity. */
   targetConnection: string;
-  /** The destination's URI; absent: this worker's default (CM_LAKE_URI, else a folder in its home). */
+  /** The destination's name (CM_LAKE_<NAME>_URI on the worker); absent: this worker's default (CM_LAKE_URI, else a folder in its home). */
   to?: string;
   kind: LakeKind;
 }
@@ -36,17 +37,14 @@ export interface FinishLakeExportInput extends LakeTarget {
   companies: string[];
 }
 
-/** The folder a worker exports to when the request names none. */
-export function defaultLakeUri(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CM_LAKE_URI || `file://${join(homedir(), '.local', 'share', 'cm', 'lake')}`;
-}
-
 function destination(input: LakeTarget, env: NodeJS.ProcessEnv): { uri: string; store: LakeStore } {
+  const configured = resolveLakeDestination(input.to, env);
   try {
-    const d = parseLakeUri(input.to ?? defaultLakeUri(env));
+    const d = parseLakeUri(configured);
     return { uri: lakeUri(d), store: openLakeStore(d, env) };
   } catch (err) {
-    throw ApplicationFailure.nonRetryable((err as Error).message, 'BadLakeDestination');
+    // The worker's own setting is wrong: say which one.
+    throw ApplicationFailure.nonRetryable(`${lakeDestinationEnvVar(input.to ?? DEFAULT_LAKE_NAME)} on this worker: ${(err as Error).message}`, 'BadLakeDestination');
   }
 }
 

@@ -25,6 +25,7 @@ import { firstDifference, lakeRows, readManifest, sourceRows } from '../lake';
 
 const workers: WorkerProcess[] = [];
 const lakeRoot = mkdtempSync(join(tmpdir(), 'cm-lake-test-'));
+const killedRoot = join(lakeRoot, 'killed');
 const s3Dir = mkdtempSync(join(tmpdir(), 'cm-s3-test-'));
 const S3_ENV = { CM_LAKE_S3_ENDPOINT: '', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
 let s3: S3rver | undefined;
@@ -49,7 +50,9 @@ const BIG_ROWS = 300_000;
 async function startWorker(): Promise<WorkerProcess> {
   const w = spawnWorkerProcess(f.taskQueue, {
     env: {
-      CM_LAKE_URI: `file://${lakeRoot}`, CM_LAKE_WORK_DIR: join(lakeRoot, '..', `${f.tenant}-work`), ...S3_ENV,
+      // The destinations requests name: no name is CM_LAKE_URI, `killed` and `archive` are the worker's own.
+      CM_LAKE_URI: `file://${lakeRoot}`, CM_LAKE_KILLED_URI: `file://${killedRoot}`, CM_LAKE_ARCHIVE_URI: 's3://lake/cm/exports',
+      CM_LAKE_WORK_DIR: join(lakeRoot, '..', `${f.tenant}-work`), ...S3_ENV,
     },
   });
   workers.push(w);
@@ -227,11 +230,12 @@ it('is driven from the CLI, and refuses a destination with credentials before an
 
   const events = async () => (await tenantHandle(f.client, f.tenant).fetchHistory()).events?.length ?? 0;
   const length = await events();
+  // Requests name a destination; a path or URI (credentials or not) is refused before anything is recorded.
   const refused = await runCm(['lake', 'export', f.tenant, '--to', 's3://AKIA:secret@lake/x'], env);
   expect(refused.code).not.toBe(0);
-  expect(refused.stderr).toMatch(/data lake export refused: .*carries no credentials/);
-  await expect(exportToDataLake(f.client, f.tenant, { to: 'ftp://host/x' })).rejects.toThrow(/unknown lake destination scheme ftp/);
-  await expect(exportToDataLake(f.client, f.tenant, { to: 'file:///tmp/../etc' })).rejects.toThrow(/without \.\./);
+  expect(refused.stderr).toMatch(/paths and URIs are not accepted: .*CM_LAKE_<NAME>_URI/);
+  await expect(exportToDataLake(f.client, f.tenant, { to: 'ftp://host/x' })).rejects.toThrow(/paths and URIs are not accepted/);
+  await expect(exportToDataLake(f.client, f.tenant, { to: '/etc' })).rejects.toThrow(/paths and URIs are not accepted/);
   await expect(exportToDataLake(f.client, f.tenant, { companies: ['nope'] })).rejects.toThrow(/unknown company 'nope'/);
   expect(await events()).toBe(length); // refused in the validator: nothing in history
   // The audit trail: who asked for which export, and what it wrote.
@@ -243,11 +247,13 @@ it('is driven from the CLI, and refuses a destination with credentials before an
     expect.stringMatching(/^Data lake export #1 \(history\) completed/),
   ]));
   expect(historyText(await tenantHandle(f.client, f.tenant).fetchHistory())).not.toMatch(/secret/);
+  // A name no worker knows: the export fails at once, saying which variable to set.
+  const unknown = await exportLake({ to: 'cold' });
+  expect(unknown).toMatchObject({ status: 'Failed', to: 'cold', failure: expect.stringMatching(/unknown data lake destination 'cold': set CM_LAKE_COLD_URI on the worker/) });
 }, 600_000);
 
 it('resumes an export whose worker was SIGKILLed: the tables finished before are not exported again', async () => {
-  const killedRoot = join(lakeRoot, 'killed');
-  const started = await exportToDataLake(f.client, f.tenant, { requestedBy: 'jest', to: `file://${killedRoot}` });
+  const started = await exportToDataLake(f.client, f.tenant, { requestedBy: 'jest', to: 'killed' });
   const markers = join(killedRoot, lakePaths.tablesDone(f.tenant, 'migrated', 1));
   const bigMarker = join(killedRoot, lakePaths.tableDone(f.tenant, 'migrated', 1, companies[1], 'big_ledger'));
   const finished = (): string[] => (existsSync(markers) ? readdirSync(markers, { recursive: true }).map(String).filter((n) => n.endsWith('.json')) : []);
@@ -290,10 +296,10 @@ it('exports to S3-compatible storage (s3rver), the endpoint and keys the worker\
     }
     return dir;
   };
-  const first = await exportLake({ to: 's3://lake/cm/exports', companies: [companies[0]] });
+  const first = await exportLake({ to: 'archive', companies: [companies[0]] });
   expect(first).toMatchObject({ status: 'Completed', number: 1, destination: 's3://lake/cm/exports/' });
   await f.source.query(`UPDATE ${companies[0]}.odd_types SET small = 7.25 WHERE a = 2`);
-  const second = await exportLake({ to: 's3://lake/cm/exports', companies: [companies[0]] });
+  const second = await exportLake({ to: 'archive', companies: [companies[0]] });
   expect(second).toMatchObject({ status: 'Completed', number: 2 });
   const dir = await download();
   try {

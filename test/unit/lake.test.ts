@@ -1,6 +1,38 @@
 // The lake's pure parts: which destinations are taken (and which refused before anything is recorded),
 // the type each source column gets, the paths, and the query that reads a table's current state.
-import { currentStateQuery, lakePaths, lakeType, parseLakeUri, pathPart, type LakeTable } from '../../lib/lake';
+import { currentStateQuery, lakeDestinationEnvVar, lakePaths, lakeType, parseLakeUri, pathPart, type LakeTable } from '../../lib/lake';
+import { lakeExportRequestSchema, describeIssues } from '../../lib/schemas';
+import { resolveLakeDestination } from '../../activities/lake/destinations';
+
+describe('a request names its destination; the worker maps the name', () => {
+  const refusal = (to: unknown): string | undefined => {
+    const parsed = lakeExportRequestSchema.safeParse({ to });
+    return parsed.success ? undefined : describeIssues(parsed.error);
+  };
+
+  it('takes names and refuses paths and URIs, saying how to name one', () => {
+    expect(refusal('archive')).toBeUndefined();
+    expect(refusal('eu-lake_2')).toBeUndefined();
+    for (const to of ['/srv/lake', 'file:///srv/lake', 's3://lake/cm', '../x', 'C:\\lake']) {
+      expect(refusal(to)).toMatch(/paths and URIs are not accepted: .*CM_LAKE_<NAME>_URI/);
+    }
+    expect(refusal('has space')).toMatch(/a destination's name: letters, digits, _ and -/);
+    expect(refusal('x'.repeat(65))).toMatch(/a destination's name/);
+  });
+
+  it('maps a name to CM_LAKE_<NAME>_URI, and no name (or default) to CM_LAKE_URI, else the home folder', () => {
+    expect(lakeDestinationEnvVar('archive')).toBe('CM_LAKE_ARCHIVE_URI');
+    expect(lakeDestinationEnvVar('eu-lake')).toBe('CM_LAKE_EU_LAKE_URI');
+    expect(lakeDestinationEnvVar('default')).toBe('CM_LAKE_URI');
+    const env = { CM_LAKE_URI: 'file:///srv/lake', CM_LAKE_ARCHIVE_URI: 's3://archive/cm' };
+    expect(resolveLakeDestination(undefined, env)).toBe('file:///srv/lake');
+    expect(resolveLakeDestination('default', env)).toBe('file:///srv/lake');
+    expect(resolveLakeDestination('archive', env)).toBe('s3://archive/cm');
+    expect(resolveLakeDestination(undefined, { HOME: '/home/op' })).toMatch(/^file:\/\/.*\/\.local\/share\/cm\/lake$/);
+    expect(() => resolveLakeDestination('cold', env)).toThrow(/unknown data lake destination 'cold': set CM_LAKE_COLD_URI on the worker/);
+    expect(() => resolveLakeDestination('/srv/x', env)).toThrow(/paths and URIs are not accepted/);
+  });
+});
 
 describe('parseLakeUri', () => {
   it('takes folders and buckets', () => {
