@@ -1,18 +1,21 @@
 // Scenario 1: the full copy of a 1,000,000-row ledger through the real workflow (dev server, a
-// `cm worker` process, createTenant, runMigrationNow), beside two anchors on the same data in the
-// same run: server-side INSERT … SELECT (the ceiling) and mysqldump | mysql (the DBA's tool).
+// `cm worker` process, createTenant, runMigrationNow), beside its anchors on the same data in the
+// same run: server-side INSERT … SELECT (the ceiling), LOAD DATA INFILE (the floor of a LOAD-based
+// copy), mydumper | myloader and mysqldump | mysql (the DBA's tools). The figures a target compares
+// move by ±20% from one try to the next on 2 cores, so they are measured in rounds (the anchors
+// interleaved, the copy redone after Reset Cloud Data) and the median is compared; every round is shown.
 import { rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
-import { createTenant, runMigrationNow, waitForRun } from '../client/operations';
+import { createTenant, resetCloudData, runMigrationNow, waitForRun } from '../client/operations';
 import { id, qualified } from '../activities/sql';
 import { sameChecksum, type BenchContext } from './context';
 import { activitySpan, dropTenant, dumpAndLoad, mydumperAndLoad, settle, timed, workflowFigures, type WorkerProcess } from './harness';
 import { DEFAULT_COPY } from '../lib/constants';
 import { engineCopyMs } from './engine';
 import { createLedger } from './ledger';
-import { ms, n, times, verdict, type Section } from './report';
+import { median, ms, n, roundsOf, times, verdict, type Section } from './report';
 
 export const LEDGER = { source: 'bench_src_ledger', target: 'bench_dst_ledger', table: 'gl_entry', tenant: 'bench_copy', taskQueue: 'bench-copy' };
 
@@ -37,6 +40,8 @@ export interface FullCopyFigures {
   bufferPoolMiB: number;
   /** `mydumper | myloader` with as many threads as the copy keeps activities in flight (undefined: not installed). */
   mydumperMs?: number;
+  /** Every round of the figures given as medians. */
+  rounds: { insertSelectMs: number[]; loadFloorMs: number[]; mydumperMs: number[]; copySpanMs: number[]; workerCpuMs: number[] };
   mydumperThreads: number;
   /** The worker process's CPU time during the run. */
   workerCpuMs: number;
@@ -59,37 +64,41 @@ export async function benchFullCopy(ctx: BenchContext, rows = 1_000_000): Promis
   await createLedger(pool, source, table, rows);
   await pool.query(`ANALYZE TABLE ${qualified(source, table)}`); // the plan reads row estimates
 
-  ctx.log('  anchor: INSERT … SELECT…');
+  ctx.log('  anchors…');
   const anchor = 'bench_anchor_copy';
   await pool.query(`DROP SCHEMA IF EXISTS ${id(anchor)}`);
   await pool.query(`CREATE SCHEMA ${id(anchor)}`);
-  let insertSelectMs = 0;
+  const rounds: FullCopyFigures['rounds'] = { insertSelectMs: [], loadFloorMs: [], mydumperMs: [], copySpanMs: [], workerCpuMs: [] };
   let dumpMs = 0;
   let engineLoadMs = 0;
   let engineReplaceMs = 0;
-  let loadFloorMs: number | undefined;
-  let mydumperMs: number | undefined;
   try {
-    await pool.query(`CREATE TABLE ${qualified(anchor, table)} LIKE ${qualified(source, table)}`);
-    await settle(pool, ctx.log);
-    insertSelectMs = (await timed(() => pool.query(`INSERT INTO ${qualified(anchor, table)} SELECT * FROM ${qualified(source, table)}`))).ms;
-    await pool.query(`DROP TABLE ${qualified(anchor, table)}`);
-    ctx.log(`    ${ms(insertSelectMs)}; anchor: mysqldump | mysql…`);
+    ctx.log('    mysqldump | mysql…');
     await settle(pool, ctx.log);
     dumpMs = await dumpAndLoad(ctx.url, source, anchor, table);
-    ctx.log(`    ${ms(dumpMs)}; anchor: mydumper | myloader, ${DEFAULT_COPY.concurrency} threads…`);
-    await pool.query(`DROP SCHEMA IF EXISTS ${id(anchor)}`);
-    await pool.query(`CREATE SCHEMA ${id(anchor)}`);
-    await settle(pool, ctx.log);
-    mydumperMs = await mydumperAndLoad(ctx.url, source, anchor, table, DEFAULT_COPY.concurrency);
-    // An anchor that copied nothing would look fast: its rows are counted.
-    if (mydumperMs !== undefined) {
-      const [loaded] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${qualified(anchor, table)}`);
-      if (Number(loaded[0].n) !== rows) throw new Error(`mydumper | myloader loaded ${loaded[0].n} of ${rows} rows`);
+    ctx.log(`    ${ms(dumpMs)}`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      ctx.log(`  anchors, round ${round} of ${ROUNDS}: INSERT … SELECT, mydumper | myloader (${DEFAULT_COPY.concurrency} threads), LOAD DATA INFILE…`);
+      await pool.query(`DROP SCHEMA IF EXISTS ${id(anchor)}`);
+      await pool.query(`CREATE SCHEMA ${id(anchor)}`);
+      await pool.query(`CREATE TABLE ${qualified(anchor, table)} LIKE ${qualified(source, table)}`);
+      await settle(pool, ctx.log);
+      rounds.insertSelectMs.push((await timed(() => pool.query(`INSERT INTO ${qualified(anchor, table)} SELECT * FROM ${qualified(source, table)}`))).ms);
+      await pool.query(`DROP TABLE ${qualified(anchor, table)}`);
+      await settle(pool, ctx.log);
+      const mydumperMs = await mydumperAndLoad(ctx.url, source, anchor, table, DEFAULT_COPY.concurrency);
+      // An anchor that copied nothing would look fast: its rows are counted.
+      if (mydumperMs !== undefined) {
+        const [loaded] = await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${qualified(anchor, table)}`);
+        if (Number(loaded[0].n) !== rows) throw new Error(`mydumper | myloader loaded ${loaded[0].n} of ${rows} rows`);
+        rounds.mydumperMs.push(mydumperMs);
+      }
+      const floor = await loadFloor(ctx, source, anchor, table);
+      if (floor !== undefined) rounds.loadFloorMs.push(floor);
+      ctx.log(`    ${ms(rounds.insertSelectMs[round - 1])}, ${mydumperMs === undefined ? 'mydumper is not installed (apt-get install mydumper)' : ms(mydumperMs)}, ` +
+        `${floor === undefined ? 'LOAD DATA INFILE not possible on this server (secure_file_priv)' : ms(floor)}`);
     }
-    ctx.log(`    ${mydumperMs === undefined ? 'mydumper is not installed (apt-get install mydumper)' : ms(mydumperMs)}; anchor: server-side LOAD DATA INFILE of the table's export…`);
-    loadFloorMs = await loadFloor(ctx, source, anchor, table);
-    ctx.log(`    ${loadFloorMs === undefined ? 'not possible on this server (secure_file_priv)' : ms(loadFloorMs)}; the engine alone, LOAD DATA then REPLACE…`);
+    ctx.log('  the engine alone, LOAD DATA then REPLACE…');
     const columns = ['entry_no', 'posting_date', 'document_no', 'account_no', 'description', 'amount', 'debit_amount', 'credit_amount', 'currency_code', 'dimension_set_id', 'source_code', 'user_id', 'created_at', 'reversed'];
     await settle(pool, ctx.log);
     engineLoadMs = await engineCopyMs(pool, source, table, columns, 'load');
@@ -102,7 +111,13 @@ export async function benchFullCopy(ctx: BenchContext, rows = 1_000_000): Promis
 
   const worker = await h.worker(LEDGER.taskQueue);
   try {
-    return { worker, figures: await copyThroughWorkflow(ctx, { rows, insertSelectMs, dumpMs, engineLoadMs, engineReplaceMs, loadFloorMs, mydumperMs, mydumperThreads: DEFAULT_COPY.concurrency }, worker), drop };
+    const anchors: Anchors = {
+      rows, dumpMs, engineLoadMs, engineReplaceMs, mydumperThreads: DEFAULT_COPY.concurrency, rounds,
+      insertSelectMs: median(rounds.insertSelectMs),
+      loadFloorMs: rounds.loadFloorMs.length ? median(rounds.loadFloorMs) : undefined,
+      mydumperMs: rounds.mydumperMs.length ? median(rounds.mydumperMs) : undefined,
+    };
+    return { worker, figures: await copyThroughWorkflow(ctx, anchors, worker), drop };
   } catch (err) {
     await worker.stop();
     await drop();
@@ -110,7 +125,10 @@ export async function benchFullCopy(ctx: BenchContext, rows = 1_000_000): Promis
   }
 }
 
-type Anchors = Pick<FullCopyFigures, 'rows' | 'insertSelectMs' | 'dumpMs' | 'engineLoadMs' | 'engineReplaceMs' | 'loadFloorMs' | 'mydumperMs' | 'mydumperThreads'>;
+type Anchors = Pick<FullCopyFigures, 'rows' | 'insertSelectMs' | 'dumpMs' | 'engineLoadMs' | 'engineReplaceMs' | 'loadFloorMs' | 'mydumperMs' | 'mydumperThreads' | 'rounds'>;
+
+/** Rounds of the figures a target compares (CM_BENCH_ROUNDS): each is the median of this many. */
+const ROUNDS = Math.max(1, Number(process.env.CM_BENCH_ROUNDS) || 3);
 
 async function copyThroughWorkflow(ctx: BenchContext, anchors: Anchors, worker: WorkerProcess): Promise<FullCopyFigures> {
   const { pool } = ctx;
@@ -118,29 +136,40 @@ async function copyThroughWorkflow(ctx: BenchContext, anchors: Anchors, worker: 
   const { source, target, table, tenant } = LEDGER;
   const { status } = await createTenant(h.client, LEDGER.taskQueue, { tenant, companies: [{ source, target }], requestedBy: 'bench' });
   if (status.status !== 'Ready') throw new Error(`bench tenant setup ended ${status.status}: ${status.setupError ?? ''}`);
-  ctx.log('  the workflow: full copy…');
-  await settle(pool, ctx.log);
-  const cpuBefore = worker.cpuMs();
-  const run = await runMigrationNow(h.client, tenant, { requestedBy: 'bench', reason: 'full copy benchmark' });
-  const entry = await waitForRun(h.client, tenant, run);
-  const workerCpuMs = worker.cpuMs() - cpuBefore;
-  if (entry.status !== 'Completed') throw new Error(`the full copy run ended ${entry.status}: ${entry.failure ?? ''}`);
-  const wf = await workflowFigures(h.client, run.workflowId);
-  const copy = await activitySpan(h.client, run.workflowId, 'copyKeyRange');
-  const drain = await activitySpan(h.client, run.workflowId, 'migrateTables');
+  const runs: { wallMs: number; drainMs: number }[] = [];
+  let copyActivities = 0;
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (round > 1) {
+      // The next run copies everything again: the product's own way back to an empty target.
+      await resetCloudData(h.client, tenant, { requestedBy: 'bench', reason: 'full copy benchmark: another round', confirm: true });
+    }
+    ctx.log(`  the workflow: full copy, round ${round} of ${ROUNDS}…`);
+    await settle(pool, ctx.log);
+    const cpuBefore = worker.cpuMs();
+    const run = await runMigrationNow(h.client, tenant, { requestedBy: 'bench', reason: 'full copy benchmark' });
+    const entry = await waitForRun(h.client, tenant, run);
+    anchors.rounds.workerCpuMs.push(worker.cpuMs() - cpuBefore);
+    if (entry.status !== 'Completed') throw new Error(`the full copy run ended ${entry.status}: ${entry.failure ?? ''}`);
+    const copy = await activitySpan(h.client, run.workflowId, 'copyKeyRange');
+    if (copy.count === 0) throw new Error(`round ${round}'s run copied no key range: not a full copy`);
+    copyActivities = copy.count;
+    anchors.rounds.copySpanMs.push(copy.spanMs);
+    runs.push({ wallMs: (await workflowFigures(h.client, run.workflowId)).wallMs, drainMs: (await activitySpan(h.client, run.workflowId, 'migrateTables')).spanMs });
+    ctx.log(`    copy activities ${ms(copy.spanMs)}`);
+  }
   const figures: FullCopyFigures = {
     ...anchors,
-    runWallMs: wf.wallMs,
-    copySpanMs: copy.spanMs,
-    copyActivities: copy.count,
-    drainMs: drain.spanMs,
+    runWallMs: median(runs.map((r) => r.wallMs)),
+    copySpanMs: median(anchors.rounds.copySpanMs),
+    copyActivities,
+    drainMs: median(runs.map((r) => r.drainMs)),
     verified: await sameChecksum(pool, [source, table], [target, table]),
     workerPeakMiB: worker.peakRssMiB(),
     loadAverage: loadavg()[0],
     bufferPoolMiB: Number((await pool.query<RowDataPacket[]>('SELECT @@innodb_buffer_pool_size AS b'))[0][0].b) / 2 ** 20,
-    workerCpuMs,
+    workerCpuMs: median(anchors.rounds.workerCpuMs),
   };
-  ctx.log(`    run ${ms(figures.runWallMs)} (copy activities ${ms(figures.copySpanMs)}), checksums ${figures.verified ? 'equal' : 'DIFFER'}`);
+  ctx.log(`    median: run ${ms(figures.runWallMs)} (copy activities ${ms(figures.copySpanMs)}), checksums ${figures.verified ? 'equal' : 'DIFFER'}`);
   return figures;
 }
 
@@ -174,22 +203,23 @@ export function fullCopySection(f: FullCopyFigures): Section {
   return {
     heading: `Full copy: ${n(f.rows)}-row ledger through the workflow`,
     rows: [
-      `| copy activities (${f.copyActivities} key ranges in parallel), first scheduled → last completed | ${ms(f.copySpanMs)} | INSERT … SELECT ${ms(f.insertSelectMs)}: ${times(vsInsert)} | ≤ 1.20× | ${verdict(vsInsert <= 1.2, times(vsInsert - 1.2))} |`,
+      `| copy activities (${f.copyActivities} key ranges in parallel), first scheduled → last completed; median of ${f.rounds.copySpanMs.length} runs (${roundsOf(f.rounds.copySpanMs)}) | ${ms(f.copySpanMs)} | INSERT … SELECT ${ms(f.insertSelectMs)} (${roundsOf(f.rounds.insertSelectMs)}): ${times(vsInsert)} | ≤ 1.20× | ${verdict(vsInsert <= 1.2, times(vsInsert - 1.2))} |`,
       `| same, against dump-and-load | ${ms(f.copySpanMs)} | mysqldump \\| mysql ${ms(f.dumpMs)}: ${times(vsDump)} faster | ≥ 1.80× faster | ${verdict(vsDump >= 1.8, times(1.8 - vsDump))} |`,
       `| the whole run (child workflow start → close: plan, copy, then change drain ${ms(f.drainMs)}) | ${ms(f.runWallMs)} | ${times(runVsInsert)} INSERT … SELECT; ${times(runVsDump)} faster than dump-and-load | (context) | |`,
       `| target equals source afterwards (CHECKSUM TABLE) | ${f.verified ? 'yes' : '**no**'} | worker process peak RSS ${f.workerPeakMiB.toFixed(0)} MiB | equal | ${verdict(f.verified)} |`,
       ...(f.loadFloorMs !== undefined
-        ? [`| server-side \`LOAD DATA INFILE\` of the table's own export, one session, no client (the floor of any LOAD-based copy) | ${ms(f.loadFloorMs)} | ${times(f.loadFloorMs / f.insertSelectMs)} INSERT … SELECT; the workflow's copy took ${times(f.copySpanMs / f.loadFloorMs)} this floor | ≤ 1.15× the floor | ${verdict(f.copySpanMs / f.loadFloorMs <= 1.15, times(f.copySpanMs / f.loadFloorMs - 1.15))} |`]
+        ? [`| server-side \`LOAD DATA INFILE\` of the table's own export, one session, no client (the floor of any LOAD-based copy); median (${roundsOf(f.rounds.loadFloorMs)}) | ${ms(f.loadFloorMs)} | ${times(f.loadFloorMs / f.insertSelectMs)} INSERT … SELECT; the workflow's copy took ${times(f.copySpanMs / f.loadFloorMs)} this floor | ≤ 1.15× the floor | ${verdict(f.copySpanMs / f.loadFloorMs <= 1.15, times(f.copySpanMs / f.loadFloorMs - 1.15))} |`]
         : []),
       f.mydumperMs !== undefined
-        ? `| mydumper \\| myloader, ${f.mydumperThreads} threads, chunks of 100,000 rows (the parallel tools a DBA reaches for) | ${ms(f.mydumperMs)} | the workflow's copy ${ms(f.copySpanMs)}: ${f.copySpanMs < f.mydumperMs ? `${times(f.mydumperMs / f.copySpanMs)} faster` : `${times(f.copySpanMs / f.mydumperMs)} slower`} | faster | ${verdict(f.copySpanMs < f.mydumperMs, times(f.copySpanMs / f.mydumperMs))} |`
+        ? `| mydumper \\| myloader, ${f.mydumperThreads} threads, chunks of 100,000 rows (the parallel tools a DBA reaches for); median (${roundsOf(f.rounds.mydumperMs)}) | ${ms(f.mydumperMs)} | the workflow's copy ${ms(f.copySpanMs)}: ${f.copySpanMs < f.mydumperMs ? `${times(f.mydumperMs / f.copySpanMs)} faster` : `${times(f.copySpanMs / f.mydumperMs)} slower`} | faster | ${verdict(f.copySpanMs < f.mydumperMs, times(f.copySpanMs / f.mydumperMs))} |`
         : '| mydumper \\| myloader | not installed | `apt-get install mydumper` (npm run bench installs it when it runs as root) | faster | not measured |',
-      `| worker CPU per million rows (user + system of the \`cm worker\` process during the run) | ${ms((f.workerCpuMs * 1_000_000) / f.rows)} | ${ms(f.workerCpuMs)} for ${n(f.rows)} rows | (context) | |`,
+      `| worker CPU per million rows (user + system of the \`cm worker\` process during the run; median) | ${ms((f.workerCpuMs * 1_000_000) / f.rows)} | ${ms(f.workerCpuMs)} for ${n(f.rows)} rows | (context) | |`,
       `| the engine alone, no workflow, write mode \`load\` (LOAD DATA LOCAL INFILE) | ${ms(f.engineLoadMs)} | ${times(f.engineLoadMs / f.insertSelectMs)} INSERT … SELECT | (context) | |`,
       `| the engine alone, write mode \`replace\` (the previous multi-row REPLACE) | ${ms(f.engineReplaceMs)} | ${times(f.engineReplaceMs / f.insertSelectMs)} INSERT … SELECT; LOAD DATA is ${times(f.engineReplaceMs / f.engineLoadMs)} faster | (context) | |`,
     ],
     notes: [
       'The ratios use the copy activities\' time (from the run\'s history: first `copyKeyRange` scheduled to last completed), because that is the work the anchors do. ' +
+        `On 2 cores one try of the same copy moves by ±20%, so the copy, INSERT … SELECT, mydumper | myloader and the LOAD DATA floor are each measured ${f.rounds.copySpanMs.length} times (the anchors in rounds, the copy run again after Reset Cloud Data), and their medians are compared; mysqldump and the engine-alone rows are single tries. ` +
         'The run\'s wall time adds the workflow around it: planning the key ranges, and the drain of changes captured during the copy, which a real migration needs and the anchors do not.',
       ...(f.copySpanMs / f.insertSelectMs <= 1.2 && f.dumpMs / f.copySpanMs >= 1.8
         ? []

@@ -3,6 +3,15 @@ export const ms = (v: number): string => (v >= 10_000 ? `${(v / 1000).toFixed(1)
 export const times = (v: number): string => `${v.toFixed(2)}×`;
 export const n = (v: number): string => v.toLocaleString('en-US');
 
+/** The middle of some measurements (figures move from run to run: one sample can mislead). */
+export const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Every round of a figure, for the reader: `5.5 s, 6.1 s, 6.4 s`. */
+export const roundsOf = (v: number[]): string => v.map(ms).join(', ');
+
 /** "met", or "**missed** by …" with how far off the figure is. */
 export function verdict(ok: boolean, missedBy?: string): string {
   return ok ? 'met' : `**missed**${missedBy ? ` by ${missedBy}` : ''}`;

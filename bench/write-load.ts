@@ -14,7 +14,7 @@ import { id, qualified } from '../activities/sql';
 import type { RunResult } from '../lib/types';
 import { type BenchContext } from './context';
 import { activitySpan, dropTenant, workflowFigures } from './harness';
-import { ms, n, times, type Section } from './report';
+import { median, ms, n, times, type Section } from './report';
 import { sameAcross, settleSource, withSourceServer, type AcrossCheck, type BenchSource } from './source';
 
 const WL = {
@@ -137,11 +137,6 @@ async function workload(url: string, schema: string, s: WriteLoadSettings, round
     await Promise.all(conns.map((c) => c.end().catch(() => undefined)));
   }
 }
-
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export async function benchWriteLoad(ctx: BenchContext, settings: Partial<WriteLoadSettings> = {}): Promise<WriteLoadFigures> {
   const s: WriteLoadSettings = { sessions: 8, operations: 20_000, rounds: 5, rowsPerTable: 10_000, ...settings };
