@@ -64,7 +64,7 @@ export const verifySettingsSchema = z
 /** Verify Now: a company and a table pattern to narrow it, and whether to repair. */
 /** Export to the data lake: where (a destination's name, mapped by the worker), which companies, which rows. */
 export const lakeExportRequestSchema = requesterSchema.extend({
-  to: z.string().refine((v) => lakeNameRefusal(v) === undefined, { error: (iss) => lakeNameRefusal(String(iss.input)) }).optional(),
+  to: z.string().max(1000).refine((v) => lakeNameRefusal(v) === undefined, { error: (iss) => lakeNameRefusal(String(iss.input)) }).optional(),
   companies: z.array(identifier).max(MAX_COMPANIES).optional(),
   historyOnly: z.boolean().optional(),
 }).strict();
