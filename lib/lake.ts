@@ -187,6 +187,8 @@ export interface LakeExportRecord {
   /** Rows written (changed or new) and deletes written by this export. */
   rowsWritten: number;
   deletesWritten: number;
+  /** Tables of the exported companies that the tenant no longer has (gone from the source): out of the current state since this export. */
+  tablesRemoved?: string[];
 }
 
 export interface LakeManifest {

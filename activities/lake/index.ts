@@ -170,9 +170,16 @@ export function createLakeActivities(conns: ConnectionRegistry, env: NodeJS.Proc
       }
       // An export that finished before (a retry after the manifest was written) is not recorded twice.
       if (!manifest.exports.some((e) => e.number === input.number)) {
+        // Every table the tenant has of an exported company was exported (one refused fails the whole
+        // export), so a table of theirs in the lake that was not is gone from the tenant: the current
+        // state no longer lists it. Its files stay, for readers of older manifests.
+        const companies = new Set(input.companies);
+        const removed = Object.keys(manifest.tables).filter((k) => companies.has(manifest.tables[k].company) && !exported[k]).sort();
+        for (const k of removed) delete manifest.tables[k];
         const record: LakeExportRecord = {
           number: input.number, startedAt: input.startedAt, endedAt: new Date().toISOString(), companies: input.companies,
           tables: markers.length, rowsWritten, deletesWritten, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+          ...(removed.length ? { tablesRemoved: removed } : {}),
         };
         manifest.exports.push(record);
         Object.assign(manifest.tables, exported);

@@ -14,7 +14,7 @@ import S3rver from 's3rver';
 import { escape, escapeId } from 'mysql2';
 import type { RowDataPacket } from 'mysql2/promise';
 import { buildAudit } from '../../client/audit';
-import { createTenant, exportToDataLake, getStatus, tenantHandle, waitForLakeExport } from '../../client/operations';
+import { createTenant, exportToDataLake, getStatus, runMigrationNow, tenantHandle, waitForLakeExport, waitForRun } from '../../client/operations';
 import { lakePaths, type LakeManifest } from '../../lib/lake';
 import { s3ClientFromEnv } from '../../activities/lake/store';
 import { seedSourceData } from '../../seed/generate';
@@ -338,4 +338,29 @@ it('starts a table\'s files over when its columns changed (a rename keeps every 
   expect(after.tables[key].columns.map((c) => c.name)).toContain('small_renamed');
   expect(after.tables[key].files.map((file) => file.export)).toEqual([entry.number]);
   await expectLakeEqualsSource(lakeRoot, after);
+}, 600_000);
+
+it('takes a table gone from the source out of the lake\'s current state, and says so', async () => {
+  const gone = `${companies[0]}.short_lived`;
+  const run = async () => expect((await waitForRun(f.client, f.tenant, await runMigrationNow(f.client, f.tenant, { requestedBy: 'jest' }))).status).toBe('Completed');
+  // The tables the lake holds: the migrated ones (not those left to be set up online).
+  const tenantTables = async () => (await getStatus(f.client, f.tenant)).tables.filter((t) => !t.notMigratedReason).map((t) => t.key).filter((k) => k.startsWith(`${companies[0]}.`)).sort();
+  const lakeTables = (m: LakeManifest) => Object.keys(m.tables).filter((k) => k.startsWith(`${companies[0]}.`)).sort();
+  await f.source.query(`CREATE TABLE ${gone} (id INT PRIMARY KEY, v VARCHAR(10) NULL)`);
+  await f.source.query(`INSERT INTO ${gone} VALUES (1, 'a'), (2, NULL)`);
+  await run();
+  expect(await exportLake({ companies: [companies[0]] })).toMatchObject({ status: 'Completed' });
+  expect(lakeTables(await readManifest(lakeRoot, f.tenant, 'migrated'))).toContain(gone);
+
+  await f.source.query(`DROP TABLE ${gone}`);
+  await run(); // the tenant follows: the table is dropped on the target and leaves the tenant's tables
+  expect(await tenantTables()).not.toContain(gone);
+  const entry = await exportLake({ companies: [companies[0]] });
+  expect(entry.status).toBe('Completed');
+  const after = await readManifest(lakeRoot, f.tenant, 'migrated');
+  expect(lakeTables(after)).toEqual(await tenantTables());
+  expect(after.exports.find((e) => e.number === entry.number)).toMatchObject({ tablesRemoved: [gone] });
+  await expectLakeEqualsSource(lakeRoot, after);
+  // The other company, not exported this time, keeps its tables.
+  expect(Object.keys(after.tables).some((k) => k.startsWith(`${companies[1]}.`))).toBe(true);
 }, 600_000);
