@@ -4,6 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ScheduleSpec } from '../lib/schedule';
 import { upsertSchedule } from './schedule';
+import { lakeExportOutcome } from './lake/outcome';
 import type {
   RuntimeKeyInfo, KeepFrom, CaptureChoice, CaptureMode, CaptureModeSetting, FindingRow, PageRequest, TableFilter, TablePage, TableState, TableSummary,
   Assessment, CompanyMapping, CopySettings, SchemaFollowInput, SchemaFollowResult, EnvironmentState, KeyRange, RangeResult, TableRef, TableRunResult, TableWork, VerifySettings,
@@ -180,6 +181,12 @@ function createTenantActivities(conns: ConnectionRegistry, services: ActivitySer
     async setReplicationSchedule(input: { tenant: string; taskQueue: string; spec: ScheduleSpec | null }): Promise<void> {
       if (!services.temporalClient) throw ApplicationFailure.nonRetryable('this worker cannot reach Temporal to manage schedules', 'NoTemporalClient');
       await upsertSchedule(await services.temporalClient(), input);
+    },
+
+    /** Whether a data lake export has ended (undefined while it runs): asked for an export an earlier execution started. */
+    async lakeExportOutcome(input: { workflowId: string }) {
+      if (!services.temporalClient) throw ApplicationFailure.nonRetryable('this worker cannot reach Temporal to ask after an export', 'NoTemporalClient');
+      return lakeExportOutcome(await services.temporalClient(), input.workflowId);
     },
 
     async discoverSource(input: { sourceConnection: string; targetConnection?: string }): Promise<string[]> {

@@ -69,12 +69,14 @@ export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,E
  * an operator sends Update, which continues the workflow as new on the deployed code. Bump it
  * with every change to workflow logic, and guard changed logic with patched().
  */
-export const SERVICE_VERSION = '1.8.0';
+export const SERVICE_VERSION = '1.9.0';
 
 /** Patch id (1.6.0): the tenant's table rows on the target, written beside the page (cm_control.table_state). */
 export const TABLE_ROWS = 'table-rows';
 /** Patch id (1.6.0): the rows on the target are the tenant's only per-table state; the page keeps a summary. */
 export const TABLE_ROWS_PAGE = 'table-rows-page';
+/** Patch id (1.9.0): a data lake export outlives the execution that started it and reports its end to the current one. */
+export const LAKE_EXPORT_REPORTS = 'lake-export-reports';
 /** Patch id (1.7.0): one spelling of each status; executions before it wrote 'Upgrade pending' after a restored upgrade. */
 export const ONE_STATUS_SPELLING = 'one-status-spelling';
 /**

@@ -1,21 +1,53 @@
 // Azure Data Lake: the export runs as a child workflow beside everything else (it only reads the
 // source). The update answers once the child has started; the page records its outcome when it ends.
-import { startChild, setHandler } from '@temporalio/workflow';
+//
+// An export of a large tenant runs for hours, and must not hold the tenant back from continuing as
+// new: the child is abandoned, not cancelled, when this execution closes, and tells whichever
+// execution is current how it ended (lakeExportEnded). An execution that took over an export still
+// running also asks Temporal now and then, in case the export was terminated and could not tell.
+import { condition, ParentClosePolicy, setHandler, startChild } from '@temporalio/workflow';
 import { DEFAULT_VERIFY, lakeExportWorkflowId, TenantIdKey } from '../lib/constants';
 import { rootMessage } from '../lib/errors';
 import { bounded } from '../lib/table-pages';
 import { lakeExportRequestSchema } from '../lib/schemas';
 import type { LakeExportLogEntry, TenantConfig } from '../lib/types';
+import { readActivities } from './activity-options';
 import { lakeExport } from './lake-export';
-import { DESCRIPTIONS, exportToDataLakeUpdate, type LakeExportStarted } from './messages';
-import { appendCapped, refuseLakeExport, type TenantState } from './tenant-state';
+import { DESCRIPTIONS, exportToDataLakeUpdate, lakeExportEndedSignal, type LakeExportEnded, type LakeExportStarted } from './messages';
+import { appendCapped, lakeExportRunning, refuseLakeExport, type TenantState } from './tenant-state';
 import { validated } from './validate';
 
 /** The page keeps this many exports, each failure cut to this many characters (the page is carried). */
 const MAX_LAKE_EXPORTS = 20;
-const MAX_FAILURE = 2_000;
+export const MAX_LAKE_FAILURE = 2_000;
+/** How often an execution asks after an export an earlier one started (which tells when it ends, unless terminated). */
+const ASK_EVERY = '1 minute';
 
-export function registerLakeExport(config: TenantConfig, state: TenantState, publish: () => void): void {
+/** Records how an export ended, once: the child's result, its signal and Temporal's answer may all arrive. */
+function recordEnd(entry: LakeExportLogEntry, ended: LakeExportEnded, publish: () => void): void {
+  if (entry.status !== 'In Progress') return;
+  const r = ended.result;
+  Object.assign(
+    entry,
+    { endedAt: new Date().toISOString() },
+    r
+      ? { status: 'Completed', number: r.number, destination: r.destination, tables: r.tables, rowsWritten: r.rowsWritten, deletesWritten: r.deletesWritten, rows: r.rows }
+      : { status: 'Failed', failure: bounded(ended.failure ?? 'the export ended without a result', MAX_LAKE_FAILURE) },
+  );
+  publish();
+}
+
+/**
+ * `abandon` (executions from 1.9.0 on): exports outlive this execution and report to the current
+ * one; before, an execution waited for its export before continuing as new.
+ */
+export function registerLakeExport(config: TenantConfig, state: TenantState, publish: () => void, abandon: boolean): void {
+  const entryOf = (workflowId: string): LakeExportLogEntry | undefined => state.lakeExports?.find((e) => e.workflowId === workflowId);
+  setHandler(lakeExportEndedSignal, (ended) => {
+    const entry = entryOf(ended.workflowId);
+    if (entry) recordEnd(entry, ended, publish);
+  }, { description: DESCRIPTIONS.lakeExportEnded });
+
   setHandler(
     exportToDataLakeUpdate,
     async (req): Promise<LakeExportStarted> => {
@@ -31,10 +63,7 @@ export function registerLakeExport(config: TenantConfig, state: TenantState, pub
       state.lakeExports ??= [];
       appendCapped(state.lakeExports, entry, MAX_LAKE_EXPORTS);
       publish();
-      const ended = (fields: Partial<LakeExportLogEntry>): void => {
-        Object.assign(entry, { endedAt: new Date().toISOString() }, fields);
-        publish();
-      };
+      const failed = (err: unknown) => recordEnd(entry, { workflowId, failure: rootMessage(err) }, publish);
       try {
         const child = await startChild(lakeExport, {
           workflowId,
@@ -43,16 +72,14 @@ export function registerLakeExport(config: TenantConfig, state: TenantState, pub
             concurrency: config.verify?.concurrency ?? DEFAULT_VERIFY.concurrency, heartbeatTimeoutSeconds: config.copy.heartbeatTimeoutSeconds,
             ...(req.to ? { to: req.to } : {}), ...(req.requestedBy ? { requestedBy: req.requestedBy } : {}),
           }],
+          ...(abandon ? { parentClosePolicy: ParentClosePolicy.ABANDON } : {}),
           staticSummary: `Data lake export of ${config.tenant}: ${kind === 'history' ? 'historical rows' : 'migrated tables'} of ${companies.join(', ')}`,
           typedSearchAttributes: [{ key: TenantIdKey, value: config.tenant }],
         });
-        // Recorded when it ends; the main loop does not continue as new while it runs (lakeExportRunning).
-        void child.result().then(
-          (r) => ended({ status: 'Completed', number: r.number, destination: r.destination, tables: r.tables, rowsWritten: r.rowsWritten, deletesWritten: r.deletesWritten, rows: r.rows }),
-          (err) => ended({ status: 'Failed', failure: bounded(rootMessage(err), MAX_FAILURE) }),
-        );
+        // While this execution lasts, the child's own outcome (a termination included).
+        void child.result().then((result) => recordEnd(entry, { workflowId, result }, publish), failed);
       } catch (err) {
-        ended({ status: 'Failed', failure: bounded(rootMessage(err), MAX_FAILURE) });
+        failed(err);
         throw err;
       }
       return { workflowId, kind, companies };
@@ -66,4 +93,22 @@ export function registerLakeExport(config: TenantConfig, state: TenantState, pub
       },
     },
   );
+
+  // An export an earlier execution started: it tells this one when it ends; asked now and then too.
+  const carried = abandon ? lakeExportRunning(state) : undefined;
+  if (carried) void followCarried(carried);
+  async function followCarried(entry: LakeExportLogEntry): Promise<void> {
+    while (entry.status === 'In Progress') {
+      if (await condition(() => entry.status !== 'In Progress', ASK_EVERY)) return;
+      try {
+        const outcome = await readActivities.lakeExportOutcome.executeWithOptions(
+          { summary: `Ask Temporal whether data lake export ${entry.workflowId} has ended` },
+          [{ workflowId: entry.workflowId }],
+        );
+        if (outcome) recordEnd(entry, outcome, publish);
+      } catch {
+        // Asked again next time; the export's own signal needs no answer from here.
+      }
+    }
+  }
 }

@@ -2,11 +2,14 @@
 // before the company's oldest year) into Parquet files at the destination, a few tables at a time,
 // then one manifest. The tables are read from the tenant's rows a page at a time, so the history
 // stays small on any tenant; a finished table is recorded in the destination, so a retry resumes.
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { LAKE_EXPORT_REPORTS } from '../lib/constants';
+import { rootMessage } from '../lib/errors';
+import { bounded } from '../lib/table-pages';
 import type { LakeExportSummary, LakeKind } from '../lib/lake';
 import type { TableWork } from '../lib/types';
 import { copyActivities } from './activity-options';
-import { DESCRIPTIONS, lakeExportProgressQuery, type LakeExportProgress } from './messages';
+import { DESCRIPTIONS, lakeExportEndedSignal, lakeExportProgressQuery, type LakeExportEnded, type LakeExportProgress } from './messages';
 import { describeTables, planRun, ROWS_PAGE } from './run-plan';
 import { Semaphore } from './semaphore';
 
@@ -25,6 +28,29 @@ export interface LakeExportInput {
 }
 
 export async function lakeExport(input: LakeExportInput): Promise<LakeExportSummary> {
+  // 1.9.0: the tenant's workflow may have continued as new since it started this export: the
+  // current execution hears how it ended (the one that started it may be gone).
+  const reports = patched(LAKE_EXPORT_REPORTS);
+  const tell = (ended: Omit<LakeExportEnded, 'workflowId'>): Promise<void> => {
+    const parent = workflowInfo().parent;
+    if (!reports || !parent) return Promise.resolve();
+    return CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(parent.workflowId) // no run id: whichever execution is current
+        .signal(lakeExportEndedSignal, { workflowId: workflowInfo().workflowId, ...ended })
+        .catch(() => undefined), // the tenant is gone (disabled): nobody to tell
+    );
+  };
+  try {
+    const result = await exportTables(input);
+    await tell({ result });
+    return result;
+  } catch (err) {
+    await tell({ failure: isCancellation(err) ? 'the export was cancelled' : bounded(rootMessage(err), 2_000) });
+    throw err;
+  }
+}
+
+async function exportTables(input: LakeExportInput): Promise<LakeExportSummary> {
   const { beginLakeExport, exportLakeTables, finishLakeExport, listWork } = copyActivities(input.heartbeatTimeoutSeconds ?? 60);
   const target = { tenant: input.tenant, targetConnection: input.targetConnection, kind: input.kind, ...(input.to ? { to: input.to } : {}) };
   const startedAt = new Date().toISOString();

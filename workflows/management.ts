@@ -6,7 +6,7 @@ import {
   allHandlersFinished, ApplicationFailure, condition, continueAsNew, executeChild, ParentClosePolicy, patched, setCurrentDetails, setHandler, sleep,
   startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import { DEFAULT_VERIFY, ONE_STATUS_SPELLING, TABLE_ROWS_PAGE, MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId, verificationWorkflowId } from '../lib/constants';
+import { DEFAULT_VERIFY, LAKE_EXPORT_REPORTS, ONE_STATUS_SPELLING, TABLE_ROWS_PAGE, MigrationPhaseKey, MigrationStatusKey, runWorkflowId, SERVICE_VERSION, setupWorkflowId, TenantIdKey, upgradeWorkflowId, verificationWorkflowId } from '../lib/constants';
 import {
   configureCompaniesSchema, describeIssues, disableRequestSchema, normalizeCompanies, parseTenantInput, requesterSchema, upgradeRequestSchema, verifyRequestSchema, type TenantInput, pageRequestSchema, tablePageRequestSchema,
 } from '../lib/schemas';
@@ -104,6 +104,10 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
   if (rowsOnTarget && !state.tableSummary) state.tableSummary = summarize(Object.values(state.tables));
   // 1.7.0: one spelling of each status; a state carried from an older execution is respelled here.
   if (state.status === 'Upgrade pending' && patched(ONE_STATUS_SPELLING)) state.status = 'Upgrade Pending';
+  // 1.9.0: data lake exports outlive this execution and report to the current one, so a long export
+  // no longer holds the history back from continuing as new.
+  const lakeExportsReport = patched(LAKE_EXPORT_REPORTS);
+  const holdsHistory = (): boolean => !lakeExportsReport && lakeExportRunning(state) !== undefined;
   const summaryNow = (): TableSummary => state.tableSummary ?? summarize(Object.values(state.tables));
   /** Reads the summary again; when the rows cannot be read, the page keeps the last one and says why. */
   const refreshSummary = async (): Promise<void> => {
@@ -290,7 +294,7 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
 
   registerOperatorActions({ config, state, publish, requestRun, refreshSummary });
   registerUpgradeResolution(config, state, publish);
-  registerLakeExport(config, state, publish);
+  registerLakeExport(config, state, publish, lakeExportsReport);
 
   // --- the process -------------------------------------------------------------------------------
   const setup = async (): Promise<void> => {
@@ -509,9 +513,8 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
 
   // Set when the page was too large to carry: the history then grows on rather than the tenant being lost.
   let carryRefused = false;
-  // Not while a data lake export runs: its outcome is recorded on this page when it ends.
   const historyIsLong = (): boolean =>
-    !carryRefused && !lakeExportRunning(state) && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents);
+    !carryRefused && !holdsHistory() && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > config.continueAsNewAfterEvents);
 
   // Rows carried from an execution that kept them in the page: taken over by the target, a part at a time.
   if (rowsOnTarget && Object.keys(state.tables).length > 0) {
@@ -559,9 +562,8 @@ export async function cloudMigration(input: ManagementInput): Promise<DisableRes
       await verify();
       continue;
     }
-    // Idle with a long history: hand the state to a fresh run once every handler has answered (and a
-    // data lake export started just before an Update has ended: its outcome goes on this page).
-    await condition(() => allHandlersFinished() && !lakeExportRunning(state));
+    // Idle with a long history: hand the state to a fresh run once every handler has answered.
+    await condition(() => allHandlersFinished() && !holdsHistory());
     if (state.pendingRun || state.pendingUpgrade || state.setupPending || state.pendingVerification) continue;
     const carriedPage = carriedState(state);
     if (!carriedPage) {

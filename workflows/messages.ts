@@ -5,7 +5,7 @@ import type { CompanyMapping, DisableResult, PageRequest, Requester, TableFilter
 import type { ScheduleSpec } from '../lib/schedule';
 import type { KeyRollout } from '../activities/runtime-key';
 import type { ChecklistPage } from '../lib/table-pages';
-import type { LakeKind } from '../lib/lake';
+import type { LakeExportSummary, LakeKind } from '../lib/lake';
 
 export interface RunStarted {
   run: number;
@@ -89,7 +89,7 @@ export interface ResyncRequest extends Requester {
   tables: string[];
 }
 export const resyncTablesUpdate = defineUpdate<RunStarted, [ResyncRequest]>('resyncTables');
-/** Export to the data lake: `to` a folder (file:///…) or s3://bucket/prefix; `companies` by source schema (all when unset). */
+/** Export to the data lake: `to` a destination's name (the worker's CM_LAKE_<NAME>_URI); `companies` by source schema (all when unset). */
 export type LakeExportRequest = Requester & { to?: string; companies?: string[]; historyOnly?: boolean };
 export interface LakeExportStarted {
   workflowId: string;
@@ -108,6 +108,17 @@ export interface LakeExportProgress {
 }
 export const exportToDataLakeUpdate = defineUpdate<LakeExportStarted, [LakeExportRequest]>('exportToDataLake');
 export const lakeExportProgressQuery = defineQuery<LakeExportProgress>('lakeExportProgress');
+/** How a data lake export ended: its result, or why it did not complete. */
+export interface LakeExportEnded {
+  workflowId: string;
+  result?: LakeExportSummary;
+  failure?: string;
+}
+/**
+ * Sent by the export to the tenant's workflow (whichever execution is current: the export does not
+ * hold the tenant back from continuing as new) when it ends.
+ */
+export const lakeExportEndedSignal = defineSignal<[LakeExportEnded]>('lakeExportEnded');
 export const verifyNowUpdate = defineUpdate<VerificationStarted, [VerifyRequest]>('verifyNow');
 export const verificationProgressQuery = defineQuery<VerificationProgress>('verificationProgress');
 
@@ -120,6 +131,7 @@ export const DESCRIPTIONS = {
   exportToDataLake:
     'Azure Data Lake: exports the migrated tables of every company ({"companies":["cronus"]} for some) as Parquet files with a manifest, to a destination named on the workers ({"to":"archive"}: CM_LAKE_ARCHIVE_URI=s3://bucket/prefix or a folder; unset: CM_LAKE_URI); a path or URI is refused. {"historyOnly":true} exports instead the historical rows the companies\' oldest year keeps out of the cloud tenant. Later exports write only what changed. Read from the source in consistent snapshots; credentials stay on the worker. Refused while another export is going, and before setup is done. Returns the export\'s workflow id.',
   lakeExportProgress: 'Tables exported so far by this data lake export, and the rows written.',
+  lakeExportEnded: 'Sent by a data lake export when it ends (its result, or why it failed): recorded on the page, whichever execution of the tenant is current.',
   runMigrationNowUpdate:
     'Run Migration Now: the first run copies everything, later runs copy only the changes. Refused until setup is done, while a run is going, or while an upgrade holds the fence. Returns the run number and its workflow id.',
   runMigrationNowSignal: 'Run Migration Now, fire-and-forget (for scripts). A refused request is recorded on the status page under refusals.',
