@@ -2,12 +2,14 @@
 // one full run, a few source changes, one delta run, one verification. Shared by test/integration/replay.test.ts (fresh
 // histories) and ./record.ts (the committed ones), so both cover the same paths.
 import type { Client } from '@temporalio/client';
-import { dirname } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
 import * as proto from '@temporalio/proto';
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 import type { Pool } from 'mysql2/promise';
-import { createTenant, runMigrationNow, tenantHandle, verifyNow, waitForRun, waitForVerification } from '../../client/operations';
+import { createTenant, exportToDataLake, runMigrationNow, tenantHandle, verifyNow, waitForLakeExport, waitForRun, waitForVerification } from '../../client/operations';
 import { managementWorkflowId, setupWorkflowId } from '../../lib/constants';
 import { dropCaptureFor, dropSchemas } from '../helpers';
 
@@ -123,6 +125,13 @@ export async function runScenario(client: Client, pool: Pool, taskQueue: string,
   const verified = await waitForVerification(client, s.tenant, verification);
   if (verified.status !== 'Equal') throw new Error(`verification #${verification.number} ended ${verified.status}`);
 
+  // Since 1.8.0 a data lake export (a child of the tenant's workflow); the worker runs in this process,
+  // so the destination named `replay` is set here.
+  process.env.CM_LAKE_REPLAY_URI = `file://${lakeFolder(s)}`;
+  const lake = await exportToDataLake(client, s.tenant, { requestedBy: 'replay scenario', reason: 'archive', to: 'replay' });
+  const exported = await waitForLakeExport(client, s.tenant, lake);
+  if (exported.status !== 'Completed') throw new Error(`data lake export ${lake.workflowId} ended ${exported.status}: ${exported.failure}`);
+
   const fetch = async (name: string, workflowId: string): Promise<RecordedHistory> => ({
     name, workflowId, history: await client.workflow.getHandle(workflowId).fetchHistory(),
   });
@@ -131,6 +140,7 @@ export async function runScenario(client: Client, pool: Pool, taskQueue: string,
     await fetch('run-1-full', full.workflowId),
     await fetch('run-2-delta', delta.workflowId),
     await fetch('verify-1', verification.workflowId),
+    await fetch('lake-1', lake.workflowId),
     // Last, so that it holds the whole story: setup, both runs, their updates.
     await fetch('management', managementWorkflowId(s.tenant)),
   ];
@@ -140,4 +150,12 @@ export async function cleanUpScenario(client: Client, pool: Pool, s: Scenario): 
   await tenantHandle(client, s.tenant).terminate('replay scenario done').catch(() => undefined);
   await dropCaptureFor(pool, s.source);
   await dropSchemas(pool, s.source, s.target);
+  rmSync(lakeFolder(s), { recursive: true, force: true });
+}
+
+const lakeFolders = new Map<string, string>();
+/** The scenario's data lake folder, made on first use. */
+function lakeFolder(s: Scenario): string {
+  if (!lakeFolders.has(s.tenant)) lakeFolders.set(s.tenant, mkdtempSync(join(tmpdir(), 'cm-replay-lake-')));
+  return lakeFolders.get(s.tenant)!;
 }

@@ -71,12 +71,14 @@ it(`replays the ${committed.length} committed histories in test/histories withou
   expect(committed).toEqual(expect.arrayContaining(['1.4.0-upgrade-1-failed.json', '1.4.0-upgrade-2.json', '1.4.0-management-upgrades.json']));
   // 1.6.0: the tables' rows on the target (the page keeps a summary; runs and verifications read the rows).
   expect(committed.filter((f) => f.startsWith('1.6.0-')).length).toBeGreaterThanOrEqual(5);
+  // 1.9.0: a data lake export that reports its end to the tenant's current execution.
+  expect(committed).toEqual(expect.arrayContaining(['1.9.0-lake-1.json', '1.9.0-management.json']));
   const histories = committed.map((file) =>
     fromHistoryFile(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as HistoryFile, basename(file, '.json')),
   );
   // Every workflow type is covered (a recording that lost one would silently shrink the test).
   const types = new Set(histories.map((h) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name));
-  expect([...types]).toEqual(expect.arrayContaining(['cloudMigration', 'replicationRun', 'tenantSetup', 'dataUpgrade']));
+  expect([...types]).toEqual(expect.arrayContaining(['cloudMigration', 'replicationRun', 'tenantSetup', 'dataUpgrade', 'lakeExport']));
   expectClean(await replay(histories), histories.map((h) => h.workflowId));
 });
 
@@ -92,8 +94,8 @@ describe('fresh histories of a small tenant', () => {
     worker = undefined;
   });
 
-  it('replay without a determinism error: management, setup, full run, delta run and verification', async () => {
-    expect(files).toHaveLength(5);
+  it('replay without a determinism error: management, setup, full run, delta run, verification and data lake export', async () => {
+    expect(files).toHaveLength(6);
     for (const f of files) expect(f.events.length).toBeGreaterThan(5);
     const histories = files.map(load);
     expectClean(await replay(histories), histories.map((h) => h.workflowId));
