@@ -104,12 +104,27 @@ ESCAPED_AS[NEWLINE] = 0x6e;
 ESCAPED_AS[0x0d] = 0x72;
 ESCAPED_AS[0x00] = 0x30;
 
-/** The batch as a LOAD DATA file: byte for byte what load-data.ts `encodeBatch` writes for the typed rows. */
-export function encodeRawBatch(rows: RawRow[], codec: RawCodec): EncodedBatch {
+/** A buffer a writer encodes each batch into, grown as needed: one batch is written at a time. */
+export interface EncodeScratch {
+  buffer?: Buffer;
+}
+
+/**
+ * The batch as a LOAD DATA file: byte for byte what load-data.ts `encodeBatch` writes for the typed rows.
+ * With `scratch`, the file is written into its buffer (valid until the next batch is encoded) rather
+ * than a new one: a megabyte-sized buffer a batch counts as external memory and drove the worker's
+ * garbage collection.
+ */
+export function encodeRawBatch(rows: RawRow[], codec: RawCodec, scratch?: EncodeScratch): EncodedBatch {
   const width = codec.write.length;
   let capacity = 0;
   for (const row of rows) capacity += row.length * 2 + width + 1; // every byte escaped or hexed, at worst
-  const out = Buffer.allocUnsafe(capacity);
+  let out: Buffer;
+  if (!scratch) out = Buffer.allocUnsafe(capacity);
+  else {
+    if (!scratch.buffer || scratch.buffer.length < capacity) scratch.buffer = Buffer.allocUnsafe(Math.max(capacity, (scratch.buffer?.length ?? 0) * 2));
+    out = scratch.buffer;
+  }
   let p = 0;
   for (const row of rows) {
     let q = 0;

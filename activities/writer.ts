@@ -13,7 +13,7 @@ import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/prom
 import { TARGET_SQL_MODE } from '../lib/constants';
 import type { WriteMode } from '../lib/types';
 import { encodeBatch, loadDataSql, type EncodedBatch } from './load-data';
-import { encodeRawBatch, rawEncodable, typedRow, type RawCodec, type RawRow } from './raw-rows';
+import { encodeRawBatch, rawEncodable, typedRow, type EncodeScratch, type RawCodec, type RawRow } from './raw-rows';
 import { lossMessage, valueFits, type LossyColumn } from './definition-drift';
 import { columnList, errorText, id, isDataError, keyAfter, keyIn, qualified, type Approximate, type KeyValue } from './sql';
 
@@ -101,6 +101,8 @@ function withoutStatement(err: unknown): unknown {
 export class TableWriter {
   private readonly insertSql: string;
   private readonly keyPositions: number[];
+  /** The LOAD DATA file of the batch being written: one buffer for the writer's life, not one a batch. */
+  private readonly scratch: EncodeScratch = {};
 
   constructor(
     private readonly conn: PoolConnection,
@@ -129,7 +131,7 @@ export class TableWriter {
    */
   async writeRaw(rows: RawRow[], codec: RawCodec): Promise<WriteOutcome> {
     const loadable = this.mode === 'load' && this.lossy.length === 0 && rawEncodable(codec);
-    if (rows.length > 0 && loadable && !localInfileRefused && (await this.load(encodeRawBatch(rows, codec)))) {
+    if (rows.length > 0 && loadable && !localInfileRefused && (await this.load(encodeRawBatch(rows, codec, this.scratch)))) {
       return { written: rows.length, rejected: 0, rejectedKeys: [] };
     }
     // Loading the same values typed would warn again: after a raw load, the strict path.

@@ -70,6 +70,20 @@ describe('raw rows (the full load passes values through as the server sent them)
     expect((await bytes(fromRaw.stream())).equals(file)).toBe(true); // a fresh stream each time the server asks
   });
 
+  it('writes the same file into a writer\'s reused buffer, growing it when a batch needs more', async () => {
+    const scratch = {};
+    const small = await bytes(encodeRawBatch(raw.slice(0, 2), codec, scratch).stream());
+    expect(small.equals(await bytes(encodeRawBatch(raw.slice(0, 2), codec).stream()))).toBe(true);
+    const first = (scratch as { buffer: Buffer }).buffer;
+    const all = await bytes(encodeRawBatch(raw, codec, scratch).stream()); // needs more: a larger buffer
+    expect(all.equals(await bytes(encodeRawBatch(raw, codec).stream()))).toBe(true);
+    expect((scratch as { buffer: Buffer }).buffer).not.toBe(first);
+    const grown = (scratch as { buffer: Buffer }).buffer;
+    const again = await bytes(encodeRawBatch(raw.slice(1, 3), codec, scratch).stream()); // fits: the same buffer
+    expect(again.equals(await bytes(encodeRawBatch(raw.slice(1, 3), codec).stream()))).toBe(true);
+    expect((scratch as { buffer: Buffer }).buffer).toBe(grown);
+  });
+
   it('gives back the typed read\'s values: numbers for small integers, exact strings, bytes for binary', () => {
     expect(raw.map((r) => typedRow(r, codec))).toEqual(typed);
     expect(typedColumns(raw[0], codec, [0, 4])).toEqual([1, typed[0][4]]);
