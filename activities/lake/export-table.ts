@@ -117,7 +117,10 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
       ? input.previous : undefined;
     const hadState = !!previous?.statePath && (await input.store.getFile(previous.statePath, join(dir, 'prev.parquet')));
     const keyCols = key.map(ident);
-    const on = (a: string, b: string) => keyCols.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+    // A zero date in a key is null in the lake: compared as a value, or its row would be written
+    // again and marked deleted by every export.
+    const on = (a: string, b: string) => keyCols.map((k) => `${a}.${k} IS NOT DISTINCT FROM ${b}.${k}`).join(' AND ');
+    if (mode === 'changes' && notes.length > 0) await refuseMergedKeys(db, meta, key);
     const colList = columns.map((c) => ident(c.name)).join(', ');
     const tag = `${number}::INTEGER AS ${EXPORT_COLUMN}`;
     let changes: string;
@@ -154,6 +157,21 @@ export async function exportTable(input: ExportTableInput): Promise<LakeTable> {
     db.closeSync();
     duck.closeSync();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Two source rows whose keys differ only in dates the lake holds as null ('0000-00-00', '2024-00-00')
+ * would be one row there: refused, named, rather than one of them lost.
+ */
+async function refuseMergedKeys(db: DuckDBConnection, meta: { schema: string; name: string }, key: string[]): Promise<void> {
+  const keyList = key.map(ident).join(', ');
+  const [{ merged }] = await all(db, `SELECT count(*)::BIGINT AS merged FROM (SELECT ${keyList} FROM cur GROUP BY ${keyList} HAVING count(*) > 1)`);
+  if (Number(merged) > 0) {
+    throw new LakeTableRefused(
+      `${meta.schema}.${meta.name}: ${merged} keys (${key.join(', ')}) stand for several source rows that differ only in zero or invalid dates, which the lake holds as null: ` +
+        'correct those dates on the source (or exclude the table) and export again',
+    );
   }
 }
 

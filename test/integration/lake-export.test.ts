@@ -15,7 +15,7 @@ import { escape, escapeId } from 'mysql2';
 import type { RowDataPacket } from 'mysql2/promise';
 import { buildAudit } from '../../client/audit';
 import { createTenant, exportToDataLake, getStatus, runMigrationNow, tenantHandle, waitForLakeExport, waitForRun } from '../../client/operations';
-import { lakePaths, type LakeManifest } from '../../lib/lake';
+import { lakePaths, writtenBy, type LakeManifest } from '../../lib/lake';
 import { s3ClientFromEnv } from '../../activities/lake/store';
 import { seedSourceData } from '../../seed/generate';
 import { freePort } from '../../lib/free-port';
@@ -363,4 +363,37 @@ it('takes a table gone from the source out of the lake\'s current state, and say
   await expectLakeEqualsSource(lakeRoot, after);
   // The other company, not exported this time, keeps its tables.
   expect(Object.keys(after.tables).some((k) => k.startsWith(`${companies[1]}.`))).toBe(true);
+}, 600_000);
+
+it('a zero date in a key is one key, export after export: nothing written again, nothing deleted', async () => {
+  const table = `${companies[0]}.zero_key`;
+  const lax = await f.source.getConnection();
+  try {
+    await lax.query("SET SESSION sql_mode = ''");
+    await lax.query(`CREATE TABLE ${table} (d DATE NOT NULL, n INT NOT NULL, v VARCHAR(10) NULL, PRIMARY KEY (d, n))`);
+    await lax.query(`INSERT INTO ${table} VALUES ('0000-00-00', 1, 'zero'), ('2024-01-31', 1, 'day')`);
+  } finally {
+    lax.release();
+  }
+  // The run takes the table in (the target refuses its zero date, so the run reports that row); the lake reads the source.
+  await waitForRun(f.client, f.tenant, await runMigrationNow(f.client, f.tenant, { requestedBy: 'jest' }));
+  expect((await getStatus(f.client, f.tenant)).tables.map((x) => x.key)).toContain(table);
+  const first = await exportLake({ companies: [companies[0]] });
+  expect(first.status).toBe('Completed');
+  const second = await exportLake({ companies: [companies[0]] });
+  expect(second.status).toBe('Completed');
+  const t = (await readManifest(lakeRoot, f.tenant, 'migrated')).tables[table];
+  expect(t.notes).toEqual([expect.stringMatching(/^d: 1 zero or invalid dates exported as null/)]);
+  expect(writtenBy(t, second.number!)).toEqual({ rows: 0, deletes: 0 });
+  expect((await lakeRows(lakeRoot, t)).rows).toEqual(await sourceRows(f.source, companies[0], 'zero_key'));
+  // Another invalid date beside it, the rest of the key the same: one row in the lake for two: refused, named.
+  const lax2 = await f.source.getConnection();
+  try {
+    await lax2.query("SET SESSION sql_mode = ''");
+    await lax2.query(`INSERT INTO ${table} VALUES ('2024-00-00', 1, 'no month')`);
+  } finally {
+    lax2.release();
+  }
+  const refused = await exportLake({ companies: [companies[0]] });
+  expect(refused).toMatchObject({ status: 'Failed', failure: expect.stringContaining(`${table}: 1 keys (d, n) stand for several source rows that differ only in zero or invalid dates`) });
 }, 600_000);
