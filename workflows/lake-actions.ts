@@ -19,7 +19,7 @@ import { validated } from './validate';
 
 /** The page keeps this many exports, each failure cut to this many characters (the page is carried). */
 const MAX_LAKE_EXPORTS = 20;
-export const MAX_LAKE_FAILURE = 2_000;
+const MAX_LAKE_FAILURE = 2_000;
 /** How often an execution asks after an export an earlier one started (which tells when it ends, unless terminated). */
 const ASK_EVERY = '1 minute';
 
