@@ -15,7 +15,7 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import ZongJi from '@vlasky/zongji';
 import { CAPTURE_SCHEMA, CONTROL_SCHEMA } from '../lib/constants';
 import type { RunCapture } from '../lib/types';
-import { markCopyOwed, tenantCaptures, withNamedLock } from './capture';
+import { markCopyOwed, tenantCaptures, withLogSession, withNamedLock } from './capture';
 import { id, keyString, qualified, type KeyValue } from './sql';
 import { positionText, reached, type BinlogPosition } from '../lib/binlog-position';
 
@@ -257,28 +257,27 @@ async function readLog(io: StageIo, from: BinlogPosition, to: BinlogPosition, tr
   });
 
   const stage = async (at: BinlogPosition): Promise<void> => {
-    const conn = await io.target.getConnection();
-    try {
+    await withLogSession(io.target, async (conn) => {
       await conn.beginTransaction();
-      for (const p of pending.values()) {
-        const rows = [...p.keys.values()].map((v) => [v.op, ...v.key]);
-        for (let i = 0; i < rows.length; i += 1000) {
-          await conn.query(
-            `INSERT INTO ${qualified(CAPTURE_SCHEMA, p.tracked.logTable)} (op, ${p.tracked.keyColumns.map((c) => id(c)).join(', ')}) VALUES ?`,
-            [rows.slice(i, i + 1000)],
-          );
+      try {
+        for (const p of pending.values()) {
+          const rows = [...p.keys.values()].map((v) => [v.op, ...v.key]);
+          for (let i = 0; i < rows.length; i += 1000) {
+            await conn.query(
+              `INSERT INTO ${qualified(CAPTURE_SCHEMA, p.tracked.logTable)} (op, ${p.tracked.keyColumns.map((c) => id(c)).join(', ')}) VALUES ?`,
+              [rows.slice(i, i + 1000)],
+            );
+          }
+          result.keys += rows.length;
         }
-        result.keys += rows.length;
+        for (const [reason, ids] of owed) await markCopyOwed(conn, ids, reason);
+        await savePosition(conn, io.tenant, at);
+        await conn.commit();
+      } catch (err) {
+        await conn.rollback().catch(() => undefined);
+        throw err;
       }
-      for (const [reason, ids] of owed) await markCopyOwed(conn, ids, reason);
-      await savePosition(conn, io.tenant, at);
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
     pending.clear();
     owed.clear();
     held = 0;

@@ -17,7 +17,7 @@
 // downstream (deltas, verification, rejected rows) reads them the same way.
 import { createHash } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { CAPTURE_SCHEMA } from '../lib/constants';
+import { CAPTURE_SCHEMA, LOG_SQL_MODE } from '../lib/constants';
 import type { CaptureMode } from '../lib/types';
 import type { TableMeta } from './introspect';
 import { id, isMissingObject, plainName, qualified } from './sql';
@@ -502,8 +502,31 @@ export async function tenantCaptures(pool: Pool, tenant: string): Promise<(Captu
 /** Puts keys back in the log, e.g. rows the target rejected, so every later run retries them. */
 export async function requeueKeys(pool: Pool, ref: CaptureRef, key: string[], keys: unknown[][]): Promise<void> {
   if (keys.length === 0) return;
-  await pool.query(
+  await withLogSession(pool, (conn) => conn.query(
     `INSERT INTO ${qualified(CAPTURE_SCHEMA, ref.logTable)} (op, ${key.map(id).join(', ')}) VALUES ?`,
     [keys.map((k) => ['R', ...k])],
-  );
+  ));
+}
+
+/**
+ * A session of `pool` that writes change logs: in LOG_SQL_MODE, which takes every key a source can
+ * hold ('0000-00-00' in a key, which a strict target refuses), so such a row fails its own table when
+ * applied, not the log write of a whole run. The session goes back to the pool in its own mode.
+ */
+export async function withLogSession<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const conn = await pool.getConnection();
+  let restored = false;
+  try {
+    const [[{ mode }]] = await conn.query<RowDataPacket[]>('SELECT @@SESSION.sql_mode AS mode');
+    await conn.query('SET SESSION sql_mode = ?', [LOG_SQL_MODE]);
+    try {
+      return await fn(conn);
+    } finally {
+      await conn.query('SET SESSION sql_mode = ?', [mode]);
+      restored = true;
+    }
+  } finally {
+    if (restored) conn.release();
+    else conn.destroy(); // other writers count on the pool's strict mode
+  }
 }

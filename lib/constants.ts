@@ -62,6 +62,11 @@ export const CAPTURE_SCHEMA = 'cm_capture';
  * the next value (and overwriting another row).
  */
 export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO';
+/**
+ * The change logs on the target (binlog capture): strict, but taking every date a source can hold
+ * (zero dates, zero parts, invalid days), since a log only records the keys the source has.
+ */
+export const LOG_SQL_MODE = 'STRICT_ALL_TABLES,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO';
 
 /**
  * The version of the workflow code in this build. A worker deployed with a new version answers
