@@ -522,8 +522,8 @@ export async function withLogSession<T>(pool: Pool, fn: (conn: PoolConnection) =
     try {
       return await fn(conn);
     } finally {
-      await conn.query('SET SESSION sql_mode = ?', [mode]);
-      restored = true;
+      // A failure here must not hide the write's own error: the session is dropped instead.
+      restored = await conn.query('SET SESSION sql_mode = ?', [mode]).then(() => true, () => false);
     }
   } finally {
     if (restored) conn.release();

@@ -3,12 +3,13 @@
 import type { Connection as CoreConnection } from 'mysql2';
 import { createConnection, createPool, type Connection, type ConnectionOptions, type Pool, type PoolOptions } from 'mysql2/promise';
 import { ApplicationFailure } from '@temporalio/common';
+import { envNamePart } from '../lib/env-names';
 import { UserFacingError } from '../lib/errors';
 
 export const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306';
 
 export function connectionEnvVar(name: string): string {
-  return `CM_CONN_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
+  return `CM_CONN_${envNamePart(name)}_URL`;
 }
 
 export function resolveConnectionUrl(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -120,8 +120,7 @@ export async function runDemo(opts: { scale: number; keepRunning: boolean }): Pr
   await ensureSearchAttributes(client, settings.namespace);
   // The lake goes beside the server's state (.data/lake), under the name `demo`: the worker is this
   // process, so the name is set here, as an operator sets it on each worker host.
-  const lake = `file://${devServerSettings().dataDir.replace(/\/+$/, '')}/lake`;
-  process.env.CM_LAKE_DEMO_URI = lake;
+  const lake = (process.env.CM_LAKE_DEMO_URI ||= `file://${devServerSettings().dataDir.replace(/\/+$/, '')}/lake`);
   const worker = await startWorker({ settings, identity: 'cm-demo-worker' });
   say(`polling task queue ${settings.taskQueue}`);
 

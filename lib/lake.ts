@@ -11,6 +11,8 @@
 //   <root>/<tenant>/<kind>/state/<company>/<t>/<n>.parquet       each key's row digest after export n
 // Files are only ever added: a reader of an older manifest still finds every file it names.
 
+import { envNamePart } from './env-names';
+
 export type LakeKind = 'migrated' | 'history';
 
 export interface LakeDestination {
@@ -28,9 +30,11 @@ export interface LakeDestination {
  */
 export const LAKE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const DEFAULT_LAKE_NAME = 'default';
+/** An export's failure, as its signal carries it and the page keeps it (the page is carried). */
+export const MAX_LAKE_FAILURE = 2_000;
 
 export function lakeDestinationEnvVar(name: string): string {
-  return name === DEFAULT_LAKE_NAME ? 'CM_LAKE_URI' : `CM_LAKE_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URI`;
+  return name === DEFAULT_LAKE_NAME ? 'CM_LAKE_URI' : `CM_LAKE_${envNamePart(name)}_URI`;
 }
 
 /** What the validator, the CLI and the worker say to a destination given as a path or URI. */

@@ -8,6 +8,7 @@
 import { condition, ParentClosePolicy, setHandler, startChild } from '@temporalio/workflow';
 import { DEFAULT_VERIFY, lakeExportWorkflowId, TenantIdKey } from '../lib/constants';
 import { rootMessage } from '../lib/errors';
+import { MAX_LAKE_FAILURE } from '../lib/lake';
 import { bounded } from '../lib/table-pages';
 import { lakeExportRequestSchema } from '../lib/schemas';
 import type { LakeExportLogEntry, TenantConfig } from '../lib/types';
@@ -17,9 +18,8 @@ import { DESCRIPTIONS, exportToDataLakeUpdate, lakeExportEndedSignal, type LakeE
 import { appendCapped, lakeExportRunning, refuseLakeExport, type TenantState } from './tenant-state';
 import { validated } from './validate';
 
-/** The page keeps this many exports, each failure cut to this many characters (the page is carried). */
+/** The page keeps this many exports (the page is carried). */
 const MAX_LAKE_EXPORTS = 20;
-const MAX_LAKE_FAILURE = 2_000;
 /** How often an execution asks after an export an earlier one started (which tells when it ends, unless terminated). */
 const ASK_EVERY = '1 minute';
 

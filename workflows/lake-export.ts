@@ -6,7 +6,7 @@ import { ApplicationFailure, CancellationScope, getExternalWorkflowHandle, isCan
 import { LAKE_EXPORT_REPORTS } from '../lib/constants';
 import { rootMessage } from '../lib/errors';
 import { bounded } from '../lib/table-pages';
-import type { LakeExportSummary, LakeKind } from '../lib/lake';
+import { MAX_LAKE_FAILURE, type LakeExportSummary, type LakeKind } from '../lib/lake';
 import type { TableWork } from '../lib/types';
 import { copyActivities } from './activity-options';
 import { DESCRIPTIONS, lakeExportEndedSignal, lakeExportProgressQuery, type LakeExportEnded, type LakeExportProgress } from './messages';
@@ -45,7 +45,7 @@ export async function lakeExport(input: LakeExportInput): Promise<LakeExportSumm
     await tell({ result });
     return result;
   } catch (err) {
-    await tell({ failure: isCancellation(err) ? 'the export was cancelled' : bounded(rootMessage(err), 2_000) });
+    await tell({ failure: isCancellation(err) ? 'the export was cancelled' : bounded(rootMessage(err), MAX_LAKE_FAILURE) });
     throw err;
   }
 }
